@@ -1,0 +1,92 @@
+/**
+ * Typed errors with stable codes. Every code is listed in docs/errors.md; a test checks both ways.
+ *
+ * Messages never carry a token, a key or an assertion: at most a token hash, a claim name or a kid.
+ */
+
+export const ERROR_CODES = {
+  // compact JWS
+  WARRANT_JWS_MALFORMED: 'The compact JWS is not three canonical base64url segments with JSON header and payload.',
+  WARRANT_JWS_ALG_NOT_ALLOWED: 'The `alg` is not on the allowlist bound to the verification key.',
+  WARRANT_JWS_HEADER_FORBIDDEN: 'The header carries a key-locating parameter (`jwk`, `jku`, `x5u`, `x5c`, …) that is never honoured.',
+  WARRANT_JWS_CRIT_UNSUPPORTED: 'The header lists a critical extension this verifier does not understand.',
+  WARRANT_JWS_SIGNATURE_INVALID: 'The signature does not verify under the selected key.',
+  // keys
+  WARRANT_KEY_INVALID: 'A JWK is malformed, of an unsupported type, or does not match its algorithm.',
+  WARRANT_KEY_UNKNOWN: 'No key in the trusted key set has this `kid`, or the `kid` is not a RFC 7638 thumbprint.',
+  // tokens and claims
+  WARRANT_TOKEN_TYPE_MISMATCH: 'The `typ` header names another token kind than the one expected.',
+  WARRANT_CLAIM_MISSING: 'A claim required for this token kind is absent.',
+  WARRANT_CLAIM_INVALID: 'A claim has the wrong type or shape, or a claim of another token kind is present.',
+  WARRANT_TOKEN_EXPIRED: 'The token is past its `exp`.',
+  WARRANT_TOKEN_NOT_YET_VALID: 'The token is before its `nbf` (or issued in the future).',
+  WARRANT_TOKEN_LIFETIME_EXCEEDED: 'The token lives longer than its kind allows.',
+  WARRANT_ISSUER_MISMATCH: 'The `iss` is not the expected issuer.',
+  WARRANT_AUDIENCE_MISMATCH: 'The `aud` is not this recipient.',
+  WARRANT_CNF_MISMATCH: 'The presenter key does not match the token `cnf.jkt`.',
+  // grants
+  WARRANT_GRANT_INVALID: 'A grant or constraint is malformed.',
+  WARRANT_GRANT_NOT_HELD: 'The requested grants are not within the grants held.',
+  // chains
+  WARRANT_CHAIN_MALFORMED: 'The chain is empty, too long, or not a comma-separated list of compact JWS.',
+  WARRANT_CHAIN_LINK_BROKEN: 'A link `prev` (or `root`) is not the hash of the warrant before it.',
+  WARRANT_CHAIN_ACTOR_MISMATCH: 'A link actor is not the audience of the link before it, or the actor history was rewritten.',
+  WARRANT_CHAIN_GRANT_WIDENED: 'A link holds grants that are not within the grants of the link before it.',
+  WARRANT_CHAIN_LIFETIME_EXTENDED: 'A link lives longer than (or was issued before) the link before it.',
+  WARRANT_CHAIN_CONTEXT_MISMATCH: 'Links disagree on `txn`, `sub`, `sub_iss` or `iss`.',
+  WARRANT_CHAIN_DEPTH_EXCEEDED: 'A link is deeper than its depth budget, or depths do not count up by one.',
+  WARRANT_CHAIN_DELEGATION_FORBIDDEN: 'The link before did not allow delegation to this audience.',
+  // configuration
+  WARRANT_CONFIG_INVALID: 'The configuration file does not match the schema.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class WarrantError extends Error {
+  readonly code: ErrorCode;
+  override name = 'WarrantError';
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CODES[code], options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** The JWS is unreadable, uses a forbidden header or algorithm, or its signature fails. */
+export class JwsError extends WarrantError {}
+
+/** A key is malformed or unknown. */
+export class KeyError extends WarrantError {}
+
+/** A token is readable but its claims or times are not acceptable. */
+export class TokenError extends WarrantError {}
+
+/** A grant is malformed, or a request is not within what is held. */
+export class GrantError extends WarrantError {}
+
+/** A delegation chain breaks one of the DESIGN §3 rules. Carries the index of the offending link. */
+export class ChainError extends WarrantError {
+  readonly link: number;
+  constructor(code: ErrorCode, link: number, message?: string, options?: { cause?: unknown }) {
+    super(code, message === undefined ? `link ${link}: ${ERROR_CODES[code]}` : `link ${link}: ${message}`, options);
+    this.link = link;
+  }
+}
+
+/** The configuration does not validate; `path` is the JSON pointer of the failing option. */
+export class ConfigError extends WarrantError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('WARRANT_CONFIG_INVALID', `${path || '/'}: ${message}`);
+    this.path = path;
+  }
+}
+
+export function isWarrantError(value: unknown): value is WarrantError {
+  return value instanceof WarrantError;
+}

@@ -1,0 +1,137 @@
+import { Buffer } from 'node:buffer';
+import { JwsError, KeyError } from '../errors.ts';
+import { ALGORITHMS, isAlg } from './algorithms.ts';
+import { decode, encode } from './base64url.ts';
+import type { SigningKey, VerificationKey } from './jwk.ts';
+import { parseJsonObject } from './strict-json.ts';
+
+/** Header parameters that locate or embed a key. Keys come from configuration, never from a token. */
+export const FORBIDDEN_HEADER_PARAMETERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as const;
+
+/** Hard cap on a compact JWS (bytes); a warrant chain has a handful of small tokens. */
+export const MAX_COMPACT_LENGTH = 16 * 1024;
+
+export interface ParsedJws {
+  readonly compact: string;
+  readonly header: Readonly<Record<string, unknown>>;
+  /** The payload bytes; `claims` is its JSON object when parsed with `payload: 'json'`. */
+  readonly payload: Uint8Array;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly signingInput: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export interface ParseOptions {
+  /** `json` (default) requires a JSON-object payload (a JWT); `bytes` accepts any payload. */
+  payload?: 'json' | 'bytes';
+}
+
+/**
+ * Strict compact JWS parsing: exactly three segments, each canonical base64url, a JSON-object header
+ * without duplicate members, a string `alg`, no key-locating parameters, no unknown `crit`, no `b64`.
+ */
+export function parseCompact(compact: unknown, options: ParseOptions = {}): ParsedJws {
+  if (typeof compact !== 'string' || compact.length === 0) {
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'token is not a string');
+  }
+  if (compact.length > MAX_COMPACT_LENGTH) throw new JwsError('WARRANT_JWS_MALFORMED', 'token is too long');
+  const first = compact.indexOf('.');
+  const second = first < 0 ? -1 : compact.indexOf('.', first + 1);
+  if (first <= 0 || second < 0 || compact.indexOf('.', second + 1) !== -1) {
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'token does not have exactly three segments');
+  }
+  const h = compact.slice(0, first);
+  const p = compact.slice(first + 1, second);
+  const s = compact.slice(second + 1);
+  if (s.length === 0) throw new JwsError('WARRANT_JWS_MALFORMED', 'signature segment is empty');
+  const header = parseJsonObject(Buffer.from(decode(h, 'header')).toString('utf8'), 'header');
+  const payload = decode(p, 'payload');
+  const signature = decode(s, 'signature');
+  checkHeader(header);
+  let claims: Record<string, unknown> = {};
+  if ((options.payload ?? 'json') === 'json') {
+    claims = parseJsonObject(Buffer.from(payload).toString('utf8'), 'payload');
+  }
+  return {
+    compact,
+    header,
+    payload,
+    claims,
+    signingInput: Buffer.from(compact.slice(0, second), 'latin1'),
+    signature,
+  };
+}
+
+function checkHeader(header: Record<string, unknown>): void {
+  const alg = header['alg'];
+  if (typeof alg !== 'string') throw new JwsError('WARRANT_JWS_MALFORMED', 'header alg is missing');
+  if (!isAlg(alg)) throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED', `alg ${JSON.stringify(alg.slice(0, 32))} is not allowed`);
+  for (const name of FORBIDDEN_HEADER_PARAMETERS) {
+    if (Object.hasOwn(header, name)) {
+      throw new JwsError('WARRANT_JWS_HEADER_FORBIDDEN', `header parameter ${name} is not accepted`);
+    }
+  }
+  if (Object.hasOwn(header, 'crit')) {
+    // No extension is understood, so any crit (even an empty or malformed one) is refused.
+    throw new JwsError('WARRANT_JWS_CRIT_UNSUPPORTED', 'header lists critical extensions that are not understood');
+  }
+  if (Object.hasOwn(header, 'b64')) throw new JwsError('WARRANT_JWS_MALFORMED', 'unencoded payloads (b64) are not accepted');
+  if (header['kid'] !== undefined && typeof header['kid'] !== 'string') {
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'header kid is not a string');
+  }
+  if (header['typ'] !== undefined && typeof header['typ'] !== 'string') {
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'header typ is not a string');
+  }
+}
+
+/** Resolves the verification key for a `kid`. Implementations look only in trusted configuration. */
+export type KeyResolver = (kid: string | undefined) => VerificationKey | undefined;
+
+/**
+ * Verifies a parsed JWS: the key comes from `resolve(kid)`, the header `alg` must be the algorithm bound to
+ * that key, and the signature must have the algorithm's exact length and verify.
+ */
+export function verifyParsed(jws: ParsedJws, resolve: KeyResolver): VerificationKey {
+  const kid = jws.header['kid'] as string | undefined;
+  const key = resolve(kid);
+  if (!key) throw new KeyError('WARRANT_KEY_UNKNOWN', 'no trusted key for this kid');
+  const alg = jws.header['alg'];
+  if (alg !== key.alg) throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED', `alg does not match the ${key.alg} key`);
+  const descriptor = ALGORITHMS[key.alg];
+  if (jws.signature.length !== descriptor.signatureLength) {
+    throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID', 'signature has the wrong length');
+  }
+  let ok = false;
+  try {
+    ok = descriptor.verify(key.keyObject, jws.signingInput, jws.signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID');
+  return key;
+}
+
+export function verifyCompact(compact: unknown, resolve: KeyResolver, options?: ParseOptions): ParsedJws {
+  const parsed = parseCompact(compact, options);
+  verifyParsed(parsed, resolve);
+  return parsed;
+}
+
+/**
+ * Signs a JWT. `alg` and `kid` always come from the key; any caller-supplied values for them are replaced.
+ * Header member order is fixed (alg, kid, typ, …) so re-signing the same input gives the same bytes for EdDSA.
+ */
+export function signCompact(
+  header: { typ?: string; [name: string]: unknown },
+  payload: Record<string, unknown> | Uint8Array,
+  key: SigningKey,
+  options: { kid?: boolean } = {},
+): string {
+  const { alg: _a, kid: _k, ...rest } = header;
+  const fullHeader = options.kid === false ? { alg: key.alg, ...rest } : { alg: key.alg, kid: key.kid, ...rest };
+  const h = encode(JSON.stringify(fullHeader));
+  const p = payload instanceof Uint8Array ? encode(payload) : encode(JSON.stringify(payload));
+  const input = `${h}.${p}`;
+  const signature = ALGORITHMS[key.alg].sign(key.privateKey, Buffer.from(input, 'latin1'));
+  return `${input}.${encode(signature)}`;
+}

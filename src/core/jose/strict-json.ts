@@ -1,0 +1,59 @@
+import { JwsError } from '../errors.ts';
+
+/**
+ * JSON.parse that also rejects duplicate member names at any depth (RFC 7515 §5.2 allows rejecting
+ * them; accepting "last one wins" is a classic parser-differential hole) and requires a top-level object.
+ */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new JwsError('WARRANT_JWS_MALFORMED', `${what} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new JwsError('WARRANT_JWS_MALFORMED', `${what} is not a JSON object`);
+  }
+  if (hasDuplicateMember(text)) {
+    throw new JwsError('WARRANT_JWS_MALFORMED', `${what} has a duplicate member name`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Scans already-valid JSON text; returns true when some object repeats a member name. */
+function hasDuplicateMember(text: string): boolean {
+  // Fast path: no object can repeat a name if there are fewer than two members anywhere.
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      i++;
+      while (i < text.length) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i += 2;
+        else if (d === 0x22) break;
+        else i++;
+      }
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const raw = text.slice(start, i + 1);
+        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (top.has(key)) return true;
+        top.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] != null;
+    }
+  }
+  return false;
+}
