@@ -1,0 +1,2 @@
+export * from './verified-token-cache.ts';
+export * from './verify-chain.ts';

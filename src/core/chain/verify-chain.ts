@@ -1,0 +1,209 @@
+import { ChainError, TokenError, WarrantError } from '../errors.ts';
+import { grantsWithin, patternWithin } from '../grants/index.ts';
+import { sha256, tokenHash } from '../jose/hash.ts';
+import { encode } from '../jose/base64url.ts';
+import type { KeyResolver } from '../jose/jws.ts';
+import type { Actor, MayDelegate, WarrantClaims } from '../tokens/claims.ts';
+import { checkContext, checkTimes, epochSeconds, type VerifiedToken, verifyToken } from '../tokens/verify-token.ts';
+import { VerifiedCache } from './verified-token-cache.ts';
+
+/** Longest chain accepted (links, root included). The per-warrant `max_depth` budget applies within it. */
+export const MAX_CHAIN_LINKS = 16;
+
+export type VerifiedWarrant = VerifiedToken<'warrant'>;
+
+export interface VerifiedChain {
+  readonly links: readonly VerifiedWarrant[];
+  readonly root: VerifiedWarrant;
+  readonly leaf: VerifiedWarrant;
+  /** The natural person at the root and the issuer that authenticated them. */
+  readonly person: { readonly sub: string; readonly iss: string };
+  /** Actors from the first agent to the current holder. */
+  readonly actors: readonly string[];
+  readonly txn: string;
+  /** SHA-256 over the link hashes joined by ',', base64url: one identifier for the whole chain. */
+  readonly digest: string;
+  /** Earliest expiry and latest not-before over the chain (epoch seconds). */
+  readonly exp: number;
+  readonly nbf: number;
+}
+
+export interface VerifyChainOptions {
+  readonly keys: KeyResolver;
+  readonly issuer: string;
+  /** This recipient: the leaf's `aud` must equal it. */
+  readonly audience?: string;
+  /** The presenter's key thumbprint (from its DPoP proof): the leaf's `cnf.jkt` must equal it. */
+  readonly jkt?: string;
+  readonly now?: number;
+  readonly clockTolerance?: number;
+  /** Per-token cache (by token hash) and per-chain cache (by chain digest). */
+  readonly cache?: ChainCache;
+}
+
+export class ChainCache {
+  readonly tokens: VerifiedCache<VerifiedWarrant>;
+  readonly chains: VerifiedCache<VerifiedChain>;
+  constructor(maxEntries = 10_000) {
+    this.tokens = new VerifiedCache(maxEntries);
+    this.chains = new VerifiedCache(maxEntries);
+  }
+  clear(): void {
+    this.tokens.clear();
+    this.chains.clear();
+  }
+}
+
+/** Splits a `Warrant-Chain` header value: `<root>, <hop1>, …, <leaf>`. */
+export function splitChainHeader(value: string): string[] {
+  if (typeof value !== 'string' || value.length === 0) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'chain is empty');
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length > MAX_CHAIN_LINKS) {
+    throw new ChainError('WARRANT_CHAIN_MALFORMED', MAX_CHAIN_LINKS, `chain has more than ${MAX_CHAIN_LINKS} links`);
+  }
+  return parts;
+}
+
+const chainDigest = (hashes: readonly string[]): string => encode(sha256(hashes.join(',')));
+
+function sameActor(a: Actor | undefined, b: Actor | undefined): boolean {
+  for (;;) {
+    if (a === undefined || b === undefined) return a === b;
+    if (a.sub !== b.sub) return false;
+    a = a.act;
+    b = b.act;
+  }
+}
+
+function actorList(act: Actor): string[] {
+  const out: string[] = [];
+  for (let a: Actor | undefined = act; a; a = a.act) out.push(a.sub);
+  return out.reverse();
+}
+
+function permitsAudience(may: MayDelegate, aud: string): boolean {
+  return may !== false && may.aud.some((pattern) => patternWithin(aud, pattern));
+}
+
+function mayDelegateWithin(child: MayDelegate, parent: MayDelegate): boolean {
+  if (child === false) return true;
+  if (parent === false) return false;
+  if (!child.aud.every((c) => parent.aud.some((p) => patternWithin(c, p)))) return false;
+  if (parent.tiers === undefined) return true;
+  return child.tiers !== undefined && child.tiers.every((t) => parent.tiers!.includes(t));
+}
+
+/** The DESIGN §3 rules between a link and the one before it. Throws a ChainError naming the child link. */
+export function checkLink(parent: VerifiedWarrant, child: VerifiedWarrant, rootHash: string, index: number): void {
+  const p: WarrantClaims = parent.claims;
+  const c: WarrantClaims = child.claims;
+  if (c.prev !== parent.hash) throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'prev is not the hash of the link before');
+  if (c.root !== rootHash) throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'root is not the hash of the root warrant');
+  if (c.iss !== p.iss || c.txn !== p.txn || c.sub !== p.sub || c.sub_iss !== p.sub_iss) {
+    throw new ChainError('WARRANT_CHAIN_CONTEXT_MISMATCH', index);
+  }
+  if (c.depth !== p.depth + 1) throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index, 'depth does not count up by one');
+  if (c.max_depth > p.max_depth) throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index, 'max_depth grew');
+  if (c.depth > p.max_depth) throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index);
+  if (c.act.sub !== p.aud) throw new ChainError('WARRANT_CHAIN_ACTOR_MISMATCH', index, 'actor is not the audience of the link before');
+  if (!sameActor(c.act.act, p.act)) throw new ChainError('WARRANT_CHAIN_ACTOR_MISMATCH', index, 'actor history was rewritten');
+  if (!permitsAudience(p.may_delegate, c.aud)) throw new ChainError('WARRANT_CHAIN_DELEGATION_FORBIDDEN', index);
+  if (!mayDelegateWithin(c.may_delegate, p.may_delegate)) {
+    throw new ChainError('WARRANT_CHAIN_DELEGATION_FORBIDDEN', index, 'may_delegate widened');
+  }
+  if (!grantsWithin(c.grants, p.grants)) throw new ChainError('WARRANT_CHAIN_GRANT_WIDENED', index);
+  if (c.exp > p.exp) throw new ChainError('WARRANT_CHAIN_LIFETIME_EXTENDED', index, 'exp is later than the link before');
+  if (c.iat < p.iat) throw new ChainError('WARRANT_CHAIN_LIFETIME_EXTENDED', index, 'issued before the link before');
+}
+
+function verifyLink(compact: string, hash: string, index: number, options: VerifyChainOptions, now: number): VerifiedWarrant {
+  const cached = options.cache?.tokens;
+  const hit = cached?.get(hash, now);
+  if (hit) return hit;
+  try {
+    const verified = verifyToken('warrant', compact, { keys: options.keys, issuer: options.issuer, now, ...tolerance(options) });
+    cached?.set(verified.hash, verified, verified.claims.exp);
+    return verified;
+  } catch (error) {
+    if (error instanceof WarrantError && !(error instanceof ChainError)) {
+      throw new ChainError(error.code, index, error.message, { cause: error });
+    }
+    throw error;
+  }
+}
+
+const tolerance = (o: VerifyChainOptions) => (o.clockTolerance === undefined ? {} : { clockTolerance: o.clockTolerance });
+
+/**
+ * Verifies a full delegation chain, root first: every link is a valid warrant from the issuer, each
+ * `prev` is the hash of the link before, the actor of each link is the audience of the one before with the
+ * actor history kept, grants only narrow, lifetimes only shrink, depth counts up within the budget, one
+ * `txn` and one person throughout. Then the leaf is checked against this recipient and presenter.
+ */
+export function verifyChain(chain: readonly string[] | string, options: VerifyChainOptions): VerifiedChain {
+  const compacts = typeof chain === 'string' ? splitChainHeader(chain) : chain;
+  if (compacts.length === 0) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'chain is empty');
+  if (compacts.length > MAX_CHAIN_LINKS) {
+    throw new ChainError('WARRANT_CHAIN_MALFORMED', MAX_CHAIN_LINKS, `chain has more than ${MAX_CHAIN_LINKS} links`);
+  }
+  const now = options.now ?? epochSeconds();
+  if (!compacts.every((c) => typeof c === 'string')) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'links must be strings');
+  const hashes = compacts.map(tokenHash);
+  const digest = chainDigest(hashes);
+  let result = options.cache?.chains.get(digest, now);
+  if (result === undefined) {
+    result = buildChain(compacts, hashes, options, now, digest);
+    options.cache?.chains.set(digest, result, result.exp);
+  }
+  const leafIndex = result.links.length - 1;
+  try {
+    for (const link of result.links) checkTimes(link.claims, { ...options, now });
+    checkContext(result.leaf, options);
+  } catch (error) {
+    if (error instanceof TokenError) throw new ChainError(error.code, leafIndex, error.message, { cause: error });
+    throw error;
+  }
+  return result;
+}
+
+function buildChain(
+  compacts: readonly string[],
+  hashes: readonly string[],
+  options: VerifyChainOptions,
+  now: number,
+  digest: string,
+): VerifiedChain {
+  const links: VerifiedWarrant[] = [];
+  for (let i = 0; i < compacts.length; i++) links.push(verifyLink(compacts[i]!, hashes[i]!, i, options, now));
+  const root = links[0]!;
+  if (root.claims.depth !== 0) throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', 0, 'chain does not start at a root warrant');
+  for (let i = 1; i < links.length; i++) checkLink(links[i - 1]!, links[i]!, root.hash, i);
+  const leaf = links[links.length - 1]!;
+  return Object.freeze({
+    links: Object.freeze(links),
+    root,
+    leaf,
+    person: Object.freeze({ sub: root.claims.sub, iss: root.claims.sub_iss }),
+    actors: Object.freeze(actorList(leaf.claims.act)),
+    txn: root.claims.txn,
+    digest,
+    exp: Math.min(...links.map((l) => l.claims.exp)),
+    nbf: Math.max(...links.map((l) => l.claims.nbf ?? l.claims.iat)),
+  });
+}
+
+/** Verifies a single warrant (no chain) with the same cache: signature, kind, times, audience, holder. */
+export function verifyWarrant(compact: string, options: VerifyChainOptions): VerifiedWarrant {
+  const now = options.now ?? epochSeconds();
+  const hash = tokenHash(compact);
+  const cached = options.cache?.tokens.get(hash, now);
+  if (cached === undefined) {
+    const verified = verifyToken('warrant', compact, { keys: options.keys, issuer: options.issuer, now, ...tolerance(options) });
+    options.cache?.tokens.set(hash, verified, verified.claims.exp);
+    checkContext(verified, options);
+    return verified;
+  }
+  checkTimes(cached.claims, { ...options, now });
+  checkContext(cached, options);
+  return cached;
+}

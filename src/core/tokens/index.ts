@@ -1,0 +1,4 @@
+export * from './claims.ts';
+export * from './kinds.ts';
+export * from './sign-token.ts';
+export * from './verify-token.ts';

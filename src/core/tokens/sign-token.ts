@@ -1,0 +1,13 @@
+import type { SigningKey } from '../jose/jwk.ts';
+import { signCompact } from '../jose/jws.ts';
+import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
+import { TOKEN_TYPES, type TokenKind } from './kinds.ts';
+
+/**
+ * Signs a token of `kind`. The claims are validated with the same rules a verifier applies, so an issuer
+ * cannot mint a token its own verifiers would refuse.
+ */
+export function signToken<K extends TokenKind>(kind: K, claims: ClaimsByKind[K], key: SigningKey): string {
+  CLAIM_VALIDATORS[kind](claims as unknown as Record<string, unknown>);
+  return signCompact({ typ: TOKEN_TYPES[kind] }, claims as unknown as Record<string, unknown>, key);
+}

@@ -1,0 +1,67 @@
+import { TokenError } from '../errors.ts';
+import { tokenHash } from '../jose/hash.ts';
+import { type KeyResolver, parseCompact, verifyParsed } from '../jose/jws.ts';
+import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
+import { TOKEN_TYPES, type TokenKind } from './kinds.ts';
+
+export interface VerifyTokenOptions {
+  /** Trusted keys, looked up by `kid` only. */
+  readonly keys: KeyResolver;
+  /** Expected `iss`; when set, any other issuer is refused. */
+  readonly issuer?: string;
+  /** Expected audience (exact match; for identity tokens, one of the `aud` values). */
+  readonly audience?: string;
+  /** Expected holder key thumbprint: the token's `cnf.jkt` must equal it. */
+  readonly jkt?: string;
+  /** Current time in epoch seconds (defaults to the clock). */
+  readonly now?: number;
+  /** Allowed clock skew in seconds (default 30). */
+  readonly clockTolerance?: number;
+}
+
+export interface VerifiedToken<K extends TokenKind> {
+  readonly kind: K;
+  readonly compact: string;
+  /** SHA-256 of the compact JWS, base64url: the token's stable identifier. */
+  readonly hash: string;
+  readonly kid: string;
+  readonly claims: ClaimsByKind[K];
+}
+
+export const epochSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Verifies one token of a given kind: strict JWS parse, signature under a trusted key bound to its `alg`,
+ * the kind's explicit `typ`, the kind's claims (and none of another kind's), then times and context.
+ */
+export function verifyToken<K extends TokenKind>(kind: K, compact: unknown, options: VerifyTokenOptions): VerifiedToken<K> {
+  const parsed = parseCompact(compact);
+  const key = verifyParsed(parsed, options.keys);
+  const typ = parsed.header['typ'];
+  if (typ !== TOKEN_TYPES[kind]) {
+    throw new TokenError('WARRANT_TOKEN_TYPE_MISMATCH', `expected typ ${TOKEN_TYPES[kind]}, got ${typeof typ === 'string' ? typ.slice(0, 40) : 'none'}`);
+  }
+  const claims = CLAIM_VALIDATORS[kind](parsed.claims as Record<string, unknown>) as ClaimsByKind[K];
+  const verified: VerifiedToken<K> = Object.freeze({ kind, compact: parsed.compact, hash: tokenHash(parsed.compact), kid: key.kid, claims });
+  checkTimes(claims as { iat: number; exp?: number; nbf?: number }, options);
+  checkContext(verified, options);
+  return verified;
+}
+
+export function checkTimes(claims: { iat: number; exp?: number; nbf?: number }, options: VerifyTokenOptions): void {
+  const now = options.now ?? epochSeconds();
+  const skew = options.clockTolerance ?? 30;
+  if (claims.exp !== undefined && now - skew >= claims.exp) throw new TokenError('WARRANT_TOKEN_EXPIRED');
+  if (claims.nbf !== undefined && now + skew < claims.nbf) throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID');
+  if (now + skew < claims.iat) throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID', 'token was issued in the future');
+}
+
+export function checkContext(token: VerifiedToken<TokenKind>, options: VerifyTokenOptions): void {
+  const c = token.claims as { iss: string; aud?: string | readonly string[]; cnf?: { jkt: string } };
+  if (options.issuer !== undefined && c.iss !== options.issuer) throw new TokenError('WARRANT_ISSUER_MISMATCH');
+  if (options.audience !== undefined) {
+    const ok = typeof c.aud === 'string' ? c.aud === options.audience : (c.aud?.includes(options.audience) ?? false);
+    if (!ok) throw new TokenError('WARRANT_AUDIENCE_MISMATCH');
+  }
+  if (options.jkt !== undefined && c.cnf?.jkt !== options.jkt) throw new TokenError('WARRANT_CNF_MISMATCH');
+}
