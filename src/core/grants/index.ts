@@ -1,0 +1,6 @@
+export * from './constraint.ts';
+export * from './grant.ts';
+export * from './is-within.ts';
+export * from './narrow.ts';
+export * from './pattern.ts';
+export * from './scope.ts';
