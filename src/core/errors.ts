@@ -38,6 +38,27 @@ export const ERROR_CODES = {
   WARRANT_CHAIN_DELEGATION_FORBIDDEN: 'The link before did not allow delegation to this audience.',
   // configuration
   WARRANT_CONFIG_INVALID: 'The configuration file does not match the schema.',
+  // DPoP (RFC 9449)
+  WARRANT_DPOP_INVALID:
+    'The DPoP proof is malformed, has a wrong `typ`/`alg`/`jwk` header, a bad signature or invalid claims.',
+  WARRANT_DPOP_HTM_MISMATCH: 'The DPoP proof `htm` is not the method of this request.',
+  WARRANT_DPOP_HTU_MISMATCH:
+    'The DPoP proof `htu` is not the URI of this request (compared without query and fragment), or it carries a query or fragment.',
+  WARRANT_DPOP_STALE: 'The DPoP proof `iat` is outside the accepted window (too old or in the future).',
+  WARRANT_DPOP_ATH_MISMATCH:
+    'The DPoP proof `ath` is missing, unexpected, or not the hash of the presented access token.',
+  WARRANT_DPOP_NONCE_REQUIRED:
+    'The server requires a DPoP nonce and the proof has none or an expired one; retry with the nonce in the `DPoP-Nonce` header.',
+  WARRANT_DPOP_KEY_MISMATCH: 'The DPoP proof key thumbprint is not the token `cnf.jkt`.',
+  WARRANT_DPOP_REPLAYED: 'The DPoP proof `jti` was already used.',
+  // storage (src/store)
+  WARRANT_STORE_CONFLICT:
+    'A record with this identifier (agent id, key thumbprint, token hash or `jti`, key `kid`) already exists.',
+  WARRANT_STORE_NOT_FOUND: 'No record has this identifier.',
+  WARRANT_STORE_SCHEMA_UNSUPPORTED:
+    'The database schema is newer than this version of Warrant knows; upgrade Warrant before opening it.',
+  // policy
+  WARRANT_POLICY_INVALID: 'A policy set or its schema does not parse, or a policy does not validate against the schema.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
