@@ -4,17 +4,21 @@ import { test } from 'node:test';
 import { ChainError, ConfigError, ERROR_CODES, JwsError, WarrantError } from './errors.ts';
 
 const documented = new Map(
-  [...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(/^\| `(WARRANT_[A-Z_]+)` \| (.+) \|$/gm)].map(
-    (m) => [m[1]!, m[2]!],
-  ),
+  [
+    ...readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').matchAll(
+      /^\|\s*`(WARRANT_[A-Z0-9_]+)`\s*\|\s*(.+?)\s*\|$/gm,
+    ),
+  ].map((m) => [m[1]!, m[2]!]),
 );
 
 test('every error code is documented in docs/errors.md', () => {
-  for (const code of Object.keys(ERROR_CODES)) assert.ok(documented.has(code), `${code} is missing from docs/errors.md`);
+  for (const code of Object.keys(ERROR_CODES))
+    assert.ok(documented.has(code), `${code} is missing from docs/errors.md`);
 });
 
 test('every documented code exists in the code', () => {
-  for (const code of documented.keys()) assert.ok(Object.hasOwn(ERROR_CODES, code), `${code} is documented but not defined`);
+  for (const code of documented.keys())
+    assert.ok(Object.hasOwn(ERROR_CODES, code), `${code} is documented but not defined`);
 });
 
 test('codes are unique, upper snake case and prefixed WARRANT_', () => {

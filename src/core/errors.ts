@@ -6,14 +6,17 @@
 
 export const ERROR_CODES = {
   // compact JWS
-  WARRANT_JWS_MALFORMED: 'The compact JWS is not three canonical base64url segments with JSON header and payload.',
+  WARRANT_JWS_MALFORMED:
+    'The compact JWS is not three canonical base64url segments with JSON header and payload.',
   WARRANT_JWS_ALG_NOT_ALLOWED: 'The `alg` is not on the allowlist bound to the verification key.',
-  WARRANT_JWS_HEADER_FORBIDDEN: 'The header carries a key-locating parameter (`jwk`, `jku`, `x5u`, `x5c`, …) that is never honoured.',
+  WARRANT_JWS_HEADER_FORBIDDEN:
+    'The header carries a key-locating parameter (`jwk`, `jku`, `x5u`, `x5c`, …) that is never honoured.',
   WARRANT_JWS_CRIT_UNSUPPORTED: 'The header lists a critical extension this verifier does not understand.',
   WARRANT_JWS_SIGNATURE_INVALID: 'The signature does not verify under the selected key.',
   // keys
   WARRANT_KEY_INVALID: 'A JWK is malformed, of an unsupported type, or does not match its algorithm.',
-  WARRANT_KEY_UNKNOWN: 'No key in the trusted key set has this `kid`, or the `kid` is not a RFC 7638 thumbprint.',
+  WARRANT_KEY_UNKNOWN:
+    'No key in the trusted key set has this `kid`, or the `kid` is not a RFC 7638 thumbprint.',
   // tokens and claims
   WARRANT_TOKEN_TYPE_MISMATCH: 'The `typ` header names another token kind than the one expected.',
   WARRANT_CLAIM_MISSING: 'A claim required for this token kind is absent.',
@@ -30,7 +33,8 @@ export const ERROR_CODES = {
   // chains
   WARRANT_CHAIN_MALFORMED: 'The chain is empty, too long, or not a comma-separated list of compact JWS.',
   WARRANT_CHAIN_LINK_BROKEN: 'A link `prev` (or `root`) is not the hash of the warrant before it.',
-  WARRANT_CHAIN_ACTOR_MISMATCH: 'A link actor is not the audience of the link before it, or the actor history was rewritten.',
+  WARRANT_CHAIN_ACTOR_MISMATCH:
+    'A link actor is not the audience of the link before it, or the actor history was rewritten.',
   WARRANT_CHAIN_GRANT_WIDENED: 'A link holds grants that are not within the grants of the link before it.',
   WARRANT_CHAIN_LIFETIME_EXTENDED: 'A link lives longer than (or was issued before) the link before it.',
   WARRANT_CHAIN_CONTEXT_MISMATCH: 'Links disagree on `txn`, `sub`, `sub_iss` or `iss`.',
@@ -58,7 +62,29 @@ export const ERROR_CODES = {
   WARRANT_STORE_SCHEMA_UNSUPPORTED:
     'The database schema is newer than this version of Warrant knows; upgrade Warrant before opening it.',
   // policy
-  WARRANT_POLICY_INVALID: 'A policy set or its schema does not parse, or a policy does not validate against the schema.',
+  WARRANT_POLICY_INVALID:
+    'A policy set or its schema does not parse, or a policy does not validate against the schema.',
+  // security token service
+  WARRANT_REQUEST_MALFORMED:
+    'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',
+  WARRANT_GRANT_TYPE_UNSUPPORTED: 'The `grant_type` is not one this server supports.',
+  WARRANT_TOKEN_TYPE_UNSUPPORTED:
+    'The `subject_token_type` or `actor_token_type` is not one this server accepts.',
+  WARRANT_CLIENT_AUTH_FAILED: 'Client authentication (`private_key_jwt` or an identity actor token) failed.',
+  WARRANT_ASSERTION_REPLAYED: 'The client assertion `jti` was already used.',
+  WARRANT_AGENT_UNKNOWN: 'No agent is registered under this id.',
+  WARRANT_AGENT_DISABLED: 'The agent is disabled and gets nothing.',
+  WARRANT_AUDIENCE_NOT_ALLOWED:
+    'The requested audience is not one this agent (or this token) may be issued for.',
+  WARRANT_SUBJECT_TOKEN_INVALID:
+    'The subject or assertion token does not verify, is expired, or is for another audience.',
+  WARRANT_ISSUER_UNTRUSTED: 'The token issuer is not a configured trusted issuer for this grant.',
+  WARRANT_CALLER_NOT_AUDIENCE: 'The caller is not the recipient (`aud`) of the warrant it tries to exchange.',
+  WARRANT_PARENT_REVOKED: 'The warrant to exchange (or an ancestor) is revoked or unknown to this STS.',
+  WARRANT_DELEGATION_DENIED: 'The delegation policy does not permit this delegation.',
+  WARRANT_ADMIN_AUTH_FAILED: 'The admin credential is missing or wrong.',
+  WARRANT_NOT_FOUND: 'No such endpoint or resource.',
+  WARRANT_STS_UNAVAILABLE: 'A backing service (store, replay cache) failed; nothing was issued.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -94,7 +120,11 @@ export class GrantError extends WarrantError {}
 export class ChainError extends WarrantError {
   readonly link: number;
   constructor(code: ErrorCode, link: number, message?: string, options?: { cause?: unknown }) {
-    super(code, message === undefined ? `link ${link}: ${ERROR_CODES[code]}` : `link ${link}: ${message}`, options);
+    super(
+      code,
+      message === undefined ? `link ${link}: ${ERROR_CODES[code]}` : `link ${link}: ${message}`,
+      options,
+    );
     this.link = link;
   }
 }

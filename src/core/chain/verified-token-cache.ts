@@ -10,7 +10,8 @@ export class VerifiedCache<V> {
   misses = 0;
 
   constructor(maxEntries = 10_000) {
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
+      throw new TypeError('maxEntries must be a positive integer');
     this.#maxEntries = maxEntries;
   }
 

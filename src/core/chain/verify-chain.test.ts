@@ -43,7 +43,10 @@ describe('verifyChain', () => {
       const chain = verifyChain(f.tokens, options(f));
       assert.equal(chain.links.length, n);
       assert.deepEqual(chain.person, { sub: 'alice@example.org', iss: 'https://idp.example.org' });
-      assert.deepEqual(chain.actors, f.agents.slice(0, n).map((a) => a.id));
+      assert.deepEqual(
+        chain.actors,
+        f.agents.slice(0, n).map((a) => a.id),
+      );
       assert.equal(chain.txn, 'txn-7f3a');
       assert.equal(chain.leaf.compact, f.tokens.at(-1));
     });
@@ -80,26 +83,45 @@ describe('verifyChain', () => {
   });
 
   test('another person in the middle of the chain is rejected', () => {
-    rejects(mutate(buildChain(3), 2, (c) => ({ ...c, sub: 'mallory@example.org' })), 'WARRANT_CHAIN_CONTEXT_MISMATCH', 2);
+    rejects(
+      mutate(buildChain(3), 2, (c) => ({ ...c, sub: 'mallory@example.org' })),
+      'WARRANT_CHAIN_CONTEXT_MISMATCH',
+      2,
+    );
   });
 
   test('an actor that is not the audience of the link before is rejected', () => {
-    const f = mutate(buildChain(3), 1, (c) => ({ ...c, act: { ...c.act, sub: 'spiffe://warrant.test/agent/intruder' } }));
+    const f = mutate(buildChain(3), 1, (c) => ({
+      ...c,
+      act: { ...c.act, sub: 'spiffe://warrant.test/agent/intruder' },
+    }));
     rejects(f, 'WARRANT_CHAIN_ACTOR_MISMATCH', 1);
   });
 
   test('a rewritten actor history is rejected', () => {
-    const f = mutate(buildChain(3), 2, (c) => ({ ...c, act: { sub: c.act.sub, act: { sub: c.act.act!.sub, act: { sub: 'spiffe://warrant.test/agent/ghost' } } } }));
+    const f = mutate(buildChain(3), 2, (c) => ({
+      ...c,
+      act: {
+        sub: c.act.sub,
+        act: { sub: c.act.act!.sub, act: { sub: 'spiffe://warrant.test/agent/ghost' } },
+      },
+    }));
     rejects(f, 'WARRANT_CHAIN_ACTOR_MISMATCH', 2);
   });
 
   test('widened grants are rejected', () => {
-    const f = mutate(buildChain(3), 2, (c) => ({ ...c, grants: [...c.grants, { action: 'admin:*', resource: '*' }] }));
+    const f = mutate(buildChain(3), 2, (c) => ({
+      ...c,
+      grants: [...c.grants, { action: 'admin:*', resource: '*' }],
+    }));
     rejects(f, 'WARRANT_CHAIN_GRANT_WIDENED', 2);
   });
 
   test('a dropped constraint is rejected', () => {
-    const f = mutate(buildChain(2), 1, (c) => ({ ...c, grants: [{ action: 'crm:read', resource: 'crm/*' }] }));
+    const f = mutate(buildChain(2), 1, (c) => ({
+      ...c,
+      grants: [{ action: 'crm:read', resource: 'crm/*' }],
+    }));
     rejects(f, 'WARRANT_CHAIN_GRANT_WIDENED', 1);
   });
 
@@ -109,7 +131,11 @@ describe('verifyChain', () => {
   });
 
   test('a child issued before its parent is rejected', () => {
-    rejects(mutate(buildChain(2), 1, (c) => ({ ...c, iat: c.iat - 50 })), 'WARRANT_CHAIN_LIFETIME_EXTENDED', 1);
+    rejects(
+      mutate(buildChain(2), 1, (c) => ({ ...c, iat: c.iat - 50 })),
+      'WARRANT_CHAIN_LIFETIME_EXTENDED',
+      1,
+    );
   });
 
   test('depth beyond the budget is rejected', () => {
@@ -118,7 +144,10 @@ describe('verifyChain', () => {
     // Link 2 at depth 2 under a budget of 1: signToken refuses to mint it, so sign it raw.
     const over = { ...f.claims[2]!, max_depth: 1, prev: tokenHash(f.tokens[1]!) };
     f.tokens[2] = signRaw({ typ: 'warrant+jwt' }, over as unknown as Record<string, unknown>, f.issuerKey);
-    assert.throws(() => verifyChain(f.tokens, options(f)), (e: unknown) => e instanceof ChainError && e.code === 'WARRANT_CLAIM_INVALID' && e.link === 2);
+    assert.throws(
+      () => verifyChain(f.tokens, options(f)),
+      (e: unknown) => e instanceof ChainError && e.code === 'WARRANT_CLAIM_INVALID' && e.link === 2,
+    );
   });
 
   test('a growing depth budget is rejected', () => {
@@ -167,7 +196,9 @@ describe('verifyChain', () => {
     const f = buildChain(1);
     assert.throws(() => verifyChain([], options(f)), { code: 'WARRANT_CHAIN_MALFORMED' });
     assert.throws(() => verifyChain('', options(f)), { code: 'WARRANT_CHAIN_MALFORMED' });
-    assert.throws(() => verifyChain(Array(17).fill(f.tokens[0]).join(','), options(f)), { code: 'WARRANT_CHAIN_MALFORMED' });
+    assert.throws(() => verifyChain(Array(17).fill(f.tokens[0]).join(','), options(f)), {
+      code: 'WARRANT_CHAIN_MALFORMED',
+    });
   });
 
   test('a cached chain costs lookups only and still checks the context', () => {
@@ -196,14 +227,26 @@ describe('verifyChain', () => {
     assert.equal(verifyWarrant(leaf, options(f, { cache })).hash.length, 43);
     assert.equal(verifyWarrant(leaf, options(f, { cache })).claims.depth, 2);
     assert.equal(cache.tokens.hits, 1);
-    assert.throws(() => verifyWarrant(leaf, options(f, { cache, jkt: f.agents[0]!.key.kid })), { code: 'WARRANT_CNF_MISMATCH' });
+    assert.throws(() => verifyWarrant(leaf, options(f, { cache, jkt: f.agents[0]!.key.kid })), {
+      code: 'WARRANT_CNF_MISMATCH',
+    });
   });
 });
 
 const f0exp = (c: WarrantClaims) => c.exp + 1000;
 
 describe('verifyChain properties', () => {
-  type Mutation = 'txn' | 'sub' | 'actor' | 'grants' | 'exp' | 'prev' | 'signature' | 'swap' | 'audience' | 'foreign-key';
+  type Mutation =
+    | 'txn'
+    | 'sub'
+    | 'actor'
+    | 'grants'
+    | 'exp'
+    | 'prev'
+    | 'signature'
+    | 'swap'
+    | 'audience'
+    | 'foreign-key';
   const expected: Record<Mutation, string> = {
     txn: 'WARRANT_CHAIN_CONTEXT_MISMATCH',
     sub: 'WARRANT_CHAIN_CONTEXT_MISMATCH',
@@ -243,13 +286,22 @@ describe('verifyChain properties', () => {
               mutate(f, i, (c) => ({ ...c, act: { ...c.act, sub: `spiffe://warrant.test/agent/x${seed}` } }));
               break;
             case 'grants':
-              mutate(f, i, (c) => ({ ...c, grants: c.grants.map((g) => ({ ...g, constraints: { ...g.constraints, data_class: 'restricted' } })) }));
+              mutate(f, i, (c) => ({
+                ...c,
+                grants: c.grants.map((g) => ({
+                  ...g,
+                  constraints: { ...g.constraints, data_class: 'restricted' },
+                })),
+              }));
               break;
             case 'exp':
               mutate(f, i, (c) => ({ ...c, exp: f.claims[i - 1]!.exp + 1 + (seed % 100) }));
               break;
             case 'prev':
-              f.claims[i] = { ...f.claims[i]!, prev: f.claims[i]!.root! === f.claims[i]!.prev ? 'A'.repeat(43) : f.claims[i]!.root! };
+              f.claims[i] = {
+                ...f.claims[i]!,
+                prev: f.claims[i]!.root! === f.claims[i]!.prev ? 'A'.repeat(43) : f.claims[i]!.root!,
+              };
               f.tokens[i] = signToken('warrant', f.claims[i]!, f.issuerKey);
               break;
             case 'signature': {

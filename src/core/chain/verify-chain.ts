@@ -1,10 +1,16 @@
 import { ChainError, TokenError, WarrantError } from '../errors.ts';
 import { grantsWithin, patternWithin } from '../grants/index.ts';
-import { sha256, tokenHash } from '../jose/hash.ts';
 import { encode } from '../jose/base64url.ts';
+import { sha256, tokenHash } from '../jose/hash.ts';
 import type { KeyResolver } from '../jose/jws.ts';
 import type { Actor, MayDelegate, WarrantClaims } from '../tokens/claims.ts';
-import { checkContext, checkTimes, epochSeconds, type VerifiedToken, verifyToken } from '../tokens/verify-token.ts';
+import {
+  checkContext,
+  checkTimes,
+  epochSeconds,
+  type VerifiedToken,
+  verifyToken,
+} from '../tokens/verify-token.ts';
 import { VerifiedCache } from './verified-token-cache.ts';
 
 /** Longest chain accepted (links, root included). The per-warrant `max_depth` budget applies within it. */
@@ -56,10 +62,15 @@ export class ChainCache {
 
 /** Splits a `Warrant-Chain` header value: `<root>, <hop1>, …, <leaf>`. */
 export function splitChainHeader(value: string): string[] {
-  if (typeof value !== 'string' || value.length === 0) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'chain is empty');
+  if (typeof value !== 'string' || value.length === 0)
+    throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'chain is empty');
   const parts = value.split(',').map((p) => p.trim());
   if (parts.length > MAX_CHAIN_LINKS) {
-    throw new ChainError('WARRANT_CHAIN_MALFORMED', MAX_CHAIN_LINKS, `chain has more than ${MAX_CHAIN_LINKS} links`);
+    throw new ChainError(
+      'WARRANT_CHAIN_MALFORMED',
+      MAX_CHAIN_LINKS,
+      `chain has more than ${MAX_CHAIN_LINKS} links`,
+    );
   }
   return parts;
 }
@@ -94,34 +105,63 @@ function mayDelegateWithin(child: MayDelegate, parent: MayDelegate): boolean {
 }
 
 /** The DESIGN §3 rules between a link and the one before it. Throws a ChainError naming the child link. */
-export function checkLink(parent: VerifiedWarrant, child: VerifiedWarrant, rootHash: string, index: number): void {
+export function checkLink(
+  parent: VerifiedWarrant,
+  child: VerifiedWarrant,
+  rootHash: string,
+  index: number,
+): void {
   const p: WarrantClaims = parent.claims;
   const c: WarrantClaims = child.claims;
-  if (c.prev !== parent.hash) throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'prev is not the hash of the link before');
-  if (c.root !== rootHash) throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'root is not the hash of the root warrant');
+  if (c.prev !== parent.hash)
+    throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'prev is not the hash of the link before');
+  if (c.root !== rootHash)
+    throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'root is not the hash of the root warrant');
   if (c.iss !== p.iss || c.txn !== p.txn || c.sub !== p.sub || c.sub_iss !== p.sub_iss) {
     throw new ChainError('WARRANT_CHAIN_CONTEXT_MISMATCH', index);
   }
-  if (c.depth !== p.depth + 1) throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index, 'depth does not count up by one');
-  if (c.max_depth > p.max_depth) throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index, 'max_depth grew');
+  if (c.depth !== p.depth + 1)
+    throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index, 'depth does not count up by one');
+  if (c.max_depth > p.max_depth)
+    throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index, 'max_depth grew');
   if (c.depth > p.max_depth) throw new ChainError('WARRANT_CHAIN_DEPTH_EXCEEDED', index);
-  if (c.act.sub !== p.aud) throw new ChainError('WARRANT_CHAIN_ACTOR_MISMATCH', index, 'actor is not the audience of the link before');
-  if (!sameActor(c.act.act, p.act)) throw new ChainError('WARRANT_CHAIN_ACTOR_MISMATCH', index, 'actor history was rewritten');
-  if (!permitsAudience(p.may_delegate, c.aud)) throw new ChainError('WARRANT_CHAIN_DELEGATION_FORBIDDEN', index);
+  if (c.act.sub !== p.aud)
+    throw new ChainError(
+      'WARRANT_CHAIN_ACTOR_MISMATCH',
+      index,
+      'actor is not the audience of the link before',
+    );
+  if (!sameActor(c.act.act, p.act))
+    throw new ChainError('WARRANT_CHAIN_ACTOR_MISMATCH', index, 'actor history was rewritten');
+  if (!permitsAudience(p.may_delegate, c.aud))
+    throw new ChainError('WARRANT_CHAIN_DELEGATION_FORBIDDEN', index);
   if (!mayDelegateWithin(c.may_delegate, p.may_delegate)) {
     throw new ChainError('WARRANT_CHAIN_DELEGATION_FORBIDDEN', index, 'may_delegate widened');
   }
   if (!grantsWithin(c.grants, p.grants)) throw new ChainError('WARRANT_CHAIN_GRANT_WIDENED', index);
-  if (c.exp > p.exp) throw new ChainError('WARRANT_CHAIN_LIFETIME_EXTENDED', index, 'exp is later than the link before');
-  if (c.iat < p.iat) throw new ChainError('WARRANT_CHAIN_LIFETIME_EXTENDED', index, 'issued before the link before');
+  if (c.exp > p.exp)
+    throw new ChainError('WARRANT_CHAIN_LIFETIME_EXTENDED', index, 'exp is later than the link before');
+  if (c.iat < p.iat)
+    throw new ChainError('WARRANT_CHAIN_LIFETIME_EXTENDED', index, 'issued before the link before');
 }
 
-function verifyLink(compact: string, hash: string, index: number, options: VerifyChainOptions, now: number): VerifiedWarrant {
+function verifyLink(
+  compact: string,
+  hash: string,
+  index: number,
+  options: VerifyChainOptions,
+  now: number,
+): VerifiedWarrant {
   const cached = options.cache?.tokens;
   const hit = cached?.get(hash, now);
   if (hit) return hit;
   try {
-    const verified = verifyToken('warrant', compact, { keys: options.keys, issuer: options.issuer, now, ...tolerance(options) });
+    const verified = verifyToken('warrant', compact, {
+      keys: options.keys,
+      issuer: options.issuer,
+      now,
+      ...tolerance(options),
+    });
     cached?.set(verified.hash, verified, verified.claims.exp);
     return verified;
   } catch (error) {
@@ -132,7 +172,8 @@ function verifyLink(compact: string, hash: string, index: number, options: Verif
   }
 }
 
-const tolerance = (o: VerifyChainOptions) => (o.clockTolerance === undefined ? {} : { clockTolerance: o.clockTolerance });
+const tolerance = (o: VerifyChainOptions) =>
+  o.clockTolerance === undefined ? {} : { clockTolerance: o.clockTolerance };
 
 /**
  * Verifies a full delegation chain, root first: every link is a valid warrant from the issuer, each
@@ -144,10 +185,15 @@ export function verifyChain(chain: readonly string[] | string, options: VerifyCh
   const compacts = typeof chain === 'string' ? splitChainHeader(chain) : chain;
   if (compacts.length === 0) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'chain is empty');
   if (compacts.length > MAX_CHAIN_LINKS) {
-    throw new ChainError('WARRANT_CHAIN_MALFORMED', MAX_CHAIN_LINKS, `chain has more than ${MAX_CHAIN_LINKS} links`);
+    throw new ChainError(
+      'WARRANT_CHAIN_MALFORMED',
+      MAX_CHAIN_LINKS,
+      `chain has more than ${MAX_CHAIN_LINKS} links`,
+    );
   }
   const now = options.now ?? epochSeconds();
-  if (!compacts.every((c) => typeof c === 'string')) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'links must be strings');
+  if (!compacts.every((c) => typeof c === 'string'))
+    throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'links must be strings');
   const hashes = compacts.map(tokenHash);
   const digest = chainDigest(hashes);
   let result = options.cache?.chains.get(digest, now);
@@ -160,7 +206,8 @@ export function verifyChain(chain: readonly string[] | string, options: VerifyCh
     for (const link of result.links) checkTimes(link.claims, { ...options, now });
     checkContext(result.leaf, options);
   } catch (error) {
-    if (error instanceof TokenError) throw new ChainError(error.code, leafIndex, error.message, { cause: error });
+    if (error instanceof TokenError)
+      throw new ChainError(error.code, leafIndex, error.message, { cause: error });
     throw error;
   }
   return result;
@@ -176,7 +223,8 @@ function buildChain(
   const links: VerifiedWarrant[] = [];
   for (let i = 0; i < compacts.length; i++) links.push(verifyLink(compacts[i]!, hashes[i]!, i, options, now));
   const root = links[0]!;
-  if (root.claims.depth !== 0) throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', 0, 'chain does not start at a root warrant');
+  if (root.claims.depth !== 0)
+    throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', 0, 'chain does not start at a root warrant');
   for (let i = 1; i < links.length; i++) checkLink(links[i - 1]!, links[i]!, root.hash, i);
   const leaf = links[links.length - 1]!;
   return Object.freeze({
@@ -198,7 +246,12 @@ export function verifyWarrant(compact: string, options: VerifyChainOptions): Ver
   const hash = tokenHash(compact);
   const cached = options.cache?.tokens.get(hash, now);
   if (cached === undefined) {
-    const verified = verifyToken('warrant', compact, { keys: options.keys, issuer: options.issuer, now, ...tolerance(options) });
+    const verified = verifyToken('warrant', compact, {
+      keys: options.keys,
+      issuer: options.issuer,
+      now,
+      ...tolerance(options),
+    });
     options.cache?.tokens.set(hash, verified, verified.claims.exp);
     checkContext(verified, options);
     return verified;

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { KeyError } from '../errors.ts';
-import { type Alg, ALGORITHMS, type AlgorithmDescriptor, isAlg } from './algorithms.ts';
+import { ALGORITHMS, type Alg, type AlgorithmDescriptor, isAlg } from './algorithms.ts';
 import { decode, encode, isCanonical } from './base64url.ts';
 import { sha256 } from './hash.ts';
 
@@ -31,7 +31,8 @@ export function isThumbprintShape(kid: unknown): kid is string {
 
 function descriptorFor(jwk: Record<string, unknown>, alg?: Alg): AlgorithmDescriptor {
   const wanted = alg ?? (jwk['alg'] as unknown);
-  if (wanted !== undefined && !isAlg(wanted)) throw new KeyError('WARRANT_KEY_INVALID', 'unsupported key algorithm');
+  if (wanted !== undefined && !isAlg(wanted))
+    throw new KeyError('WARRANT_KEY_INVALID', 'unsupported key algorithm');
   const byCurve = Object.values(ALGORITHMS).find((d) => d.kty === jwk['kty'] && d.crv === jwk['crv']);
   if (!byCurve) throw new KeyError('WARRANT_KEY_INVALID', 'unsupported key type or curve');
   if (wanted !== undefined && wanted !== byCurve.alg) {
@@ -40,14 +41,28 @@ function descriptorFor(jwk: Record<string, unknown>, alg?: Alg): AlgorithmDescri
   if (jwk['alg'] !== undefined && jwk['alg'] !== byCurve.alg) {
     throw new KeyError('WARRANT_KEY_INVALID', 'JWK alg does not match its key type');
   }
-  if (jwk['use'] !== undefined && jwk['use'] !== 'sig') throw new KeyError('WARRANT_KEY_INVALID', 'JWK use is not sig');
+  if (jwk['use'] !== undefined && jwk['use'] !== 'sig')
+    throw new KeyError('WARRANT_KEY_INVALID', 'JWK use is not sig');
+  const ops = jwk['key_ops'];
+  if (
+    ops !== undefined &&
+    (!Array.isArray(ops) ||
+      ops.length === 0 ||
+      new Set(ops).size !== ops.length ||
+      ops.some((op) => op !== 'sign' && op !== 'verify'))
+  ) {
+    throw new KeyError('WARRANT_KEY_INVALID', 'JWK key_ops is not a list of sign and/or verify');
+  }
   return byCurve;
 }
 
 function coordinate(jwk: Record<string, unknown>, name: 'x' | 'y' | 'd', length: number): string {
   const value = jwk[name];
   if (typeof value !== 'string' || !isCanonical(value) || decode(value).length !== length) {
-    throw new KeyError('WARRANT_KEY_INVALID', `JWK member ${name} is not ${length} bytes of canonical base64url`);
+    throw new KeyError(
+      'WARRANT_KEY_INVALID',
+      `JWK member ${name} is not ${length} bytes of canonical base64url`,
+    );
   }
   return value;
 }
@@ -79,7 +94,8 @@ function asRecord(jwk: unknown): Record<string, unknown> {
  */
 export function importPublicJwk(input: unknown, alg?: Alg): VerificationKey {
   const jwk = asRecord(input);
-  if ('d' in jwk) throw new KeyError('WARRANT_KEY_INVALID', 'a public key was expected but the JWK has private member d');
+  if ('d' in jwk)
+    throw new KeyError('WARRANT_KEY_INVALID', 'a public key was expected but the JWK has private member d');
   const d = descriptorFor(jwk, alg);
   const pub = publicMembers(jwk, d);
   let keyObject: KeyObject;
@@ -89,7 +105,12 @@ export function importPublicJwk(input: unknown, alg?: Alg): VerificationKey {
     throw new KeyError('WARRANT_KEY_INVALID', 'JWK is not a valid public key', { cause });
   }
   const kid = thumbprint(pub);
-  return Object.freeze({ kid, alg: d.alg, jwk: Object.freeze({ ...pub, kid, alg: d.alg, use: 'sig' as const }), keyObject });
+  return Object.freeze({
+    kid,
+    alg: d.alg,
+    jwk: Object.freeze({ ...pub, kid, alg: d.alg, use: 'sig' as const }),
+    keyObject,
+  });
 }
 
 /** Imports a private JWK; the public half must match the private scalar. */

@@ -65,7 +65,11 @@ export function parseCompact(compact: unknown, options: ParseOptions = {}): Pars
 function checkHeader(header: Record<string, unknown>): void {
   const alg = header['alg'];
   if (typeof alg !== 'string') throw new JwsError('WARRANT_JWS_MALFORMED', 'header alg is missing');
-  if (!isAlg(alg)) throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED', `alg ${JSON.stringify(alg.slice(0, 32))} is not allowed`);
+  if (!isAlg(alg))
+    throw new JwsError(
+      'WARRANT_JWS_ALG_NOT_ALLOWED',
+      `alg ${JSON.stringify(alg.slice(0, 32))} is not allowed`,
+    );
   for (const name of FORBIDDEN_HEADER_PARAMETERS) {
     if (Object.hasOwn(header, name)) {
       throw new JwsError('WARRANT_JWS_HEADER_FORBIDDEN', `header parameter ${name} is not accepted`);
@@ -73,9 +77,13 @@ function checkHeader(header: Record<string, unknown>): void {
   }
   if (Object.hasOwn(header, 'crit')) {
     // No extension is understood, so any crit (even an empty or malformed one) is refused.
-    throw new JwsError('WARRANT_JWS_CRIT_UNSUPPORTED', 'header lists critical extensions that are not understood');
+    throw new JwsError(
+      'WARRANT_JWS_CRIT_UNSUPPORTED',
+      'header lists critical extensions that are not understood',
+    );
   }
-  if (Object.hasOwn(header, 'b64')) throw new JwsError('WARRANT_JWS_MALFORMED', 'unencoded payloads (b64) are not accepted');
+  if (Object.hasOwn(header, 'b64'))
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'unencoded payloads (b64) are not accepted');
   if (header['kid'] !== undefined && typeof header['kid'] !== 'string') {
     throw new JwsError('WARRANT_JWS_MALFORMED', 'header kid is not a string');
   }
@@ -96,7 +104,8 @@ export function verifyParsed(jws: ParsedJws, resolve: KeyResolver): Verification
   const key = resolve(kid);
   if (!key) throw new KeyError('WARRANT_KEY_UNKNOWN', 'no trusted key for this kid');
   const alg = jws.header['alg'];
-  if (alg !== key.alg) throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED', `alg does not match the ${key.alg} key`);
+  if (alg !== key.alg)
+    throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED', `alg does not match the ${key.alg} key`);
   const descriptor = ALGORITHMS[key.alg];
   if (jws.signature.length !== descriptor.signatureLength) {
     throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID', 'signature has the wrong length');
@@ -128,7 +137,8 @@ export function signCompact(
   options: { kid?: boolean } = {},
 ): string {
   const { alg: _a, kid: _k, ...rest } = header;
-  const fullHeader = options.kid === false ? { alg: key.alg, ...rest } : { alg: key.alg, kid: key.kid, ...rest };
+  const fullHeader =
+    options.kid === false ? { alg: key.alg, ...rest } : { alg: key.alg, kid: key.kid, ...rest };
   const h = encode(JSON.stringify(fullHeader));
   const p = payload instanceof Uint8Array ? encode(payload) : encode(JSON.stringify(payload));
   const input = `${h}.${p}`;

@@ -1,6 +1,12 @@
 import { KeyError } from '../errors.ts';
 import type { Alg } from './algorithms.ts';
-import { importPublicJwk, isThumbprintShape, type PublicJwk, type SigningKey, type VerificationKey } from './jwk.ts';
+import {
+  importPublicJwk,
+  isThumbprintShape,
+  type PublicJwk,
+  type SigningKey,
+  type VerificationKey,
+} from './jwk.ts';
 import type { KeyResolver } from './jws.ts';
 
 export interface Jwks {
@@ -26,7 +32,8 @@ export class KeySet {
     const keys = (jwks as Jwks).keys.map((jwk) => importPublicJwk(jwk));
     if (algorithms) {
       for (const key of keys) {
-        if (!algorithms.includes(key.alg)) throw new KeyError('WARRANT_KEY_INVALID', `key algorithm ${key.alg} is not allowed`);
+        if (!algorithms.includes(key.alg))
+          throw new KeyError('WARRANT_KEY_INVALID', `key algorithm ${key.alg} is not allowed`);
       }
     }
     return new KeySet(keys);
@@ -77,7 +84,8 @@ export class SigningKeyRing {
 
   /** Makes `next` current; the old key stays trusted for `overlapSeconds` (at least the longest token lifetime). */
   rotate(next: SigningKey, overlapSeconds: number, now: number): void {
-    if (!Number.isFinite(overlapSeconds) || overlapSeconds < 0) throw new TypeError('overlapSeconds must be >= 0');
+    if (!Number.isFinite(overlapSeconds) || overlapSeconds < 0)
+      throw new TypeError('overlapSeconds must be >= 0');
     this.#previous = [{ key: this.#current, until: now + overlapSeconds }, ...this.#prune(now)];
     this.#current = next;
   }

@@ -89,7 +89,8 @@ const MAX_ACTOR_NESTING = 32;
 const HASH_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const missing = (name: string) => new TokenError('WARRANT_CLAIM_MISSING', `claim ${name} is missing`);
-const invalid = (name: string, what: string) => new TokenError('WARRANT_CLAIM_INVALID', `claim ${name} ${what}`);
+const invalid = (name: string, what: string) =>
+  new TokenError('WARRANT_CLAIM_INVALID', `claim ${name} ${what}`);
 
 function str(c: Record<string, unknown>, name: string, required = true): string | undefined {
   const v = c[name];
@@ -97,7 +98,8 @@ function str(c: Record<string, unknown>, name: string, required = true): string 
     if (required) throw missing(name);
     return undefined;
   }
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_STRING) throw invalid(name, 'must be a non-empty string');
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_STRING)
+    throw invalid(name, 'must be a non-empty string');
   return v;
 }
 
@@ -107,7 +109,8 @@ function int(c: Record<string, unknown>, name: string, required = true): number 
     if (required) throw missing(name);
     return undefined;
   }
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(name, 'must be a non-negative integer');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw invalid(name, 'must be a non-negative integer');
   return v;
 }
 
@@ -123,7 +126,8 @@ function cnf(c: Record<string, unknown>): { jkt: string } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('cnf', 'must be an object');
   const keys = Object.keys(v);
   const jkt = (v as Record<string, unknown>)['jkt'];
-  if (keys.length !== 1 || !isThumbprintShape(jkt)) throw invalid('cnf', 'must be {jkt: <RFC 7638 thumbprint>}');
+  if (keys.length !== 1 || !isThumbprintShape(jkt))
+    throw invalid('cnf', 'must be {jkt: <RFC 7638 thumbprint>}');
   return { jkt };
 }
 
@@ -142,7 +146,8 @@ function actor(v: unknown, level = 0): Actor {
   if (level > MAX_ACTOR_NESTING) throw invalid('act', 'is nested too deeply');
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('act', 'must be an object');
   const r = v as Record<string, unknown>;
-  if (Object.keys(r).some((k) => k !== 'sub' && k !== 'act')) throw invalid('act', 'has members other than sub and act');
+  if (Object.keys(r).some((k) => k !== 'sub' && k !== 'act'))
+    throw invalid('act', 'has members other than sub and act');
   const sub = str(r, 'sub');
   if (sub === undefined) throw invalid('act', 'lacks sub');
   return r['act'] === undefined ? { sub } : { sub, act: actor(r['act'], level + 1) };
@@ -159,13 +164,20 @@ function mayDelegate(c: Record<string, unknown>): MayDelegate {
   const v = c['may_delegate'];
   if (v === undefined) throw missing('may_delegate');
   if (v === false) return false;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('may_delegate', 'must be false or an object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw invalid('may_delegate', 'must be false or an object');
   const r = v as Record<string, unknown>;
-  if (Object.keys(r).some((k) => k !== 'aud' && k !== 'tiers')) throw invalid('may_delegate', 'has unknown members');
+  if (Object.keys(r).some((k) => k !== 'aud' && k !== 'tiers'))
+    throw invalid('may_delegate', 'has unknown members');
   const list = (name: string): string[] | undefined => {
     const x = r[name];
     if (x === undefined) return undefined;
-    if (!Array.isArray(x) || x.length === 0 || x.length > 64 || x.some((s) => typeof s !== 'string' || s.length === 0)) {
+    if (
+      !Array.isArray(x) ||
+      x.length === 0 ||
+      x.length > 64 ||
+      x.some((s) => typeof s !== 'string' || s.length === 0)
+    ) {
       throw invalid('may_delegate', `${name} must be a non-empty array of strings`);
     }
     return x as string[];
@@ -183,7 +195,13 @@ function approval(c: Record<string, unknown>): Approval | undefined {
   const r = v as Record<string, unknown>;
   const allowed = ['id', 'approver', 'at', 'action', 'digest'];
   if (Object.keys(r).some((k) => !allowed.includes(k))) throw invalid('apv', 'has unknown members');
-  return { id: str(r, 'id')!, approver: str(r, 'approver')!, at: int(r, 'at')!, action: str(r, 'action')!, digest: str(r, 'digest')! };
+  return {
+    id: str(r, 'id')!,
+    approver: str(r, 'approver')!,
+    at: int(r, 'at')!,
+    action: str(r, 'action')!,
+    digest: str(r, 'digest')!,
+  };
 }
 
 function common(c: Record<string, unknown>, kind: TokenKind): CommonClaims {
@@ -194,7 +212,10 @@ function common(c: Record<string, unknown>, kind: TokenKind): CommonClaims {
   const jti = str(c, 'jti')!;
   if (exp <= iat) throw invalid('exp', 'must be after iat');
   if (exp - iat > MAX_LIFETIME[kind]) {
-    throw new TokenError('WARRANT_TOKEN_LIFETIME_EXCEEDED', `token lives ${exp - iat}s, more than ${MAX_LIFETIME[kind]}s`);
+    throw new TokenError(
+      'WARRANT_TOKEN_LIFETIME_EXCEEDED',
+      `token lives ${exp - iat}s, more than ${MAX_LIFETIME[kind]}s`,
+    );
   }
   if (nbf !== undefined && (nbf < iat || nbf >= exp)) throw invalid('nbf', 'must lie within [iat, exp)');
   return nbf === undefined ? { iss, iat, exp, jti } : { iss, iat, exp, nbf, jti };
@@ -213,7 +234,12 @@ function audience(c: Record<string, unknown>): string | string[] {
   const v = c['aud'];
   if (v === undefined) throw missing('aud');
   if (typeof v === 'string' && v.length > 0 && v.length <= MAX_STRING) return v;
-  if (Array.isArray(v) && v.length > 0 && v.length <= 16 && v.every((a) => typeof a === 'string' && a.length > 0)) {
+  if (
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.length <= 16 &&
+    v.every((a) => typeof a === 'string' && a.length > 0)
+  ) {
     return v as string[];
   }
   throw invalid('aud', 'must be a string or a non-empty array of strings');
@@ -251,12 +277,15 @@ export function warrantClaims(c: Record<string, unknown>): WarrantClaims {
   try {
     grants = parseGrants(c['grants']);
   } catch (cause) {
-    throw new TokenError('WARRANT_CLAIM_INVALID', `claim grants is invalid: ${(cause as Error).message}`, { cause });
+    throw new TokenError('WARRANT_CLAIM_INVALID', `claim grants is invalid: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   const depth = int(c, 'depth')!;
   const maxDepth = int(c, 'max_depth')!;
   if (depth > maxDepth) throw invalid('depth', 'exceeds max_depth');
-  if (actorCount(act) !== depth + 1) throw invalid('act', `must name ${depth + 1} actor(s) at depth ${depth}`);
+  if (actorCount(act) !== depth + 1)
+    throw invalid('act', `must name ${depth + 1} actor(s) at depth ${depth}`);
   let prev: string | undefined;
   let root: string | undefined;
   if (depth === 0) {
@@ -302,13 +331,16 @@ export function statusListClaims(c: Record<string, unknown>): StatusListClaims {
   }
   const sl = c['status_list'];
   if (sl === undefined) throw missing('status_list');
-  if (typeof sl !== 'object' || sl === null || Array.isArray(sl)) throw invalid('status_list', 'must be an object');
+  if (typeof sl !== 'object' || sl === null || Array.isArray(sl))
+    throw invalid('status_list', 'must be an object');
   const r = sl as Record<string, unknown>;
   const bits = r['bits'];
-  if (bits !== 1 && bits !== 2 && bits !== 4 && bits !== 8) throw invalid('status_list', 'bits must be 1, 2, 4 or 8');
+  if (bits !== 1 && bits !== 2 && bits !== 4 && bits !== 8)
+    throw invalid('status_list', 'bits must be 1, 2, 4 or 8');
   const width: 1 | 2 | 4 | 8 = bits;
   const lst = str(r, 'lst');
-  if (lst === undefined || !/^[A-Za-z0-9_-]+$/.test(lst)) throw invalid('status_list', 'lst must be base64url');
+  if (lst === undefined || !/^[A-Za-z0-9_-]+$/.test(lst))
+    throw invalid('status_list', 'lst must be base64url');
   return Object.freeze({
     iss,
     sub,
@@ -330,7 +362,9 @@ export function checkpointClaims(c: Record<string, unknown>): CheckpointClaims {
   });
 }
 
-export const CLAIM_VALIDATORS: { readonly [K in TokenKind]: (c: Record<string, unknown>) => ClaimsByKind[K] } = {
+export const CLAIM_VALIDATORS: {
+  readonly [K in TokenKind]: (c: Record<string, unknown>) => ClaimsByKind[K];
+} = {
   identity: identityClaims,
   warrant: warrantClaims,
   statusList: statusListClaims,

@@ -19,7 +19,19 @@ export const MAX_LIFETIME: Readonly<Record<TokenKind, number>> = Object.freeze({
 /** Claims that belong to exactly one kind; their presence in a token of another kind is an error. */
 export const EXCLUSIVE_CLAIMS: Readonly<Record<TokenKind, readonly string[]>> = Object.freeze({
   identity: ['tier'],
-  warrant: ['act', 'grants', 'txn', 'task', 'prev', 'root', 'depth', 'max_depth', 'may_delegate', 'sub_iss', 'apv'],
+  warrant: [
+    'act',
+    'grants',
+    'txn',
+    'task',
+    'prev',
+    'root',
+    'depth',
+    'max_depth',
+    'may_delegate',
+    'sub_iss',
+    'apv',
+  ],
   statusList: ['status_list', 'ttl'],
   checkpoint: ['origin', 'tree_size', 'root_hash'],
 });

@@ -28,41 +28,71 @@ const opts = { keys, now, issuer: ISSUER };
 
 describe('verifyToken', () => {
   test('verifies an identity token and reports its hash and kid', () => {
-    const t = verifyToken('identity', signToken('identity', identity, key), { ...opts, audience: ISSUER, jkt: holder.kid });
+    const t = verifyToken('identity', signToken('identity', identity, key), {
+      ...opts,
+      audience: ISSUER,
+      jkt: holder.kid,
+    });
     assert.equal(t.claims.sub, identity.sub);
     assert.equal(t.kid, key.kid);
     assert.match(t.hash, /^[A-Za-z0-9_-]{43}$/);
   });
 
   test('an identity token offered as a warrant is refused by typ', () => {
-    assert.throws(() => verifyToken('warrant', signToken('identity', identity, key), opts), { code: 'WARRANT_TOKEN_TYPE_MISMATCH' });
+    assert.throws(() => verifyToken('warrant', signToken('identity', identity, key), opts), {
+      code: 'WARRANT_TOKEN_TYPE_MISMATCH',
+    });
   });
 
   test('a warrant offered as an identity token is refused by typ', () => {
-    assert.throws(() => verifyToken('identity', signToken('warrant', warrantClaims(), key), opts), { code: 'WARRANT_TOKEN_TYPE_MISMATCH' });
+    assert.throws(() => verifyToken('identity', signToken('warrant', warrantClaims(), key), opts), {
+      code: 'WARRANT_TOKEN_TYPE_MISMATCH',
+    });
   });
 
   test('a missing or generic typ is refused', () => {
-    assert.throws(() => verifyToken('identity', signCompact({}, { ...identity }, key), opts), { code: 'WARRANT_TOKEN_TYPE_MISMATCH' });
-    assert.throws(() => verifyToken('identity', raw('JWT', { ...identity }), opts), { code: 'WARRANT_TOKEN_TYPE_MISMATCH' });
+    assert.throws(() => verifyToken('identity', signCompact({}, { ...identity }, key), opts), {
+      code: 'WARRANT_TOKEN_TYPE_MISMATCH',
+    });
+    assert.throws(() => verifyToken('identity', raw('JWT', { ...identity }), opts), {
+      code: 'WARRANT_TOKEN_TYPE_MISMATCH',
+    });
   });
 
   test('a warrant relabelled as an identity token is refused by its exclusive claims', () => {
-    const w = raw(TOKEN_TYPES.identity, { ...warrantClaims(), tier: 'executor' } as unknown as Record<string, unknown>);
+    const w = raw(TOKEN_TYPES.identity, { ...warrantClaims(), tier: 'executor' } as unknown as Record<
+      string,
+      unknown
+    >);
     assert.throws(() => verifyToken('identity', w, opts), { code: 'WARRANT_CLAIM_INVALID' });
   });
 
   for (const name of ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'cnf', 'tier'] as const) {
     test(`identity token without ${name} is refused`, () => {
       const { [name]: _, ...rest } = identity;
-      assert.throws(() => verifyToken('identity', raw(TOKEN_TYPES.identity, rest), opts), { code: 'WARRANT_CLAIM_MISSING' });
+      assert.throws(() => verifyToken('identity', raw(TOKEN_TYPES.identity, rest), opts), {
+        code: 'WARRANT_CLAIM_MISSING',
+      });
     });
   }
 
-  for (const name of ['sub_iss', 'act', 'aud', 'scope', 'grants', 'txn', 'depth', 'max_depth', 'may_delegate', 'cnf'] as const) {
+  for (const name of [
+    'sub_iss',
+    'act',
+    'aud',
+    'scope',
+    'grants',
+    'txn',
+    'depth',
+    'max_depth',
+    'may_delegate',
+    'cnf',
+  ] as const) {
     test(`warrant without ${name} is refused`, () => {
       const { [name]: _, ...rest } = warrantClaims();
-      assert.throws(() => verifyToken('warrant', raw(TOKEN_TYPES.warrant, rest), opts), { code: 'WARRANT_CLAIM_MISSING' });
+      assert.throws(() => verifyToken('warrant', raw(TOKEN_TYPES.warrant, rest), opts), {
+        code: 'WARRANT_CLAIM_MISSING',
+      });
     });
   }
 
@@ -73,30 +103,53 @@ describe('verifyToken', () => {
 
   test('expired and not-yet-valid tokens are refused (30 s skew)', () => {
     const t = signToken('identity', identity, key);
-    assert.throws(() => verifyToken('identity', t, { ...opts, now: now + 330 }), { code: 'WARRANT_TOKEN_EXPIRED' });
+    assert.throws(() => verifyToken('identity', t, { ...opts, now: now + 330 }), {
+      code: 'WARRANT_TOKEN_EXPIRED',
+    });
     assert.doesNotThrow(() => verifyToken('identity', t, { ...opts, now: now + 329 }));
-    assert.throws(() => verifyToken('identity', t, { ...opts, now: now - 31 }), { code: 'WARRANT_TOKEN_NOT_YET_VALID' });
+    assert.throws(() => verifyToken('identity', t, { ...opts, now: now - 31 }), {
+      code: 'WARRANT_TOKEN_NOT_YET_VALID',
+    });
     const nbf = signToken('identity', { ...identity, nbf: now + 100 }, key);
-    assert.throws(() => verifyToken('identity', nbf, { ...opts, now: now + 60 }), { code: 'WARRANT_TOKEN_NOT_YET_VALID' });
+    assert.throws(() => verifyToken('identity', nbf, { ...opts, now: now + 60 }), {
+      code: 'WARRANT_TOKEN_NOT_YET_VALID',
+    });
   });
 
   test('another issuer, audience or holder key is refused', () => {
     const t = signToken('identity', identity, key);
-    assert.throws(() => verifyToken('identity', t, { ...opts, issuer: 'https://other' }), { code: 'WARRANT_ISSUER_MISMATCH' });
-    assert.throws(() => verifyToken('identity', t, { ...opts, audience: 'https://other' }), { code: 'WARRANT_AUDIENCE_MISMATCH' });
-    assert.throws(() => verifyToken('identity', t, { ...opts, jkt: key.kid }), { code: 'WARRANT_CNF_MISMATCH' });
+    assert.throws(() => verifyToken('identity', t, { ...opts, issuer: 'https://other' }), {
+      code: 'WARRANT_ISSUER_MISMATCH',
+    });
+    assert.throws(() => verifyToken('identity', t, { ...opts, audience: 'https://other' }), {
+      code: 'WARRANT_AUDIENCE_MISMATCH',
+    });
+    assert.throws(() => verifyToken('identity', t, { ...opts, jkt: key.kid }), {
+      code: 'WARRANT_CNF_MISMATCH',
+    });
   });
 
   test('a warrant with an array audience is refused (single recipient)', () => {
-    const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), aud: ['a', 'b'] } as unknown as Record<string, unknown>);
+    const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), aud: ['a', 'b'] } as unknown as Record<
+      string,
+      unknown
+    >);
     assert.throws(() => verifyToken('warrant', t, opts), { code: 'WARRANT_CLAIM_INVALID' });
   });
 
   test('a root warrant with prev, or an actor count that disagrees with depth, is refused', () => {
     const c = warrantClaims();
-    const withPrev = raw(TOKEN_TYPES.warrant, { ...c, prev: 'A'.repeat(43) } as unknown as Record<string, unknown>);
+    const withPrev = raw(TOKEN_TYPES.warrant, { ...c, prev: 'A'.repeat(43) } as unknown as Record<
+      string,
+      unknown
+    >);
     assert.throws(() => verifyToken('warrant', withPrev, opts), { code: 'WARRANT_CLAIM_INVALID' });
-    const deeper = raw(TOKEN_TYPES.warrant, { ...c, depth: 1, prev: 'A'.repeat(43), root: 'A'.repeat(43) } as unknown as Record<string, unknown>);
+    const deeper = raw(TOKEN_TYPES.warrant, {
+      ...c,
+      depth: 1,
+      prev: 'A'.repeat(43),
+      root: 'A'.repeat(43),
+    } as unknown as Record<string, unknown>);
     assert.throws(() => verifyToken('warrant', deeper, opts), { code: 'WARRANT_CLAIM_INVALID' });
   });
 
@@ -113,11 +166,17 @@ describe('verifyToken', () => {
       { depth: -1 },
       { depth: 1.5 },
     ]) {
-      assert.throws(() => verifyToken('warrant', raw(TOKEN_TYPES.warrant, { ...c, ...bad }), opts), { code: 'WARRANT_CLAIM_INVALID' }, JSON.stringify(bad));
+      assert.throws(
+        () => verifyToken('warrant', raw(TOKEN_TYPES.warrant, { ...c, ...bad }), opts),
+        { code: 'WARRANT_CLAIM_INVALID' },
+        JSON.stringify(bad),
+      );
     }
   });
 
   test('signToken refuses to mint claims a verifier would refuse', () => {
-    assert.throws(() => signToken('identity', { ...identity, exp: identity.iat } as IdentityClaims, key), { code: 'WARRANT_CLAIM_INVALID' });
+    assert.throws(() => signToken('identity', { ...identity, exp: identity.iat } as IdentityClaims, key), {
+      code: 'WARRANT_CLAIM_INVALID',
+    });
   });
 });

@@ -34,33 +34,53 @@ export const epochSeconds = (): number => Math.floor(Date.now() / 1000);
  * Verifies one token of a given kind: strict JWS parse, signature under a trusted key bound to its `alg`,
  * the kind's explicit `typ`, the kind's claims (and none of another kind's), then times and context.
  */
-export function verifyToken<K extends TokenKind>(kind: K, compact: unknown, options: VerifyTokenOptions): VerifiedToken<K> {
+export function verifyToken<K extends TokenKind>(
+  kind: K,
+  compact: unknown,
+  options: VerifyTokenOptions,
+): VerifiedToken<K> {
   const parsed = parseCompact(compact);
   const key = verifyParsed(parsed, options.keys);
   const typ = parsed.header['typ'];
   if (typ !== TOKEN_TYPES[kind]) {
-    throw new TokenError('WARRANT_TOKEN_TYPE_MISMATCH', `expected typ ${TOKEN_TYPES[kind]}, got ${typeof typ === 'string' ? typ.slice(0, 40) : 'none'}`);
+    throw new TokenError(
+      'WARRANT_TOKEN_TYPE_MISMATCH',
+      `expected typ ${TOKEN_TYPES[kind]}, got ${typeof typ === 'string' ? typ.slice(0, 40) : 'none'}`,
+    );
   }
   const claims = CLAIM_VALIDATORS[kind](parsed.claims as Record<string, unknown>) as ClaimsByKind[K];
-  const verified: VerifiedToken<K> = Object.freeze({ kind, compact: parsed.compact, hash: tokenHash(parsed.compact), kid: key.kid, claims });
+  const verified: VerifiedToken<K> = Object.freeze({
+    kind,
+    compact: parsed.compact,
+    hash: tokenHash(parsed.compact),
+    kid: key.kid,
+    claims,
+  });
   checkTimes(claims as { iat: number; exp?: number; nbf?: number }, options);
   checkContext(verified, options);
   return verified;
 }
 
-export function checkTimes(claims: { iat: number; exp?: number; nbf?: number }, options: VerifyTokenOptions): void {
+export function checkTimes(
+  claims: { iat: number; exp?: number; nbf?: number },
+  options: VerifyTokenOptions,
+): void {
   const now = options.now ?? epochSeconds();
   const skew = options.clockTolerance ?? 30;
   if (claims.exp !== undefined && now - skew >= claims.exp) throw new TokenError('WARRANT_TOKEN_EXPIRED');
-  if (claims.nbf !== undefined && now + skew < claims.nbf) throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID');
-  if (now + skew < claims.iat) throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID', 'token was issued in the future');
+  if (claims.nbf !== undefined && now + skew < claims.nbf)
+    throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID');
+  if (now + skew < claims.iat)
+    throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID', 'token was issued in the future');
 }
 
 export function checkContext(token: VerifiedToken<TokenKind>, options: VerifyTokenOptions): void {
   const c = token.claims as { iss: string; aud?: string | readonly string[]; cnf?: { jkt: string } };
-  if (options.issuer !== undefined && c.iss !== options.issuer) throw new TokenError('WARRANT_ISSUER_MISMATCH');
+  if (options.issuer !== undefined && c.iss !== options.issuer)
+    throw new TokenError('WARRANT_ISSUER_MISMATCH');
   if (options.audience !== undefined) {
-    const ok = typeof c.aud === 'string' ? c.aud === options.audience : (c.aud?.includes(options.audience) ?? false);
+    const ok =
+      typeof c.aud === 'string' ? c.aud === options.audience : (c.aud?.includes(options.audience) ?? false);
     if (!ok) throw new TokenError('WARRANT_AUDIENCE_MISMATCH');
   }
   if (options.jkt !== undefined && c.cnf?.jkt !== options.jkt) throw new TokenError('WARRANT_CNF_MISMATCH');

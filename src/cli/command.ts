@@ -1,0 +1,152 @@
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+
+/** Exit codes that mean something (DESIGN §10): 0 ok, 1 failure, 2 usage. */
+export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });
+
+/** Where a command reads and writes; `process` in `main.ts`, something else in tests. */
+export interface Io {
+  readonly stdin: Readable;
+  out(text: string): void;
+  err(text: string): void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** Shown in help as `--name <value>`; strings only. */
+  readonly value?: string;
+  readonly description: string;
+}
+
+export interface PositionalSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly required: boolean;
+}
+
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+export interface Command {
+  /** One or two words: `keygen`, `config validate`. */
+  readonly name: string;
+  /** One line for `warrant --help`. */
+  readonly summary: string;
+  /** What it does, for `warrant <name> --help`. */
+  readonly description: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  readonly positional?: PositionalSpec;
+  readonly examples: readonly string[];
+  /** True for commands of DESIGN §10 that are listed but not built yet. */
+  readonly coming?: boolean;
+  run(args: ParsedArgs, io: Io): Promise<number>;
+}
+
+/** The command line is wrong: exit 2 with a pointer to `--help`. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The command could not do its job: exit 1, with what to do next. */
+export class CliError extends Error {
+  override name = 'CliError';
+  readonly hint: string;
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.hint = hint;
+  }
+}
+
+/** Strict flag parsing: unknown flags, missing values and unexpected positionals are usage errors. */
+export function parseCommandArgs(command: Command, args: readonly string[]): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(command.options)) {
+    options[name] = spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: command.positional !== undefined,
+      strict: true,
+    });
+    if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
+    if (command.positional?.required && positionals.length === 0) {
+      throw new UsageError(`missing argument ${command.positional.name}`);
+    }
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(describeParseError(error));
+  }
+}
+
+function describeParseError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'([^']+)'/.exec(message)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${quoted ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${JSON.stringify(quoted ?? '')}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return message.replace(/^Option /, 'option ');
+    default:
+      return message;
+  }
+}
+
+/** `true` when the arguments ask for help (before any `--`). */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
+
+/** The help page of one command: usage, description, options, examples. */
+export function commandHelp(command: Command): string {
+  const lines: string[] = [];
+  const flags = Object.entries(command.options).map(([name, spec]) => {
+    const short = spec.short ? `-${spec.short}, ` : '    ';
+    return { left: `${short}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}`, spec };
+  });
+  flags.push({ left: '-h, --help', spec: { type: 'boolean', description: 'show this help' } });
+  const positional = command.positional
+    ? command.positional.required
+      ? ` ${command.positional.name}`
+      : ` [${command.positional.name}]`
+    : '';
+  lines.push(
+    `Usage: warrant ${command.name}${positional}${Object.keys(command.options).length > 0 ? ' [options]' : ''}`,
+  );
+  lines.push('');
+  lines.push(
+    command.coming ? `${command.description}\n\nNot implemented yet (coming).` : command.description,
+  );
+  if (command.positional) {
+    lines.push('', 'Arguments:', `  ${command.positional.name.padEnd(24)}${command.positional.description}`);
+  }
+  lines.push('', 'Options:');
+  const width = Math.max(24, ...flags.map((f) => f.left.length + 2));
+  for (const { left, spec } of flags) lines.push(`  ${left.padEnd(width)}${spec.description}`);
+  if (command.examples.length > 0) {
+    lines.push('', command.examples.length === 1 ? 'Example:' : 'Examples:');
+    for (const example of command.examples) lines.push(`  ${example}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Parses a TCP port flag: an integer from 0 (any free port) to 65535. */
+export function parsePort(value: string, flag = '--port'): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new UsageError(`${flag} expects an integer from 0 to 65535`);
+  }
+  return Number(value);
+}

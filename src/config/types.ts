@@ -1,0 +1,100 @@
+/**
+ * The validated configuration, written by hand to match schema.json (the schema is the source of truth;
+ * `load-config.test.ts` checks that the defaults cover every schema property). Every option that has a
+ * schema `default` is required here, because validation fills it in.
+ */
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256';
+
+export interface ListenConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface StoreConfig {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly url?: string;
+}
+
+export interface RedisConfig {
+  readonly url: string;
+}
+
+export interface IssuerMapping {
+  readonly claim: string;
+  readonly pattern?: string;
+  readonly agent: string;
+}
+
+export interface TrustedIssuer {
+  readonly issuer: string;
+  readonly jwksUri?: string;
+  readonly jwksFile?: string;
+  readonly audience: string;
+  readonly kind: 'oidc' | 'kubernetes' | 'spiffe';
+  readonly mapping?: IssuerMapping;
+}
+
+export interface StsConfig {
+  readonly issuer?: string;
+  readonly listen: ListenConfig;
+  readonly algorithms: readonly SigningAlgorithm[];
+  readonly identityTokenLifetime: number;
+  readonly warrantLifetime: number;
+  readonly hopLifetime: number;
+  readonly maxDepth: number;
+  readonly keyRotation: { readonly overlapSeconds: number };
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  readonly devUserIssuer: { readonly enabled: boolean };
+}
+
+export interface PolicyConfig {
+  readonly delegation?: string;
+  readonly action?: string;
+  readonly schema?: string;
+}
+
+export interface GatewayRoute {
+  readonly match: { readonly host?: string; readonly pathPrefix: string };
+  readonly upstream: string;
+  readonly audience: string;
+  readonly protocol: 'http' | 'mcp' | 'a2a' | 'openai';
+  readonly signedBodies: boolean;
+}
+
+export interface GatewayConfig {
+  readonly listen: ListenConfig;
+  readonly routes: readonly GatewayRoute[];
+  readonly replayCache: 'memory' | 'redis';
+  readonly statusStalenessSeconds: number;
+  readonly limits: {
+    readonly maxBodyBytes: number;
+    readonly maxHeaderBytes: number;
+    readonly upstreamTimeoutMs: number;
+  };
+}
+
+export interface WarrantConfig {
+  readonly $schema?: string;
+  readonly trustDomain: string;
+  readonly dataDir: string;
+  readonly store: StoreConfig;
+  readonly redis?: RedisConfig;
+  readonly sts: StsConfig;
+  readonly admin: { readonly tokenEnv: string };
+  readonly policy: PolicyConfig;
+  readonly gateway: GatewayConfig;
+  readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
+  readonly guard: { readonly catalog?: string };
+  readonly dashboard: { readonly enabled: boolean };
+}
+
+/**
+ * What callers (the CLI flags, tests) may set on top of the file before validation: any subset of the
+ * options, objects merged member by member, arrays replaced whole.
+ */
+export type ConfigOverrides = DeepPartial<WarrantConfig>;
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};

@@ -1,0 +1,185 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { ConfigError } from '../core/errors.ts';
+import schema from './schema.json' with { type: 'json' };
+import type { WarrantConfig } from './types.ts';
+
+/** The published JSON Schema of the configuration file (draft 2020-12). */
+export const configSchema: Readonly<Record<string, unknown>> = schema;
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  // Compiled once, on first use: strict (unknown keywords, ignored defaults and loose types are schema bugs),
+  // defaults filled in, stop at the first error so the message names one option.
+  compiled ??= new Ajv2020({ strict: true, useDefaults: true, allErrors: false, verbose: true }).compile(
+    schema,
+  );
+  return compiled;
+}
+
+/**
+ * Validates a parsed configuration (already merged with overrides) once: fills in the schema defaults,
+ * checks the rules a schema cannot express, and returns a deep-frozen copy. The input is not modified.
+ * Throws `ConfigError` whose `path` is the JSON pointer of the failing option.
+ */
+export function validateConfig(input: unknown): WarrantConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError(
+      '',
+      `expected a configuration object (a mapping of options), got ${describeValue(input)}`,
+    );
+  }
+  const data = structuredClone(input) as Record<string, unknown>;
+  const validate = validator();
+  if (!validate(data)) throw toConfigError(validate.errors?.[0]);
+  const config = data as unknown as WarrantConfig;
+  checkCrossFieldRules(config);
+  return deepFreeze(config);
+}
+
+/** Rules that involve more than one option, or that JSON Schema cannot state in strict mode. */
+function checkCrossFieldRules(config: WarrantConfig): void {
+  const { store, sts, gateway } = config;
+  if (store.kind === 'postgres') {
+    if (store.url === undefined) {
+      throw new ConfigError(
+        '/store/url',
+        'is required when store.kind is postgres (expected a postgres:// URL)',
+      );
+    }
+    if (!/^postgres(ql)?:\/\//.test(store.url)) {
+      throw new ConfigError(
+        '/store/url',
+        'expected a postgres:// or postgresql:// URL when store.kind is postgres',
+      );
+    }
+  }
+  if (gateway.replayCache === 'redis' && config.redis === undefined) {
+    throw new ConfigError(
+      '/gateway/replayCache',
+      'redis requires the top-level redis option (redis.url); use memory for a single gateway',
+    );
+  }
+  sts.trustedIssuers.forEach((issuer, i) => {
+    const at = `/sts/trustedIssuers/${i}`;
+    if (issuer.jwksUri !== undefined && issuer.jwksFile !== undefined) {
+      throw new ConfigError(`${at}/jwksFile`, 'expected either jwksUri or jwksFile, not both');
+    }
+    if (issuer.mapping?.pattern !== undefined) {
+      try {
+        new RegExp(issuer.mapping.pattern, 'u');
+      } catch {
+        throw new ConfigError(`${at}/mapping/pattern`, 'expected a valid regular expression (Unicode mode)');
+      }
+    }
+  });
+  const longest = Math.max(sts.identityTokenLifetime, sts.warrantLifetime, sts.hopLifetime);
+  if (sts.keyRotation.overlapSeconds < longest) {
+    throw new ConfigError(
+      '/sts/keyRotation/overlapSeconds',
+      `expected at least ${longest} (the longest token lifetime), so tokens signed before a rotation keep verifying`,
+    );
+  }
+}
+
+function toConfigError(error: ErrorObject | undefined): ConfigError {
+  if (!error) return new ConfigError('', 'does not match the configuration schema');
+  const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
+  const params = error.params as Record<string, unknown>;
+  const at = error.instancePath;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const known = Object.keys((parent['properties'] as Record<string, unknown> | undefined) ?? {});
+      return new ConfigError(
+        `${at}/${escapePointer(String(params['additionalProperty']))}`,
+        `unknown option; expected one of: ${known.join(', ')}`,
+      );
+    }
+    case 'required':
+      return new ConfigError(`${at}/${escapePointer(String(params['missingProperty']))}`, 'is required');
+    case 'type':
+      return new ConfigError(
+        at,
+        `expected ${article(String(params['type']))}, got ${describeValue(error.data)}`,
+      );
+    case 'enum':
+      return new ConfigError(
+        at,
+        `expected one of: ${(params['allowedValues'] as unknown[]).map(String).join(', ')}`,
+      );
+    case 'minimum':
+    case 'maximum':
+      return new ConfigError(at, `expected ${range(parent)}`);
+    case 'minLength':
+      return new ConfigError(
+        at,
+        error.schema === 1 ? 'expected a non-empty string' : `expected at least ${error.schema} characters`,
+      );
+    case 'maxLength':
+      return new ConfigError(at, `expected at most ${error.schema} characters`);
+    case 'pattern':
+      return new ConfigError(
+        at,
+        `expected ${PATTERN_NAMES[String(error.schema)] ?? `a string matching ${error.schema}`}`,
+      );
+    case 'minItems':
+      return new ConfigError(at, `expected at least ${error.schema} item${error.schema === 1 ? '' : 's'}`);
+    case 'uniqueItems':
+      return new ConfigError(`${at}/${params['i']}`, `expected no duplicates (same as item ${params['j']})`);
+    default:
+      return new ConfigError(at, error.message ?? 'does not match the configuration schema');
+  }
+}
+
+const PATTERN_NAMES: Readonly<Record<string, string>> = {
+  '^https?://': 'an http:// or https:// URL',
+  '^https?://[^\\s?#]+$': 'an http:// or https:// URL without query or fragment',
+  '^rediss?://': 'a redis:// or rediss:// URL',
+  '^/': 'a path starting with /',
+  '^[A-Za-z_][A-Za-z0-9_]*$': 'an environment variable name (letters, digits and _)',
+  [(schema.properties.trustDomain as { pattern: string }).pattern]:
+    'a lower-case DNS name such as example.org',
+};
+
+function range(schemaObject: Record<string, unknown>): string {
+  const kind = schemaObject['type'] === 'integer' ? 'an integer' : 'a number';
+  const min = schemaObject['minimum'];
+  const max = schemaObject['maximum'];
+  if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
+  if (min !== undefined) return `${kind} >= ${min}`;
+  return `${kind} <= ${max}`;
+}
+
+function article(type: string): string {
+  switch (type) {
+    case 'object':
+      return 'an object (a mapping of options)';
+    case 'array':
+      return 'an array (a list)';
+    case 'integer':
+      return 'an integer';
+    default:
+      return `a ${type}`;
+  }
+}
+
+/** The kind of a value, never the value itself: configuration may hold URLs with credentials. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+function escapePointer(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}

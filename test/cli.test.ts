@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tokenHash } from '../src/core/jose/hash.ts';
+import { generateSigningKey, importPrivateJwk } from '../src/core/jose/jwk.ts';
+import { signCompact } from '../src/core/jose/jws.ts';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'warrant-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const env = { ...process.env, WARRANT_DEBUG: '' };
+
+/** Runs `warrant …` to completion, optionally with standard input. */
+function warrant(args: readonly string[], input?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: dir, env, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('warrant --help and usage errors', () => {
+  test('--help exits 0 and lists every command of DESIGN §10, marking the ones not built yet', async () => {
+    const { code, stdout } = await warrant(['--help']);
+    assert.equal(code, 0);
+    for (const name of [
+      'dev',
+      'serve',
+      'gateway',
+      'keygen',
+      'agent',
+      'token inspect',
+      'token verify',
+      'revoke',
+      'contain',
+      'approvals',
+      'audit',
+      'policy',
+      'config validate',
+      'config schema',
+    ]) {
+      assert.match(stdout, new RegExp(`^  ${name} `, 'm'), name);
+    }
+    assert.match(stdout, /^ {2}serve .*\(coming\)$/m);
+    assert.doesNotMatch(stdout, /^ {2}keygen .*\(coming\)$/m);
+  });
+
+  test('each command has --help with an example', async () => {
+    const commands = [
+      ['dev'],
+      ['keygen'],
+      ['token', 'inspect'],
+      ['config', 'validate'],
+      ['config', 'schema'],
+      ['revoke'],
+    ];
+    const results = await Promise.all(commands.map((args) => warrant([...args, '--help'])));
+    for (const [i, { code, stdout }] of results.entries()) {
+      const name = commands[i]!.join(' ');
+      assert.equal(code, 0, name);
+      assert.ok(stdout.startsWith(`Usage: warrant ${name}`), name);
+      assert.match(stdout, /Examples?:\n {2}(\S+ \| )?warrant /, name);
+    }
+  });
+
+  test('--version prints the package version', async () => {
+    const { code, stdout } = await warrant(['--version']);
+    assert.equal(code, 0);
+    assert.equal(
+      stdout.trim(),
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+    );
+  });
+
+  test('an unknown command is a usage error: exit 2, message on stderr', async () => {
+    const { code, stdout, stderr } = await warrant(['frobnicate']);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /unknown command "frobnicate"/);
+    assert.match(stderr, /warrant --help/);
+  });
+
+  test('an unknown flag is a usage error', async () => {
+    const { code, stderr } = await warrant(['keygen', '--out', 'x.jwk', '--bogus']);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown option --bogus/);
+  });
+
+  test('a command that is not built yet says so and exits 1', async () => {
+    const { code, stderr } = await warrant(['revoke', '--txn', 't1']);
+    assert.equal(code, 1);
+    assert.match(stderr, /not implemented yet/);
+  });
+});
+
+describe('warrant keygen', () => {
+  test('writes the private JWK with mode 0600 and prints the public JWK', async () => {
+    const { code, stdout } = await warrant(['keygen', '--out', 'agent.jwk']);
+    assert.equal(code, 0);
+    const path = join(dir, 'agent.jwk');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const publicJwk = JSON.parse(stdout);
+    assert.equal(publicJwk.d, undefined, 'no private member on standard output');
+    const key = importPrivateJwk(JSON.parse(readFileSync(path, 'utf8')));
+    assert.equal(publicJwk.kid, key.kid);
+    assert.equal(key.alg, 'EdDSA');
+  });
+
+  test('refuses to overwrite without --force', async () => {
+    const path = join(dir, 'once.jwk');
+    assert.equal((await warrant(['keygen', '--out', path])).code, 0);
+    const before = readFileSync(path, 'utf8');
+    const again = await warrant(['keygen', '--out', path]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already exists/);
+    assert.match(again.stderr, /--force/);
+    assert.equal(readFileSync(path, 'utf8'), before);
+    const forced = await warrant(['keygen', '--out', path, '--force', '--alg', 'ES256', '--json']);
+    assert.equal(forced.code, 0);
+    const out = JSON.parse(forced.stdout);
+    assert.equal(out.path, path);
+    assert.equal(out.publicJwk.crv, 'P-256');
+    assert.equal(importPrivateJwk(JSON.parse(readFileSync(path, 'utf8'))).kid, out.kid);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+});
+
+describe('warrant config', () => {
+  test('validate names the failing option of a bad file and exits 1', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), 'sts:\n  maxDepth: 99\n');
+    const { code, stderr } = await warrant(['config', 'validate', '--config', 'bad.yaml']);
+    assert.equal(code, 1);
+    assert.match(stderr, /bad\.yaml at \/sts\/maxDepth: expected an integer from 1 to 32/);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('validate accepts a good file', async () => {
+    writeFileSync(join(dir, 'good.yaml'), 'trustDomain: example.org\n');
+    const { code, stdout } = await warrant(['config', 'validate', 'good.yaml', '--json']);
+    assert.equal(code, 0);
+    const out = JSON.parse(stdout);
+    assert.equal(out.valid, true);
+    assert.equal(out.config.trustDomain, 'example.org');
+    assert.equal(out.config.sts.maxDepth, 5);
+  });
+
+  test('schema prints the JSON Schema', async () => {
+    const { code, stdout } = await warrant(['config', 'schema']);
+    assert.equal(code, 0);
+    const schema = JSON.parse(stdout);
+    assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+    assert.equal(schema.additionalProperties, false);
+  });
+});
+
+describe('warrant token inspect', () => {
+  const key = generateSigningKey();
+  const token = signCompact(
+    { typ: 'warrant+jwt' },
+    { iss: 'https://sts.test', sub: 'alice', txn: 't-1' },
+    key,
+  );
+
+  test('decodes header and claims, prints the token hash, says it did not verify', async () => {
+    const { code, stdout } = await warrant(['token', 'inspect', token]);
+    assert.equal(code, 0);
+    assert.match(stdout, /NOT verified/);
+    assert.ok(stdout.includes(tokenHash(token)));
+    assert.match(stdout, /"typ":"warrant\+jwt"/);
+    assert.match(stdout, /"txn": "t-1"/);
+  });
+
+  test('reads the token from standard input with -, and prints JSON', async () => {
+    const { code, stdout } = await warrant(['token', 'inspect', '-', '--json'], `${token}\n`);
+    assert.equal(code, 0);
+    const out = JSON.parse(stdout);
+    assert.equal(out.verified, false);
+    assert.equal(out.hash, tokenHash(token));
+    assert.equal(out.header.kid, key.kid);
+    assert.equal(out.claims.sub, 'alice');
+  });
+
+  test('a malformed token exits 1 with what to do next', async () => {
+    const { code, stderr } = await warrant(['token', 'inspect', 'not-a-token']);
+    assert.equal(code, 1);
+    assert.match(stderr, /cannot decode the token/);
+  });
+});
+
+describe('warrant dev', () => {
+  /** Starts `warrant dev` and resolves with the process and its base URL once it prints its start line. */
+  function startDev(args: readonly string[]): Promise<{ child: ChildProcess; url: string; line: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        const match = /^warrant dev listening on (http:\/\/\S+) .*$/m.exec(stdout);
+        if (match) resolve({ child, url: match[1]!, line: match[0] });
+      });
+      child.on('exit', (code) => reject(new Error(`warrant dev exited with ${code}: ${stderr}`)));
+    });
+  }
+
+  function stop(child: ChildProcess): Promise<number | null> {
+    return new Promise((resolve) => {
+      child.removeAllListeners('exit');
+      child.on('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
+  }
+
+  async function jwksKid(url: string): Promise<string> {
+    const response = await fetch(`${url}/.well-known/jwks.json`);
+    assert.equal(response.status, 200);
+    const jwks = (await response.json()) as { keys: { kid: string; d?: string }[] };
+    assert.equal(jwks.keys.length, 1);
+    assert.equal(jwks.keys[0]!.d, undefined);
+    assert.match(jwks.keys[0]!.kid, /^[A-Za-z0-9_-]{43}$/);
+    return jwks.keys[0]!.kid;
+  }
+
+  test('serves the JWKS and /healthz, keeps its key across restarts, stops cleanly on SIGTERM', async () => {
+    const data = join(dir, 'dev-data');
+    const first = await startDev(['--port', '0', '--data', data]);
+    try {
+      assert.match(
+        first.line,
+        /^warrant dev listening on http:\/\/127\.0\.0\.1:\d+ \(data: .*dev-data, store: sqlite\)$/,
+      );
+      assert.doesNotMatch(first.url, /:0$/, 'prints the actual port');
+      const kid = await jwksKid(first.url);
+      const health = await fetch(`${first.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: 'ok' });
+      const missing = await fetch(`${first.url}/nope`);
+      assert.equal(missing.status, 404);
+      assert.deepEqual(await missing.json(), { error: 'not_found' });
+      assert.equal(statSync(join(data, 'keys')).mode & 0o777, 0o700);
+      assert.equal(statSync(join(data, 'keys', 'sts-signing.jwk')).mode & 0o777, 0o600);
+      assert.equal(await stop(first.child), 0);
+
+      const second = await startDev(['--port', '0', '--data', data]);
+      try {
+        assert.equal(await jwksKid(second.url), kid, 'the signing key is reused');
+      } finally {
+        assert.equal(await stop(second.child), 0);
+      }
+    } finally {
+      if (first.child.exitCode === null) first.child.kill('SIGKILL');
+    }
+  });
+
+  test('a bad --port is a usage error', async () => {
+    const { code, stderr } = await warrant(['dev', '--port', 'eighty']);
+    assert.equal(code, 2);
+    assert.match(stderr, /--port expects an integer from 0 to 65535/);
+  });
+});
