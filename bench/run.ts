@@ -19,7 +19,9 @@ if (suites.length === 0) {
   console.error(`no benchmark matches ${wanted.join(', ')}`);
   process.exit(2);
 }
-console.log(`node ${process.version} on ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}; BENCH_MS=${process.env['BENCH_MS'] ?? 1000}`);
+console.log(
+  `node ${process.version} on ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}; BENCH_MS=${process.env['BENCH_MS'] ?? 1000}`,
+);
 for (const name of suites) {
   const mod = (await import(new URL(`${name}.bench.ts`, dir).href)) as { run: () => unknown };
   await mod.run();

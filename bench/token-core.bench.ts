@@ -21,10 +21,18 @@ export function run(): void {
   const rows = [
     measure('node:crypto Ed25519 sign (raw)', () => nodeSign(null, signingInput, one.issuerKey.privateKey)),
     measure('signToken warrant', () => signToken('warrant', one.claims[0]!, one.issuerKey)),
-    measure('verifyToken warrant', () => verifyToken('warrant', leafToken, { keys: one.keys.resolve, issuer: ISSUER, now: one.now })),
+    measure('verifyToken warrant', () =>
+      verifyToken('warrant', leafToken, { keys: one.keys.resolve, issuer: ISSUER, now: one.now }),
+    ),
   ];
   for (const [n, f] of chains) {
-    const opts = { keys: f.keys.resolve, issuer: ISSUER, now: f.now, audience: f.claims.at(-1)!.aud, jkt: f.claims.at(-1)!.cnf.jkt };
+    const opts = {
+      keys: f.keys.resolve,
+      issuer: ISSUER,
+      now: f.now,
+      audience: f.claims.at(-1)!.aud,
+      jkt: f.claims.at(-1)!.cnf.jkt,
+    };
     rows.push(measure(`verifyChain ${n} link(s), cold`, () => verifyChain(f.tokens, opts)));
     const cache = new ChainCache();
     rows.push(measure(`verifyChain ${n} link(s), cached`, () => verifyChain(f.tokens, { ...opts, cache })));

@@ -7,7 +7,11 @@ export interface Measurement {
   readonly microsPerOp: number;
 }
 
-export function measure(name: string, fn: () => unknown, budgetMs = Number(process.env['BENCH_MS'] ?? 1000)): Measurement {
+export function measure(
+  name: string,
+  fn: () => unknown,
+  budgetMs = Number(process.env['BENCH_MS'] ?? 1000),
+): Measurement {
   // Warm-up: let the JIT settle and caches fill.
   const warmEnd = performance.now() + Math.min(200, budgetMs / 4);
   while (performance.now() < warmEnd) fn();
@@ -30,7 +34,9 @@ export function measure(name: string, fn: () => unknown, budgetMs = Number(proce
 export function report(title: string, baseline: Measurement, rows: readonly Measurement[]): void {
   const w = Math.max(...[baseline, ...rows].map((r) => r.name.length), 10);
   console.log(`\n${title}`);
-  console.log(`${'case'.padEnd(w)}  ${'ops/s'.padStart(12)}  ${'µs/op'.padStart(9)}  ${'× baseline cost'.padStart(15)}`);
+  console.log(
+    `${'case'.padEnd(w)}  ${'ops/s'.padStart(12)}  ${'µs/op'.padStart(9)}  ${'× baseline cost'.padStart(15)}`,
+  );
   for (const r of [baseline, ...rows]) {
     const ratio = r.microsPerOp / baseline.microsPerOp;
     console.log(

@@ -2,10 +2,11 @@
  * Builds real, signed delegation chains for tests and benchmarks: every link is minted from explicit claims
  * and signed by the issuer key, and `relink` recomputes `prev`/`root` from the actual token bytes.
  */
+
+import type { Grant } from '../../src/core/grants/index.ts';
+import { tokenHash } from '../../src/core/jose/hash.ts';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { KeySet } from '../../src/core/jose/key-set.ts';
-import { tokenHash } from '../../src/core/jose/hash.ts';
-import type { Grant } from '../../src/core/grants/index.ts';
 import { type Actor, signToken, type WarrantClaims } from '../../src/core/tokens/index.ts';
 
 export const ISSUER = 'https://sts.warrant.test';
@@ -33,27 +34,41 @@ const cachedAgents: SigningKey[] = [];
 /** Issuer and agent keys are made once per process: key generation is not what the tests are about. */
 export function fixtureKeys(agents: number): { issuerKey: SigningKey; agentKeys: SigningKey[] } {
   cachedIssuer ??= generateSigningKey('EdDSA');
-  while (cachedAgents.length < agents) cachedAgents.push(generateSigningKey(cachedAgents.length % 2 ? 'ES256' : 'EdDSA'));
+  while (cachedAgents.length < agents)
+    cachedAgents.push(generateSigningKey(cachedAgents.length % 2 ? 'ES256' : 'EdDSA'));
   return { issuerKey: cachedIssuer, agentKeys: cachedAgents.slice(0, agents) };
 }
 
 function actorOf(agents: readonly Agent[], upTo: number): Actor {
   let act: Actor | undefined;
-  for (let i = 0; i <= upTo; i++) act = act === undefined ? { sub: agents[i]!.id } : { sub: agents[i]!.id, act };
+  for (let i = 0; i <= upTo; i++)
+    act = act === undefined ? { sub: agents[i]!.id } : { sub: agents[i]!.id, act };
   return act!;
 }
 
 export const ROOT_GRANTS: readonly Grant[] = [
   { action: 'crm:*', resource: 'crm/*', constraints: { max_rows: 1000, data_class: 'confidential' } },
-  { action: 'payments:refund', resource: 'payments/*', constraints: { max_amount: 500, currency: ['EUR', 'USD'] } },
+  {
+    action: 'payments:refund',
+    resource: 'payments/*',
+    constraints: { max_amount: 500, currency: ['EUR', 'USD'] },
+  },
 ];
 
 /** Grants of link i: each hop halves the maxima and keeps narrowing patterns. */
 export function grantsAt(i: number): Grant[] {
   if (i === 0) return ROOT_GRANTS.map((g) => structuredClone(g) as Grant);
   return [
-    { action: i > 1 ? 'crm:read' : 'crm:*', resource: 'crm/*', constraints: { max_rows: 1000 >> i, data_class: 'confidential' } },
-    { action: 'payments:refund', resource: 'payments/*', constraints: { max_amount: 500 >> i, currency: ['EUR'] } },
+    {
+      action: i > 1 ? 'crm:read' : 'crm:*',
+      resource: 'crm/*',
+      constraints: { max_rows: 1000 >> i, data_class: 'confidential' },
+    },
+    {
+      action: 'payments:refund',
+      resource: 'payments/*',
+      constraints: { max_amount: 500 >> i, currency: ['EUR'] },
+    },
   ];
 }
 
