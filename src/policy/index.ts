@@ -1,0 +1,5 @@
+export * from './decision-cache.ts';
+export * from './delegation.ts';
+export * from './policy-error.ts';
+export * from './policy-set.ts';
+export type * from './types.ts';
