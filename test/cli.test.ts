@@ -257,9 +257,10 @@ describe('warrant dev', () => {
       assert.deepEqual(await health.json(), { status: 'ok' });
       const missing = await fetch(`${first.url}/nope`);
       assert.equal(missing.status, 404);
-      assert.deepEqual(await missing.json(), { error: 'not_found' });
-      assert.equal(statSync(join(data, 'keys')).mode & 0o777, 0o700);
-      assert.equal(statSync(join(data, 'keys', 'sts-signing.jwk')).mode & 0o777, 0o600);
+      assert.equal(((await missing.json()) as { error: string }).error, 'not_found');
+      assert.equal(statSync(data).mode & 0o777, 0o700);
+      assert.equal(statSync(join(data, 'warrant.db')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(data, 'admin-token')).mode & 0o777, 0o600);
       assert.equal(await stop(first.child), 0);
 
       const second = await startDev(['--port', '0', '--data', data]);

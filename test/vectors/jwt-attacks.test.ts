@@ -7,14 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { createHash, createHmac, sign as nodeSign } from 'node:crypto';
+import { createHash, createHmac, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { test } from 'node:test';
 import { isWarrantError } from '../../src/core/errors.ts';
 import { ALGORITHMS } from '../../src/core/jose/algorithms.ts';
 import { encode } from '../../src/core/jose/base64url.ts';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
-import { type ParseOptions, signCompact, verifyCompact } from '../../src/core/jose/jws.ts';
+import {
+  type ParseOptions,
+  signCompact,
+  type VerifyOptions,
+  verifyCompact,
+} from '../../src/core/jose/jws.ts';
 import { KeySet } from '../../src/core/jose/key-set.ts';
 
 const ed = generateSigningKey('EdDSA');
@@ -32,7 +37,7 @@ const claims = {
 const claimsJson = JSON.stringify(claims);
 
 /** 'accepted', or the WarrantError code; anything else thrown fails the test. */
-function outcome(token: unknown, options?: ParseOptions): string {
+function outcome(token: unknown, options?: ParseOptions & VerifyOptions): string {
   try {
     verifyCompact(token, trusted.resolve, options);
     return 'accepted';
@@ -534,21 +539,41 @@ test('one token string per signature: the hash is stable and no tested re-encodi
   assert.equal(signCompact({ typ: 'JWT' }, claims, ed), validEd);
 });
 
-test('ES256 signature malleability: (r, n - s) also verifies — a second string for the same payload', () => {
-  // Not an encoding variant: ECDSA itself accepts both s and n - s (Wycheproof marks high-s as valid).
-  // Token hashes are therefore not unique per ES256 payload; anything single-use must key on `jti`.
+test('ES256 signature malleability: the (r, n - s) twin is refused — one token string per signature', () => {
+  // ECDSA itself accepts both s and n - s (Wycheproof marks high-s as valid), which would give every ES256
+  // signature a second token string with its own hash. Warrant signs low-s only and refuses high-s, so
+  // ES256 has one token string per signature, like EdDSA, and the token hash identifies it.
   const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
   const [h, p, s] = segments(validEs);
   const sig = Buffer.from(s, 'base64url');
   const sValue = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+  assert.ok(sValue <= n >> 1n, 'Warrant signs low-s');
   const mirrored = Buffer.concat([
     sig.subarray(0, 32),
     Buffer.from((n - sValue).toString(16).padStart(64, '0'), 'hex'),
   ]);
   const twin = `${h}.${p}.${encode(mirrored)}`;
   assert.notEqual(twin, validEs);
-  assert.equal(outcome(twin), 'accepted');
+  // The twin is a genuine ECDSA signature: only the low-s rule stands in its way.
+  const signingInput = Buffer.from(`${h}.${p}`, 'latin1');
+  assert.equal(
+    nodeVerify('sha256', signingInput, { key: es.keyObject, dsaEncoding: 'ieee-p1363' }, mirrored),
+    true,
+  );
+  // It would hash differently, which is exactly why it must not verify: only validEs's hash is ever accepted.
   assert.notEqual(tokenHash(twin), tokenHash(validEs));
+  assert.equal(outcome(twin), 'WARRANT_JWS_SIGNATURE_INVALID');
+  assert.equal(outcome(validEs), 'accepted');
+  // The rule is the canonical check (on by default), not the verify: plain verification, which external
+  // signatures get (`canonical: false`), accepts the twin.
+  assert.equal(ALGORITHMS.ES256.canonical(mirrored), false);
+  assert.equal(ALGORITHMS.ES256.verify(es.keyObject, signingInput, mirrored), true);
+  assert.equal(outcome(twin, { canonical: false }), 'accepted');
+  // Fresh ES256 tokens are always the low-s one of the pair.
+  for (let i = 0; i < 20; i++) {
+    const fresh = Buffer.from(segments(signCompact({ typ: 'JWT' }, claims, es))[2], 'base64url');
+    assert.ok(BigInt(`0x${fresh.subarray(32).toString('hex')}`) <= n >> 1n, `fresh token ${i} is high-s`);
+  }
   // Ed25519 has no such twin: S + L is refused (the Wycheproof SignatureMalleability cases).
   const l = BigInt('0x1000000000000000000000000000000014def9dea2f79cd65812631a5cf5d3ed');
   const [eh, ep, esig] = segments(validEd);

@@ -2,13 +2,31 @@
  * Wycheproof ECDSA P-256 / SHA-256 with IEEE P1363 signatures
  * (testvectors_v1/ecdsa_secp256r1_sha256_p1363_test.json): every case through ES256, via the same
  * `verifyParsed` path a compact JWS takes (exactly 64 bytes r||s, then verify).
+ *
+ * The descriptor (`ALGORITHMS.ES256.verify`, plain ECDSA plus the exact-length rule) must match the file
+ * exactly: every `valid` case verifies, high-s ones included, and every `invalid` case is refused. That is
+ * what external signatures (DPoP proofs, client assertions with `canonical: false`) get.
+ *
+ * Documented stricter rejections through `verifyParsed` (canonical by default, as for every token Warrant
+ * issues): Warrant requires low-s (s <= floor(n / 2)) so that each signature has one encoding and the token
+ * hash is a stable identifier; ECDSA itself also accepts (r, n - s), and Wycheproof marks such cases
+ * `valid`. Every `valid` case whose s > n / 2 (decided from the signature itself) must be rejected with
+ * WARRANT_JWS_SIGNATURE_INVALID for exactly that reason, accepted with `canonical: false`, and its low-s twin
+ * must verify under the same key, so nothing else is wrong with it. Their count is pinned (70 of 173) so a
+ * change is noticed.
  */
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import { isWarrantError } from '../../src/core/errors.ts';
 import { importPublicJwk, type VerificationKey } from '../../src/core/jose/jwk.ts';
-import { verdictOfDescriptor, verdictOfVerifyParsed } from './signature-verdict.ts';
+import {
+  HIGH_S_REASON,
+  isHighSP256,
+  twinP256,
+  verdictOfDescriptor,
+  verdictOfVerifyParsed,
+} from './signature-verdict.ts';
 import { emptyTally, readVectorJson, type WycheproofCase, type WycheproofFile } from './vectors-dir.ts';
 
 interface EcdsaCase extends WycheproofCase {
@@ -61,6 +79,7 @@ test('wycheproof ecdsa p-256 p1363: every case is classified as the file says', 
   const tally = emptyTally();
   const acceptableOutcomes: string[] = [];
   const failures: string[] = [];
+  const stricter: Array<{ tcId: number; reason: string }> = [];
   let checked = 0;
   let groupsFromJwk = 0;
 
@@ -78,14 +97,39 @@ test('wycheproof ecdsa p-256 p1363: every case is classified as the file says', 
       // A group whose key does not import rejects all its cases.
       const viaParsed = key ? verdictOfVerifyParsed(key, msg, sig) : 'WARRANT_KEY_INVALID';
       const viaDescriptor = key ? verdictOfDescriptor('ES256', key, msg, sig) : false;
+      const viaNonCanonical = key
+        ? verdictOfVerifyParsed(key, msg, sig, { canonical: false })
+        : 'WARRANT_KEY_INVALID';
       const accepted = viaParsed === true;
-      if (accepted !== viaDescriptor)
-        failures.push(`tcId ${tc.tcId}: verifyParsed and the descriptor disagree`);
+      const highS = isHighSP256(sig);
+      // The descriptor is plain ECDSA: its verdict is exactly the file's.
+      if (viaDescriptor !== (tc.result === 'valid'))
+        failures.push(
+          `tcId ${tc.tcId} (${tc.comment}): descriptor says ${viaDescriptor}, file says ${tc.result}`,
+        );
+      // verifyParsed with canonical: false is the descriptor; by default it also refuses high-s.
+      if ((viaNonCanonical === true) !== viaDescriptor)
+        failures.push(`tcId ${tc.tcId}: verifyParsed(canonical: false) and the descriptor disagree`);
+      if (accepted !== (viaDescriptor && !highS))
+        failures.push(`tcId ${tc.tcId}: verifyParsed and descriptor-plus-low-s disagree`);
       if (!accepted && key && viaParsed !== 'WARRANT_JWS_SIGNATURE_INVALID') {
         failures.push(`tcId ${tc.tcId}: rejected with ${viaParsed}, expected WARRANT_JWS_SIGNATURE_INVALID`);
       }
-      if (tc.result === 'valid' && !accepted)
-        failures.push(`tcId ${tc.tcId} (${tc.comment}): valid but rejected`);
+      if (tc.result === 'valid' && accepted && highS)
+        failures.push(`tcId ${tc.tcId} (${tc.comment}): high-s but accepted`);
+      if (tc.result === 'valid' && !accepted) {
+        // Only the low-s rule may refuse a valid case, and then the low-s twin must verify.
+        const lowSTwinAccepted =
+          highS && key !== undefined && verdictOfVerifyParsed(key, msg, twinP256(sig)) === true;
+        if (
+          highS &&
+          viaParsed === 'WARRANT_JWS_SIGNATURE_INVALID' &&
+          viaNonCanonical === true &&
+          lowSTwinAccepted
+        )
+          stricter.push({ tcId: tc.tcId, reason: HIGH_S_REASON });
+        else failures.push(`tcId ${tc.tcId} (${tc.comment}): valid but rejected`);
+      }
       if (tc.result === 'invalid' && accepted)
         failures.push(`tcId ${tc.tcId} (${tc.comment}): invalid but accepted`);
       if (tc.result === 'acceptable')
@@ -99,6 +143,10 @@ test('wycheproof ecdsa p-256 p1363: every case is classified as the file says', 
   // Pinned to the vendored commit (see SOURCES.md): a changed file must be re-reviewed.
   assert.deepEqual(tally, { valid: 173, invalid: 89, acceptable: 0 });
   assert.deepEqual(acceptableOutcomes, []);
+  // Documented stricter rejections: the high-s valid cases, all for the one reason. Pinned count: a changed
+  // file or a changed rule must be re-reviewed.
+  for (const s of stricter) assert.equal(s.reason, HIGH_S_REASON);
+  assert.equal(stricter.length, 70);
   // 103 of 112 groups carry a JWK; the other 9 are imported from the uncompressed point.
   assert.equal(groupsFromJwk, 103);
 });

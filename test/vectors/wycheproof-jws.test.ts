@@ -17,7 +17,13 @@
  *   - RS256/RS384/RS512, PS256/PS384/PS512 (`kty: RSA`): not on the allowlist.
  *   - ES512 (`kty: EC`, `crv: P-521`, JWK `alg: "ES521"`): curve not on the allowlist.
  * The exact tcIds are pinned below (STRICTER_JWS / STRICTER_JWK), so a newly rejected valid case fails.
- * No EC/OKP case marked `valid` is rejected.
+ *
+ * One more reason applies to ES256 only: 'high-s ECDSA signature (Warrant requires low-s so each signature
+ * has one encoding)'. ECDSA also accepts (r, n - s); Warrant refuses s > n / 2 so the token hash is a stable
+ * identifier. It is decided from each token's own signature (P-256 group, alg ES256, 64-byte signature with
+ * s > n / 2, rejected at verify with WARRANT_JWS_SIGNATURE_INVALID, accepted with `canonical: false` — the
+ * plain verification external signatures get — and the low-s twin token accepted under the same key); the
+ * count is pinned (1: tcId 18). No other EC/OKP case marked `valid` is rejected.
  *
  * JSON serialization (tcId 17, flag JsonSerialization) is out of scope: `parseCompact` takes compact
  * strings only, and refuses both the JSON text and the parsed object with WARRANT_JWS_MALFORMED. (The
@@ -31,10 +37,12 @@
  * each of them. Its other groups are oct/RSA key sets and fall under 'unsupported algorithm family'.
  */
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import { isWarrantError } from '../../src/core/errors.ts';
 import { importPublicJwk, type VerificationKey } from '../../src/core/jose/jwk.ts';
-import { parseCompact, verifyCompact } from '../../src/core/jose/jws.ts';
+import { parseCompact, type VerifyOptions, verifyCompact } from '../../src/core/jose/jws.ts';
+import { HIGH_S_REASON, isHighSP256, twinP256 } from './signature-verdict.ts';
 import {
   emptyTally,
   readVectorJson,
@@ -58,6 +66,25 @@ interface JoseGroup {
 }
 
 const UNSUPPORTED_FAMILY = 'unsupported algorithm family';
+
+/** The ES256 token's raw signature, when its header says ES256 and it has three segments; else undefined. */
+function es256Signature(jws: string): Uint8Array | undefined {
+  const parts = jws.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8'));
+    if ((header as { alg?: unknown }).alg !== 'ES256') return undefined;
+  } catch {
+    return undefined;
+  }
+  return Uint8Array.from(Buffer.from(parts[2] ?? '', 'base64url'));
+}
+
+/** The same token with its signature replaced by the (r, n - s) twin. */
+function twinToken(jws: string): string {
+  const [h, p, sig] = jws.split('.');
+  return `${h}.${p}.${Buffer.from(twinP256(Buffer.from(sig ?? '', 'base64url'))).toString('base64url')}`;
+}
 
 /** Members that only a private or secret JWK has, removed to get the verification half. `k` stays: an
  * oct key has no public half, and importing it must fail on its family, not on a missing member. */
@@ -114,7 +141,8 @@ function rejectionCode(run: () => unknown): string | undefined {
   }
 }
 
-function classify(keys: GroupKeys, jws: string): Outcome {
+/** `verifyCompact`'s verdict; `canonical` defaults to true there, as for every token Warrant issues. */
+function classify(keys: GroupKeys, jws: string, verify: VerifyOptions = {}): Outcome {
   const failed = keys.imported.find((k): k is string => typeof k === 'string');
   if (failed !== undefined) {
     // Every case of a group whose key set does not import is rejected; the token on its own is, too.
@@ -127,7 +155,7 @@ function classify(keys: GroupKeys, jws: string): Outcome {
   // standing in for the application's configuration.
   const resolve = (kid: string | undefined): VerificationKey | undefined =>
     ours.length === 1 ? ours[0] : ours[keys.jwks.findIndex((jwk) => jwk['kid'] === kid)];
-  const code = rejectionCode(() => verifyCompact(jws, resolve, { payload: 'bytes' }));
+  const code = rejectionCode(() => verifyCompact(jws, resolve, { payload: 'bytes', ...verify }));
   return code === undefined ? { accepted: true } : { accepted: false, stage: 'verify', code };
 }
 
@@ -166,7 +194,18 @@ function run(file: WycheproofFile<JoseGroup>): Report {
         // Only a refused key family counts as a documented stricter rejection; anything else is a failure.
         const familyRefusal =
           !supported && outcome.stage === 'key-import' && outcome.code === 'WARRANT_KEY_INVALID';
+        const signature = es256Signature(tc.jws);
+        const highSRefusal =
+          supported &&
+          signature !== undefined &&
+          isHighSP256(signature) &&
+          !outcome.accepted &&
+          outcome.stage === 'verify' &&
+          outcome.code === 'WARRANT_JWS_SIGNATURE_INVALID' &&
+          classify(keys, tc.jws, { canonical: false }).accepted &&
+          classify(keys, twinToken(tc.jws)).accepted;
         if (familyRefusal) report.stricter.push({ tcId: tc.tcId, reason: UNSUPPORTED_FAMILY });
+        else if (highSRefusal) report.stricter.push({ tcId: tc.tcId, reason: HIGH_S_REASON });
         else
           report.failures.push(
             `tcId ${tc.tcId} (${group.comment}/${tc.comment}): valid but rejected (${outcome.code})`,
@@ -202,7 +241,7 @@ const KEY_INVALID = 'key-import:WARRANT_KEY_INVALID';
 
 /** The exact outcome of every case in the P-256 groups of json_web_signature_test.json. */
 const JWS_EC_OUTCOMES: Record<number, string> = {
-  18: 'accepted',
+  18: SIG_INVALID, // valid per Wycheproof, but high-s: a documented stricter rejection (HIGH_S_REASON)
   19: SIG_INVALID, // modified signature
   20: MALFORMED, // missing signature
   21: MALFORMED, // missing signature and separator
@@ -245,10 +284,18 @@ test('wycheproof json_web_signature: every case is classified as the file says',
   assert.equal(report.checked, jwsFile.numberOfTests);
   assert.deepEqual(report.tally, { valid: 46, invalid: 355, acceptable: 0 });
   assert.deepEqual(report.acceptable, []);
-  for (const s of report.stricter) assert.equal(s.reason, 'unsupported algorithm family');
+  const highS = report.stricter.filter((s) => s.reason === HIGH_S_REASON);
+  const family = report.stricter.filter((s) => s.reason !== HIGH_S_REASON);
+  for (const s of family) assert.equal(s.reason, 'unsupported algorithm family');
   assert.deepEqual(
-    report.stricter.map((s) => s.tcId),
+    family.map((s) => s.tcId),
     STRICTER_JWS,
+  );
+  // Computed from each signature; the count is pinned so a change is noticed.
+  assert.equal(highS.length, 1);
+  assert.deepEqual(
+    highS.map((s) => s.tcId),
+    [18],
   );
   assert.deepEqual(pick(report.outcomes, Object.keys(JWS_EC_OUTCOMES)), JWS_EC_OUTCOMES);
   // Every case outside the P-256 groups ends at the key import.
@@ -275,10 +322,20 @@ test('wycheproof json_web_signature: the P-256 vector keys verify their valid to
   const group = jwsFile.testGroups.find((g) => g.comment === 'es256');
   assert.ok(group);
   const keys = importGroup(group);
-  const valid = group.tests.find((t) => t.tcId === 18);
-  assert.ok(valid);
-  assert.deepEqual(classify(keys, valid.jws), { accepted: true });
-  const [h, p, sig] = valid.jws.split('.');
+  const highS = group.tests.find((t) => t.tcId === 18);
+  assert.ok(highS);
+  // tcId 18 is high-s: refused. Its low-s twin is the one encoding Warrant accepts for that signature.
+  assert.deepEqual(classify(keys, highS.jws), {
+    accepted: false,
+    stage: 'verify',
+    code: 'WARRANT_JWS_SIGNATURE_INVALID',
+  });
+  // Without the canonical rule (external signers: client assertions) it is an ordinary valid signature.
+  assert.deepEqual(classify(keys, highS.jws, { canonical: false }), { accepted: true });
+  const valid = twinToken(highS.jws);
+  assert.deepEqual(classify(keys, valid), { accepted: true });
+  assert.deepEqual(classify(keys, valid, { canonical: false }), { accepted: true });
+  const [h, p, sig] = valid.split('.');
   const tampered = `${h}.${p}.${sig?.startsWith('A') ? 'B' : 'A'}${sig?.slice(1)}`;
   assert.deepEqual(classify(keys, tampered), {
     accepted: false,

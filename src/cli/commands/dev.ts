@@ -1,17 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConfigOverrides } from '../../config/types.ts';
-import { type DevServer, startDevServer } from '../../sts/dev-server.ts';
-import { KeyFileError } from '../../sts/key-file.ts';
+import { type ControlPlane, startControlPlane } from '../../sts/start.ts';
 import { CliError, type Command, EXIT, parsePort, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
+import { KeyFileError } from '../key-file.ts';
 
 export const dev: Command = {
   name: 'dev',
   summary: 'everything in one process on embedded SQLite',
   description:
     'Runs Warrant on this machine with no external service and no configuration file needed.\n' +
-    'On first run it creates the data directory and the STS signing key (<data>/keys/sts-signing.jwk,\n' +
-    'mode 0600); later runs reuse that key. Today it serves the JWKS (/.well-known/jwks.json), /healthz\n' +
-    'and a service description at /; token endpoints, gateway, ledger and dashboard are coming.\n' +
+    'On first run it creates the data directory (0700) with the SQLite store (warrant.db, 0600) holding\n' +
+    'the STS signing key; later runs reuse them. It serves the STS: metadata, JWKS, /token (client\n' +
+    'credentials, jwt-bearer, token exchange), /introspect, /revoke, status lists, the revocation feed\n' +
+    'and the admin API. The admin token is read from $WARRANT_ADMIN_TOKEN, or created in <data>/admin-token.\n' +
     'Flags override the configuration file. Stop with Ctrl-C (SIGINT) or SIGTERM.',
   options: {
     port: {
@@ -37,14 +41,14 @@ export const dev: Command = {
     };
     const config = loadCliConfig(values['config'] as string | undefined, overrides);
 
-    let server: DevServer;
+    let server: ControlPlane;
     try {
-      server = await startDevServer(config);
+      server = await startControlPlane(config, {
+        adminToken: adminToken(config.dataDir, io.env[config.admin.tokenEnv], io),
+      });
     } catch (error) {
       throw explainStartFailure(error, config.sts.listen.host, config.sts.listen.port);
     }
-    if (server.keyFile.created)
-      io.err(`created the STS signing key ${server.kid} in ${server.keyFile.path}\n`);
     io.out(`warrant dev listening on ${server.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`);
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -61,6 +65,18 @@ export const dev: Command = {
     return EXIT.ok;
   },
 };
+
+/** The admin credential: from the environment, else a random one kept in `<data>/admin-token` (0600). */
+function adminToken(dataDir: string, fromEnv: string | undefined, io: { err(text: string): void }): string {
+  if (fromEnv) return fromEnv;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, 'admin-token');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  io.err(`created an admin token in ${path} (use it as a Bearer credential for /admin)\n`);
+  return token;
+}
 
 function explainStartFailure(error: unknown, host: string, port: number): unknown {
   if (error instanceof KeyFileError) return new CliError(error.message, error.hint, { cause: error });

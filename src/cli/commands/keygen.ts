@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { type Alg, isAlg } from '../../core/jose/algorithms.ts';
 import { generateSigningKey } from '../../core/jose/jwk.ts';
-import { KeyFileError, writePrivateKeyFile } from '../../sts/key-file.ts';
 import { CliError, type Command, EXIT, UsageError } from '../command.ts';
+import { KeyFileError, writePrivateKeyFile } from '../key-file.ts';
 
 export const keygen: Command = {
   name: 'keygen',

@@ -101,7 +101,7 @@ function mayDelegateWithin(child: MayDelegate, parent: MayDelegate): boolean {
   if (parent === false) return false;
   if (!child.aud.every((c) => parent.aud.some((p) => patternWithin(c, p)))) return false;
   if (parent.tiers === undefined) return true;
-  return child.tiers !== undefined && child.tiers.every((t) => parent.tiers!.includes(t));
+  return child.tiers?.every((t) => parent.tiers!.includes(t)) ?? false;
 }
 
 /** The DESIGN §3 rules between a link and the one before it. Throws a ChainError naming the child link. */

@@ -119,6 +119,31 @@ describe('verifyDpopProof: valid proofs', () => {
       opts({ replay }),
     );
   });
+
+  test('a high-s ES256 proof (the (r, n - s) twin of a valid one) is accepted: no low-s rule for clients', async () => {
+    // Most ECDSA signers (WebCrypto, jose, Go) do not normalise s; a proof is single-use by jti, so its
+    // hash is not an identifier and a high-s signature is as good as its low-s twin.
+    const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+    const p = createDpopProof({ key: ec, htm: 'POST', htu, now, accessToken });
+    const [h, c, s] = p.split('.') as [string, string, string];
+    const sig = Buffer.from(s, 'base64url');
+    const sValue = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+    const highS = n - sValue;
+    assert.ok(highS > n >> 1n, 'the twin is high-s');
+    const twinSig = Buffer.concat([
+      sig.subarray(0, 32),
+      Buffer.from(highS.toString(16).padStart(64, '0'), 'hex'),
+    ]);
+    const twin = `${h}.${c}.${encode(twinSig)}`;
+    assert.notEqual(twin, p);
+    assert.equal(ALGORITHMS.ES256.canonical(twinSig), false);
+    const result = await verifyDpopProof(twin, opts({ accessToken, expectedJkt: ec.kid }));
+    assert.equal(result.jkt, ec.kid);
+    // Still single-use by jti: once either encoding is accepted, the other is a replay.
+    const replay = newReplay();
+    await verifyDpopProof(p, opts({ accessToken, replay }));
+    await rejects(twin, opts({ accessToken, replay }), 'WARRANT_DPOP_REPLAYED');
+  });
 });
 
 describe('verifyDpopProof: request binding', () => {
@@ -332,15 +357,21 @@ describe('verifyDpopProof: header and signature', () => {
   }
 
   test('non-canonical base64url is WARRANT_DPOP_INVALID', async () => {
-    const p = proof();
+    // The '-'/'_' to '+'/'/' variant below needs a signature containing one of them: draw fresh proofs
+    // (random jti, so a new signature) until one does. About 1 in 15 signatures has neither.
+    let p = proof();
+    for (let i = 0; i < 200 && !/[-_]/.test(p.split('.')[2] as string); i++) p = proof();
     const [h, c, s] = p.split('.') as [string, string, string];
+    assert.match(s, /[-_]/);
+    const standardAlphabet = s.replaceAll('-', '+').replaceAll('_', '/');
+    assert.notEqual(standardAlphabet, s);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     // 64 signature bytes leave 4 unused bits in the last character: setting one keeps the bytes.
     const flipped = s.slice(0, -1) + alphabet[alphabet.indexOf(s.at(-1)!) ^ 1];
     assert.deepEqual(Buffer.from(flipped, 'base64url'), Buffer.from(s, 'base64url'));
     await rejects(`${h}.${c}.${flipped}`, opts(), 'WARRANT_DPOP_INVALID', /base64url/);
     await rejects(`${h}.${c}.${s}==`, opts(), 'WARRANT_DPOP_INVALID');
-    await rejects(`${h}.${c}.${s.replaceAll('-', '+').replaceAll('_', '/')}`, opts(), 'WARRANT_DPOP_INVALID');
+    await rejects(`${h}.${c}.${standardAlphabet}`, opts(), 'WARRANT_DPOP_INVALID', /base64url/);
     await rejects(`${h} .${c}.${s}`, opts(), 'WARRANT_DPOP_INVALID');
     // The untouched proof still verifies: nothing above consumed its jti.
     await verifyDpopProof(p, opts());

@@ -125,6 +125,10 @@ function checkHeader(header: Record<string, unknown>, algorithms: readonly Alg[]
   }
 }
 
+/**
+ * Plain descriptor verification, with no canonical-encoding (low-s) check: clients' ECDSA signers commonly
+ * emit high-s, and a proof is single-use by `jti`, so its hash is not an identifier.
+ */
 function checkSignature(proof: ParsedProof, key: VerificationKey): void {
   const descriptor = ALGORITHMS[key.alg];
   if (proof.signature.length !== descriptor.signatureLength) throw invalid('signature has the wrong length');

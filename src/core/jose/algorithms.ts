@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { type KeyObject, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 
 /** The only signature algorithms Warrant signs or verifies. Anything else (`none`, HS*, RS*) is refused. */
@@ -10,7 +11,14 @@ export interface AlgorithmDescriptor {
   /** Exact signature length in bytes (P1363 / raw form for ECDSA). */
   readonly signatureLength: number;
   sign(privateKey: KeyObject, data: Uint8Array): Uint8Array;
+  /** Plain, standard verification (for ES256 it accepts both s and n - s, as ECDSA does). */
   verify(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * Whether `signature` is the one encoding `sign` produces for its signature (EdDSA: always; ES256: low-s,
+   * s <= n / 2). Checked only where the token string must be unique (its hash is an identifier); signatures
+   * made by other parties' signers (DPoP proofs, client assertions) need not be canonical.
+   */
+  canonical(signature: Uint8Array): boolean;
 }
 
 const EdDSA: AlgorithmDescriptor = {
@@ -20,15 +28,57 @@ const EdDSA: AlgorithmDescriptor = {
   signatureLength: 64,
   sign: (key, data) => new Uint8Array(nodeSign(null, data, key)),
   verify: (key, data, signature) => nodeVerify(null, data, key, signature),
+  // Ed25519 verification already refuses S >= L, so a signature has one encoding.
+  canonical: () => true,
 };
 
+/** P-256 group order n, big-endian. */
+const P256_ORDER = Uint8Array.from(
+  Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex'),
+);
+/** floor(n / 2), big-endian: the largest low-s value. n is odd, so exactly one of s and n - s is <= this. */
+const P256_HALF_ORDER = Uint8Array.from(
+  Buffer.from('7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8', 'hex'),
+);
+const SCALAR_LENGTH = 32;
+
+/** Whether the s half of a 64-byte r||s signature is above n/2 (big-endian compare; usually one byte decides). */
+function isHighS(signature: Uint8Array): boolean {
+  for (let i = 0; i < SCALAR_LENGTH; i++) {
+    const byte = signature[SCALAR_LENGTH + i] as number;
+    const half = P256_HALF_ORDER[i] as number;
+    if (byte !== half) return byte > half;
+  }
+  return false;
+}
+
+/** Replaces s with n - s in place (32-byte big-endian subtraction with borrow). */
+function negateS(signature: Uint8Array): void {
+  let borrow = 0;
+  for (let i = SCALAR_LENGTH - 1; i >= 0; i--) {
+    const diff = (P256_ORDER[i] as number) - (signature[SCALAR_LENGTH + i] as number) - borrow;
+    borrow = diff < 0 ? 1 : 0;
+    signature[SCALAR_LENGTH + i] = diff & 0xff;
+  }
+}
+
+/**
+ * ECDSA is malleable: (r, n - s) verifies whenever (r, s) does. Warrant wants one token string per signature
+ * for the tokens it issues (the token hash is an identifier), so ES256 signs low-s only and `canonical` is
+ * the low-s test; `verify` stays the standard one, since most external ECDSA signers do not normalise s.
+ */
 const ES256: AlgorithmDescriptor = {
   alg: 'ES256',
   kty: 'EC',
   crv: 'P-256',
   signatureLength: 64,
-  sign: (key, data) => new Uint8Array(nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' })),
+  sign: (key, data) => {
+    const signature = new Uint8Array(nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }));
+    if (signature.length === 2 * SCALAR_LENGTH && isHighS(signature)) negateS(signature);
+    return signature;
+  },
   verify: (key, data, signature) => nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature),
+  canonical: (signature) => signature.length === 2 * SCALAR_LENGTH && !isHighS(signature),
 };
 
 export const ALGORITHMS: Readonly<Record<Alg, AlgorithmDescriptor>> = Object.freeze({ EdDSA, ES256 });

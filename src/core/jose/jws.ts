@@ -95,11 +95,26 @@ function checkHeader(header: Record<string, unknown>): void {
 /** Resolves the verification key for a `kid`. Implementations look only in trusted configuration. */
 export type KeyResolver = (kid: string | undefined) => VerificationKey | undefined;
 
+export interface VerifyOptions {
+  /**
+   * Require the signature's canonical encoding (default true): for ES256, low-s. Tokens Warrant issues and
+   * verifies (warrants, identity tokens, status lists, checkpoints) have one string per signature, so their
+   * hash is an identifier. Pass `false` only for signatures made by other parties' signers (RFC 7523 client
+   * assertions), which commonly emit high-s ECDSA signatures.
+   */
+  canonical?: boolean;
+}
+
 /**
  * Verifies a parsed JWS: the key comes from `resolve(kid)`, the header `alg` must be the algorithm bound to
- * that key, and the signature must have the algorithm's exact length and verify.
+ * that key, and the signature must have the algorithm's exact length, be canonical (unless
+ * `options.canonical` is false) and verify.
  */
-export function verifyParsed(jws: ParsedJws, resolve: KeyResolver): VerificationKey {
+export function verifyParsed(
+  jws: ParsedJws,
+  resolve: KeyResolver,
+  options: VerifyOptions = {},
+): VerificationKey {
   const kid = jws.header['kid'] as string | undefined;
   const key = resolve(kid);
   if (!key) throw new KeyError('WARRANT_KEY_UNKNOWN', 'no trusted key for this kid');
@@ -109,6 +124,9 @@ export function verifyParsed(jws: ParsedJws, resolve: KeyResolver): Verification
   const descriptor = ALGORITHMS[key.alg];
   if (jws.signature.length !== descriptor.signatureLength) {
     throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID', 'signature has the wrong length');
+  }
+  if ((options.canonical ?? true) && !descriptor.canonical(jws.signature)) {
+    throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID', 'signature is not in its canonical (low-s) form');
   }
   let ok = false;
   try {
@@ -120,9 +138,13 @@ export function verifyParsed(jws: ParsedJws, resolve: KeyResolver): Verification
   return key;
 }
 
-export function verifyCompact(compact: unknown, resolve: KeyResolver, options?: ParseOptions): ParsedJws {
+export function verifyCompact(
+  compact: unknown,
+  resolve: KeyResolver,
+  options?: ParseOptions & VerifyOptions,
+): ParsedJws {
   const parsed = parseCompact(compact, options);
-  verifyParsed(parsed, resolve);
+  verifyParsed(parsed, resolve, options);
   return parsed;
 }
 

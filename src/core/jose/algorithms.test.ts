@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import {
+  createECDH,
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto';
+import { test } from 'node:test';
+import { isWarrantError } from '../errors.ts';
+import { ALGORITHMS } from './algorithms.ts';
+import { importPublicJwk, type VerificationKey } from './jwk.ts';
+import { type ParsedJws, type VerifyOptions, verifyParsed } from './jws.ts';
+
+/** P-256 group order n and floor(n / 2). */
+const N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+const HALF_N = N >> 1n;
+
+function sOf(signature: Uint8Array): bigint {
+  return BigInt(`0x${Buffer.from(signature.subarray(32)).toString('hex')}`);
+}
+
+/** The same signature with s replaced by n - s: ECDSA's malleable twin. */
+function twinOf(signature: Uint8Array): Uint8Array {
+  const mirrored = Buffer.from((N - sOf(signature)).toString(16).padStart(64, '0'), 'hex');
+  return Uint8Array.from(Buffer.concat([signature.subarray(0, 32), mirrored]));
+}
+
+/** What `verifyParsed` decides for a raw (message, signature) pair: `true`, or the error code. */
+function verdict(
+  key: VerificationKey,
+  data: Uint8Array,
+  signature: Uint8Array,
+  options?: VerifyOptions,
+): true | string {
+  const jws: ParsedJws = {
+    compact: '',
+    header: { alg: key.alg },
+    payload: data,
+    claims: {},
+    signingInput: data,
+    signature,
+  };
+  try {
+    verifyParsed(jws, () => key, options);
+    return true;
+  } catch (error) {
+    if (!isWarrantError(error)) throw error;
+    return error.code;
+  }
+}
+
+const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ed25519 = generateKeyPairSync('ed25519');
+
+test('ES256: 200 fresh signatures are all low-s and verify', () => {
+  const { sign, verify } = ALGORITHMS.ES256;
+  for (let i = 0; i < 200; i++) {
+    const data = Buffer.from(`message ${i}`);
+    const signature = sign(p256.privateKey, data);
+    assert.equal(signature.length, 64);
+    assert.ok(sOf(signature) <= HALF_N, `signature ${i} is high-s`);
+    assert.ok(sOf(signature) > 0n);
+    assert.equal(verify(p256.publicKey, data, signature), true);
+    // The normalised signature is still an ordinary ECDSA signature for any verifier.
+    assert.equal(
+      nodeVerify('sha256', data, { key: p256.publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+      true,
+    );
+  }
+});
+
+test('ES256: node on its own signs high-s about half the time, so the low-s result above is not luck', () => {
+  // Guards the test above: without normalisation some of 200 raw signatures would be high-s.
+  const data = Buffer.from('raw');
+  let high = 0;
+  for (let i = 0; i < 200; i++) {
+    const raw = nodeSign('sha256', data, { key: p256.privateKey, dsaEncoding: 'ieee-p1363' });
+    if (sOf(raw) > HALF_N) high++;
+  }
+  assert.ok(high > 0 && high < 200, `${high} of 200 raw signatures were high-s`);
+});
+
+test('ES256: the high-s twin verifies at the descriptor, is not canonical, and verifyParsed refuses it by default', () => {
+  const { sign, verify, canonical } = ALGORITHMS.ES256;
+  const key = importPublicJwk(p256.publicKey.export({ format: 'jwk' }), 'ES256');
+  const data = Buffer.from('one signature, one encoding');
+  for (let i = 0; i < 20; i++) {
+    const signature = sign(p256.privateKey, data);
+    const twin = twinOf(signature);
+    assert.ok(sOf(twin) > HALF_N);
+    // ECDSA itself accepts the twin, and so does the plain descriptor verify (external signers emit it).
+    assert.equal(nodeVerify('sha256', data, { key: p256.publicKey, dsaEncoding: 'ieee-p1363' }, twin), true);
+    assert.equal(verify(p256.publicKey, data, twin), true);
+    assert.equal(verify(p256.publicKey, data, signature), true);
+    // Only the low-s one is the canonical encoding.
+    assert.equal(canonical(signature), true);
+    assert.equal(canonical(twin), false);
+    // verifyParsed requires the canonical encoding unless told otherwise.
+    assert.equal(verdict(key, data, signature), true);
+    assert.equal(verdict(key, data, twin), 'WARRANT_JWS_SIGNATURE_INVALID');
+    assert.equal(verdict(key, data, signature, { canonical: true }), true);
+    assert.equal(verdict(key, data, twin, { canonical: true }), 'WARRANT_JWS_SIGNATURE_INVALID');
+    assert.equal(verdict(key, data, signature, { canonical: false }), true);
+    assert.equal(verdict(key, data, twin, { canonical: false }), true);
+    // canonical: false does not loosen anything else: a tampered twin still fails.
+    const tampered = Uint8Array.from(twin);
+    tampered[0] = (tampered[0] as number) ^ 1;
+    assert.equal(verdict(key, data, tampered, { canonical: false }), 'WARRANT_JWS_SIGNATURE_INVALID');
+  }
+});
+
+test('canonical: the wrong length is never canonical for ES256', () => {
+  const signature = ALGORITHMS.ES256.sign(p256.privateKey, Buffer.from('x'));
+  assert.equal(ALGORITHMS.ES256.canonical(signature), true);
+  assert.equal(ALGORITHMS.ES256.canonical(signature.subarray(0, 63)), false);
+  assert.equal(ALGORITHMS.ES256.canonical(new Uint8Array(0)), false);
+});
+
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  let b = base % modulus;
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
+  }
+  return result;
+}
+
+const hex32 = (value: bigint): Buffer => Buffer.from(value.toString(16).padStart(64, '0'), 'hex');
+
+/**
+ * A P-256 public key under which (r, s) is a valid signature of `data`, for a chosen s: pick the nonce
+ * point R = kG (r = x(R) mod n), then d = r^-1 (s k - e) mod n makes s^-1 (eG + r dG) = R.
+ */
+function keyForChosenS(data: Uint8Array, s: bigint): { publicKey: KeyObject; signature: Uint8Array } {
+  const k = 0x1234567890abcdefn;
+  const nonce = createECDH('prime256v1');
+  nonce.setPrivateKey(hex32(k));
+  const r = BigInt(`0x${nonce.getPublicKey().subarray(1, 33).toString('hex')}`) % N;
+  const e = BigInt(`0x${createHash('sha256').update(data).digest('hex')}`) % N;
+  const d = (((modPow(r, N - 2n, N) * (s * k - e)) % N) + N) % N;
+  const signer = createECDH('prime256v1');
+  signer.setPrivateKey(hex32(d));
+  const point = signer.getPublicKey();
+  const publicKey = createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  return { publicKey, signature: Uint8Array.from(Buffer.concat([hex32(r), hex32(s)])) };
+}
+
+test('ES256: the canonical boundary is floor(n / 2): s = (n - 1) / 2 is canonical, its twin s = (n + 1) / 2 is not', () => {
+  const data = Buffer.from('boundary');
+  const { publicKey, signature } = keyForChosenS(data, HALF_N);
+  const twin = twinOf(signature);
+  assert.equal(sOf(twin), HALF_N + 1n);
+  const raw = (sig: Uint8Array) =>
+    nodeVerify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+  assert.equal(raw(signature), true);
+  assert.equal(raw(twin), true);
+  assert.equal(ALGORITHMS.ES256.verify(publicKey, data, signature), true);
+  assert.equal(ALGORITHMS.ES256.verify(publicKey, data, twin), true);
+  assert.equal(ALGORITHMS.ES256.canonical(signature), true);
+  assert.equal(ALGORITHMS.ES256.canonical(twin), false);
+  const key = importPublicJwk(publicKey.export({ format: 'jwk' }), 'ES256');
+  assert.equal(verdict(key, data, signature), true);
+  assert.equal(verdict(key, data, twin), 'WARRANT_JWS_SIGNATURE_INVALID');
+  assert.equal(verdict(key, data, twin, { canonical: false }), true);
+});
+
+test('EdDSA: unaffected by the low-s rule; every signature is canonical', () => {
+  const { sign, verify, canonical } = ALGORITHMS.EdDSA;
+  for (let i = 0; i < 50; i++) {
+    const data = Buffer.from(`ed message ${i}`);
+    const signature = sign(ed25519.privateKey, data);
+    assert.equal(signature.length, 64);
+    assert.deepEqual(signature, Uint8Array.from(nodeSign(null, data, ed25519.privateKey)));
+    assert.equal(verify(ed25519.publicKey, data, signature), true);
+    assert.equal(canonical(signature), true);
+  }
+});

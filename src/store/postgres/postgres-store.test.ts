@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { storeContract } from '../contract.ts';
+import { openStore } from '../open-store.ts';
+import type { Store } from '../ports.ts';
+import { migratePostgres } from './migrate.ts';
+import { POSTGRES_MIGRATIONS } from './migrations.ts';
+
+const URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const admin = new pg.Pool({ connectionString: URL, max: 2 });
+const created = new Set<string>();
+const schemaOf = new WeakMap<Store, string>();
+
+/** A schema of its own for every store, so parallel runs never collide; all are dropped at the end. */
+function freshSchema(): string {
+  const schema = `warrant_test_${randomBytes(6).toString('hex')}`;
+  created.add(schema);
+  return schema;
+}
+
+async function drop(schema: string): Promise<void> {
+  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  created.delete(schema);
+}
+
+after(async () => {
+  for (const schema of [...created]) await drop(schema);
+  await admin.end();
+});
+
+storeContract(
+  'postgres',
+  async (clock) => {
+    const schema = freshSchema();
+    const store = await openStore({ kind: 'postgres', url: URL, schema, clock });
+    schemaOf.set(store, schema);
+    return store;
+  },
+  async (store) => {
+    await store.close();
+    await drop(schemaOf.get(store)!);
+  },
+);
+
+describe('PostgreSQL store', () => {
+  test('opening twice applies each migration once and records its version', async () => {
+    const schema = freshSchema();
+    await (await openStore({ kind: 'postgres', url: URL, schema, clock: () => 1000 })).close();
+    await (await openStore({ kind: 'postgres', url: URL, schema, clock: () => 2000 })).close();
+    const { rows } = await admin.query(
+      `SELECT version, name, applied_at::int AS applied_at FROM "${schema}".schema_migrations`,
+    );
+    assert.deepEqual(rows, [{ version: 1, name: '001_initial', applied_at: 1000 }]);
+    const client = await admin.connect();
+    try {
+      assert.deepEqual(await migratePostgres(client, schema, POSTGRES_MIGRATIONS, 3000), []);
+    } finally {
+      client.release();
+    }
+  });
+
+  test('replicas opening a new schema at once migrate it exactly once', async () => {
+    const schema = freshSchema();
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () => openStore({ kind: 'postgres', url: URL, schema, poolSize: 2 })),
+    );
+    await Promise.all(stores.map((s) => s.close()));
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".schema_migrations`);
+    assert.equal(rows[0].n, 1);
+  });
+
+  test('a schema written by a newer Warrant is refused', async () => {
+    const schema = freshSchema();
+    await (await openStore({ kind: 'postgres', url: URL, schema })).close();
+    await admin.query(`INSERT INTO "${schema}".schema_migrations VALUES (999, '999_future', 0)`);
+    await assert.rejects(openStore({ kind: 'postgres', url: URL, schema }), {
+      code: 'WARRANT_STORE_SCHEMA_UNSUPPORTED',
+    });
+  });
+
+  test('tables live in the named schema only', async () => {
+    const schema = freshSchema();
+    const store = await openStore({ kind: 'postgres', url: URL, schema });
+    await store.statusLists.allocate('L');
+    await store.close();
+    const { rows } = await admin.query(
+      'SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1',
+      [schema],
+    );
+    assert.equal(rows[0].n, 9);
+  });
+
+  test('options are validated before connecting', async () => {
+    await assert.rejects(openStore({ kind: 'postgres', url: URL, schema: 'Bad-Name' }), TypeError);
+    await assert.rejects(openStore({ kind: 'postgres', url: 'mysql://x' }), TypeError);
+    await assert.rejects(openStore({ kind: 'other' } as never), TypeError);
+  });
+
+  test('close is idempotent', async () => {
+    const schema = freshSchema();
+    const store = await openStore({ kind: 'postgres', url: URL, schema });
+    await store.close();
+    await store.close();
+  });
+});

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, test } from 'node:test';
+import { storeContract } from '../contract.ts';
+import { openStore } from '../open-store.ts';
+import { migrateSqlite } from './migrate.ts';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'warrant-store-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(root, `db-${++files}`, 'sts.sqlite');
+
+storeContract(
+  'sqlite :memory:',
+  (clock) => openStore({ kind: 'sqlite', path: ':memory:', clock }),
+  (store) => store.close(),
+);
+
+storeContract(
+  'sqlite file (WAL)',
+  (clock) => openStore({ kind: 'sqlite', path: freshPath(), clock }),
+  (store) => store.close(),
+);
+
+describe('SQLite store', () => {
+  test('the file is created 0600 in a 0700 directory, in WAL mode', async () => {
+    const path = freshPath();
+    const store = await openStore({ kind: 'sqlite', path });
+    await store.agents.create({
+      id: 'spiffe://example.org/agent/a',
+      name: 'a',
+      owner: 'o',
+      tier: 't',
+      trustLevel: 0,
+      allowedAudiences: [],
+      maxDepth: 1,
+      publicJwk: {},
+      jkt: 'j',
+    });
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(`${path}-wal`).mode & 0o777, 0o600);
+    assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
+    await store.close();
+    const db = new DatabaseSync(path);
+    assert.equal(db.prepare('PRAGMA journal_mode').get()!['journal_mode'], 'wal');
+    db.close();
+  });
+
+  test('opening twice applies each migration once and records its version', async () => {
+    const path = freshPath();
+    await (await openStore({ kind: 'sqlite', path, clock: () => 1000 })).close();
+    const second = await openStore({ kind: 'sqlite', path, clock: () => 2000 });
+    await second.close();
+    const db = new DatabaseSync(path);
+    assert.deepEqual(
+      db
+        .prepare('SELECT version, name, applied_at FROM schema_migrations')
+        .all()
+        .map((r) => ({ ...r })),
+      [{ version: 1, name: '001_initial', applied_at: 1000 }],
+    );
+    assert.deepEqual(migrateSqlite(db, SQLITE_MIGRATIONS, 3000), []);
+    db.close();
+  });
+
+  test('a database written by a newer Warrant is refused', async () => {
+    const path = freshPath();
+    await (await openStore({ kind: 'sqlite', path })).close();
+    const db = new DatabaseSync(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run(
+      '999_future',
+    );
+    db.close();
+    await assert.rejects(openStore({ kind: 'sqlite', path }), { code: 'WARRANT_STORE_SCHEMA_UNSUPPORTED' });
+  });
+
+  test('a failing migration leaves nothing applied', () => {
+    const db = new DatabaseSync(':memory:');
+    const broken = [...SQLITE_MIGRATIONS, { version: 2, name: '002_broken', sql: 'CREATE TABLE agents (x)' }];
+    assert.throws(() => migrateSqlite(db, broken, 1));
+    assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'agents'").get()!['n'], 0);
+    db.close();
+  });
+
+  test('signing-key material never reaches the console', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    const secret = 'SECRET-MATERIAL-0123456789';
+    const seen: string[] = [];
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const saved = methods.map((m) => console[m]);
+    for (const m of methods) console[m] = (...args: unknown[]) => void seen.push(args.map(String).join(' '));
+    try {
+      const key = {
+        kid: 'k',
+        alg: 'EdDSA',
+        material: secret,
+        state: 'current',
+        createdAt: 1,
+        retireAt: null,
+      } as const;
+      await store.keys.save(key);
+      await store.keys.list();
+      await store.keys.save(key).catch((error: Error) => seen.push(String(error), String(error.cause)));
+    } finally {
+      methods.forEach((m, i) => {
+        console[m] = saved[i]!;
+      });
+      await store.close();
+    }
+    assert.ok(seen.every((line) => !line.includes(secret)));
+  });
+
+  test('close is idempotent', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    await store.close();
+    await store.close();
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Argument checks shared by every adapter: caller mistakes are `TypeError`s (or `RangeError`s), raised
+ * before any SQL runs, so both adapters refuse exactly the same inputs.
+ */
+import type {
+  AgentListQuery,
+  AgentPatch,
+  AgentStatus,
+  IssuedToken,
+  IssuerRecord,
+  JsonObject,
+  NewAgent,
+  RevokeSelector,
+  SigningKeyState,
+  StoredSigningKey,
+} from './ports.ts';
+
+const MAX_TEXT = 4096;
+export const MAX_LIST_LIMIT = 1000;
+
+export function text(value: unknown, what: string, max = MAX_TEXT): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new TypeError(`${what} must be a string of 1..${max} characters`);
+  }
+  return value;
+}
+
+export function nullableText(value: unknown, what: string, max = MAX_TEXT): string | null {
+  return value === null ? null : text(value, what, max);
+}
+
+/** Any string, empty allowed (names, reasons). */
+export function anyText(value: unknown, what: string, max = MAX_TEXT): string {
+  if (typeof value !== 'string' || value.length > max) throw new TypeError(`${what} must be a string`);
+  return value;
+}
+
+export function integer(value: unknown, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TypeError(`${what} must be an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+export function nullableInteger(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number | null {
+  return value === null ? null : integer(value, what, 0, max);
+}
+
+/** Status-list indices fit a signed 32-bit column on every adapter. */
+export const MAX_STATUS_INDEX = 2 ** 31 - 2;
+
+export function jsonObject(value: unknown, what: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${what} must be a JSON object`);
+  }
+  return value as JsonObject;
+}
+
+export function nullableJsonObject(value: unknown, what: string): JsonObject | null {
+  return value === null ? null : jsonObject(value, what);
+}
+
+export function stringArray(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
+    throw new TypeError(`${what} must be an array of non-empty strings`);
+  }
+  return value as string[];
+}
+
+export function agentStatus(value: unknown): AgentStatus {
+  if (value !== 'active' && value !== 'disabled') throw new TypeError('status must be active or disabled');
+  return value;
+}
+
+export function checkNewAgent(agent: NewAgent): void {
+  if (typeof agent !== 'object' || agent === null) throw new TypeError('agent must be an object');
+  text(agent.id, 'agent id');
+  anyText(agent.name, 'agent name');
+  anyText(agent.owner, 'agent owner');
+  anyText(agent.tier, 'agent tier');
+  integer(agent.trustLevel, 'trustLevel');
+  stringArray(agent.allowedAudiences, 'allowedAudiences');
+  integer(agent.maxDepth, 'maxDepth');
+  if (agent.status !== undefined) agentStatus(agent.status);
+  jsonObject(agent.publicJwk, 'publicJwk');
+  text(agent.jkt, 'jkt');
+}
+
+/** Normalises a patch to the six nullable positional values every adapter's UPDATE takes. */
+export function patchValues(patch: AgentPatch): (string | number | null)[] {
+  if (typeof patch !== 'object' || patch === null) throw new TypeError('patch must be an object');
+  for (const key of Object.keys(patch)) {
+    if (!['name', 'owner', 'tier', 'trustLevel', 'allowedAudiences', 'maxDepth'].includes(key)) {
+      throw new TypeError(`patch cannot change ${key}`);
+    }
+  }
+  return [
+    patch.name === undefined ? null : anyText(patch.name, 'name'),
+    patch.owner === undefined ? null : anyText(patch.owner, 'owner'),
+    patch.tier === undefined ? null : anyText(patch.tier, 'tier'),
+    patch.trustLevel === undefined ? null : integer(patch.trustLevel, 'trustLevel'),
+    patch.allowedAudiences === undefined
+      ? null
+      : JSON.stringify(stringArray(patch.allowedAudiences, 'allowedAudiences')),
+    patch.maxDepth === undefined ? null : integer(patch.maxDepth, 'maxDepth'),
+  ];
+}
+
+export function checkListQuery(query: AgentListQuery): void {
+  if (typeof query !== 'object' || query === null) throw new TypeError('query must be an object');
+  integer(query.limit, 'limit', 1);
+  if (query.limit > MAX_LIST_LIMIT) throw new TypeError(`limit must be at most ${MAX_LIST_LIMIT}`);
+  if (query.status !== undefined) agentStatus(query.status);
+  if (query.after !== undefined) text(query.after, 'after');
+}
+
+export function checkToken(token: IssuedToken): void {
+  if (typeof token !== 'object' || token === null) throw new TypeError('token must be an object');
+  text(token.hash, 'token hash');
+  text(token.jti, 'jti');
+  if (token.kind !== 'identity' && token.kind !== 'warrant')
+    throw new TypeError('kind must be identity or warrant');
+  nullableText(token.parentHash, 'parentHash');
+  nullableText(token.rootHash, 'rootHash');
+  nullableText(token.txn, 'txn');
+  text(token.sub, 'sub');
+  stringArray(token.actors, 'actors');
+  text(token.audience, 'audience');
+  if (token.grantsJson !== null && typeof token.grantsJson !== 'string') {
+    throw new TypeError('grantsJson must be a string or null');
+  }
+  nullableText(token.policyVersion, 'policyVersion');
+  nullableText(token.statusList, 'statusList');
+  nullableInteger(token.statusIdx, 'statusIdx', MAX_STATUS_INDEX);
+  if ((token.statusList === null) !== (token.statusIdx === null)) {
+    throw new TypeError('statusList and statusIdx are both set or both null');
+  }
+  integer(token.iat, 'iat');
+  integer(token.exp, 'exp');
+  nullableInteger(token.revokedAt, 'revokedAt');
+  if (token.revokeReason !== null) anyText(token.revokeReason, 'revokeReason');
+}
+
+export type SelectorKind = 'hash' | 'txn' | 'agentId' | 'sub';
+
+export function checkSelector(selector: RevokeSelector): { kind: SelectorKind; value: string } {
+  if (typeof selector !== 'object' || selector === null) throw new TypeError('selector must be an object');
+  const keys = Object.keys(selector);
+  const kind = keys[0];
+  if (keys.length !== 1 || (kind !== 'hash' && kind !== 'txn' && kind !== 'agentId' && kind !== 'sub')) {
+    throw new TypeError('selector must be exactly one of {hash}, {txn}, {agentId}, {sub}');
+  }
+  return { kind, value: text((selector as Record<string, unknown>)[kind], `selector ${kind}`) };
+}
+
+export const MAX_ALLOCATE = 65536;
+
+export function allocateCount(count: unknown): number {
+  return integer(count, 'count', 1, MAX_ALLOCATE);
+}
+
+export function checkIndices(indices: readonly number[], value: unknown): void {
+  if (!Array.isArray(indices)) throw new TypeError('indices must be an array');
+  for (const i of indices) integer(i, 'status index', 0, MAX_STATUS_INDEX);
+  if (value !== 0 && value !== 1) throw new TypeError('value must be 0 or 1');
+}
+
+export function signingKeyState(value: unknown): SigningKeyState {
+  if (value !== 'current' && value !== 'previous') throw new TypeError('state must be current or previous');
+  return value;
+}
+
+export function checkSigningKey(key: StoredSigningKey): void {
+  if (typeof key !== 'object' || key === null) throw new TypeError('key must be an object');
+  text(key.kid, 'kid');
+  text(key.alg, 'alg');
+  // Never echo the material: only its type is checked.
+  if (typeof key.material !== 'string') throw new TypeError('material must be a string');
+  signingKeyState(key.state);
+  integer(key.createdAt, 'createdAt');
+  nullableInteger(key.retireAt, 'retireAt');
+}
+
+export function checkIssuer(issuer: IssuerRecord): void {
+  if (typeof issuer !== 'object' || issuer === null) throw new TypeError('issuer must be an object');
+  text(issuer.issuer, 'issuer');
+  if (issuer.kind !== 'oidc' && issuer.kind !== 'kubernetes' && issuer.kind !== 'spiffe') {
+    throw new TypeError('issuer kind must be oidc, kubernetes or spiffe');
+  }
+  text(issuer.audience, 'audience');
+  nullableText(issuer.jwksUri, 'jwksUri');
+  nullableJsonObject(issuer.jwks, 'jwks');
+  nullableJsonObject(issuer.mapping, 'mapping');
+}
+
+/** Replay expiries: positive and finite; rounded up so a record never lives shorter than asked. */
+export function replayExpiry(namespace: unknown, id: unknown, expiresAt: unknown): number {
+  text(namespace, 'namespace', 128);
+  text(id, 'replay id', 512);
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt <= 0) {
+    throw new TypeError('expiresAt must be a positive finite number');
+  }
+  return Math.ceil(expiresAt);
+}

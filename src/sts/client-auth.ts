@@ -1,0 +1,119 @@
+import { WarrantError } from '../core/errors.ts';
+import { importPublicJwk, type VerificationKey } from '../core/jose/jwk.ts';
+import { parseCompact, verifyParsed } from '../core/jose/jws.ts';
+import type { AgentRecord, AgentStore, ReplayStore } from '../store/ports.ts';
+import { OAuthError } from './oauth-error.ts';
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Longest lifetime accepted for a client assertion (seconds). */
+const MAX_ASSERTION_LIFETIME = 300;
+
+const fail = (code: ConstructorParameters<typeof OAuthError>[1], description: string, cause?: unknown) =>
+  new OAuthError('invalid_client', code, description, cause === undefined ? {} : { cause });
+
+/** Imported agent keys by thumbprint: importing a JWK costs more than a signature check. */
+const keyCache = new Map<string, VerificationKey>();
+function agentKey(jwk: Record<string, unknown>, jkt: string): VerificationKey {
+  let key = keyCache.get(jkt);
+  if (key === undefined) {
+    key = importPublicJwk(jwk);
+    if (keyCache.size > 10_000) keyCache.clear();
+    keyCache.set(jkt, key);
+  }
+  return key;
+}
+
+/** The agent's keys accepted at `now`: the current key and previous keys still in their overlap. */
+export function agentKeys(agent: AgentRecord, now: number): VerificationKey[] {
+  const keys = [agentKey(agent.publicJwk, agent.jkt)];
+  for (const p of agent.previousKeys) if (p.until > now) keys.push(agentKey(p.jwk, p.jkt));
+  return keys;
+}
+
+export interface ClientAuthContext {
+  readonly agents: AgentStore;
+  readonly replay: ReplayStore;
+  /** Audiences a client assertion may name: the issuer and the endpoint URLs. */
+  readonly audiences: readonly string[];
+  readonly now: number;
+}
+
+/**
+ * RFC 7523 `private_key_jwt` client authentication: the assertion is signed by the agent's registered key
+ * (selected by thumbprint `kid`, or the only key), `iss` = `sub` = the agent id, `aud` names this server,
+ * lives at most five minutes, and its `jti` is single use. Disabled or unknown agents fail.
+ */
+export async function authenticateClient(
+  params: Map<string, string>,
+  ctx: ClientAuthContext,
+): Promise<AgentRecord> {
+  const type = params.get('client_assertion_type');
+  const assertion = params.get('client_assertion');
+  if (type === undefined || assertion === undefined) {
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client authentication with private_key_jwt is required');
+  }
+  if (type !== CLIENT_ASSERTION_TYPE)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'unsupported client_assertion_type');
+  let parsed: ReturnType<typeof parseCompact>;
+  try {
+    parsed = parseCompact(assertion);
+  } catch (cause) {
+    throw fail(
+      'WARRANT_CLIENT_AUTH_FAILED',
+      `client assertion is malformed: ${(cause as Error).message}`,
+      cause,
+    );
+  }
+  const claims = parsed.claims;
+  const iss = claims['iss'];
+  if (typeof iss !== 'string' || claims['sub'] !== iss) {
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion iss and sub must both be the agent id');
+  }
+  const clientId = params.get('client_id');
+  if (clientId !== undefined && clientId !== iss)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client_id does not match the assertion');
+  const agent = await ctx.agents.get(iss);
+  if (agent === null) throw fail('WARRANT_CLIENT_AUTH_FAILED', 'unknown client');
+  if (agent.status !== 'active') throw fail('WARRANT_AGENT_DISABLED', 'the agent is disabled');
+  const keys = agentKeys(agent, ctx.now);
+  try {
+    verifyParsed(
+      parsed,
+      (kid) =>
+        kid === undefined ? (keys.length === 1 ? keys[0] : undefined) : keys.find((k) => k.kid === kid),
+      // Assertions come from external signers (WebCrypto, jose) that do not normalise ECDSA s; each is single use.
+      { canonical: false },
+    );
+  } catch (cause) {
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion signature is not valid for this agent', cause);
+  }
+  const typ = parsed.header['typ'];
+  if (typ !== undefined && typ !== 'JWT' && typ !== 'client-authentication+jwt') {
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion typ is not acceptable');
+  }
+  const aud = claims['aud'];
+  const auds = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!auds.some((a) => typeof a === 'string' && ctx.audiences.includes(a))) {
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion aud does not name this server');
+  }
+  const exp = claims['exp'];
+  const jti = claims['jti'];
+  if (typeof exp !== 'number' || !Number.isFinite(exp) || exp <= ctx.now - 30)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion is expired');
+  if (exp > ctx.now + MAX_ASSERTION_LIFETIME)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion lives too long');
+  const nbf = claims['nbf'];
+  if (typeof nbf === 'number' && nbf > ctx.now + 30)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion is not yet valid');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion jti is missing');
+  let first: boolean;
+  try {
+    first = await ctx.replay.consume('client_assertion', `${iss} ${jti}`, Math.ceil(exp) + 30);
+  } catch (cause) {
+    if (cause instanceof WarrantError) throw cause;
+    throw new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'replay store unavailable', { cause });
+  }
+  if (!first) throw fail('WARRANT_ASSERTION_REPLAYED', 'client assertion was already used');
+  return agent;
+}

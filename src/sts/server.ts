@@ -1,0 +1,208 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { WarrantError } from '../core/errors.ts';
+import { admin } from './admin.ts';
+import { authenticateClient } from './client-auth.ts';
+import { clientCredentials } from './grants/client-credentials.ts';
+import { jwtBearer } from './grants/jwt-bearer.ts';
+import { tokenExchange } from './grants/token-exchange.ts';
+import type { GrantHandler } from './grants/types.ts';
+import { MAX_FORM_BYTES, parseForm, required } from './http/form.ts';
+import { readBody, sendError, sendJson } from './http/respond.ts';
+import { introspect } from './introspect.ts';
+import { OAuthError } from './oauth-error.ts';
+import { revocationFeed } from './revocation-feed.ts';
+import { STATUS_LIST_TTL, signedStatusList } from './status-list.ts';
+import type { Sts } from './sts.ts';
+
+const GRANTS: ReadonlyMap<string, GrantHandler> = new Map(
+  [clientCredentials, jwtBearer, tokenExchange].map((g) => [g.grantType, g]),
+);
+
+export interface StsServerOptions {
+  /** The admin bearer credential; admin endpoints answer 401 to anything else, and 404 when unset. */
+  readonly adminToken?: string;
+  /** Called with every unexpected error (never with request contents). */
+  readonly onError?: (error: unknown) => void;
+}
+
+type Route = (sts: Sts, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+/** RFC 8414 authorization server metadata. */
+export function metadata(sts: Sts): Record<string, unknown> {
+  return {
+    issuer: sts.issuer,
+    token_endpoint: sts.tokenEndpoint,
+    jwks_uri: `${sts.issuer}/jwks`,
+    introspection_endpoint: `${sts.issuer}/introspect`,
+    revocation_endpoint: `${sts.issuer}/revoke`,
+    grant_types_supported: [...GRANTS.keys()],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES256'],
+    introspection_endpoint_auth_methods_supported: ['private_key_jwt'],
+    revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
+    dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
+    authorization_details_types_supported: ['warrant_grant'],
+    status_list_uri: sts.statusListUri,
+    revocation_feed_endpoint: `${sts.issuer}/revocations`,
+    txn_complete_endpoint: `${sts.issuer}/txn/complete`,
+    admin_openapi_uri: `${sts.issuer}/admin/openapi.json`,
+  };
+}
+
+async function form(req: IncomingMessage): Promise<Map<string, string>> {
+  if (req.method !== 'POST')
+    throw new OAuthError('method_not_allowed', 'WARRANT_REQUEST_MALFORMED', 'use POST', {
+      headers: { allow: 'POST' },
+    });
+  return parseForm(await readBody(req, MAX_FORM_BYTES), req.headers['content-type']);
+}
+
+function single(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.headersDistinct[name];
+  if (raw === undefined) return undefined;
+  if (raw.length !== 1)
+    throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
+  return raw[0];
+}
+
+const clientContext = (sts: Sts) => ({
+  agents: sts.store.agents,
+  replay: sts.store.replay,
+  audiences: sts.assertionAudiences,
+  now: sts.clock(),
+});
+
+const routes: Record<string, Route> = {
+  '/.well-known/oauth-authorization-server': (sts, _req, res) =>
+    sendJson(res, 200, metadata(sts), { 'cache-control': 'public, max-age=300' }),
+  '/jwks': (sts, _req, res) =>
+    sendJson(res, 200, sts.keys.keySet(sts.clock()).toJwks(), { 'cache-control': 'public, max-age=60' }),
+  '/.well-known/jwks.json': (sts, _req, res) =>
+    sendJson(res, 200, sts.keys.keySet(sts.clock()).toJwks(), { 'cache-control': 'public, max-age=60' }),
+  '/healthz': (_sts, _req, res) => sendJson(res, 200, { status: 'ok' }),
+  '/token': async (sts, req, res) => {
+    const params = await form(req);
+    const grantType = required(params, 'grant_type');
+    const handler = GRANTS.get(grantType);
+    if (!handler)
+      throw new OAuthError(
+        'unsupported_grant_type',
+        'WARRANT_GRANT_TYPE_UNSUPPORTED',
+        'unsupported grant_type',
+      );
+    const response = await handler.handle(sts, { params, dpop: single(req, 'dpop') });
+    sendJson(res, 200, response, { 'dpop-nonce': sts.nonces.issue(sts.clock()) });
+  },
+  '/introspect': async (sts, req, res) => {
+    const params = await form(req);
+    const caller = await authenticateClient(params, clientContext(sts));
+    sendJson(res, 200, await introspect(sts, required(params, 'token'), caller));
+  },
+  '/revoke': async (sts, req, res) => {
+    const params = await form(req);
+    const caller = await authenticateClient(params, clientContext(sts));
+    const token = required(params, 'token');
+    const hash = createHash('sha256').update(token, 'latin1').digest('base64url');
+    const record = await sts.store.tokens.get(hash);
+    // RFC 7009 §2.2: unknown tokens and tokens of others get the same 200, revealing nothing.
+    if (record !== null && (record.actors.includes(caller.id) || record.audience === caller.id)) {
+      await sts.revoke({ hash }, `revoked by ${caller.id}`);
+    }
+    res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0 });
+    res.end();
+  },
+  '/txn/complete': async (sts, req, res) => {
+    const params = await form(req);
+    const caller = await authenticateClient(params, clientContext(sts));
+    const txn = required(params, 'txn');
+    const tokens = await sts.store.tokens.listByTxn(txn);
+    const root = tokens.find((t) => t.parentHash === null && t.kind === 'warrant');
+    // Only the first agent of the transaction (the orchestrator the person delegated to) may close it.
+    if (!root || root.actors.at(-1) !== caller.id) {
+      throw new OAuthError(
+        'access_denied',
+        'WARRANT_DELEGATION_DENIED',
+        'only the first agent of the transaction may complete it',
+      );
+    }
+    const revoked = await sts.revoke({ txn }, 'task complete');
+    sendJson(res, 200, { txn, revoked: revoked.length });
+  },
+  '/revocations': (sts, req, res) => revocationFeed(sts, req, res),
+};
+
+/** The STS HTTP surface. Every failure is a JSON OAuth error with a stable code; nothing else leaks. */
+export function createStsServer(sts: Sts, options: StsServerOptions = {}): Server {
+  return createServer(SERVER_OPTIONS, stsRequestHandler(sts, options));
+}
+
+export const SERVER_OPTIONS = { maxHeaderSize: 32 * 1024, requestTimeout: 30_000 } as const;
+
+export function stsRequestHandler(
+  sts: Sts,
+  options: StsServerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const adminDigest = options.adminToken
+    ? createHash('sha256').update(options.adminToken).digest()
+    : undefined;
+  const isAdmin = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization;
+    if (!adminDigest || header === undefined || !header.startsWith('Bearer ')) return false;
+    return timingSafeEqual(createHash('sha256').update(header.slice(7)).digest(), adminDigest);
+  };
+  return async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://sts.invalid');
+      const path = url.pathname;
+      if (path.startsWith('/status/')) {
+        const token = await signedStatusList(sts, path.slice('/status/'.length));
+        if (token === undefined)
+          throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such status list');
+        res.writeHead(200, {
+          'content-type': 'application/statuslist+jwt',
+          'cache-control': `public, max-age=${STATUS_LIST_TTL}`,
+        });
+        res.end(token);
+        return;
+      }
+      if (path === '/admin' || path.startsWith('/admin/')) {
+        if (!adminDigest)
+          throw new OAuthError(
+            'not_found',
+            'WARRANT_NOT_FOUND',
+            'the admin API is not enabled (set an admin token)',
+          );
+        if (!isAdmin(req)) {
+          throw new OAuthError(
+            'invalid_token',
+            'WARRANT_ADMIN_AUTH_FAILED',
+            'admin credential missing or wrong',
+            {
+              headers: { 'www-authenticate': 'Bearer realm="warrant-admin"' },
+            },
+          );
+        }
+        await admin(sts, req, res, url);
+        return;
+      }
+      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      if (!route) throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such endpoint');
+      await route(sts, req, res, url);
+    } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof OAuthError) return sendError(res, error);
+      if (error instanceof WarrantError) {
+        return sendError(res, new OAuthError('invalid_request', error.code, error.message));
+      }
+      options.onError?.(error);
+      sendError(
+        res,
+        new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'internal error; nothing was issued'),
+      );
+    }
+  };
+}

@@ -1,0 +1,314 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { WarrantConfig } from '../config/types.ts';
+import { ChainCache } from '../core/chain/index.ts';
+import { DpopNonces, type VerifiedDpopProof, verifyDpopProof } from '../core/dpop/index.ts';
+import { WarrantError } from '../core/errors.ts';
+import { tokenHash } from '../core/jose/hash.ts';
+import type { SigningKeyRing } from '../core/jose/key-set.ts';
+import { type IdentityClaims, signToken, type WarrantClaims } from '../core/tokens/index.ts';
+import {
+  type AgentParty,
+  DecisionCache,
+  type DelegationGrant,
+  decideDelegation,
+  type PolicySet,
+  type ResourceParty,
+} from '../policy/index.ts';
+import type { ReplayCache } from '../replay/index.ts';
+import type { AgentRecord, IssuedToken, RevokedToken, RevokeSelector, Store } from '../store/ports.ts';
+import { agentKeys } from './client-auth.ts';
+import { fromWarrantError, OAuthError } from './oauth-error.ts';
+import type { KeyVault } from './signing-keys.ts';
+import { TrustedIssuers } from './trusted-issuers.ts';
+
+export const STATUS_LIST_ID = '1';
+
+export interface RevocationEvent {
+  readonly reason: string;
+  readonly at: number;
+  readonly revoked: readonly RevokedToken[];
+}
+
+export interface StsOptions {
+  readonly config: WarrantConfig;
+  /** The public base URL; endpoints hang below it. */
+  readonly issuer: string;
+  readonly store: Store;
+  readonly keys: SigningKeyRing;
+  /** Delegation policy; replaced on reload. */
+  readonly policy: PolicySet;
+  /** DPoP proof `jti` replay cache (memory or Redis). */
+  readonly dpopReplay: ReplayCache;
+  /** Shared DPoP nonce secret for replicas; random when absent. */
+  readonly nonceSecret?: Uint8Array;
+  readonly clock?: () => number;
+  /** Persists signing keys; required for rotation. */
+  readonly vault?: KeyVault;
+  /** Reads and validates the delegation policy files again (for reload). */
+  readonly loadPolicy?: () => PolicySet;
+}
+
+/**
+ * The security token service as a transport-free object: the HTTP layer parses requests into parameters
+ * and calls it; grant handlers (one file each) use its helpers to authenticate, decide, mint and record.
+ */
+export class Sts {
+  readonly config: WarrantConfig;
+  readonly issuer: string;
+  readonly store: Store;
+  readonly keys: SigningKeyRing;
+  readonly dpopReplay: ReplayCache;
+  readonly nonces: DpopNonces;
+  readonly trustedIssuers: TrustedIssuers;
+  readonly decisions = new DecisionCache();
+  readonly chainCache = new ChainCache();
+  readonly events = new EventEmitter<{ revoked: [RevocationEvent] }>();
+  readonly clock: () => number;
+  #policy: PolicySet;
+  readonly #vault: KeyVault | undefined;
+  readonly #loadPolicy: (() => PolicySet) | undefined;
+
+  constructor(options: StsOptions) {
+    this.#vault = options.vault;
+    this.#loadPolicy = options.loadPolicy;
+    this.config = options.config;
+    this.issuer = options.issuer.replace(/\/+$/, '');
+    this.store = options.store;
+    this.keys = options.keys;
+    this.dpopReplay = options.dpopReplay;
+    this.#policy = options.policy;
+    this.nonces = new DpopNonces(options.nonceSecret ? { secret: options.nonceSecret } : {});
+    this.trustedIssuers = new TrustedIssuers(options.config.sts.trustedIssuers, options.store.issuers);
+    this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.events.setMaxListeners(0);
+  }
+
+  get policy(): PolicySet {
+    return this.#policy;
+  }
+
+  get tokenEndpoint(): string {
+    return `${this.issuer}/token`;
+  }
+
+  get statusListUri(): string {
+    return `${this.issuer}/status/${STATUS_LIST_ID}`;
+  }
+
+  /** Audiences a client assertion may name. */
+  get assertionAudiences(): string[] {
+    return [
+      this.issuer,
+      this.tokenEndpoint,
+      `${this.issuer}/introspect`,
+      `${this.issuer}/revoke`,
+      `${this.issuer}/txn/complete`,
+    ];
+  }
+
+  /**
+   * Verifies the request's DPoP proof for this endpoint. With `expectedJkt`, the proof key must be that key.
+   * A missing or stale nonce answers `use_dpop_nonce` with a fresh one.
+   */
+  async dpop(proof: string | undefined, htu: string, expectedJkt?: string): Promise<VerifiedDpopProof> {
+    if (proof === undefined) {
+      throw new OAuthError('invalid_dpop_proof', 'WARRANT_DPOP_INVALID', 'a DPoP proof is required', {
+        headers: { 'dpop-nonce': this.nonces.issue(this.clock()) },
+      });
+    }
+    const now = this.clock();
+    try {
+      return await verifyDpopProof(proof, {
+        htm: 'POST',
+        htu,
+        nonce: this.nonces,
+        replay: this.dpopReplay,
+        now,
+        ...(expectedJkt === undefined ? {} : { expectedJkt }),
+      });
+    } catch (error) {
+      if (error instanceof WarrantError) {
+        const mapped = fromWarrantError(error);
+        throw new OAuthError(mapped.error, mapped.code, mapped.message, {
+          cause: error,
+          headers: { 'dpop-nonce': this.nonces.issue(now) },
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** The DPoP key must be one of the agent's registered keys: the sender constraint is the agent itself. */
+  requireAgentKey(agent: AgentRecord, proof: VerifiedDpopProof): void {
+    if (!agentKeys(agent, this.clock()).some((k) => k.kid === proof.jkt)) {
+      throw new OAuthError(
+        'invalid_dpop_proof',
+        'WARRANT_DPOP_KEY_MISMATCH',
+        'the DPoP proof is not signed by the agent key',
+      );
+    }
+  }
+
+  async mintIdentity(
+    agent: AgentRecord,
+    audience: string,
+    jkt: string,
+  ): Promise<{ token: string; claims: IdentityClaims }> {
+    const now = this.clock();
+    const claims: IdentityClaims = {
+      iss: this.issuer,
+      sub: agent.id,
+      aud: audience,
+      cnf: { jkt },
+      tier: agent.tier,
+      iat: now,
+      exp: now + Math.min(this.config.sts.identityTokenLifetime, 900),
+      jti: randomUUID(),
+    };
+    const token = signToken('identity', claims, this.keys.current);
+    await this.store.tokens.record({
+      hash: tokenHash(token),
+      jti: claims.jti,
+      kind: 'identity',
+      parentHash: null,
+      rootHash: null,
+      txn: null,
+      sub: agent.id,
+      actors: [agent.id],
+      audience,
+      grantsJson: null,
+      policyVersion: null,
+      statusList: null,
+      statusIdx: null,
+      iat: claims.iat,
+      exp: claims.exp,
+      revokedAt: null,
+      revokeReason: null,
+    });
+    return { token, claims };
+  }
+
+  /** Signs and records a warrant (status slot allocated first); the record is durable before it is returned. */
+  async mintWarrant(
+    claims: Omit<WarrantClaims, 'iss' | 'jti' | 'status'>,
+    parentHash: string | null,
+  ): Promise<{ token: string; claims: WarrantClaims; record: IssuedToken }> {
+    const idx = await this.store.statusLists.allocate(STATUS_LIST_ID);
+    const full: WarrantClaims = {
+      iss: this.issuer,
+      ...claims,
+      jti: randomUUID(),
+      status: { idx, uri: this.statusListUri },
+    };
+    const token = signToken('warrant', full, this.keys.current);
+    const actors: string[] = [];
+    for (let a: WarrantClaims['act'] | undefined = full.act; a; a = a.act) actors.push(a.sub);
+    const record = await this.store.tokens.record({
+      hash: tokenHash(token),
+      jti: full.jti,
+      kind: 'warrant',
+      parentHash,
+      rootHash: full.root ?? null,
+      txn: full.txn,
+      sub: full.sub,
+      actors,
+      audience: full.aud,
+      grantsJson: JSON.stringify(full.grants),
+      policyVersion: this.#policy.version,
+      statusList: STATUS_LIST_ID,
+      statusIdx: idx,
+      iat: full.iat,
+      exp: full.exp,
+      revokedAt: null,
+      revokeReason: null,
+    });
+    if (record.revokedAt !== null) {
+      // A revocation of the parent raced this exchange: the child was recorded revoked. Issue nothing.
+      throw new OAuthError('invalid_grant', 'WARRANT_PARENT_REVOKED', 'the parent warrant was revoked');
+    }
+    return { token, claims: full, record };
+  }
+
+  /** Revokes what the selector matches and every descendant, then tells every listener. */
+  async revoke(selector: RevokeSelector, reason: string): Promise<RevokedToken[]> {
+    const at = this.clock();
+    const revoked = await this.store.tokens.revoke(selector, reason, at);
+    if (revoked.length > 0) this.events.emit('revoked', { reason, at, revoked });
+    return revoked;
+  }
+
+  /** Replaces the delegation policy; live warrants the new policy would not issue are revoked. */
+  setPolicy(policy: PolicySet): void {
+    this.#policy = policy;
+    this.decisions.clear();
+  }
+
+  /** Makes a new signing key current; the old one stays published for the configured overlap. */
+  async rotateSigningKey(): Promise<string> {
+    if (!this.#vault)
+      throw new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'key rotation needs a key store');
+    const next = await this.#vault.rotate(
+      this.keys,
+      this.keys.current.alg,
+      this.config.sts.keyRotation.overlapSeconds,
+      this.clock(),
+    );
+    return next.kid;
+  }
+
+  /**
+   * Reloads the delegation policy from its files (an invalid policy changes nothing), then revokes every
+   * live warrant the new policy would no longer issue.
+   */
+  async reloadPolicy(): Promise<{ version: string; previous: string; revoked: number }> {
+    if (!this.#loadPolicy)
+      throw new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'no policy source to reload');
+    let next: PolicySet;
+    try {
+      next = this.#loadPolicy();
+    } catch (error) {
+      if (error instanceof WarrantError)
+        throw new OAuthError('invalid_request', error.code, error.message, { cause: error });
+      throw error;
+    }
+    const previous = this.#policy.version;
+    this.setPolicy(next);
+    if (next.version === previous) return { version: next.version, previous, revoked: 0 };
+    let revoked = 0;
+    for (const token of await this.store.tokens.listLive(this.clock())) {
+      if (token.kind !== 'warrant' || (await this.store.tokens.isRevoked(token.hash)) !== false) continue;
+      if (!(await this.#stillPermitted(token)))
+        revoked += (await this.revoke({ hash: token.hash }, `policy changed to ${next.version}`)).length;
+    }
+    return { version: next.version, previous, revoked };
+  }
+
+  async #stillPermitted(token: IssuedToken): Promise<boolean> {
+    const grants = JSON.parse(token.grantsJson ?? '[]') as DelegationGrant[];
+    const depth = token.actors.length - 1;
+    const party = async (id: string): Promise<AgentParty | ResourceParty | undefined> => {
+      if (!id.startsWith('spiffe://')) return { kind: 'resource', id };
+      const a = await this.store.agents.get(id);
+      return a
+        ? { kind: 'agent', id: a.id, tier: a.tier, trustLevel: a.trustLevel, owner: a.owner }
+        : undefined;
+    };
+    // Root: the person handed the first agent; hop: the current actor handed the audience.
+    const recipient = depth === 0 ? await party(token.actors[0]!) : await party(token.audience);
+    const delegator =
+      depth === 0 ? ({ kind: 'person', id: token.sub, issuer: '' } as const) : await party(token.actors[0]!);
+    if (!recipient || !delegator || delegator.kind === 'resource') return false;
+    return (
+      decideDelegation(
+        this.#policy,
+        { delegator, recipient, grants, depth, person: token.sub },
+        this.decisions,
+      ).decision === 'allow'
+    );
+  }
+
+  newTxn(): string {
+    return `txn_${randomBytes(12).toString('base64url')}`;
+  }
+}
