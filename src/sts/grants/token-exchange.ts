@@ -280,7 +280,7 @@ async function root(
   proof: VerifiedDpopProof,
   idToken: string,
   audience: string,
-  recipient: { party: AgentParty | ResourceParty },
+  recipient: { party: AgentParty | ResourceParty; agent: AgentRecord | null },
 ): Promise<TokenResponse> {
   const person = await sts.trustedIssuers.verify(idToken, ['oidc'], sts.clock());
   const sub = person.claims.sub!;
@@ -308,10 +308,9 @@ async function root(
     sts.config.sts.warrantLifetime,
   );
   const delegateTo = requestedDelegation(params);
+  // By default the recipient may delegate onward to what it may obtain warrants for anyway.
   const mayDelegate: MayDelegate =
-    recipient.party.kind === 'resource'
-      ? false
-      : { aud: delegateTo ?? [`spiffe://${sts.config.trustDomain}/*`] };
+    recipient.agent === null ? false : { aud: delegateTo ?? [...recipient.agent.allowedAudiences] };
   const t = task(params);
   const { token, claims } = await sts.mintWarrant(
     {

@@ -1,0 +1,127 @@
+/**
+ * A running STS for integration tests: the real HTTP server on loopback, a real store (SQLite in memory by
+ * default, or PostgreSQL in a fresh schema), a person identity provider whose ID tokens the STS trusts, and
+ * registered agents with their own keys and SDK clients.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
+import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
+import { signCompact } from '../../src/core/jose/jws.ts';
+import { AgentClient } from '../../src/sdk/agent-client.ts';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/ports.ts';
+import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
+
+export const TRUST_DOMAIN = 'warrant.test';
+export const PERSON_ISSUER = 'https://idp.warrant.test';
+export const PERSON_AUDIENCE = 'warrant-sts';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const agentIdOf = (name: string) => `spiffe://${TRUST_DOMAIN}/agent/${name}`;
+
+export interface Harness {
+  readonly plane: ControlPlane;
+  readonly url: string;
+  readonly config: WarrantConfig;
+  readonly idpKey: SigningKey;
+  /** An ID token for `sub` from the trusted person issuer. */
+  idToken(sub: string, claims?: Record<string, unknown>): string;
+  /** Registers an agent through the admin API and returns its SDK client. */
+  agent(name: string, metadata?: Record<string, unknown>): Promise<AgentClient>;
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly store?: 'sqlite' | 'postgres';
+  readonly overrides?: ConfigOverrides;
+}
+
+export const POSTGRES_URL =
+  process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'warrant-sts-'));
+  const idpKey = generateSigningKey('ES256');
+  const jwksFile = join(dir, 'idp-jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...idpKey.jwk }] }));
+  const config = loadConfig(undefined, {
+    trustDomain: TRUST_DOMAIN,
+    dataDir: join(dir, 'data'),
+    sts: {
+      listen: { host: '127.0.0.1', port: 0 },
+      trustedIssuers: [{ issuer: PERSON_ISSUER, jwksFile, audience: PERSON_AUDIENCE, kind: 'oidc' }],
+      ...options.overrides?.sts,
+    },
+    ...options.overrides,
+  } as ConfigOverrides);
+  let store: Store;
+  let schema: string | undefined;
+  if (options.store === 'postgres') {
+    schema = `warrant_test_${randomBytes(6).toString('hex')}`;
+    store = await openStore({ kind: 'postgres', url: POSTGRES_URL, schema });
+  } else {
+    store = await openStore({ kind: 'sqlite', path: ':memory:' });
+  }
+  const plane = await startControlPlane(config, { adminToken: ADMIN_TOKEN, store });
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${plane.url}/admin${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  return {
+    plane,
+    url: plane.url,
+    config,
+    idpKey,
+    idToken(sub, claims = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      return signCompact(
+        { typ: 'JWT' },
+        {
+          iss: PERSON_ISSUER,
+          sub,
+          aud: PERSON_AUDIENCE,
+          iat: now,
+          exp: now + 300,
+          nonce: randomUUID(),
+          ...claims,
+        },
+        idpKey,
+      );
+    },
+    async agent(name, metadata = {}) {
+      const key = generateSigningKey();
+      const response = await admin('POST', '/agents', {
+        name,
+        owner: 'alice@example.org',
+        tier: 'planner',
+        publicJwk: key.jwk,
+        ...metadata,
+      });
+      if (response.status !== 201)
+        throw new Error(`agent registration failed: ${response.status} ${await response.text()}`);
+      return new AgentClient({ issuer: plane.url, agentId: agentIdOf(name), key });
+    },
+    admin,
+    async close() {
+      await plane.close();
+      await store.close();
+      if (schema) {
+        const client = new pg.Client({ connectionString: POSTGRES_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await client.end();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
