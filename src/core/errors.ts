@@ -64,6 +64,21 @@ export const ERROR_CODES = {
   // policy
   WARRANT_POLICY_INVALID:
     'A policy set or its schema does not parse, or a policy does not validate against the schema.',
+  // gateway
+  WARRANT_CREDENTIALS_MISSING:
+    'The request carries no `Authorization: DPoP <warrant>` (bearer warrants are refused: they must be sender-constrained).',
+  WARRANT_TOKEN_REVOKED: 'The warrant, or a link of its chain, is revoked.',
+  WARRANT_STATUS_STALE:
+    'The gateway cannot confirm revocation status within its staleness bound, so it fails closed.',
+  WARRANT_ROUTE_UNKNOWN: 'No gateway route matches this host and path.',
+  WARRANT_ACTION_UNKNOWN: 'The call matches no action of the catalog; unknown actions are denied.',
+  WARRANT_CALL_DENIED: 'The action policy denies this call.',
+  WARRANT_DECISION_NOT_RECORDED: 'The decision could not be made durable, so the call was not forwarded.',
+  WARRANT_BODY_TOO_LARGE: 'The request body is larger than the route allows.',
+  WARRANT_UPSTREAM_FAILED: 'The upstream could not be reached or failed mid-response.',
+  WARRANT_UPSTREAM_TIMEOUT: 'The upstream did not answer within the route timeout.',
+  WARRANT_SIGNATURE_INVALID:
+    'The RFC 9421 HTTP message signature is missing, malformed, or does not cover the required components.',
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',

@@ -1,0 +1,638 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
+import { Pool } from 'undici';
+import {
+  ChainCache,
+  type VerifiedChain,
+  type VerifiedWarrant,
+  verifyChain,
+  verifyWarrant,
+} from '../core/chain/index.ts';
+import { verifyDpopProof } from '../core/dpop/index.ts';
+import { WarrantError } from '../core/errors.ts';
+import type { KeyResolver } from '../core/jose/jws.ts';
+import type { ActionCatalog, CallDescriptor, CatalogAction, Protocol } from '../guard/catalog.ts';
+import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
+import { DecisionCache, type PolicySet } from '../policy/index.ts';
+import type { ReplayCache } from '../replay/index.ts';
+import { authorizeCall, type CallDecision } from './authorize-call.ts';
+import { GatewayError, sendGatewayError } from './gateway-error.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { isSessionCall, readCall } from './read-call.ts';
+import type { RevocationView } from './trust.ts';
+
+export interface GatewayRoute {
+  readonly match: { readonly host?: string; readonly pathPrefix: string };
+  readonly upstream: string;
+  readonly audience: string;
+  readonly protocol: Protocol;
+}
+
+export interface GatewayLimits {
+  readonly maxBodyBytes: number;
+  readonly upstreamTimeoutMs: number;
+}
+
+export interface GatewayOptions {
+  /** This gateway's id, written into every decision record. */
+  readonly id: string;
+  /** The STS issuer whose warrants are accepted. */
+  readonly issuer: string;
+  readonly keys: () => KeyResolver;
+  readonly revocation: RevocationView;
+  readonly replay: ReplayCache;
+  readonly decisions: DecisionLog;
+  readonly routes: readonly GatewayRoute[];
+  readonly catalog: ActionCatalog;
+  readonly policy: PolicySet;
+  readonly limits: GatewayLimits;
+  /** Trust level of a calling agent (progressive trust, DESIGN §6); 0 when unknown. */
+  readonly trustLevel?: (agentId: string) => number;
+  readonly clock?: () => number;
+}
+
+/** Headers never forwarded: hop-by-hop, the caller's credentials, and any identity header a caller forged. */
+const STRIPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'authorization',
+  'dpop',
+  'warrant-chain',
+  'content-length',
+]);
+const IDENTITY_PREFIX = 'warrant-';
+
+interface Verified {
+  readonly leaf: VerifiedWarrant;
+  readonly chain: VerifiedChain | undefined;
+  readonly token: string;
+}
+
+const unauthorized = (
+  code: WarrantError['code'],
+  message: string,
+  error: 'invalid_token' | 'invalid_dpop_proof' = 'invalid_token',
+) => new GatewayError(401, error, code, message);
+
+/**
+ * The policy enforcement point (DESIGN §7). Per request, in order: DPoP proof; warrant or full chain for
+ * this route's audience and the presenter's key; revocation status; action from the catalog; grants, risk
+ * and the action policy; a durable decision record; then forward with verified identity headers and
+ * without the caller's credentials. Any failure answers a precise error and forwards nothing.
+ */
+export class Gateway {
+  readonly #o: GatewayOptions;
+  #routes: readonly GatewayRoute[];
+  #catalog: ActionCatalog;
+  #policy: PolicySet;
+  readonly #pools = new Map<string, Pool>();
+  readonly chainCache = new ChainCache();
+  readonly decisionCache = new DecisionCache();
+  readonly metrics = new GatewayMetrics();
+  readonly #clock: () => number;
+
+  constructor(options: GatewayOptions) {
+    this.#o = options;
+    this.#routes = sortRoutes(options.routes);
+    this.#catalog = options.catalog;
+    this.#policy = options.policy;
+    this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** Swaps routes, catalog and policy; requests in flight finish with what they started with. */
+  reload(next: { routes?: readonly GatewayRoute[]; catalog?: ActionCatalog; policy?: PolicySet }): void {
+    if (next.routes) this.#routes = sortRoutes(next.routes);
+    if (next.catalog) this.#catalog = next.catalog;
+    if (next.policy) {
+      this.#policy = next.policy;
+      this.decisionCache.clear();
+    }
+  }
+
+  get routes(): readonly GatewayRoute[] {
+    return this.#routes;
+  }
+
+  /** RFC 9728 protected-resource metadata URL for a route (MCP clients discover the STS through it). */
+  resourceMetadataUrl(origin: string, route: GatewayRoute): string {
+    return `${origin}/.well-known/oauth-protected-resource${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`;
+  }
+
+  route(host: string | undefined, path: string): GatewayRoute | undefined {
+    const bareHost = host?.replace(/:\d+$/, '').toLowerCase();
+    return this.#routes.find(
+      (r) =>
+        (r.match.host === undefined || r.match.host.toLowerCase() === bareHost) &&
+        (path === r.match.pathPrefix ||
+          path.startsWith(r.match.pathPrefix.endsWith('/') ? r.match.pathPrefix : `${r.match.pathPrefix}/`) ||
+          r.match.pathPrefix === '/'),
+    );
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const origin = `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+    if (url.pathname.startsWith('/.well-known/oauth-protected-resource'))
+      return this.#resourceMetadata(res, origin, url.pathname);
+    const route = this.route(req.headers.host, url.pathname);
+    if (!route) {
+      sendGatewayError(
+        res,
+        new GatewayError(404, 'not_found', 'WARRANT_ROUTE_UNKNOWN', 'no route for this host and path'),
+      );
+      return;
+    }
+    const metadataUrl = this.resourceMetadataUrl(origin, route);
+    let decisionId: string | undefined;
+    try {
+      const verified = await this.#authenticate(req, route, `${origin}${url.pathname}`);
+      const body =
+        route.protocol === 'http' ? undefined : await readLimited(req, this.#o.limits.maxBodyBytes);
+      const calls = readCall(route.protocol, req.method ?? 'GET', url.pathname, body);
+      const { decision, action } = this.#decide(calls, verified, route);
+      decisionId = randomUUID();
+      const record = this.#record(decisionId, decision, action, verified, route, req, body);
+      try {
+        await this.#o.decisions.append(record);
+      } catch (cause) {
+        throw new GatewayError(
+          503,
+          'unavailable',
+          'WARRANT_DECISION_NOT_RECORDED',
+          'the decision could not be recorded; nothing was forwarded',
+          { cause },
+        );
+      }
+      this.metrics.decision(decision.decision);
+      if (decision.decision !== 'allow') {
+        const status = decision.error === 'insufficient_scope' ? 403 : 403;
+        throw new GatewayError(
+          status,
+          decision.error ?? 'access_denied',
+          decision.code ?? 'WARRANT_CALL_DENIED',
+          decision.reasons.join('; ').slice(0, 300),
+        );
+      }
+      const filterTools =
+        route.protocol === 'mcp' &&
+        calls.length === 1 &&
+        calls[0]!.protocol === 'mcp' &&
+        calls[0]!.rpcMethod === 'tools/list';
+      const status = await this.#forward(req, res, route, url, body, verified, decisionId, filterTools);
+      this.metrics.observe(started);
+      void this.#o.decisions
+        .append({
+          id: randomUUID(),
+          kind: 'outcome',
+          time: new Date().toISOString(),
+          gateway: this.#o.id,
+          decisionId,
+          status,
+          latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        })
+        .catch(() => {});
+    } catch (error) {
+      this.metrics.observe(started);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const e =
+        error instanceof GatewayError
+          ? error
+          : error instanceof WarrantError
+            ? unauthorized(
+                error.code,
+                error.message,
+                error.code.startsWith('WARRANT_DPOP_') ? 'invalid_dpop_proof' : 'invalid_token',
+              )
+            : new GatewayError(
+                502,
+                'bad_gateway',
+                'WARRANT_UPSTREAM_FAILED',
+                'the call could not be completed',
+              );
+      if (e.status === 401) this.metrics.decision('unauthenticated');
+      sendGatewayError(res, e, metadataUrl);
+    }
+  }
+
+  /** Steps 1–3: DPoP proof, warrant or chain for this audience and key, revocation status. */
+  async #authenticate(req: IncomingMessage, route: GatewayRoute, htu: string): Promise<Verified> {
+    const authorization = single(req.headers, 'authorization');
+    if (authorization === undefined)
+      throw unauthorized('WARRANT_CREDENTIALS_MISSING', 'a DPoP-bound warrant is required');
+    const space = authorization.indexOf(' ');
+    const scheme = authorization.slice(0, space).toLowerCase();
+    const token = authorization.slice(space + 1).trim();
+    if (scheme !== 'dpop' || token.length === 0) {
+      throw unauthorized(
+        'WARRANT_CREDENTIALS_MISSING',
+        'use Authorization: DPoP <warrant>; bearer warrants are refused',
+      );
+    }
+    const proof = single(req.headers, 'dpop');
+    if (proof === undefined)
+      throw unauthorized('WARRANT_DPOP_INVALID', 'a DPoP proof is required', 'invalid_dpop_proof');
+    const now = this.#clock();
+    const verifiedProof = await verifyDpopProof(proof, {
+      htm: req.method ?? 'GET',
+      htu,
+      accessToken: token,
+      replay: this.#o.replay,
+      now,
+    });
+    const options = {
+      keys: this.#o.keys(),
+      issuer: this.#o.issuer,
+      audience: route.audience,
+      jkt: verifiedProof.jkt,
+      now,
+      cache: this.chainCache,
+    };
+    const chainHeader = single(req.headers, 'warrant-chain');
+    let leaf: VerifiedWarrant;
+    let chain: VerifiedChain | undefined;
+    if (chainHeader !== undefined) {
+      chain = verifyChain(chainHeader, options);
+      if (chain.leaf.compact !== token)
+        throw unauthorized('WARRANT_CHAIN_MALFORMED', 'the chain does not end with the presented warrant');
+      leaf = chain.leaf;
+    } else {
+      leaf = verifyWarrant(token, options);
+    }
+    for (const link of chain?.links ?? [leaf]) {
+      if (link.claims.status) await this.#o.revocation.ensure(link.claims.status.uri);
+      const state = this.#o.revocation.check(link.hash, link.claims.status);
+      if (state === 'revoked')
+        throw unauthorized('WARRANT_TOKEN_REVOKED', 'the warrant or an ancestor is revoked');
+      if (state === 'stale')
+        throw new GatewayError(
+          503,
+          'unavailable',
+          'WARRANT_STATUS_STALE',
+          'revocation status is unavailable; failing closed',
+        );
+    }
+    return { leaf, chain, token };
+  }
+
+  /** Steps 4–5: every call of the request resolves to a catalog action, is covered by a grant, and is allowed. */
+  #decide(
+    calls: readonly CallDescriptor[],
+    verified: Verified,
+    route: GatewayRoute,
+  ): { decision: CallDecision; action?: CatalogAction } {
+    const trustLevel = this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0;
+    let last: { decision: CallDecision; action?: CatalogAction } | undefined;
+    for (const call of calls) {
+      if (isSessionCall(call)) continue;
+      const action = this.#catalog.resolve(call);
+      if (action === undefined) {
+        return {
+          decision: {
+            decision: 'deny',
+            reasons: [`${describe(call)} is not in the action catalog`],
+            code: 'WARRANT_ACTION_UNKNOWN',
+            error: 'access_denied',
+            policyVersion: this.#policy.version,
+            risk: { score: 0, factors: [] },
+          },
+        };
+      }
+      const resource = resourceOf(action, call, route);
+      const decision = authorizeCall({
+        claims: verified.leaf.claims,
+        action,
+        resource,
+        trustLevel,
+        policy: this.#policy,
+        cache: this.decisionCache,
+      });
+      if (decision.decision !== 'allow') return { decision, action };
+      last = { decision, action };
+    }
+    return (
+      last ?? {
+        decision: {
+          decision: 'allow',
+          reasons: ['protocol session call'],
+          policyVersion: this.#policy.version,
+          risk: { score: 0, factors: [] },
+        },
+      }
+    );
+  }
+
+  #record(
+    id: string,
+    decision: CallDecision,
+    action: CatalogAction | undefined,
+    verified: Verified,
+    route: GatewayRoute,
+    req: IncomingMessage,
+    body: Buffer | undefined,
+  ): DecisionRecord {
+    const c = verified.leaf.claims;
+    const digest = createHash('sha256').update(`${req.method} ${req.url}\n`);
+    if (body) digest.update(body);
+    const links = verified.chain?.links ?? [verified.leaf];
+    return {
+      id,
+      kind: 'decision',
+      time: new Date().toISOString(),
+      gateway: this.#o.id,
+      decision: decision.decision,
+      reasons: decision.reasons,
+      ...(decision.code ? { code: decision.code } : {}),
+      person: { sub: c.sub, iss: c.sub_iss },
+      caller: c.act.sub,
+      recipient: route.audience,
+      ...(action ? { action: action.name, resource: resourceOfRecord(action, route) } : {}),
+      granted: c.grants,
+      ...(decision.used ? { used: decision.used } : {}),
+      chain: links.map((l) => ({ hash: l.hash, actor: l.claims.act.sub })),
+      txn: c.txn,
+      ...(c.task ? { task: c.task } : {}),
+      policyVersion: decision.policyVersion,
+      risk: decision.risk,
+      trustLevel: this.#o.trustLevel?.(c.act.sub) ?? 0,
+      requestDigest: digest.digest('base64url'),
+    };
+  }
+
+  /** Step 7: forward with verified identity headers; stream the response back. Returns the upstream status. */
+  async #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: GatewayRoute,
+    url: URL,
+    body: Buffer | undefined,
+    verified: Verified,
+    decisionId: string,
+    filterTools: boolean,
+  ): Promise<number> {
+    const upstream = new URL(route.upstream);
+    let pool = this.#pools.get(upstream.origin);
+    if (!pool) {
+      pool = new Pool(upstream.origin, {
+        connections: 128,
+        headersTimeout: this.#o.limits.upstreamTimeoutMs,
+        bodyTimeout: this.#o.limits.upstreamTimeoutMs,
+      });
+      this.#pools.set(upstream.origin, pool);
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || STRIPPED.has(name) || name.startsWith(IDENTITY_PREFIX)) continue;
+      headers[name] = value;
+    }
+    const c = verified.leaf.claims;
+    headers['warrant-person'] = c.sub;
+    headers['warrant-person-issuer'] = c.sub_iss;
+    headers['warrant-actor'] = c.act.sub;
+    headers['warrant-txn'] = c.txn;
+    headers['warrant-chain-digest'] = verified.chain?.digest ?? verified.leaf.hash;
+    headers['warrant-decision'] = decisionId;
+    // The received warrant is the recipient's subject_token for its own exchange; it is bound to the
+    // caller's key (cnf), so the recipient cannot present it anywhere.
+    headers['warrant-token'] = verified.token;
+    if (body) headers['content-length'] = String(body.length);
+    const basePath = upstream.pathname.replace(/\/+$/, '');
+    const rest =
+      route.match.pathPrefix === '/'
+        ? url.pathname
+        : url.pathname.slice(route.match.pathPrefix.replace(/\/+$/, '').length);
+    const path = `${basePath}${rest}` || '/';
+    let limited: NodeJS.ReadableStream | undefined;
+    if (!body && req.method !== 'GET' && req.method !== 'HEAD')
+      limited = limitStream(req, this.#o.limits.maxBodyBytes);
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await pool.request({
+        method: (req.method ?? 'GET') as 'GET',
+        path: `${path}${url.search}`,
+        headers,
+        body: body ?? (limited as never) ?? null,
+      });
+    } catch (cause) {
+      const timeout = (cause as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
+      if ((cause as { code?: string }).code === 'WARRANT_BODY_TOO_LARGE') {
+        throw new GatewayError(
+          413,
+          'payload_too_large',
+          'WARRANT_BODY_TOO_LARGE',
+          'the request body is too large',
+        );
+      }
+      throw timeout
+        ? new GatewayError(
+            504,
+            'gateway_timeout',
+            'WARRANT_UPSTREAM_TIMEOUT',
+            'the upstream did not answer in time',
+            { cause },
+          )
+        : new GatewayError(
+            502,
+            'bad_gateway',
+            'WARRANT_UPSTREAM_FAILED',
+            'the upstream could not be reached',
+            { cause },
+          );
+    }
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value === undefined || STRIPPED.has(name)) continue;
+      out[name] = value;
+    }
+    if (filterTools) {
+      const text = await response.body.text();
+      const filtered = this.#filterToolsList(text, String(response.headers['content-type'] ?? ''), verified);
+      out['content-length'] = String(Buffer.byteLength(filtered));
+      res.writeHead(response.statusCode, out);
+      res.end(filtered);
+      return response.statusCode;
+    }
+    if (response.headers['content-length'] !== undefined)
+      out['content-length'] = String(response.headers['content-length']);
+    res.writeHead(response.statusCode, out);
+    res.flushHeaders();
+    try {
+      for await (const chunk of response.body) {
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+    } catch (cause) {
+      res.destroy(cause as Error);
+    }
+    return response.statusCode;
+  }
+
+  /** `tools/list` answers only the tools this caller's warrant and policy would allow it to call. */
+  #filterToolsList(text: string, contentType: string, verified: Verified): string {
+    const allowed = (tool: string): boolean => {
+      const action = this.#catalog.resolve({ protocol: 'mcp', rpcMethod: 'tools/call', tool });
+      if (!action) return false;
+      const route = { audience: verified.leaf.claims.aud } as GatewayRoute;
+      return (
+        authorizeCall({
+          claims: verified.leaf.claims,
+          action,
+          resource: resourceOf(action, { protocol: 'mcp', rpcMethod: 'tools/call', tool }, route),
+          trustLevel: this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0,
+          policy: this.#policy,
+          cache: this.decisionCache,
+        }).decision === 'allow'
+      );
+    };
+    const filterMessage = (json: string): string => {
+      try {
+        const message = JSON.parse(json) as { result?: { tools?: { name: string }[] } };
+        if (!Array.isArray(message.result?.tools)) return json;
+        message.result.tools = message.result.tools.filter(
+          (t) => typeof t?.name === 'string' && allowed(t.name),
+        );
+        return JSON.stringify(message);
+      } catch {
+        return json;
+      }
+    };
+    if (contentType.startsWith('text/event-stream')) {
+      return text
+        .split('\n')
+        .map((line) => (line.startsWith('data:') ? `data: ${filterMessage(line.slice(5).trim())}` : line))
+        .join('\n');
+    }
+    return filterMessage(text);
+  }
+
+  #resourceMetadata(res: ServerResponse, origin: string, path: string): void {
+    const suffix = path.slice('/.well-known/oauth-protected-resource'.length) || '/';
+    const route =
+      this.#routes.find((r) => r.match.pathPrefix === suffix) ??
+      (suffix === '/' ? undefined : this.route(undefined, suffix));
+    if (!route) {
+      sendGatewayError(
+        res,
+        new GatewayError(404, 'not_found', 'WARRANT_ROUTE_UNKNOWN', 'no protected resource here'),
+      );
+      return;
+    }
+    const body = JSON.stringify({
+      resource: `${origin}${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`,
+      authorization_servers: [this.#o.issuer],
+      bearer_methods_supported: ['header'],
+      dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
+      dpop_bound_access_tokens_required: true,
+      warrant_audience: route.audience,
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+    res.end(body);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+  }
+}
+
+function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {
+  // Longest prefix first, host-specific before host-less.
+  return Object.freeze(
+    [...routes].sort(
+      (a, b) =>
+        b.match.pathPrefix.length - a.match.pathPrefix.length ||
+        Number(b.match.host !== undefined) - Number(a.match.host !== undefined),
+    ),
+  );
+}
+
+function single(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value))
+    throw new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
+  // node joins repeated headers of some names with ', '; a second DPoP proof or Authorization is refused.
+  if ((name === 'dpop' || name === 'authorization') && value.includes(',')) {
+    throw new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
+  }
+  return value;
+}
+
+function describe(call: CallDescriptor): string {
+  switch (call.protocol) {
+    case 'http':
+      return `${call.method} ${call.path}`;
+    case 'mcp':
+      return call.tool ? `MCP tool ${call.tool}` : `MCP method ${call.rpcMethod}`;
+    case 'a2a':
+      return `A2A ${call.rpcMethod}${call.skill ? ` skill ${call.skill}` : ''}`;
+    case 'openai':
+      return `model ${call.model}`;
+  }
+}
+
+function resourceOf(
+  action: CatalogAction,
+  call: CallDescriptor,
+  route: Pick<GatewayRoute, 'audience'>,
+): string {
+  if (action.resource === undefined)
+    return call.protocol === 'openai' ? `model:${call.model}` : route.audience;
+  return action.resource
+    .replace('{model}', call.protocol === 'openai' ? call.model : '')
+    .replace('{tool}', call.protocol === 'mcp' ? (call.tool ?? '') : '');
+}
+
+function resourceOfRecord(action: CatalogAction, route: GatewayRoute): string {
+  return action.resource ?? route.audience;
+}
+
+async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit)
+    throw new GatewayError(
+      413,
+      'payload_too_large',
+      'WARRANT_BODY_TOO_LARGE',
+      `the body is larger than ${limit} bytes`,
+    );
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit)
+      throw new GatewayError(
+        413,
+        'payload_too_large',
+        'WARRANT_BODY_TOO_LARGE',
+        `the body is larger than ${limit} bytes`,
+      );
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function limitStream(req: IncomingMessage, limit: number): NodeJS.ReadableStream {
+  let size = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > limit)
+        callback(Object.assign(new Error('body too large'), { code: 'WARRANT_BODY_TOO_LARGE' }));
+      else callback(null, chunk);
+    },
+  });
+  req.on('error', (e) => limiter.destroy(e));
+  return req.pipe(limiter);
+}

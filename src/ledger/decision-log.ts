@@ -1,0 +1,104 @@
+import { type FileHandle, open } from 'node:fs/promises';
+
+/** One decision of the gateway, as recorded before the call is forwarded (DESIGN §8). No token literals. */
+export interface DecisionRecord {
+  readonly id: string;
+  readonly kind: 'decision' | 'outcome';
+  readonly time: string;
+  readonly gateway: string;
+  readonly decision?: 'allow' | 'deny' | 'approval_required' | 'contained';
+  readonly reasons?: readonly string[];
+  readonly code?: string;
+  readonly person?: { readonly sub: string; readonly iss: string };
+  readonly caller?: string;
+  readonly recipient?: string;
+  readonly action?: string;
+  readonly resource?: string;
+  readonly granted?: readonly unknown[];
+  readonly used?: unknown;
+  readonly chain?: readonly { readonly hash: string; readonly actor: string }[];
+  readonly txn?: string;
+  readonly task?: string;
+  readonly policyVersion?: string;
+  readonly risk?: { readonly score: number; readonly factors: readonly { name: string; points: number }[] };
+  readonly trustLevel?: number;
+  readonly requestDigest?: string;
+  /** For outcome records: the decision this outcome belongs to. */
+  readonly decisionId?: string;
+  readonly status?: number;
+  readonly latencyMs?: number;
+}
+
+/**
+ * Where decisions go. `append` resolves only once the record is durable; a failure to record is a failure
+ * of the decision (the gateway then forwards nothing).
+ */
+export interface DecisionLog {
+  append(record: DecisionRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** For tests and for `warrant dev --no-ledger`: keeps records in memory. */
+export class MemoryDecisionLog implements DecisionLog {
+  readonly records: DecisionRecord[] = [];
+  async append(record: DecisionRecord): Promise<void> {
+    this.records.push(record);
+  }
+  async close(): Promise<void> {}
+}
+
+/**
+ * An append-only JSON Lines file with group commit: appends that arrive while a write is in flight are
+ * batched into the next write, and every batch is made durable with one `fdatasync` before any of its
+ * appends resolve. Throughput grows with concurrency; each append waits at most one flush.
+ */
+export class FileDecisionLog implements DecisionLog {
+  readonly #file: Promise<FileHandle>;
+  #pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #flushing = false;
+  #closed = false;
+  batches = 0;
+  records = 0;
+
+  constructor(path: string) {
+    this.#file = open(path, 'a', 0o600);
+  }
+
+  append(record: DecisionRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('decision log is closed'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ line: `${JSON.stringify(record)}\n`, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      const file = await this.#file;
+      while (this.#pending.length > 0) {
+        const batch = this.#pending;
+        this.#pending = [];
+        try {
+          await file.write(batch.map((b) => b.line).join(''));
+          await file.datasync();
+          this.batches++;
+          this.records += batch.length;
+          for (const b of batch) b.resolve();
+        } catch (error) {
+          for (const b of batch) b.reject(error);
+        }
+      }
+    } catch (error) {
+      for (const b of this.#pending.splice(0)) b.reject(error);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#flushing || this.#pending.length > 0) await new Promise((r) => setTimeout(r, 1));
+    await (await this.#file).close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * A running gateway in front of a real upstream, trusting a running STS: for integration tests of the
+ * gateway. Decisions are kept in memory so tests can assert what was recorded.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ConfigOverrides } from '../../src/config/types.ts';
+import type { GatewayRoute } from '../../src/gateway/gateway.ts';
+import { type RunningGateway, startGateway } from '../../src/gateway/start-gateway.ts';
+import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
+import { MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
+import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { type Harness, type HarnessOptions, startHarness } from './sts-harness.ts';
+
+export interface GatewayHarness {
+  readonly sts: Harness;
+  readonly gw: RunningGateway;
+  readonly decisions: MemoryDecisionLog;
+  /** Calls the gateway as `client`, presenting `warrant` (and optionally a full chain) with a fresh DPoP proof. */
+  call(
+    client: AgentClient,
+    warrant: string,
+    path: string,
+    init?: { method?: string; body?: string; headers?: Record<string, string>; chain?: string[] },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+export async function startGatewayHarness(options: {
+  routes: (upstreams: Record<string, string>) => GatewayRoute[];
+  upstreams: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  catalog: CatalogAction[];
+  sts?: HarnessOptions;
+  overrides?: ConfigOverrides;
+}): Promise<GatewayHarness> {
+  const sts = await startHarness(options.sts);
+  const servers: Server[] = [];
+  const urls: Record<string, string> = {};
+  for (const [name, handler] of Object.entries(options.upstreams)) {
+    const { server, url } = await listen(handler);
+    servers.push(server);
+    urls[name] = url;
+  }
+  const decisions = new MemoryDecisionLog();
+  const config = {
+    ...sts.config,
+    gateway: {
+      ...sts.config.gateway,
+      listen: { host: '127.0.0.1', port: 0 },
+      routes: options.routes(urls),
+      ...options.overrides?.gateway,
+    },
+  };
+  const gw = await startGateway(config as typeof sts.config, {
+    issuer: sts.url,
+    keys: () => sts.plane.sts.keys.keySet(Math.floor(Date.now() / 1000)).resolve,
+    decisions,
+    catalog: new ActionCatalog(options.catalog),
+  });
+  return {
+    sts,
+    gw,
+    decisions,
+    call(client, warrant, path, init = {}) {
+      const method = init.method ?? 'GET';
+      const url = `${gw.url}${path}`;
+      const htu = url.split('?')[0]!;
+      return fetch(url, {
+        method,
+        headers: {
+          authorization: `DPoP ${warrant}`,
+          dpop: client.dpopProof(method, htu, warrant),
+          ...(init.chain ? { 'warrant-chain': init.chain.join(', ') } : {}),
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+          ...init.headers,
+        },
+        ...(init.body ? { body: init.body } : {}),
+      });
+    },
+    async close() {
+      await gw.close();
+      for (const s of servers) {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+      }
+      await sts.close();
+    },
+  };
+}
