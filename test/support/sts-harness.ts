@@ -49,15 +49,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const idpKey = generateSigningKey('ES256');
   const jwksFile = join(dir, 'idp-jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...idpKey.jwk }] }));
+  const { sts: stsOverrides, ...rest } = options.overrides ?? {};
   const config = loadConfig(undefined, {
     trustDomain: TRUST_DOMAIN,
     dataDir: join(dir, 'data'),
+    ...rest,
     sts: {
-      listen: { host: '127.0.0.1', port: 0 },
       trustedIssuers: [{ issuer: PERSON_ISSUER, jwksFile, audience: PERSON_AUDIENCE, kind: 'oidc' }],
-      ...options.overrides?.sts,
+      ...stsOverrides,
+      listen: { host: '127.0.0.1', port: 0 },
     },
-    ...options.overrides,
   } as ConfigOverrides);
   let store: Store;
   let schema: string | undefined;

@@ -104,7 +104,6 @@ test('other algorithm names are not allowed, and a missing or non-string alg is 
     'eddsa',
     'EDDSA',
     'EdDSA ',
-    'Ed25519',
     'es256',
     'ES256K',
     'ES384',
@@ -115,6 +114,10 @@ test('other algorithm names are not allowed, and a missing or non-string alg is 
   ]) {
     assert.equal(outcome(signJson(ed, header({ alg }))), 'WARRANT_JWS_ALG_NOT_ALLOWED', JSON.stringify(alg));
   }
+  // RFC 9864's fully-specified `Ed25519` names the same algorithm as `EdDSA` on an Ed25519 key (current
+  // OAuth clients sign with it), and nothing else.
+  assert.equal(outcome(signJson(ed, header({ alg: 'Ed25519' }))), 'accepted');
+  assert.equal(outcome(signJson(es, header({ alg: 'Ed25519' }, es))), 'WARRANT_JWS_ALG_NOT_ALLOWED');
   assert.equal(outcome(signJson(ed, JSON.stringify({ kid: ed.kid }))), 'WARRANT_JWS_MALFORMED');
   for (const alg of [null, ['EdDSA'], { EdDSA: true }, 1]) {
     assert.equal(outcome(signJson(ed, header({ alg }))), 'WARRANT_JWS_MALFORMED', JSON.stringify(alg));

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { ReplayCache } from '../../replay/replay-cache.ts';
-import { ALGORITHMS, type Alg, isAlg } from '../jose/algorithms.ts';
+import { ALGORITHMS, type Alg, algOf, isAlg } from '../jose/algorithms.ts';
 import { decode } from '../jose/base64url.ts';
 import { tokenHash } from '../jose/hash.ts';
 import { importPublicJwk, type PublicJwk, type VerificationKey } from '../jose/jwk.ts';
@@ -107,8 +107,8 @@ function parseProof(proof: unknown): ParsedProof {
 
 function checkHeader(header: Record<string, unknown>, algorithms: readonly Alg[]): VerificationKey {
   if (header['typ'] !== DPOP_TYP) throw invalid(`header typ is not ${DPOP_TYP}`);
-  const alg = header['alg'];
-  if (!isAlg(alg) || !algorithms.includes(alg)) throw invalid('header alg is not allowed');
+  const alg = algOf(header['alg']);
+  if (alg === undefined || !algorithms.includes(alg)) throw invalid('header alg is not allowed');
   for (const name of FORBIDDEN_PROOF_HEADER_PARAMETERS) {
     if (Object.hasOwn(header, name))
       throw invalid(`header parameter ${name} is not accepted in a DPoP proof`);

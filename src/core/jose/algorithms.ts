@@ -86,3 +86,13 @@ export const ALGORITHMS: Readonly<Record<Alg, AlgorithmDescriptor>> = Object.fre
 export function isAlg(value: unknown): value is Alg {
   return typeof value === 'string' && Object.hasOwn(ALGORITHMS, value);
 }
+
+/**
+ * The algorithm a JWS header names, with RFC 9864's fully-specified `Ed25519` read as `EdDSA` (the only
+ * EdDSA curve accepted). Current OAuth clients (oauth4webapi, openid-client) sign with `Ed25519`.
+ * Warrant itself always writes `EdDSA`.
+ */
+export function algOf(value: unknown): Alg | undefined {
+  if (value === 'Ed25519') return 'EdDSA';
+  return isAlg(value) ? value : undefined;
+}

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { KeyError } from '../errors.ts';
-import { ALGORITHMS, type Alg, type AlgorithmDescriptor, isAlg } from './algorithms.ts';
+import { ALGORITHMS, type Alg, type AlgorithmDescriptor, algOf, isAlg } from './algorithms.ts';
 import { decode, encode, isCanonical } from './base64url.ts';
 import { sha256 } from './hash.ts';
 
@@ -30,7 +30,8 @@ export function isThumbprintShape(kid: unknown): kid is string {
 }
 
 function descriptorFor(jwk: Record<string, unknown>, alg?: Alg): AlgorithmDescriptor {
-  const wanted = alg ?? (jwk['alg'] as unknown);
+  const jwkAlg = jwk['alg'] === undefined ? undefined : (algOf(jwk['alg']) ?? jwk['alg']);
+  const wanted = alg ?? jwkAlg;
   if (wanted !== undefined && !isAlg(wanted))
     throw new KeyError('WARRANT_KEY_INVALID', 'unsupported key algorithm');
   const byCurve = Object.values(ALGORITHMS).find((d) => d.kty === jwk['kty'] && d.crv === jwk['crv']);
@@ -38,7 +39,7 @@ function descriptorFor(jwk: Record<string, unknown>, alg?: Alg): AlgorithmDescri
   if (wanted !== undefined && wanted !== byCurve.alg) {
     throw new KeyError('WARRANT_KEY_INVALID', `key type does not match algorithm ${String(wanted)}`);
   }
-  if (jwk['alg'] !== undefined && jwk['alg'] !== byCurve.alg) {
+  if (jwkAlg !== undefined && jwkAlg !== byCurve.alg) {
     throw new KeyError('WARRANT_KEY_INVALID', 'JWK alg does not match its key type');
   }
   if (jwk['use'] !== undefined && jwk['use'] !== 'sig')

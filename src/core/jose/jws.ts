@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { JwsError, KeyError } from '../errors.ts';
-import { ALGORITHMS, isAlg } from './algorithms.ts';
+import { ALGORITHMS, algOf } from './algorithms.ts';
 import { decode, encode } from './base64url.ts';
 import type { SigningKey, VerificationKey } from './jwk.ts';
 import { parseJsonObject } from './strict-json.ts';
@@ -65,7 +65,7 @@ export function parseCompact(compact: unknown, options: ParseOptions = {}): Pars
 function checkHeader(header: Record<string, unknown>): void {
   const alg = header['alg'];
   if (typeof alg !== 'string') throw new JwsError('WARRANT_JWS_MALFORMED', 'header alg is missing');
-  if (!isAlg(alg))
+  if (algOf(alg) === undefined)
     throw new JwsError(
       'WARRANT_JWS_ALG_NOT_ALLOWED',
       `alg ${JSON.stringify(alg.slice(0, 32))} is not allowed`,
@@ -118,7 +118,7 @@ export function verifyParsed(
   const kid = jws.header['kid'] as string | undefined;
   const key = resolve(kid);
   if (!key) throw new KeyError('WARRANT_KEY_UNKNOWN', 'no trusted key for this kid');
-  const alg = jws.header['alg'];
+  const alg = algOf(jws.header['alg']);
   if (alg !== key.alg)
     throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED', `alg does not match the ${key.alg} key`);
   const descriptor = ALGORITHMS[key.alg];
