@@ -63,6 +63,8 @@ export interface GatewayRoute {
 }
 
 export interface GatewayConfig {
+  readonly id?: string;
+  readonly issuer?: string;
   readonly listen: ListenConfig;
   readonly routes: readonly GatewayRoute[];
   readonly replayCache: 'memory' | 'redis';

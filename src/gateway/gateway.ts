@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { Pool } from 'undici';
 import {
@@ -11,6 +11,8 @@ import {
 } from '../core/chain/index.ts';
 import { verifyDpopProof } from '../core/dpop/index.ts';
 import { WarrantError } from '../core/errors.ts';
+import { verifyRequestSignature } from '../core/http-signatures/message-signature.ts';
+import { importPublicJwk, type PublicJwk } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog, CallDescriptor, CatalogAction, Protocol } from '../guard/catalog.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
@@ -27,6 +29,8 @@ export interface GatewayRoute {
   readonly upstream: string;
   readonly audience: string;
   readonly protocol: Protocol;
+  /** Require an RFC 9421 signature by the caller's key over method, target, Content-Digest and warrant hash. */
+  readonly signedBodies?: boolean;
 }
 
 export interface GatewayLimits {
@@ -75,6 +79,8 @@ interface Verified {
   readonly leaf: VerifiedWarrant;
   readonly chain: VerifiedChain | undefined;
   readonly token: string;
+  /** The presenter's public key, proven by the DPoP proof (= the warrant's cnf key). */
+  readonly presenter: PublicJwk;
 }
 
 const unauthorized = (
@@ -157,7 +163,26 @@ export class Gateway {
     try {
       const verified = await this.#authenticate(req, route, `${origin}${url.pathname}`);
       const body =
-        route.protocol === 'http' ? undefined : await readLimited(req, this.#o.limits.maxBodyBytes);
+        route.protocol === 'http' && !route.signedBodies
+          ? undefined
+          : await readLimited(req, this.#o.limits.maxBodyBytes);
+      if (route.signedBodies) {
+        try {
+          verifyRequestSignature({
+            method: req.method ?? 'GET',
+            url: `${origin}${req.url ?? '/'}`,
+            body: body ?? Buffer.alloc(0),
+            headers: req.headers,
+            warrantHash: verified.leaf.hash,
+            key: importPublicJwk(verified.presenter),
+            now: this.#clock(),
+          });
+        } catch (error) {
+          if (error instanceof WarrantError)
+            throw new GatewayError(401, 'invalid_token', error.code, error.message);
+          throw error;
+        }
+      }
       const calls = readCall(route.protocol, req.method ?? 'GET', url.pathname, body);
       const { decision, action } = this.#decide(calls, verified, route);
       decisionId = randomUUID();
@@ -229,7 +254,7 @@ export class Gateway {
 
   /** Steps 1–3: DPoP proof, warrant or chain for this audience and key, revocation status. */
   async #authenticate(req: IncomingMessage, route: GatewayRoute, htu: string): Promise<Verified> {
-    const authorization = single(req.headers, 'authorization');
+    const authorization = single(req, 'authorization');
     if (authorization === undefined)
       throw unauthorized('WARRANT_CREDENTIALS_MISSING', 'a DPoP-bound warrant is required');
     const space = authorization.indexOf(' ');
@@ -241,7 +266,7 @@ export class Gateway {
         'use Authorization: DPoP <warrant>; bearer warrants are refused',
       );
     }
-    const proof = single(req.headers, 'dpop');
+    const proof = single(req, 'dpop');
     if (proof === undefined)
       throw unauthorized('WARRANT_DPOP_INVALID', 'a DPoP proof is required', 'invalid_dpop_proof');
     const now = this.#clock();
@@ -260,7 +285,7 @@ export class Gateway {
       now,
       cache: this.chainCache,
     };
-    const chainHeader = single(req.headers, 'warrant-chain');
+    const chainHeader = single(req, 'warrant-chain');
     let leaf: VerifiedWarrant;
     let chain: VerifiedChain | undefined;
     if (chainHeader !== undefined) {
@@ -284,7 +309,7 @@ export class Gateway {
           'revocation status is unavailable; failing closed',
         );
     }
-    return { leaf, chain, token };
+    return { leaf, chain, token, presenter: verifiedProof.jwk };
   }
 
   /** Steps 4–5: every call of the request resolves to a catalog action, is covered by a grant, and is allowed. */
@@ -557,16 +582,19 @@ function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {
   );
 }
 
-function single(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  if (value === undefined) return undefined;
-  if (Array.isArray(value))
-    throw new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
-  // node joins repeated headers of some names with ', '; a second DPoP proof or Authorization is refused.
-  if ((name === 'dpop' || name === 'authorization') && value.includes(',')) {
+function single(req: IncomingMessage, name: string): string | undefined {
+  // headersDistinct: node silently drops a repeated Authorization from `headers` and joins repeated DPoP
+  // and Warrant-Chain lines with ', '; a repeat is refused, never resolved by picking one. A DPoP proof or
+  // a warrant never holds a comma, so a comma is a joined repeat too.
+  const values = req.headersDistinct[name];
+  if (values === undefined) return undefined;
+  if (values.length !== 1 || ((name === 'dpop' || name === 'authorization') && values[0]!.includes(','))) {
+    // RFC 9449 §4.3: more than one DPoP header fails proof validation (401 invalid_dpop_proof, §7.1).
+    if (name === 'dpop')
+      throw unauthorized('WARRANT_DPOP_INVALID', 'more than one DPoP proof', 'invalid_dpop_proof');
     throw new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
   }
-  return value;
+  return values[0];
 }
 
 function describe(call: CallDescriptor): string {

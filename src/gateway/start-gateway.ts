@@ -73,7 +73,7 @@ export async function startGateway(
       ? new RedisReplayCache(config.redis.url)
       : new MemoryReplayCache());
   const gateway = new Gateway({
-    id: `gw-${randomBytes(4).toString('hex')}`,
+    id: config.gateway.id ?? `gw-${randomBytes(4).toString('hex')}`,
     issuer,
     keys,
     revocation,
@@ -105,15 +105,13 @@ export async function startGateway(
           .end(JSON.stringify({ ready, revocationFeed: ready }));
       }
       if (path === '/metrics') {
-        return void res
-          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
-          .end(
-            gateway.metrics.render({
-              chain: gateway.chainCache.chains,
-              token: gateway.chainCache.tokens,
-              decision: gateway.decisionCache,
-            }),
-          );
+        return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+          gateway.metrics.render({
+            chain: gateway.chainCache.chains,
+            token: gateway.chainCache.tokens,
+            decision: gateway.decisionCache,
+          }),
+        );
       }
       void gateway.handle(req, res);
     },
