@@ -12,6 +12,7 @@ import {
 import { MemoryReplayCache, RedisReplayCache, type ReplayCache } from '../replay/index.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/ports.ts';
+import { RevocationBus } from './revocation-bus.ts';
 import { SERVER_OPTIONS, stsRequestHandler } from './server.ts';
 import { KeyVault } from './signing-keys.ts';
 import { Sts } from './sts.ts';
@@ -21,6 +22,8 @@ export interface ControlPlane {
   readonly sts: Sts;
   readonly server: Server;
   readonly store: Store;
+  /** Revocations to and from the other replicas (when `redis` is configured). */
+  readonly bus: RevocationBus | undefined;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,22 @@ export async function startControlPlane(
     vault,
     loadPolicy,
   });
+  // Subscribed before the first request, so no feed client misses another replica's revocation.
+  let bus: RevocationBus | undefined;
+  if (config.redis) {
+    try {
+      bus = await RevocationBus.start(
+        sts,
+        config.redis.url,
+        options.onError ? { onError: options.onError } : {},
+      );
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dpopReplay.close?.();
+      if (!options.store) await store.close();
+      throw error;
+    }
+  }
   server.on(
     'request',
     stsRequestHandler(sts, {
@@ -105,9 +124,11 @@ export async function startControlPlane(
     sts,
     server,
     store,
+    bus,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bus?.close();
       await dpopReplay.close?.();
       if (!options.store) await store.close();
     },
