@@ -24,6 +24,9 @@ export class RedisReplayCache implements ReplayCache {
       if (!/^rediss?:\/\//.test(client))
         throw new TypeError('Redis URL must start with redis:// or rediss://');
       this.#client = new Redis(client, { lazyConnect: false, maxRetriesPerRequest: 2 });
+      // Connection errors surface as rejected consume() calls (the caller fails closed); without a
+      // listener ioredis would also print them as unhandled.
+      this.#client.on('error', () => {});
       this.#owned = true;
     } else if (client && typeof client === 'object' && typeof client.set === 'function') {
       this.#client = client;
