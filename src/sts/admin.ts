@@ -101,7 +101,13 @@ export async function admin(sts: Sts, req: IncomingMessage, res: ServerResponse,
   const parts = url.pathname
     .split('/')
     .slice(2)
-    .map((p) => decodeURIComponent(p));
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        throw bad('the path has invalid percent-encoding');
+      }
+    });
   const [collection, id, action] = parts;
   const method = req.method ?? 'GET';
   const now = sts.clock();

@@ -73,8 +73,9 @@ export async function authenticateClient(
   if (clientId !== undefined && clientId !== iss)
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client_id does not match the assertion');
   const agent = await ctx.agents.get(iss);
-  if (agent === null) throw fail('WARRANT_CLIENT_AUTH_FAILED', 'unknown client');
-  if (agent.status !== 'active') throw fail('WARRANT_AGENT_DISABLED', 'the agent is disabled');
+  // Unknown clients and bad signatures get the same answer, so agent ids cannot be probed without a key.
+  if (agent === null)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion signature is not valid for this agent');
   const keys = agentKeys(agent, ctx.now);
   try {
     verifyParsed(
@@ -87,6 +88,8 @@ export async function authenticateClient(
   } catch (cause) {
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion signature is not valid for this agent', cause);
   }
+  // Only a holder of the agent key learns that the agent is disabled.
+  if (agent.status !== 'active') throw fail('WARRANT_AGENT_DISABLED', 'the agent is disabled');
   const typ = parsed.header['typ'];
   if (typ !== undefined && typ !== 'JWT' && typ !== 'client-authentication+jwt') {
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion typ is not acceptable');

@@ -25,6 +25,8 @@ import type { Sts } from '../sts.ts';
 import { type GrantHandler, TOKEN_TYPE, type TokenResponse } from './types.ts';
 
 const MAX_AUDIENCE = 2048;
+/** Longest person `sub` a warrant carries (the warrant claim limit). */
+const MAX_SUBJECT = 2048;
 const AUTHORIZATION_DETAILS_TYPE = 'warrant_grant';
 
 /**
@@ -51,7 +53,8 @@ export const tokenExchange: GrantHandler = {
       );
     }
     const audience = required(params, 'audience');
-    if (audience.length > MAX_AUDIENCE || /\s/.test(audience)) {
+    // One recipient: no whitespace or control characters, and not a pattern (`*`).
+    if (audience.length > MAX_AUDIENCE || /[\s\p{Cc}*]/u.test(audience)) {
       throw new OAuthError(
         'invalid_target',
         'WARRANT_AUDIENCE_NOT_ALLOWED',
@@ -283,7 +286,15 @@ async function root(
   recipient: { party: AgentParty | ResourceParty; agent: AgentRecord | null },
 ): Promise<TokenResponse> {
   const person = await sts.trustedIssuers.verify(idToken, ['oidc'], sts.clock());
-  const sub = person.claims.sub!;
+  const sub = person.claims.sub;
+  // The warrant's `sub` (and the policy's person id) must be a usable string, whatever the IdP signed.
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT) {
+    throw new OAuthError(
+      'invalid_grant',
+      'WARRANT_SUBJECT_TOKEN_INVALID',
+      `the ID token sub must be a string of 1..${MAX_SUBJECT} characters`,
+    );
+  }
   const { explicit, scope } = requestedGrants(params);
   const grants =
     explicit ??

@@ -32,6 +32,8 @@ export function parseForm(body: Buffer, contentType: string | undefined): Map<st
     throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', 'the body is not valid UTF-8');
   }
   const params = new Map<string, string>();
+  // Every name seen, also those with an empty value (which count as absent but still may not repeat).
+  const seen = new Set<string>();
   if (text.length === 0) return params;
   for (const pair of text.split('&')) {
     if (pair.length === 0) continue;
@@ -56,9 +58,10 @@ export function parseForm(body: Buffer, contentType: string | undefined): Map<st
         'WARRANT_REQUEST_MALFORMED',
         'a parameter name is not acceptable',
       );
-    if (params.has(name)) {
+    if (seen.has(name)) {
       throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', `parameter ${name} is repeated`);
     }
+    seen.add(name);
     if (Buffer.byteLength(value) > MAX_PARAMETER_BYTES) {
       throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', `parameter ${name} is too large`);
     }
