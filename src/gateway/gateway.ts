@@ -162,6 +162,14 @@ export class Gateway {
     let decisionId: string | undefined;
     try {
       const verified = await this.#authenticate(req, route, `${origin}${url.pathname}`);
+      // A declared oversized body is refused before any decision or forward (streamed ones are cut at the limit).
+      if (Number(req.headers['content-length'] ?? 0) > this.#o.limits.maxBodyBytes)
+        throw new GatewayError(
+          413,
+          'payload_too_large',
+          'WARRANT_BODY_TOO_LARGE',
+          `the body is larger than ${this.#o.limits.maxBodyBytes} bytes`,
+        );
       const body =
         route.protocol === 'http' && !route.signedBodies
           ? undefined
@@ -184,9 +192,9 @@ export class Gateway {
         }
       }
       const calls = readCall(route.protocol, req.method ?? 'GET', url.pathname, body);
-      const { decision, action } = this.#decide(calls, verified, route);
+      const { decision, action, resource } = this.#decide(calls, verified, route);
       decisionId = randomUUID();
-      const record = this.#record(decisionId, decision, action, verified, route, req, body);
+      const record = this.#record(decisionId, decision, action, resource, verified, route, req, body);
       try {
         await this.#o.decisions.append(record);
       } catch (cause) {
@@ -317,9 +325,9 @@ export class Gateway {
     calls: readonly CallDescriptor[],
     verified: Verified,
     route: GatewayRoute,
-  ): { decision: CallDecision; action?: CatalogAction } {
+  ): { decision: CallDecision; action?: CatalogAction; resource?: string } {
     const trustLevel = this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0;
-    let last: { decision: CallDecision; action?: CatalogAction } | undefined;
+    let last: { decision: CallDecision; action?: CatalogAction; resource?: string } | undefined;
     for (const call of calls) {
       if (isSessionCall(call)) continue;
       const action = this.#catalog.resolve(call);
@@ -344,8 +352,8 @@ export class Gateway {
         policy: this.#policy,
         cache: this.decisionCache,
       });
-      if (decision.decision !== 'allow') return { decision, action };
-      last = { decision, action };
+      if (decision.decision !== 'allow') return { decision, action, resource };
+      last = { decision, action, resource };
     }
     return (
       last ?? {
@@ -363,6 +371,8 @@ export class Gateway {
     id: string,
     decision: CallDecision,
     action: CatalogAction | undefined,
+    /** The resource the decision was about (`model:<name>`, a substituted `{tool}`), as authorized. */
+    resource: string | undefined,
     verified: Verified,
     route: GatewayRoute,
     req: IncomingMessage,
@@ -383,7 +393,7 @@ export class Gateway {
       person: { sub: c.sub, iss: c.sub_iss },
       caller: c.act.sub,
       recipient: route.audience,
-      ...(action ? { action: action.name, resource: resourceOfRecord(action, route) } : {}),
+      ...(action ? { action: action.name, resource: resource ?? route.audience } : {}),
       granted: c.grants,
       ...(decision.used ? { used: decision.used } : {}),
       chain: links.map((l) => ({ hash: l.hash, actor: l.claims.act.sub })),
@@ -442,6 +452,11 @@ export class Gateway {
     let limited: NodeJS.ReadableStream | undefined;
     if (!body && req.method !== 'GET' && req.method !== 'HEAD')
       limited = limitStream(req, this.#o.limits.maxBodyBytes);
+    // A caller that goes away (e.g. an MCP client closing its SSE stream) releases the upstream request too.
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
       response = await pool.request({
@@ -449,6 +464,7 @@ export class Gateway {
         path: `${path}${url.search}`,
         headers,
         body: body ?? (limited as never) ?? null,
+        signal: abort.signal,
       });
     } catch (cause) {
       const timeout = (cause as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
@@ -495,7 +511,15 @@ export class Gateway {
     res.flushHeaders();
     try {
       for await (const chunk of response.body) {
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+        if (!res.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off('drain', done).off('close', done);
+              resolve();
+            };
+            res.on('drain', done).on('close', done);
+          });
+        }
       }
       res.end();
     } catch (cause) {
@@ -620,10 +644,6 @@ function resourceOf(
   return action.resource
     .replace('{model}', call.protocol === 'openai' ? call.model : '')
     .replace('{tool}', call.protocol === 'mcp' ? (call.tool ?? '') : '');
-}
-
-function resourceOfRecord(action: CatalogAction, route: GatewayRoute): string {
-  return action.resource ?? route.audience;
 }
 
 async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
