@@ -103,7 +103,7 @@ describe('warrant --help and usage errors', () => {
   });
 
   test('a command that is not built yet says so and exits 1', async () => {
-    const { code, stderr } = await warrant(['revoke', '--txn', 't1']);
+    const { code, stderr } = await warrant(['contain', '--txn', 't1']);
     assert.equal(code, 1);
     assert.match(stderr, /not implemented yet/);
   });

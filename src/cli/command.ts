@@ -18,6 +18,8 @@ export interface OptionSpec {
   /** Shown in help as `--name <value>`; strings only. */
   readonly value?: string;
   readonly description: string;
+  /** The flag may be given several times; its value is then a string array. */
+  readonly multiple?: boolean;
 }
 
 export interface PositionalSpec {
@@ -27,7 +29,7 @@ export interface PositionalSpec {
 }
 
 export interface ParsedArgs {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly values: Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
   readonly positionals: readonly string[];
 }
 
@@ -63,9 +65,13 @@ export class CliError extends Error {
 
 /** Strict flag parsing: unknown flags, missing values and unexpected positionals are usage errors. */
 export function parseCommandArgs(command: Command, args: readonly string[]): ParsedArgs {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(command.options)) {
-    options[name] = spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+    options[name] = {
+      type: spec.type,
+      ...(spec.short === undefined ? {} : { short: spec.short }),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
   }
   try {
     const { values, positionals } = parseArgs({
@@ -135,7 +141,9 @@ export function commandHelp(command: Command): string {
   }
   lines.push('', 'Options:');
   const width = Math.max(24, ...flags.map((f) => f.left.length + 2));
-  for (const { left, spec } of flags) lines.push(`  ${left.padEnd(width)}${spec.description}`);
+  for (const { left, spec } of flags) {
+    lines.push(`  ${left.padEnd(width)}${spec.description}${spec.multiple ? ' (repeatable)' : ''}`);
+  }
   if (command.examples.length > 0) {
     lines.push('', command.examples.length === 1 ? 'Example:' : 'Examples:');
     for (const example of command.examples) lines.push(`  ${example}`);

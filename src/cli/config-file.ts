@@ -1,10 +1,16 @@
-import { loadConfig } from '../config/load-config.ts';
 import type { ConfigOverrides, WarrantConfig } from '../config/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import { CliError } from './command.ts';
 
-/** Loads the configuration for a command; a schema failure becomes a message naming the file and the option. */
-export function loadCliConfig(path: string | undefined, overrides?: ConfigOverrides): WarrantConfig {
+/**
+ * Loads the configuration for a command; a schema failure becomes a message naming the file and the option.
+ * The loader (YAML, Ajv) is imported on first use, so commands that need no configuration start faster.
+ */
+export async function loadCliConfig(
+  path: string | undefined,
+  overrides?: ConfigOverrides,
+): Promise<WarrantConfig> {
+  const { loadConfig } = await import('../config/load-config.ts');
   try {
     return loadConfig(path, overrides);
   } catch (error) {

@@ -39,7 +39,11 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   if (e.status === 401 || e.error === 'insufficient_scope') {
     const description = e.message.replaceAll('"', "'").slice(0, 200);
-    const parts = [`error="${e.error}"`, `error_description="${description}"`, 'algs="EdDSA ES256"'];
+    // RFC 6750 §3.1: a request with no credentials at all gets a challenge without an error code.
+    const parts =
+      e.code === 'WARRANT_CREDENTIALS_MISSING' && e.message.startsWith('a DPoP-bound warrant is required')
+        ? ['algs="EdDSA ES256"']
+        : [`error="${e.error}"`, `error_description="${description}"`, 'algs="EdDSA ES256"'];
     if (resourceMetadata) parts.push(`resource_metadata="${resourceMetadata}"`);
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }

@@ -216,11 +216,9 @@ export class Gateway {
           decision.reasons.join('; ').slice(0, 300),
         );
       }
+      // Any request holding a tools/list (alone or in a batch) has its answer filtered.
       const filterTools =
-        route.protocol === 'mcp' &&
-        calls.length === 1 &&
-        calls[0]!.protocol === 'mcp' &&
-        calls[0]!.rpcMethod === 'tools/list';
+        route.protocol === 'mcp' && calls.some((c) => c.protocol === 'mcp' && c.rpcMethod === 'tools/list');
       const status = await this.#forward(req, res, route, url, body, verified, decisionId, filterTools);
       this.metrics.observe(started);
       void this.#o.decisions
@@ -439,9 +437,10 @@ export class Gateway {
     headers['warrant-txn'] = c.txn;
     headers['warrant-chain-digest'] = verified.chain?.digest ?? verified.leaf.hash;
     headers['warrant-decision'] = decisionId;
-    // The received warrant is the recipient's subject_token for its own exchange; it is bound to the
-    // caller's key (cnf), so the recipient cannot present it anywhere.
-    headers['warrant-token'] = verified.token;
+    // An agent recipient gets the warrant it received: its subject_token for its own exchange. It is bound
+    // to the caller's key (cnf) and addressed to this recipient, so it opens nothing else. Tools never
+    // delegate and never see it.
+    if (route.audience.startsWith('spiffe://')) headers['warrant-token'] = verified.token;
     if (body) headers['content-length'] = String(body.length);
     const basePath = upstream.pathname.replace(/\/+$/, '');
     const rest =
@@ -547,12 +546,20 @@ export class Gateway {
     };
     const filterMessage = (json: string): string => {
       try {
-        const message = JSON.parse(json) as { result?: { tools?: { name: string }[] } };
-        if (!Array.isArray(message.result?.tools)) return json;
-        message.result.tools = message.result.tools.filter(
-          (t) => typeof t?.name === 'string' && allowed(t.name),
-        );
-        return JSON.stringify(message);
+        const parsed = JSON.parse(json) as unknown;
+        // A batch is answered with an array of responses.
+        const messages = (Array.isArray(parsed) ? parsed : [parsed]) as {
+          result?: { tools?: { name: string }[] };
+        }[];
+        let changed = false;
+        for (const message of messages) {
+          if (!Array.isArray(message?.result?.tools)) continue;
+          message.result.tools = message.result.tools.filter(
+            (t) => typeof t?.name === 'string' && allowed(t.name),
+          );
+          changed = true;
+        }
+        return changed ? JSON.stringify(parsed) : json;
       } catch {
         return json;
       }

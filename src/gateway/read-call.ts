@@ -1,3 +1,4 @@
+import { parseStrictJson } from '../core/jose/strict-json.ts';
 import type { CallDescriptor, Protocol } from '../guard/catalog.ts';
 import { GatewayError } from './gateway-error.ts';
 
@@ -11,12 +12,8 @@ const bad = (message: string) =>
   new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', message);
 
 function rpcRequests(body: Buffer): RpcRequest[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw bad('the body is not JSON');
-  }
+  const parsed = parseStrictJson(body.toString('utf8'))?.value;
+  if (parsed === undefined) throw bad('the body is not JSON, or repeats a member name');
   const items = Array.isArray(parsed) ? parsed : [parsed];
   if (items.length === 0 || items.length > 32) throw bad('a JSON-RPC batch must hold 1..32 requests');
   return items.map((item) => {
@@ -82,12 +79,8 @@ export function readCall(
     }
     case 'openai': {
       if (method !== 'POST') return [{ protocol: 'openai', model: `$http:${method}:${path}` }];
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
-      } catch {
-        throw bad('the body is not JSON');
-      }
+      const parsed = parseStrictJson((body ?? Buffer.alloc(0)).toString('utf8'))?.value;
+      if (parsed === undefined) throw bad('the body is not JSON, or repeats a member name');
       const model = str((parsed as Record<string, unknown> | null)?.['model']);
       if (model === undefined) throw bad('the request names no model');
       return [{ protocol, model }];

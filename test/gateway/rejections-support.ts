@@ -139,6 +139,8 @@ export interface Refusal {
   readonly code: string;
   /** Token texts that must not appear in the answer. */
   readonly secrets?: readonly string[];
+  /** The request carried no credentials: the challenge has no error code (RFC 6750 §3.1). */
+  readonly bareChallenge?: boolean;
 }
 
 /** Reads a fetch Response or a raw answer into one shape. */
@@ -169,7 +171,12 @@ export async function expectRefusal(r: Response | Raw, expected: Refusal): Promi
   if (expected.status === 401 || expected.error === 'insufficient_scope') {
     assert.equal(typeof challenge, 'string', 'WWW-Authenticate is present');
     assert.match(String(challenge), /^DPoP /);
-    assert.ok(String(challenge).includes(`error="${expected.error}"`), String(challenge));
+    if (expected.bareChallenge) {
+      // RFC 6750 §3.1: no credentials at all → a challenge without an error code.
+      assert.ok(!String(challenge).includes('error='), String(challenge));
+    } else {
+      assert.ok(String(challenge).includes(`error="${expected.error}"`), String(challenge));
+    }
     assert.match(String(challenge), /algs="EdDSA ES256"/);
     // RFC 9728: the challenge points at the protected-resource metadata of the route.
     assert.match(

@@ -141,7 +141,12 @@ test('missing Authorization: 401 invalid_token WARRANT_CREDENTIALS_MISSING', asy
     const r = await fetch(url('/crm/contacts/42'), {
       headers: { dpop: proof(executor, '/crm/contacts/42') },
     });
-    await expectRefusal(r, { status: 401, error: 'invalid_token', code: 'WARRANT_CREDENTIALS_MISSING' });
+    await expectRefusal(r, {
+      status: 401,
+      error: 'invalid_token',
+      code: 'WARRANT_CREDENTIALS_MISSING',
+      bareChallenge: true,
+    });
   });
 });
 

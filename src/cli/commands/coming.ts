@@ -32,24 +32,6 @@ export const comingCommands: readonly Command[] = [
     ['warrant gateway --config warrant.yaml'],
   ),
   coming(
-    'agent',
-    'the registry: add|list|show|disable|rotate-key',
-    'Manages registered agents: their public keys, owners, trust tiers and allowed audiences.',
-    ['warrant agent add planner --public-key planner.pub.jwk --owner alice@example.org'],
-  ),
-  coming(
-    'token verify',
-    'verify a warrant or a whole chain offline',
-    'Verifies a warrant (or a Warrant-Chain with --chain) against the STS JWKS: signatures, times, links, grants.',
-    ['warrant token verify --chain "$WARRANT_CHAIN" --jwks http://127.0.0.1:8080/.well-known/jwks.json'],
-  ),
-  coming(
-    'revoke',
-    'revoke a token and its descendants, or by --txn/--agent/--person',
-    'Revokes a warrant (by token hash or jti) and every descendant, or everything of a transaction, agent or person.',
-    ['warrant revoke --txn 7f3c9a'],
-  ),
-  coming(
     'contain',
     'revoke the cascade, trip breakers, roll back',
     'Contains a transaction or an agent: revokes the subtree, trips breakers and runs compensations in reverse order.',
@@ -68,9 +50,9 @@ export const comingCommands: readonly Command[] = [
     ['warrant audit trace --txn 7f3c9a'],
   ),
   coming(
-    'policy',
-    'Cedar policies: validate|test',
-    'Validates policy sets against their schema and runs policy tests.',
-    ['warrant policy validate --config warrant.yaml'],
+    'policy test',
+    'run policy tests against a policy set',
+    'Runs policy test cases (requests and the decisions expected) against a Cedar policy set.',
+    ['warrant policy test --policies policies/delegation.cedar --tests policy-tests.yaml'],
   ),
 ];

@@ -1,4 +1,3 @@
-import { configSchema } from '../../config/validate-config.ts';
 import { type Command, EXIT } from '../command.ts';
 
 export const configSchemaCommand: Command = {
@@ -10,6 +9,7 @@ export const configSchemaCommand: Command = {
   options: {},
   examples: ['warrant config schema > warrant.schema.json'],
   async run(_args, io) {
+    const { configSchema } = await import('../../config/validate-config.ts');
     io.out(`${JSON.stringify(configSchema, null, 2)}\n`);
     return EXIT.ok;
   },

@@ -32,7 +32,7 @@ export const configValidate: Command = {
     const file = flag ?? positionals[0];
     let config: WarrantConfig;
     try {
-      config = loadCliConfig(file);
+      config = await loadCliConfig(file);
     } catch (error) {
       if (values['json'] === true && error instanceof CliError && error.cause instanceof ConfigError) {
         const { path, message } = error.cause;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigOverrides } from '../../config/types.ts';
-import { type ControlPlane, startControlPlane } from '../../sts/start.ts';
+import type { ControlPlane } from '../../sts/start.ts';
 import { CliError, type Command, EXIT, parsePort, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
 import { KeyFileError } from '../key-file.ts';
@@ -39,8 +39,10 @@ export const dev: Command = {
       dataDir: values['data'] as string | undefined,
       sts: { listen: { port, host } },
     };
-    const config = loadCliConfig(values['config'] as string | undefined, overrides);
+    const config = await loadCliConfig(values['config'] as string | undefined, overrides);
 
+    // The control plane (store drivers, Cedar) loads only for this command, so other commands start fast.
+    const { startControlPlane } = await import('../../sts/start.ts');
     let server: ControlPlane;
     try {
       server = await startControlPlane(config, {

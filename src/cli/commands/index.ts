@@ -1,27 +1,34 @@
 import type { Command } from '../command.ts';
+import { agentCommands } from './agent.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
 import { dev } from './dev.ts';
 import { keygen } from './keygen.ts';
+import { keysRotate, policyReload, policyValidate } from './policy.ts';
+import { revoke } from './revoke.ts';
 import { tokenInspect } from './token-inspect.ts';
+import { tokenVerify } from './token-verify.ts';
 
 const coming = new Map(comingCommands.map((c) => [c.name, c]));
 
-/** Every command, in the order of DESIGN §10 (then the configuration commands). */
+/** Every command, in the order of DESIGN §10 (then the admin-only and configuration commands). */
 export const COMMANDS: readonly Command[] = [
   dev,
   coming.get('serve')!,
   coming.get('gateway')!,
   keygen,
-  coming.get('agent')!,
+  ...agentCommands,
   tokenInspect,
-  coming.get('token verify')!,
-  coming.get('revoke')!,
+  tokenVerify,
+  revoke,
   coming.get('contain')!,
   coming.get('approvals')!,
   coming.get('audit')!,
-  coming.get('policy')!,
+  policyValidate,
+  coming.get('policy test')!,
+  policyReload,
+  keysRotate,
   configValidate,
   configSchemaCommand,
 ];

@@ -1,7 +1,8 @@
 import { isWarrantError } from '../../core/errors.ts';
 import { tokenHash } from '../../core/jose/hash.ts';
-import { MAX_COMPACT_LENGTH, type ParsedJws, parseCompact } from '../../core/jose/jws.ts';
-import { CliError, type Command, EXIT, type Io } from '../command.ts';
+import { type ParsedJws, parseCompact } from '../../core/jose/jws.ts';
+import { CliError, type Command, EXIT } from '../command.ts';
+import { readStdin } from '../read-stdin.ts';
 
 const NOT_VERIFIED =
   'decoded only, NOT verified: signature, issuer, lifetime and revocation were not checked';
@@ -82,18 +83,4 @@ function span(seconds: number): string {
   if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
   if (seconds < 172800) return `${Math.floor(seconds / 3600)}h`;
   return `${Math.floor(seconds / 86400)}d`;
-}
-
-async function readStdin(io: Io): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of io.stdin) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_COMPACT_LENGTH + 1024) {
-      throw new CliError('standard input is too long for one token', 'Pipe exactly one compact JWS.');
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('latin1');
 }

@@ -20,6 +20,20 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
+/**
+ * JSON.parse for any JSON value that refuses duplicate member names at any depth, so a check and the
+ * system behind it can never read different values for the same key. Returns undefined on bad JSON.
+ */
+export function parseStrictJson(text: string): { value: unknown } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return hasDuplicateMember(text) ? undefined : { value };
+}
+
 /** Scans already-valid JSON text; returns true when some object repeats a member name. */
 function hasDuplicateMember(text: string): boolean {
   // Fast path: no object can repeat a name if there are fewer than two members anywhere.
