@@ -170,10 +170,10 @@ export class Gateway {
           'WARRANT_BODY_TOO_LARGE',
           `the body is larger than ${this.#o.limits.maxBodyBytes} bytes`,
         );
-      const body =
-        route.protocol === 'http' && !route.signedBodies
-          ? undefined
-          : await readLimited(req, this.#o.limits.maxBodyBytes);
+      // JSON-RPC and OpenAI calls are read whole (the action is in the body); plain HTTP streams through,
+      // unless the route requires a signature over the body.
+      const needsBody = route.signedBodies || (route.protocol !== 'http' && req.method === 'POST');
+      const body = needsBody ? await readLimited(req, this.#o.limits.maxBodyBytes) : undefined;
       if (route.signedBodies) {
         try {
           verifyRequestSignature({
@@ -208,9 +208,8 @@ export class Gateway {
       }
       this.metrics.decision(decision.decision);
       if (decision.decision !== 'allow') {
-        const status = decision.error === 'insufficient_scope' ? 403 : 403;
         throw new GatewayError(
-          status,
+          403,
           decision.error ?? 'access_denied',
           decision.code ?? 'WARRANT_CALL_DENIED',
           decision.reasons.join('; ').slice(0, 300),
@@ -561,14 +560,31 @@ export class Gateway {
         }
         return changed ? JSON.stringify(parsed) : json;
       } catch {
-        return json;
+        // Fail closed: an answer that may list tools but cannot be read is not passed on as it is.
+        return json.includes('"tools"')
+          ? JSON.stringify({
+              jsonrpc: '2.0',
+              id: null,
+              error: { code: -32603, message: 'tools/list answer could not be filtered' },
+            })
+          : json;
       }
     };
     if (contentType.startsWith('text/event-stream')) {
+      // One SSE event may spread its data over several `data:` lines (joined by newlines): filter the
+      // whole event's data, never line by line, so a split message cannot slip through unfiltered.
       return text
-        .split('\n')
-        .map((line) => (line.startsWith('data:') ? `data: ${filterMessage(line.slice(5).trim())}` : line))
-        .join('\n');
+        .split(/\n\n/)
+        .map((event) => {
+          const lines = event.split('\n');
+          const data = lines
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
+          if (data.length === 0) return event;
+          const rest = lines.filter((l) => !l.startsWith('data:'));
+          return [...rest, `data: ${filterMessage(data.join('\n'))}`].join('\n');
+        })
+        .join('\n\n');
     }
     return filterMessage(text);
   }

@@ -20,18 +20,6 @@ function coming(name: string, summary: string, description: string, examples: re
 
 export const comingCommands: readonly Command[] = [
   coming(
-    'serve',
-    'STS + ledger + dashboard (control plane)',
-    'Runs the control plane (STS, ledger, dashboard) from a configuration file, against PostgreSQL or SQLite.',
-    ['warrant serve --config warrant.yaml'],
-  ),
-  coming(
-    'gateway',
-    'gateway (data plane), any number of replicas',
-    'Runs the verifying gateway in front of agents, MCP servers, A2A agents, tools and LLM APIs.',
-    ['warrant gateway --config warrant.yaml'],
-  ),
-  coming(
     'contain',
     'revoke the cascade, trip breakers, roll back',
     'Contains a transaction or an agent: revokes the subtree, trips breakers and runs compensations in reverse order.',

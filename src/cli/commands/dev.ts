@@ -6,6 +6,7 @@ import type { ControlPlane } from '../../sts/start.ts';
 import { CliError, type Command, EXIT, parsePort, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
 import { KeyFileError } from '../key-file.ts';
+import { waitForSignal } from './wait-for-signal.ts';
 
 export const dev: Command = {
   name: 'dev',
@@ -16,6 +17,8 @@ export const dev: Command = {
     'the STS signing key; later runs reuse them. It serves the STS: metadata, JWKS, /token (client\n' +
     'credentials, jwt-bearer, token exchange), /introspect, /revoke, status lists, the revocation feed\n' +
     'and the admin API. The admin token is read from $WARRANT_ADMIN_TOKEN, or created in <data>/admin-token.\n' +
+    'The gateway runs beside it (default port 8081, or --port + 1) with the configured routes, trusting\n' +
+    'this STS; its decisions are written to <data>/decisions.jsonl before any call is forwarded.\n' +
     'Flags override the configuration file. Stop with Ctrl-C (SIGINT) or SIGTERM.',
   options: {
     port: {
@@ -27,6 +30,11 @@ export const dev: Command = {
     host: { type: 'string', value: 'address', description: 'interface to listen on (default 127.0.0.1)' },
     data: { type: 'string', value: 'dir', description: 'data directory (default ./.warrant)' },
     config: { type: 'string', short: 'c', value: 'file', description: 'configuration file (YAML or JSON)' },
+    'gateway-port': {
+      type: 'string',
+      value: 'port',
+      description: 'gateway TCP port (default 8081, or --port + 1; 0 picks one)',
+    },
   },
   examples: ['warrant dev', 'warrant dev --port 0 --data /tmp/warrant-dev'],
   async run({ values }, io) {
@@ -35,9 +43,18 @@ export const dev: Command = {
     if (host === '') throw new UsageError('--host expects an address, e.g. 127.0.0.1');
     if (values['data'] === '') throw new UsageError('--data expects a directory');
     // Undefined members are skipped by the merge, so only the flags given override the file.
+    const gatewayPort =
+      typeof values['gateway-port'] === 'string'
+        ? parsePort(values['gateway-port'])
+        : port === undefined
+          ? undefined
+          : port === 0
+            ? 0
+            : port + 1;
     const overrides: ConfigOverrides = {
       dataDir: values['data'] as string | undefined,
       sts: { listen: { port, host } },
+      gateway: { listen: { port: gatewayPort, host } },
     };
     const config = await loadCliConfig(values['config'] as string | undefined, overrides);
 
@@ -51,17 +68,24 @@ export const dev: Command = {
     } catch (error) {
       throw explainStartFailure(error, config.sts.listen.host, config.sts.listen.port);
     }
+    const { startGateway } = await import('../../gateway/start-gateway.ts');
+    let gw: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      gw = await startGateway(config, {
+        issuer: server.sts.issuer,
+        keys: () => server.sts.keys.keySet(server.sts.clock()).resolve,
+      });
+    } catch (error) {
+      await server.close();
+      throw explainStartFailure(error, config.gateway.listen.host, config.gateway.listen.port);
+    }
     io.out(`warrant dev listening on ${server.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`);
+    io.err(
+      `gateway listening on ${gw.url} (${config.gateway.routes.length} routes; decisions in ${config.dataDir}/decisions.jsonl)\n`,
+    );
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      const stop = (name: NodeJS.Signals): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve(name);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    const signal = await waitForSignal();
+    await gw.close();
     await server.close();
     io.err(`warrant dev stopped (${signal})\n`);
     return EXIT.ok;

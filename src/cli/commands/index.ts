@@ -4,9 +4,11 @@ import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
 import { dev } from './dev.ts';
+import { gateway } from './gateway.ts';
 import { keygen } from './keygen.ts';
 import { keysRotate, policyReload, policyValidate } from './policy.ts';
 import { revoke } from './revoke.ts';
+import { serve } from './serve.ts';
 import { tokenInspect } from './token-inspect.ts';
 import { tokenVerify } from './token-verify.ts';
 
@@ -15,8 +17,8 @@ const coming = new Map(comingCommands.map((c) => [c.name, c]));
 /** Every command, in the order of DESIGN §10 (then the admin-only and configuration commands). */
 export const COMMANDS: readonly Command[] = [
   dev,
-  coming.get('serve')!,
-  coming.get('gateway')!,
+  serve,
+  gateway,
   keygen,
   ...agentCommands,
   tokenInspect,

@@ -1,0 +1,70 @@
+import { CliError, type Command, EXIT, UsageError } from '../command.ts';
+import { loadCliConfig } from '../config-file.ts';
+import { waitForSignal } from './wait-for-signal.ts';
+
+export const gateway: Command = {
+  name: 'gateway',
+  summary: 'gateway (data plane), any number of replicas',
+  description:
+    'Runs the verifying gateway in front of agents, MCP servers, A2A agents, tools and LLM APIs, with the\n' +
+    'routes, action catalog and action policy of the configuration file. It trusts the STS named by\n' +
+    'gateway.issuer (its JWKS, status lists and revocation feed) and fails closed when revocation status is\n' +
+    'older than gateway.statusStalenessSeconds. SIGHUP reloads routes, catalog and policy without dropping\n' +
+    'requests in flight; an invalid new configuration is reported and the old one stays.',
+  options: {
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'file',
+      description: 'configuration file (YAML or JSON), required',
+    },
+  },
+  examples: [
+    'warrant gateway --config warrant.yaml',
+    'kill -HUP <pid>   # reload routes, catalog and policy',
+  ],
+  async run({ values }, io) {
+    const file = values['config'] as string | undefined;
+    if (!file) throw new UsageError('gateway needs --config <file> with gateway.issuer and gateway.routes');
+    const config = await loadCliConfig(file, {});
+    const issuer = config.gateway.issuer;
+    if (!issuer)
+      throw new CliError(
+        'gateway.issuer is not set',
+        'Set gateway.issuer to the STS URL (e.g. http://127.0.0.1:8080).',
+      );
+    const { startGateway, loadActionPolicy } = await import('../../gateway/start-gateway.ts');
+    const { ActionCatalog } = await import('../../guard/catalog.ts');
+    let running: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      running = await startGateway(config, { issuer });
+    } catch (error) {
+      throw new CliError(
+        `cannot start the gateway: ${(error as Error).message}`,
+        `Is the STS at ${issuer} running?`,
+        { cause: error },
+      );
+    }
+    io.out(
+      `warrant gateway listening on ${running.url} (issuer: ${issuer}, routes: ${config.gateway.routes.length})\n`,
+    );
+    const signal = await waitForSignal(() => {
+      void (async () => {
+        try {
+          const next = await loadCliConfig(file, {});
+          running.gateway.reload({
+            routes: next.gateway.routes,
+            catalog: next.guard.catalog ? ActionCatalog.fromFile(next.guard.catalog) : new ActionCatalog([]),
+            policy: loadActionPolicy(next),
+          });
+          io.err(`reloaded: ${next.gateway.routes.length} routes\n`);
+        } catch (error) {
+          io.err(`reload failed, keeping the running configuration: ${(error as Error).message}\n`);
+        }
+      })();
+    });
+    await running.close();
+    io.err(`warrant gateway stopped (${signal})\n`);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,51 @@
+import { CliError, type Command, EXIT, UsageError } from '../command.ts';
+import { loadCliConfig } from '../config-file.ts';
+import { waitForSignal } from './wait-for-signal.ts';
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'STS + ledger + dashboard (control plane)',
+  description:
+    'Runs the control plane from a configuration file: the STS (token endpoints, introspection, revocation,\n' +
+    'status lists, revocation feed, admin API) against the configured store (SQLite file or PostgreSQL).\n' +
+    'Run several replicas against one PostgreSQL with `redis` configured: revocations reach every replica.\n' +
+    'The admin API needs a credential in the environment variable named by admin.tokenEnv\n' +
+    '(default WARRANT_ADMIN_TOKEN); without it the admin API answers 404.',
+  options: {
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'file',
+      description: 'configuration file (YAML or JSON), required',
+    },
+  },
+  examples: ['WARRANT_ADMIN_TOKEN=$(openssl rand -hex 32) warrant serve --config warrant.yaml'],
+  async run({ values }, io) {
+    const file = values['config'] as string | undefined;
+    if (!file)
+      throw new UsageError('serve needs --config <file>; for a quick start without one use `warrant dev`');
+    const config = await loadCliConfig(file, {});
+    const { startControlPlane } = await import('../../sts/start.ts');
+    const adminToken = io.env[config.admin.tokenEnv];
+    if (!adminToken) io.err(`no admin credential in $${config.admin.tokenEnv}: the admin API is disabled\n`);
+    let plane: Awaited<ReturnType<typeof startControlPlane>>;
+    try {
+      plane = await startControlPlane(config, adminToken ? { adminToken } : {});
+    } catch (error) {
+      throw new CliError(
+        `cannot start the control plane: ${(error as Error).message}`,
+        'Check the store URL and the listen address in the configuration.',
+        {
+          cause: error,
+        },
+      );
+    }
+    io.out(
+      `warrant serve listening on ${plane.url} (issuer: ${plane.sts.issuer}, store: ${config.store.kind})\n`,
+    );
+    const signal = await waitForSignal();
+    await plane.close();
+    io.err(`warrant serve stopped (${signal})\n`);
+    return EXIT.ok;
+  },
+};
