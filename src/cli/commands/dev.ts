@@ -30,13 +30,17 @@ export const dev: Command = {
     host: { type: 'string', value: 'address', description: 'interface to listen on (default 127.0.0.1)' },
     data: { type: 'string', value: 'dir', description: 'data directory (default ./.warrant)' },
     config: { type: 'string', short: 'c', value: 'file', description: 'configuration file (YAML or JSON)' },
+    demo: {
+      type: 'boolean',
+      description: 'also run a demo: a person, two agents, a tool behind the gateway, a few calls',
+    },
     'gateway-port': {
       type: 'string',
       value: 'port',
       description: 'gateway TCP port (default 8081, or --port + 1; 0 picks one)',
     },
   },
-  examples: ['warrant dev', 'warrant dev --port 0 --data /tmp/warrant-dev'],
+  examples: ['warrant dev', 'warrant dev --demo', 'warrant dev --port 0 --data /tmp/warrant-dev'],
   async run({ values }, io) {
     const port = typeof values['port'] === 'string' ? parsePort(values['port']) : undefined;
     const host = values['host'] as string | undefined;
@@ -84,7 +88,16 @@ export const dev: Command = {
       `gateway listening on ${gw.url} (${config.gateway.routes.length} routes; decisions in ${config.dataDir}/decisions.jsonl)\n`,
     );
 
+    let demo: { close(): Promise<void> } | undefined;
+    if (values['demo'] === true) {
+      const { runDemo } = await import('../../demo/run-demo.ts');
+      const result = await runDemo(server, gw, config.trustDomain);
+      for (const line of result.lines) io.err(`${line}\n`);
+      demo = result;
+    }
+
     const signal = await waitForSignal();
+    await demo?.close();
     await gw.close();
     await server.close();
     io.err(`warrant dev stopped (${signal})\n`);
