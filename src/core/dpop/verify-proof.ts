@@ -118,12 +118,22 @@ function checkHeader(header: Record<string, unknown>, algorithms: readonly Alg[]
   for (const name of PRIVATE_JWK_MEMBERS) {
     if (Object.hasOwn(jwk, name)) throw invalid('header jwk carries a private key member');
   }
+  // Importing a JWK costs a good part of a signature check; a client proves the same key on every call.
+  const cacheKey = `${alg} ${JSON.stringify(jwk)}`;
+  const cached = importedKeys.get(cacheKey);
+  if (cached) return cached;
   try {
-    return importPublicJwk(jwk, alg);
+    const key = importPublicJwk(jwk, alg);
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.clear();
+    importedKeys.set(cacheKey, key);
+    return key;
   } catch (cause) {
     throw invalid('header jwk is not a public key for its alg', cause);
   }
 }
+
+const MAX_IMPORTED_KEYS = 10_000;
+const importedKeys = new Map<string, VerificationKey>();
 
 /**
  * Plain descriptor verification, with no canonical-encoding (low-s) check: clients' ECDSA signers commonly
