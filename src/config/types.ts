@@ -73,7 +73,18 @@ export interface GatewayConfig {
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
     readonly upstreamTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
   };
+  readonly tls?: GatewayTlsConfig;
+}
+
+/** TLS termination on the gateway listener; with `requireClientCert`, mutual TLS against `ca`. */
+export interface GatewayTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
+  readonly requireClientCert: boolean;
 }
 
 export interface WarrantConfig {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { WarrantConfig } from '../config/types.ts';
+import type { GatewayConfig, WarrantConfig } from '../config/types.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog } from '../ledger/decision-log.ts';
@@ -20,7 +22,8 @@ import { RemoteKeys, RevocationView } from './trust.ts';
 export interface RunningGateway {
   readonly url: string;
   readonly gateway: Gateway;
-  readonly server: Server;
+  /** A node:https server when `gateway.tls` is set, else node:http. */
+  readonly server: Server | HttpsServer;
   readonly revocation: RevocationView;
   close(): Promise<void>;
 }
@@ -48,6 +51,8 @@ export async function startGateway(
   config: WarrantConfig,
   options: GatewayStartOptions,
 ): Promise<RunningGateway> {
+  // Certificate files and timeouts are checked first, so a bad listener setup starts nothing.
+  const listener = listenerOptions(config.gateway);
   const issuer = options.issuer.replace(/\/+$/, '');
   let keys = options.keys;
   let remote: RemoteKeys | undefined;
@@ -87,46 +92,49 @@ export async function startGateway(
     limits: config.gateway.limits,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const server = createServer(
-    {
-      maxHeaderSize: config.gateway.limits.maxHeaderBytes,
-      requestTimeout: 60_000,
-      headersTimeout: 10_000,
-      keepAliveTimeout: 5_000,
-    },
-    (req, res) => {
-      const path = req.url?.split('?')[0];
-      if (path === '/healthz')
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      if (path === '/readyz') {
-        const ready = revocation.feedConnected;
-        return void res
-          .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ ready, revocationFeed: ready }));
-      }
-      if (path === '/metrics') {
-        return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
-          gateway.metrics.render({
-            chain: gateway.chainCache.chains,
-            token: gateway.chainCache.tokens,
-            decision: gateway.decisionCache,
-          }),
-        );
-      }
-      void gateway.handle(req, res);
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.gateway.listen.port, config.gateway.listen.host, () => {
-      server.off('error', reject);
-      resolve();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url?.split('?')[0];
+    if (path === '/healthz')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (path === '/readyz') {
+      const ready = revocation.feedConnected;
+      return void res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ready, revocationFeed: ready }));
+    }
+    if (path === '/metrics') {
+      return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
+        gateway.metrics.render({
+          chain: gateway.chainCache.chains,
+          token: gateway.chainCache.tokens,
+          decision: gateway.decisionCache,
+        }),
+      );
+    }
+    void gateway.handle(req, res);
+  };
+  const server = listener.tls
+    ? createHttpsServer({ ...listener.http, ...listener.tls }, handler)
+    : createServer(listener.http, handler);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.gateway.listen.port, config.gateway.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    revocation.close();
+    await gateway.close();
+    await replay.close?.();
+    if (!options.decisions) await decisions.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`,
     gateway,
     server,
     revocation,
@@ -137,6 +145,73 @@ export async function startGateway(
       await gateway.close();
       await replay.close?.();
       if (!options.decisions) await decisions.close();
+    },
+  };
+}
+
+/**
+ * The listener's HTTP limits (slow clients are answered 408 and cut off: `headersTimeoutMs` for the header
+ * block, `requestTimeoutMs` for the whole request) and, with `gateway.tls`, its certificate and the client
+ * CA for mutual TLS. A client without a certificate chaining to `ca` fails the TLS handshake: no request
+ * is read from it.
+ */
+function listenerOptions(gateway: GatewayConfig): {
+  http: {
+    maxHeaderSize: number;
+    headersTimeout: number;
+    requestTimeout: number;
+    keepAliveTimeout: number;
+    connectionsCheckingInterval: number;
+  };
+  tls?: {
+    cert: Buffer;
+    key: Buffer;
+    ca?: Buffer;
+    requestCert: boolean;
+    rejectUnauthorized: boolean;
+    handshakeTimeout: number;
+    minVersion: 'TLSv1.2';
+  };
+} {
+  const { limits, tls } = gateway;
+  // Defaults again here: callers that assemble a configuration without validation (tests) may omit them.
+  const headersTimeout = limits.headersTimeoutMs ?? 10_000;
+  const requestTimeout = limits.requestTimeoutMs ?? 60_000;
+  if (headersTimeout > requestTimeout)
+    throw new ConfigError(
+      '/gateway/limits/headersTimeoutMs',
+      `expected at most gateway.limits.requestTimeoutMs (${requestTimeout})`,
+    );
+  const http = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: 5_000,
+    // Node enforces both timeouts on this sweep (default every 30 s): sweep often enough that a slow
+    // client is cut off close to its bound.
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeout / 4))),
+  };
+  if (!tls) return { http };
+  if (tls.requireClientCert && tls.ca === undefined)
+    throw new ConfigError('/gateway/tls/ca', 'is required when requireClientCert is true');
+  const read = (file: string, option: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code ?? 'unreadable';
+      throw new ConfigError(`/gateway/tls/${option}`, `cannot read the file (${code})`);
+    }
+  };
+  return {
+    http,
+    tls: {
+      cert: read(tls.cert, 'cert'),
+      key: read(tls.key, 'key'),
+      ...(tls.ca !== undefined ? { ca: read(tls.ca, 'ca') } : {}),
+      requestCert: tls.requireClientCert === true,
+      rejectUnauthorized: tls.requireClientCert === true,
+      handshakeTimeout: headersTimeout,
+      minVersion: 'TLSv1.2',
     },
   };
 }
