@@ -1,0 +1,495 @@
+/**
+ * The gateway on the full path against a plain Node reverse proxy and direct calls (DESIGN §9 rows 1–3):
+ * same upstream, same run, at concurrency 1 and at saturation.
+ *
+ * Processes: the upstream (a bare node:http server answering a small JSON body), the plain proxy (node:http +
+ * an undici Pool, streaming, the gateway's header handling), the STS (issues the chain; off the measured
+ * path: the gateway only pulls its JWKS and status lists on its own timers) and the gateway each run in a
+ * child process; this process is the load generator.
+ *
+ * Gateway workload, per request: `Authorization: DPoP <leaf>`, a fresh single-use DPoP proof (signed before
+ * the timed window: client cost is not gateway cost) and `Warrant-Chain: <root>, <hop>, <leaf>` — a 3-link
+ * chain person → planner → executor → third → CRM tool, issued by the real STS over RFC 8693. The gateway
+ * verifies the proof, the chain (its cache keeps verified chains), revocation status, the catalog action,
+ * grants, risk and the shipped Cedar action policy, appends a durable decision record (FileDecisionLog:
+ * fdatasync group commit) and forwards. Direct and proxy requests are plain GETs to the same upstream path.
+ *
+ * Figures: latency at c=1 (p50/p99; the three targets interleaved in blocks so drifting machine load hits all
+ * alike), throughput at c=32 keep-alive, and CPU per request of the proxy and the gateway processes
+ * (process.cpuUsage() over the saturation window ÷ requests served), beside one node:crypto Ed25519
+ * verification's CPU time measured in the gateway process in the same run.
+ *   BENCH_MS=n            scales the windows (1000: 3,000 sequential requests per target, 5 s saturation)
+ *   BENCH_GW_EXTRA=1      two more targets: the gateway with an in-memory decision log (no fsync) and the
+ *                         plain proxy carrying the gateway's credential headers (their parsing/forwarding cost)
+ *   BENCH_GW_PROFILE=1    after the figures, one more gateway saturation window under a V8 CPU profile
+ *                         (sampled in the child), summarised, the .cpuprofile kept in a printed directory
+ *   BENCH_GW_CPU_PROF=dir the gateway child runs under `node --cpu-prof`, profile written to dir at exit: its
+ *                         whole lifetime, so also start-up (Cedar WASM compile) and the Ed25519 loops;
+ *                         BENCH_GW_PROFILE is the one that covers just a saturation window
+ *   BENCH_GW_DIR=path     where the decision log (and temp files) go; default the OS temp dir
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createDpopProof } from '../src/core/dpop/index.ts';
+import { generateSigningKey, type SigningKey } from '../src/core/jose/jwk.ts';
+import { signCompact } from '../src/core/jose/jws.ts';
+import { AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { type Child, type CpuSnapshot, startChild } from './lib/gateway-ipc.ts';
+import {
+  batchSource,
+  constantSource,
+  type HeaderSource,
+  type Headers,
+  quantile,
+  type Saturation,
+  saturate,
+  sequential,
+  Target,
+} from './lib/gateway-load.ts';
+import { type ProfileSummary, summarizeProfile } from './lib/gateway-profile.ts';
+import type { DecisionLogSpec, GatewayServerSpec } from './lib/gateway-server.ts';
+import type { GatewayStsSpec } from './lib/gateway-sts.ts';
+
+const BENCH_MS = Number(process.env['BENCH_MS'] ?? 1000);
+const SCALE = BENCH_MS / 1000;
+const CONCURRENCY = 32;
+const LATENCY_REQUESTS = Math.max(300, Math.round(3000 * SCALE));
+const LATENCY_BLOCK = 500;
+const WARMUP_REQUESTS = 300;
+const WARMUP_MS = Math.max(500, 1000 * SCALE);
+/** Saturation window; DPoP proofs live 60 s, so a window never outlasts the proofs signed before it. */
+const THROUGHPUT_MS = Math.min(40_000, Math.max(1000, 5000 * SCALE));
+const EXTRA = process.env['BENCH_GW_EXTRA'] === '1';
+const PROFILE = process.env['BENCH_GW_PROFILE'] === '1';
+const CPU_PROF_DIR = process.env['BENCH_GW_CPU_PROF'];
+
+const TRUST_DOMAIN = 'bench.warrant.test';
+const PERSON_ISSUER = 'https://idp.bench.warrant.test';
+const PERSON_AUDIENCE = 'warrant-sts';
+const TOOL = 'https://tools.bench.warrant.test/crm';
+const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
+const PATH = '/crm/contacts/42';
+const EXPECT = '"name":"Ada Lovelace"';
+
+/** DESIGN §9 goals. */
+const GOALS = { cpuInVerifies: 1.5, throughputRatio: 0.35, addedP50Ms: 0.25, addedP99Ms: 0.6 };
+
+interface TargetSpec {
+  readonly target: Target;
+  /** The process answering (its CPU is measured), if not the upstream itself. */
+  readonly server: Child | undefined;
+  /** Prepares `n` request header sets (fresh DPoP proofs for the gateway). */
+  readonly prepare: ((n: number) => Headers[]) | undefined;
+  readonly fixed?: Headers;
+}
+
+interface Row {
+  name: string;
+  c1: number[];
+  /** Server CPU and requests over the c=1 blocks (between the blocks' IPC snapshots). */
+  c1CpuMicros?: number;
+  c1Served?: number;
+  c1Extra: Record<string, number>;
+  sat?: Saturation;
+  /** Server CPU µs per request at saturation, and cores used by each process over the window. */
+  serverMicrosPerRequest?: number;
+  cores?: { server: number; upstream: number; loadgen: number };
+  extra?: Record<string, number>;
+}
+
+const ms = (x: number) => x.toFixed(3);
+const pass = (ok: boolean) => (ok ? 'pass' : 'MISS');
+
+function sourceFor(spec: TargetSpec, n: number): HeaderSource {
+  return spec.prepare ? batchSource(spec.prepare(n)) : constantSource(spec.fixed ?? {});
+}
+
+function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): { micros: number; served: number } {
+  return { micros: b.cpuMicros - a.cpuMicros, served: b.served - a.served };
+}
+
+export async function run(): Promise<void> {
+  const base = process.env['BENCH_GW_DIR'] ?? os.tmpdir();
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, 'warrant-gw-bench-'));
+  const children: Child[] = [];
+  const targets: Target[] = [];
+  try {
+    await bench(dir, children, targets);
+  } finally {
+    await Promise.all(targets.map((t) => t.close()));
+    await Promise.all(children.map((c) => c.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bench(dir: string, children: Child[], targets: Target[]): Promise<void> {
+  const lib = (name: string) => new URL(`./lib/${name}`, import.meta.url);
+  console.log(
+    `\ngateway full path vs plain undici proxy vs direct (DESIGN §9 rows 1–3); ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+
+  // The person's identity provider: the STS trusts ID tokens signed by this key.
+  const idpKey = generateSigningKey('ES256');
+  const jwksFile = join(dir, 'idp-jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...idpKey.jwk }] }));
+
+  const [upstream, sts] = await startAll(children, [
+    startChild('upstream', lib('gateway-upstream.ts'), {}),
+    startChild('sts', lib('gateway-sts.ts'), {
+      trustDomain: TRUST_DOMAIN,
+      dataDir: join(dir, 'sts'),
+      adminToken: ADMIN_TOKEN,
+      personIssuer: { issuer: PERSON_ISSUER, jwksFile, audience: PERSON_AUDIENCE },
+    } satisfies GatewayStsSpec),
+  ]);
+  const gatewaySpec = (decisions: DecisionLogSpec): GatewayServerSpec => ({
+    issuer: sts.ready.url,
+    trustDomain: TRUST_DOMAIN,
+    dataDir: join(dir, 'gw'),
+    upstream: upstream.ready.url,
+    audience: TOOL,
+    decisions,
+  });
+  const decisionFile = join(dir, 'decisions.jsonl');
+  const starting = [
+    startChild('proxy', lib('gateway-proxy.ts'), { upstream: upstream.ready.url }),
+    startChild(
+      'gateway',
+      lib('gateway-server.ts'),
+      gatewaySpec({ kind: 'file', path: decisionFile }),
+      CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
+    ),
+    ...(EXTRA
+      ? [startChild('gateway-memlog', lib('gateway-server.ts'), gatewaySpec({ kind: 'memory' }))]
+      : []),
+  ];
+  const [proxy, gateway, gatewayMem] = await startAll(children, starting);
+  const fsType = (() => {
+    try {
+      return `fs type 0x${statfsSync(dir).type.toString(16)}`;
+    } catch {
+      return 'fs type unknown';
+    }
+  })();
+  console.log(`decision log: FileDecisionLog (fdatasync group commit) at ${decisionFile} (${fsType})`);
+
+  // The chain: alice → planner → executor → third → CRM tool, three warrants issued by the STS.
+  const chain = await issueChain(sts.ready.url, idpKey);
+  const third = chain.client;
+  const chainHeader = chain.tokens.join(', ');
+  const leaf = chain.tokens[2]!;
+  const credentialBytes = Buffer.byteLength(`DPoP ${leaf}`) + Buffer.byteLength(chainHeader);
+  console.log(
+    `chain: 3 links (${chain.tokens.map((t) => t.length).join(' + ')} chars); per request ~${Math.round(
+      (credentialBytes + 600) / 1024,
+    )} KiB of Authorization + DPoP + Warrant-Chain headers`,
+  );
+
+  const prepareFor = (gw: Child) => {
+    const htu = `${gw.ready.url}${PATH}`;
+    return (n: number): Headers[] => {
+      const out: Headers[] = [];
+      for (let i = 0; i < n; i++)
+        out.push({
+          authorization: `DPoP ${leaf}`,
+          dpop: createDpopProof({ key: third.key, htm: 'GET', htu, accessToken: leaf }),
+          'warrant-chain': chainHeader,
+        });
+      return out;
+    };
+  };
+  const mk = (name: string, url: string) => {
+    const t = new Target(name, `${url}${PATH}`, CONCURRENCY, EXPECT);
+    targets.push(t);
+    return t;
+  };
+  const specs: TargetSpec[] = [
+    { target: mk('direct', upstream.ready.url), server: undefined, prepare: undefined },
+    { target: mk('plain proxy', proxy!.ready.url), server: proxy, prepare: undefined },
+    { target: mk('gateway', gateway!.ready.url), server: gateway, prepare: prepareFor(gateway!) },
+  ];
+  if (gatewayMem)
+    specs.push(
+      {
+        target: mk('gateway, memory log', gatewayMem.ready.url),
+        server: gatewayMem,
+        prepare: prepareFor(gatewayMem),
+      },
+      {
+        target: mk('proxy + credential hdrs', proxy!.ready.url),
+        server: proxy,
+        prepare: undefined,
+        fixed: prepareFor(gateway!)(1)[0]!,
+      },
+    );
+  const [direct, plain, full] = specs as [TargetSpec, TargetSpec, TargetSpec];
+
+  // Sanity: one request through each; nothing is measured if the full path does not answer 200.
+  for (const s of specs) {
+    await s.target.send(sourceFor(s, 1)()!);
+    if (s.target.errors.count > 0)
+      throw new Error(`${s.target.name} does not answer 200: ${[...s.target.errors.samples.keys()][0]}`);
+  }
+
+  // One Ed25519 verification, in the gateway process, three times over the run (the machine may be shared).
+  const verifies: number[] = [];
+  const measureVerify = async () =>
+    verifies.push(
+      (await gateway!.request<{ cpuMicros: number }>({ type: 'ed25519', ms: Math.max(200, 300 * SCALE) }))
+        .cpuMicros,
+    );
+  await measureVerify();
+
+  const fsync = (await gateway!.request<{ ms: number[] }>({ type: 'fsync-probe', n: 200 })).ms;
+
+  // (a) c=1 latency, interleaved in blocks.
+  const rows = new Map<TargetSpec, Row>(specs.map((s) => [s, { name: s.target.name, c1: [], c1Extra: {} }]));
+  for (const s of specs) await sequential(s.target, sourceFor(s, WARMUP_REQUESTS), WARMUP_REQUESTS);
+  for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
+    const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
+    for (const s of specs) {
+      const source = sourceFor(s, n); // proofs signed just before their block (untimed)
+      const server = s.server ?? upstream;
+      const before = await server.cpu();
+      const row = rows.get(s)!;
+      row.c1.push(...(await sequential(s.target, source, n)));
+      const after = await server.cpu();
+      row.c1CpuMicros = (row.c1CpuMicros ?? 0) + after.cpuMicros - before.cpuMicros;
+      row.c1Served = (row.c1Served ?? 0) + after.served - before.served;
+      for (const [k, v] of Object.entries(after.extra ?? {}))
+        row.c1Extra[k] = (row.c1Extra[k] ?? 0) + v - (before.extra?.[k] ?? 0);
+    }
+  }
+
+  // (b) + (c) saturation: throughput and CPU per request.
+  for (const s of specs) {
+    if (s === full) await measureVerify();
+    const warm = await saturate(s.target, CONCURRENCY, sourceFor(s, 8000), WARMUP_MS);
+    const rate = warm.completed / warm.seconds;
+    const need = Math.min(400_000, Math.ceil((rate * THROUGHPUT_MS * 2) / 1000) + 3000);
+    const t0 = performance.now();
+    const source = sourceFor(s, need);
+    const prepMs = performance.now() - t0;
+    const before = await Promise.all([s.server?.cpu(), upstream.cpu()]);
+    const lg0 = process.cpuUsage();
+    const sat = await saturate(s.target, CONCURRENCY, source, THROUGHPUT_MS);
+    const lg = process.cpuUsage(lg0);
+    const after = await Promise.all([s.server?.cpu(), upstream.cpu()]);
+    const up = cpuDelta(before[1]!, after[1]!);
+    const row = rows.get(s)!;
+    row.sat = sat;
+    if (s.server) {
+      const sv = cpuDelta(before[0]!, after[0]!);
+      row.serverMicrosPerRequest = sv.micros / sv.served;
+      row.cores = {
+        server: sv.micros / 1e6 / sat.seconds,
+        upstream: up.micros / 1e6 / sat.seconds,
+        loadgen: (lg.user + lg.system) / 1e6 / sat.seconds,
+      };
+      if (after[0]!.extra) {
+        const e: Record<string, number> = {};
+        for (const [k, v] of Object.entries(after[0]!.extra)) e[k] = v - (before[0]!.extra?.[k] ?? 0);
+        row.extra = e;
+      }
+    } else {
+      row.serverMicrosPerRequest = up.micros / up.served;
+      row.cores = {
+        server: up.micros / 1e6 / sat.seconds,
+        upstream: up.micros / 1e6 / sat.seconds,
+        loadgen: (lg.user + lg.system) / 1e6 / sat.seconds,
+      };
+    }
+    if (s.prepare)
+      console.log(
+        `  ${s.target.name}: ${need.toLocaleString('en-US')} requests signed for the window in ${Math.round(prepMs)} ms (untimed)${sat.ranDry ? ' — ran dry, window shortened' : ''}`,
+      );
+  }
+
+  await measureVerify();
+  const verifyMicros = quantile(verifies, 0.5);
+
+  // Report.
+  console.log(
+    `\n${'target'.padEnd(24)}  ${'c=1 p50 ms'.padStart(10)}  ${'c=1 p99 ms'.padStart(10)}  ${`c=${CONCURRENCY} req/s`.padStart(11)}  ${'sat p50 ms'.padStart(10)}  ${'sat p99 ms'.padStart(10)}  ${'server µs CPU/req'.padStart(17)}  ${'(at c=1)'.padStart(8)}  cores: server / upstream / loadgen`,
+  );
+  for (const row of rows.values()) {
+    const sat = row.sat!;
+    console.log(
+      `${row.name.padEnd(24)}  ${ms(quantile(row.c1, 0.5)).padStart(10)}  ${ms(quantile(row.c1, 0.99)).padStart(10)}  ${Math.round(
+        sat.completed / sat.seconds,
+      )
+        .toLocaleString('en-US')
+        .padStart(
+          11,
+        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${((row.c1CpuMicros ?? 0) / (row.c1Served ?? 1)).toFixed(1).padStart(8)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
+    );
+  }
+  console.log(
+    `(direct's "server" is the upstream; c=1 over ${LATENCY_REQUESTS.toLocaleString('en-US')} sequential requests each, interleaved; saturation ${(THROUGHPUT_MS / 1000).toFixed(1)} s each)`,
+  );
+  const fullRow = rows.get(full)!;
+  const c1Log = fullRow.c1Extra;
+  if (c1Log['logBatches'] !== undefined)
+    console.log(
+      `gateway at c=1: ${c1Log['logRecords']} records (decisions + outcomes) in ${c1Log['logBatches']} fdatasync batches over ${fullRow.c1Served} requests (${((c1Log['logBatches'] ?? 0) / (fullRow.c1Served ?? 1)).toFixed(2)} fdatasyncs per request)`,
+    );
+  if (fullRow.extra) {
+    const e = fullRow.extra;
+    console.log(
+      `gateway window: chain cache ${e['chainHits']} hits / ${e['chainMisses']} misses; decision cache ${e['decisionHits']} hits / ${e['decisionMisses']} misses; ${e['logRecords']} records in ${e['logBatches']} fdatasync batches (${((e['logRecords'] ?? 0) / Math.max(1, e['logBatches'] ?? 0)).toFixed(1)} per batch)`,
+    );
+  }
+  console.log(
+    `fdatasync floor (700-byte append + fdatasync, sequential, in the decision log's directory): p50 ${ms(quantile(fsync, 0.5))} ms, p99 ${ms(quantile(fsync, 0.99))} ms`,
+  );
+  console.log(
+    `Ed25519 verify (node:crypto, in the gateway process; before c=1, before the gateway's window, at the end): ${verifies.map((v) => v.toFixed(1)).join(' / ')} µs CPU; median ${verifyMicros.toFixed(1)} µs`,
+  );
+
+  const plainRow = rows.get(plain)!;
+  const cpuDiff = fullRow.serverMicrosPerRequest! - plainRow.serverMicrosPerRequest!;
+  const inVerifies = cpuDiff / verifyMicros;
+  const rps = (r: Row) => r.sat!.completed / r.sat!.seconds;
+  const tputRatio = rps(fullRow) / rps(plainRow);
+  const addedP50 = quantile(fullRow.c1, 0.5) - quantile(plainRow.c1, 0.5);
+  const addedP99 = quantile(fullRow.c1, 0.99) - quantile(plainRow.c1, 0.99);
+  console.log('\nDESIGN §9                                   measured             goal     ');
+  console.log(
+    `1 gateway CPU/req − proxy CPU/req           ${`${cpuDiff.toFixed(1)} µs = ${inVerifies.toFixed(2)} × Ed25519`.padEnd(20)} ≤ ${GOALS.cpuInVerifies} ×   ${pass(inVerifies <= GOALS.cpuInVerifies)}`,
+  );
+  console.log(
+    `2 throughput gateway / proxy                ${tputRatio.toFixed(3).padEnd(20)} ≥ ${GOALS.throughputRatio}     ${pass(tputRatio >= GOALS.throughputRatio)}`,
+  );
+  console.log(
+    `3 added latency c=1, p50 (gw − proxy)       ${`${ms(addedP50)} ms`.padEnd(20)} ≤ ${GOALS.addedP50Ms} ms  ${pass(addedP50 <= GOALS.addedP50Ms)}`,
+  );
+  console.log(
+    `3 added latency c=1, p99 (gw − proxy)       ${`${ms(addedP99)} ms`.padEnd(20)} ≤ ${GOALS.addedP99Ms} ms   ${pass(addedP99 <= GOALS.addedP99Ms)}`,
+  );
+  const directRow = rows.get(direct)!;
+  console.log(
+    `  (context: proxy / direct throughput ${(rps(plainRow) / rps(directRow)).toFixed(3)}; proxy adds ${ms(quantile(plainRow.c1, 0.5) - quantile(directRow.c1, 0.5))} ms p50 over direct)`,
+  );
+
+  let failures = 0;
+  for (const s of specs) {
+    const e = s.target.errors;
+    if (e.count === 0) continue;
+    failures += e.count;
+    console.log(`\n!!! ${s.target.name}: ${e.count} requests did NOT answer 200 with the expected body:`);
+    for (const [what, n] of e.samples) console.log(`!!!   ${n}× ${what}`);
+  }
+  if (failures > 0) {
+    console.log(`!!! ${failures} failed requests in total: the figures above are not valid`);
+    process.exitCode = 1;
+  } else console.log('all requests answered 200 with the expected body');
+
+  if (PROFILE) {
+    // The gateway, then the plain proxy, each over one more saturation window under a V8 CPU profile.
+    const profileDir = mkdtempSync(join(os.tmpdir(), 'warrant-gw-profile-'));
+    const profiled: { name: string; summary: ProfileSummary; requests: number }[] = [];
+    for (const s of [full, plain]) {
+      const file = join(profileDir, `${s === full ? 'gateway' : 'proxy'}-saturation.cpuprofile`);
+      const source = sourceFor(s, Math.ceil((rps(rows.get(s)!) * THROUGHPUT_MS * 2) / 1000) + 3000);
+      await s.server!.request({ type: 'profile-start', intervalMicros: 500 });
+      const sat = await saturate(s.target, CONCURRENCY, source, THROUGHPUT_MS);
+      await s.server!.request({ type: 'profile-stop', file });
+      const summary = summarizeProfile(file, 30, sat.completed);
+      profiled.push({ name: s.target.name, summary, requests: sat.completed });
+      console.log(
+        `\n${s.target.name} CPU profile over a ${sat.seconds.toFixed(1)} s c=${CONCURRENCY} window (${Math.round(sat.completed / sat.seconds)} req/s under the profiler): ${file}`,
+      );
+      for (const line of s === full ? summary.lines : summary.lines.slice(0, 1)) console.log(`  ${line}`);
+    }
+    const [g, p] = profiled as [(typeof profiled)[0], (typeof profiled)[0]];
+    console.log(
+      '\nmain-thread self time per request by kind, gateway vs plain proxy (µs/req, under the profiler):',
+    );
+    const kinds = [...new Set([...g.summary.categories.keys(), ...p.summary.categories.keys()])];
+    const per = (x: (typeof profiled)[0], k: string) => (x.summary.categories.get(k) ?? 0) / x.requests;
+    kinds.sort((a, b) => per(g, b) - per(p, b) - (per(g, a) - per(p, a)));
+    console.log(`  ${'gateway'.padStart(8)} ${'proxy'.padStart(8)} ${'diff'.padStart(8)}`);
+    for (const k of kinds)
+      console.log(
+        `  ${per(g, k).toFixed(1).padStart(8)} ${per(p, k).toFixed(1).padStart(8)} ${(per(g, k) - per(p, k)).toFixed(1).padStart(8)}  ${k}`,
+      );
+    const busy = (x: (typeof profiled)[0]) => (x.summary.busySeconds * 1e6) / x.requests;
+    console.log(
+      `  ${busy(g).toFixed(1).padStart(8)} ${busy(p).toFixed(1).padStart(8)} ${(busy(g) - busy(p)).toFixed(1).padStart(8)}  total main-thread busy`,
+    );
+    if (full.target.errors.count + plain.target.errors.count > failures)
+      console.log('!!! errors during the profiled windows');
+  }
+}
+
+/** Waits for children starting together; every one that started is in `children` (stopped at the end). */
+async function startAll(children: Child[], starting: Promise<Child>[]): Promise<Child[]> {
+  const settled = await Promise.allSettled(starting);
+  for (const r of settled) if (r.status === 'fulfilled') children.push(r.value);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<Child>).value);
+}
+
+/** Registers three agents at the STS and has it issue person → planner → executor → third → tool. */
+async function issueChain(
+  stsUrl: string,
+  idpKey: SigningKey,
+): Promise<{ tokens: [string, string, string]; client: AgentClient }> {
+  const admin = async (body: unknown) => {
+    const r = await fetch(`${stsUrl}/admin/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (r.status !== 201) throw new Error(`agent registration: ${r.status} ${await r.text()}`);
+  };
+  const agent = async (name: string, metadata: Record<string, unknown> = {}) => {
+    const key = generateSigningKey('EdDSA');
+    await admin({ name, owner: 'alice@example.org', tier: 'planner', publicJwk: key.jwk, ...metadata });
+    return new AgentClient({ issuer: stsUrl, agentId: `spiffe://${TRUST_DOMAIN}/agent/${name}`, key });
+  };
+  const wide = { allowedAudiences: ['https://tools.bench.warrant.test/*', `spiffe://${TRUST_DOMAIN}/*`] };
+  const planner = await agent('planner');
+  const executor = await agent('executor', wide);
+  const third = await agent('third', wide);
+  const now = Math.floor(Date.now() / 1000);
+  const idToken = signCompact(
+    { typ: 'JWT' },
+    {
+      iss: PERSON_ISSUER,
+      sub: 'alice',
+      aud: PERSON_AUDIENCE,
+      iat: now,
+      exp: now + 300,
+      nonce: randomUUID(),
+    },
+    idpKey,
+  );
+  const grants = [
+    { action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' },
+    { action: 'agent:*', resource: `spiffe://${TRUST_DOMAIN}/agent/*` },
+  ];
+  const r0 = await planner.exchange({
+    subjectToken: idToken,
+    subjectTokenType: TOKEN_TYPES.idToken,
+    audience: executor.agentId,
+    grants,
+  });
+  const r1 = await executor.exchange({
+    subjectToken: r0.access_token,
+    subjectTokenType: TOKEN_TYPES.warrant,
+    audience: third.agentId,
+  });
+  const r2 = await third.exchange({
+    subjectToken: r1.access_token,
+    subjectTokenType: TOKEN_TYPES.warrant,
+    audience: TOOL,
+  });
+  return { tokens: [r0.access_token, r1.access_token, r2.access_token], client: third };
+}

@@ -1,0 +1,154 @@
+/**
+ * Child process for bench/gateway.bench.ts: the Warrant gateway on the full path — DPoP proof (single-use
+ * `jti`, in-memory replay cache), the presented 3-link chain (signatures, links, audience, holder key),
+ * revocation status from the STS's status lists, catalog action, grants, risk and the shipped action policy
+ * (Cedar), a durable decision record, then the forward to the upstream.
+ *
+ * The decision log is the one pluggable part: `openDecisionLog` builds it from the spec (`file`: the
+ * `FileDecisionLog`, JSON Lines with fdatasync group commit; `memory`: no durability, for comparison), and
+ * it reaches the gateway as one constructor argument. A new kind (e.g. a Merkle ledger) is one more case.
+ *
+ * argv[2] is a JSON `GatewayServerSpec`. Answers `{ type: 'ready', url }` over IPC, then the commands of
+ * gateway-ipc.ts plus `ed25519` (CPU µs of one node:crypto Ed25519 verification, measured here) and
+ * `fsync-probe` (latency of one small append + fdatasync in the decision log's directory: the floor any
+ * durable-before-forward record puts under latency at c=1).
+ */
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { ConfigOverrides } from '../../src/config/types.ts';
+import { startGateway } from '../../src/gateway/start-gateway.ts';
+import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
+import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
+import { serveCommands } from './gateway-ipc.ts';
+
+export type DecisionLogSpec = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'memory' };
+
+export interface GatewayServerSpec {
+  /** The STS (its JWKS, status lists and revocation feed). */
+  readonly issuer: string;
+  readonly trustDomain: string;
+  readonly dataDir: string;
+  /** Upstream base URL; the route `/crm` forwards to `<upstream>/crm/...`. */
+  readonly upstream: string;
+  /** The route's audience: the tool the chain's leaf is addressed to. */
+  readonly audience: string;
+  readonly decisions: DecisionLogSpec;
+}
+
+/** The one action the benchmark calls: a low-impact read, allowed by the shipped policy (risk < 40). */
+const BENCH_ACTION: CatalogAction = {
+  name: 'crm:contacts.read',
+  match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
+  impact: 'low',
+  dataClass: 'internal',
+  reversibility: 'reversible',
+  blastRadius: 1,
+};
+
+function openDecisionLog(spec: DecisionLogSpec): DecisionLog {
+  switch (spec.kind) {
+    case 'file':
+      return new FileDecisionLog(spec.path);
+    case 'memory':
+      return new MemoryDecisionLog();
+  }
+}
+
+/** CPU microseconds (this thread's process, user + system) per node:crypto Ed25519 verification. */
+function ed25519VerifyMicros(ms: number, messageBytes = 512): { cpuMicros: number; wallMicros: number } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const message = Buffer.alloc(messageBytes, 'eyJhbGciOiJFZERTQSJ9');
+  const signature = sign(null, message, privateKey);
+  for (let i = 0; i < 500; i++) verify(null, message, publicKey, signature);
+  let n = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + ms;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) {
+      if (!verify(null, message, publicKey, signature)) throw new Error('Ed25519 verify failed');
+    }
+    n += 100;
+  }
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuMicros: (cpu.user + cpu.system) / n, wallMicros: (wall * 1000) / n };
+}
+
+/** The durability floor: `n` sequential 700-byte appends, each followed by fdatasync (ms each, sorted). */
+async function fsyncProbe(dir: string, n: number): Promise<number[]> {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `fsync-probe-${process.pid}.jsonl`);
+  const file = await open(path, 'a', 0o600);
+  const line = `${JSON.stringify({ pad: 'x'.repeat(680) })}\n`;
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await file.write(line);
+      await file.datasync();
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    await file.close();
+    await rm(path, { force: true });
+  }
+  return times.sort((a, b) => a - b);
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as GatewayServerSpec;
+const config = loadConfig(undefined, {
+  trustDomain: spec.trustDomain,
+  dataDir: spec.dataDir,
+  gateway: {
+    listen: { host: '127.0.0.1', port: 0 },
+    routes: [
+      {
+        match: { pathPrefix: '/crm' },
+        upstream: `${spec.upstream.replace(/\/+$/, '')}/crm`,
+        audience: spec.audience,
+        protocol: 'http',
+        signedBodies: false,
+      },
+    ],
+  },
+} as ConfigOverrides);
+const decisions = openDecisionLog(spec.decisions);
+const gw = await startGateway(config, {
+  issuer: spec.issuer,
+  decisions,
+  catalog: new ActionCatalog([BENCH_ACTION]),
+});
+
+serveCommands(
+  { url: gw.url },
+  {
+    server: gw.server,
+    stats() {
+      const g = gw.gateway;
+      return {
+        chainHits: g.chainCache.chains.hits,
+        chainMisses: g.chainCache.chains.misses,
+        decisionHits: g.decisionCache.hits,
+        decisionMisses: g.decisionCache.misses,
+        ...(decisions instanceof FileDecisionLog
+          ? { logBatches: decisions.batches, logRecords: decisions.records }
+          : {}),
+      };
+    },
+    handle(command) {
+      if (command.type === 'ed25519')
+        return Promise.resolve({ type: 'ed25519', ...ed25519VerifyMicros(Number(command['ms'] ?? 300)) });
+      if (command.type === 'fsync-probe')
+        return fsyncProbe(spec.dataDir, Number(command['n'] ?? 200)).then((ms) => ({ type: 'fsync', ms }));
+      return undefined;
+    },
+    async stop() {
+      await gw.close();
+      await decisions.close();
+    },
+  },
+);
