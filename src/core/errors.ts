@@ -100,6 +100,27 @@ export const ERROR_CODES = {
   WARRANT_ADMIN_AUTH_FAILED: 'The admin credential is missing or wrong.',
   WARRANT_NOT_FOUND: 'No such endpoint or resource.',
   WARRANT_STS_UNAVAILABLE: 'A backing service (store, replay cache) failed; nothing was issued.',
+  // ledger (src/ledger)
+  WARRANT_LEDGER_CORRUPT:
+    'The stored ledger does not match its signed checkpoints (or a record its leaf hash); it is refused at open. The error names the first bad index.',
+  WARRANT_LEDGER_CONFLICT:
+    'An appended batch does not continue the stored log (another writer appended first), or a checkpoint contradicts the stored one of the same size.',
+  WARRANT_LEDGER_WRITE_FAILED: 'The ledger store could not make the record durable; it was not appended.',
+  WARRANT_LEDGER_CLOSED: 'The ledger is closed; nothing more is appended.',
+  WARRANT_LEDGER_CHECKPOINT_INVALID:
+    'The checkpoint (a C2SP signed note) is malformed, a signature by a known key does not verify, or fewer known keys than required signed it.',
+  WARRANT_LEDGER_NOTE_KEY_INVALID:
+    'A note key is unusable: a verifier key that is not `<name>+<8 hex key hash>+<base64 of 0x01 and the Ed25519 public key>` or whose key hash does not match, a key name that is empty or has spaces or `+`, or a signing key that is not Ed25519.',
+  // audit (src/ledger/audit)
+  WARRANT_AUDIT_QUERY_INVALID:
+    'An audit query has a malformed field: a time that is not ISO 8601, a limit or index out of range, an empty or unknown value. The error names the field.',
+  WARRANT_AUDIT_NOT_FOUND: 'No ledger record has this index, or no record belongs to this transaction.',
+  WARRANT_AUDIT_EXPORT_MALFORMED:
+    'A ledger export is not a readable export: not JSON Lines, a line over 1 MiB, a missing header, a member of the wrong type. The error names the line.',
+  WARRANT_AUDIT_EXPORT_TAMPERED:
+    'A ledger export does not verify: records changed, removed, reordered or inserted, or a checkpoint not signed by a trusted key or not matching the records. The error names the line.',
+  WARRANT_AUDIT_PROOF_INVALID:
+    'A record is not proven by the latest signed checkpoint: its inclusion proof does not verify, or the checkpoint signature does not.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
