@@ -17,6 +17,39 @@ export interface CallDecision {
   readonly used?: Grant;
 }
 
+/**
+ * Per-call policy decisions keyed by a plain string of exactly the inputs the action policy sees (no
+ * canonical JSON, no hashing): a repeat call costs one map lookup. Cleared when the policy changes.
+ */
+export class CallDecisionCache {
+  readonly #map = new Map<
+    string,
+    { decision: 'allow' | 'deny'; reasons: readonly string[]; errors: readonly string[] }
+  >();
+  readonly #max: number;
+  hits = 0;
+  misses = 0;
+  constructor(max = 10_000) {
+    this.#max = max;
+  }
+  get(key: string) {
+    const v = this.#map.get(key);
+    if (v === undefined) this.misses++;
+    else this.hits++;
+    return v;
+  }
+  set(
+    key: string,
+    value: { decision: 'allow' | 'deny'; reasons: readonly string[]; errors: readonly string[] },
+  ): void {
+    if (this.#map.size >= this.#max) this.#map.clear();
+    this.#map.set(key, value);
+  }
+  clear(): void {
+    this.#map.clear();
+  }
+}
+
 export interface CallInput {
   readonly claims: WarrantClaims;
   readonly action: CatalogAction;
@@ -24,6 +57,7 @@ export interface CallInput {
   readonly trustLevel: number;
   readonly policy: PolicySet;
   readonly cache?: DecisionCache;
+  readonly calls?: CallDecisionCache;
 }
 
 /** The grant that covers `action` on `resource`, honouring its data-class ceiling; undefined when none. */
@@ -68,7 +102,39 @@ export function authorizeCall(input: CallInput): CallDecision {
       risk,
     };
   }
-  const decision = input.policy.authorize(
+  const approved = claims.apv !== undefined && claims.apv.action === action.name;
+  const key = `${input.policy.version}\u0000${claims.act.sub}\u0000${action.name}\u0000${action.impact}\u0000${action.dataClass}\u0000${input.resource}\u0000${risk.score}\u0000${input.trustLevel}\u0000${claims.depth}\u0000${claims.sub}\u0000${approved}`;
+  let decision = input.calls?.get(key);
+  if (decision === undefined) {
+    decision = cedarCall(input, risk.score, approved);
+    input.calls?.set(key, decision);
+  }
+  if (decision.decision !== 'allow') {
+    return {
+      decision: 'deny',
+      reasons:
+        decision.reasons.length > 0
+          ? decision.reasons
+          : decision.errors.length > 0
+            ? decision.errors
+            : ['no policy permits this call'],
+      code: 'WARRANT_CALL_DENIED',
+      error: 'access_denied',
+      policyVersion: input.policy.version,
+      risk,
+      used,
+    };
+  }
+  return { decision: 'allow', reasons: decision.reasons, policyVersion: input.policy.version, risk, used };
+}
+
+function cedarCall(
+  input: CallInput,
+  risk: number,
+  approved: boolean,
+): { decision: 'allow' | 'deny'; reasons: readonly string[]; errors: readonly string[] } {
+  const { claims, action } = input;
+  return input.policy.authorize(
     {
       principal: { type: 'Warrant::Agent', id: claims.act.sub },
       action: { type: 'Warrant::Action', id: 'call' },
@@ -78,12 +144,12 @@ export function authorizeCall(input: CallInput): CallDecision {
       context: {
         action: action.name,
         impact: action.impact,
-        risk: risk.score,
+        risk,
         trustLevel: input.trustLevel,
         depth: claims.depth,
         person: claims.sub,
         dataClassRank: DATA_CLASS_RANK[action.dataClass],
-        approved: claims.apv !== undefined && claims.apv.action === action.name,
+        approved,
       },
       entities: [
         {
@@ -104,21 +170,4 @@ export function authorizeCall(input: CallInput): CallDecision {
     },
     input.cache,
   );
-  if (decision.decision !== 'allow') {
-    return {
-      decision: 'deny',
-      reasons:
-        decision.reasons.length > 0
-          ? decision.reasons
-          : decision.errors.length > 0
-            ? decision.errors
-            : ['no policy permits this call'],
-      code: 'WARRANT_CALL_DENIED',
-      error: 'access_denied',
-      policyVersion: decision.policyVersion,
-      risk,
-      used,
-    };
-  }
-  return { decision: 'allow', reasons: decision.reasons, policyVersion: decision.policyVersion, risk, used };
 }

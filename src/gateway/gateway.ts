@@ -18,7 +18,7 @@ import type { ActionCatalog, CallDescriptor, CatalogAction, Protocol } from '../
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
-import { authorizeCall, type CallDecision } from './authorize-call.ts';
+import { authorizeCall, type CallDecision, CallDecisionCache } from './authorize-call.ts';
 import { GatewayError, sendGatewayError } from './gateway-error.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { isSessionCall, readCall } from './read-call.ts';
@@ -103,6 +103,7 @@ export class Gateway {
   readonly #pools = new Map<string, Pool>();
   readonly chainCache = new ChainCache();
   readonly decisionCache = new DecisionCache();
+  readonly callCache = new CallDecisionCache();
   readonly metrics = new GatewayMetrics();
   readonly #clock: () => number;
 
@@ -117,10 +118,14 @@ export class Gateway {
   /** Swaps routes, catalog and policy; requests in flight finish with what they started with. */
   reload(next: { routes?: readonly GatewayRoute[]; catalog?: ActionCatalog; policy?: PolicySet }): void {
     if (next.routes) this.#routes = sortRoutes(next.routes);
-    if (next.catalog) this.#catalog = next.catalog;
+    if (next.catalog) {
+      this.#catalog = next.catalog;
+      this.callCache.clear();
+    }
     if (next.policy) {
       this.#policy = next.policy;
       this.decisionCache.clear();
+      this.callCache.clear();
     }
   }
 
@@ -302,7 +307,9 @@ export class Gateway {
       leaf = verifyWarrant(token, options);
     }
     for (const link of chain?.links ?? [leaf]) {
-      if (link.claims.status) await this.#o.revocation.ensure(link.claims.status.uri);
+      if (link.claims.status && !this.#o.revocation.has(link.claims.status.uri)) {
+        await this.#o.revocation.ensure(link.claims.status.uri);
+      }
       const state = this.#o.revocation.check(link.hash, link.claims.status);
       if (state === 'revoked')
         throw unauthorized('WARRANT_TOKEN_REVOKED', 'the warrant or an ancestor is revoked');
@@ -348,6 +355,7 @@ export class Gateway {
         trustLevel,
         policy: this.#policy,
         cache: this.decisionCache,
+        calls: this.callCache,
       });
       if (decision.decision !== 'allow') return { decision, action, resource };
       last = { decision, action, resource };
@@ -540,6 +548,7 @@ export class Gateway {
           trustLevel: this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0,
           policy: this.#policy,
           cache: this.decisionCache,
+          calls: this.callCache,
         }).decision === 'allow'
       );
     };

@@ -105,8 +105,10 @@ export async function startGateway(
     if (path === '/metrics') {
       return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
         gateway.metrics.render({
+          presented: gateway.chainCache.texts,
           chain: gateway.chainCache.chains,
           token: gateway.chainCache.tokens,
+          call: gateway.callCache,
           decision: gateway.decisionCache,
         }),
       );

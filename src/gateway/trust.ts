@@ -92,6 +92,11 @@ export class RevocationView {
     return Date.now() - this.#feedAliveAt < 20_000;
   }
 
+  /** Whether a status list is loaded (a synchronous check so the hot path awaits nothing). */
+  has(uri: string): boolean {
+    return this.#lists.has(uri);
+  }
+
   /** Loads a status list not seen yet (below the trusted issuer), so the first check need not fail closed. */
   async ensure(uri: string): Promise<void> {
     if (this.#lists.has(uri) || !this.#trusted(uri)) return;

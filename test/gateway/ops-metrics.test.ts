@@ -74,8 +74,8 @@ test('/healthz answers 200; /readyz answers 200 once the revocation feed is conn
 
 test('/metrics: decisions by outcome, a consistent latency histogram, cache hits rising on repeats', async () => {
   const before = await scrape();
-  const chainHits = before.get('warrant_gateway_cache_hits_total{cache="chain"}') ?? 0;
-  const chainMisses = before.get('warrant_gateway_cache_misses_total{cache="chain"}') ?? 0;
+  const chainHits = before.get('warrant_gateway_cache_hits_total{cache="presented"}') ?? 0;
+  const chainMisses = before.get('warrant_gateway_cache_misses_total{cache="presented"}') ?? 0;
 
   // 3 allowed calls with the full chain (the first verifies it, the others find it cached)…
   for (let i = 0; i < 3; i++) {
@@ -112,12 +112,13 @@ test('/metrics: decisions by outcome, a consistent latency histogram, cache hits
   assert.equal(count, 3 + 2 + 1);
   assert.ok((m.get('warrant_gateway_request_duration_ms_sum') ?? 0) > 0);
 
-  // The chain cache: one miss for the first verification, hits for the repeats.
-  const hits = m.get('warrant_gateway_cache_hits_total{cache="chain"}')!;
-  const misses = m.get('warrant_gateway_cache_misses_total{cache="chain"}')!;
+  // The presented-chain cache: one miss for the first verification, hits for the repeats.
+  const hits = m.get('warrant_gateway_cache_hits_total{cache="presented"}')!;
+  const misses = m.get('warrant_gateway_cache_misses_total{cache="presented"}')!;
   assert.ok(misses > chainMisses, 'the first chain was a miss');
-  assert.equal(hits - chainHits, 2, 'the repeats were hits');
-  for (const cache of ['chain', 'token', 'decision']) {
+  // Two repeated chains, and the second of two calls presenting the same single warrant.
+  assert.equal(hits - chainHits, 3, 'the repeats were hits');
+  for (const cache of ['presented', 'chain', 'token', 'call', 'decision']) {
     assert.ok(m.has(`warrant_gateway_cache_hits_total{cache="${cache}"}`), cache);
     assert.ok(m.has(`warrant_gateway_cache_misses_total{cache="${cache}"}`), cache);
   }

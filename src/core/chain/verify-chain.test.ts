@@ -226,7 +226,7 @@ describe('verifyChain', () => {
     const leaf = f.tokens[2]!;
     assert.equal(verifyWarrant(leaf, options(f, { cache })).hash.length, 43);
     assert.equal(verifyWarrant(leaf, options(f, { cache })).claims.depth, 2);
-    assert.equal(cache.tokens.hits, 1);
+    assert.equal(cache.texts.hits, 1, 'the repeat is one lookup by text');
     assert.throws(() => verifyWarrant(leaf, options(f, { cache, jkt: f.agents[0]!.key.kid })), {
       code: 'WARRANT_CNF_MISMATCH',
     });
@@ -332,5 +332,34 @@ describe('verifyChain properties', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('verifyChain text cache', () => {
+  test('a repeated Warrant-Chain header is one lookup and is still checked for audience, key and time', () => {
+    const f = buildChain(3);
+    const cache = new ChainCache();
+    const header = f.tokens.join(', ');
+    verifyChain(header, options(f, { cache }));
+    verifyChain(header, options(f, { cache }));
+    assert.equal(cache.texts.hits, 1);
+    assert.throws(() => verifyChain(header, options(f, { cache, audience: 'https://other' })), {
+      code: 'WARRANT_AUDIENCE_MISMATCH',
+    });
+    assert.throws(() => verifyChain(header, options(f, { cache, jkt: f.agents[0]!.key.kid })), {
+      code: 'WARRANT_CNF_MISMATCH',
+    });
+    assert.throws(() => verifyChain(header, options(f, { cache, now: f.now + 10_000 })), {
+      code: 'WARRANT_TOKEN_EXPIRED',
+    });
+  });
+
+  test('a header that failed is never cached', () => {
+    const f = buildChain(3);
+    const cache = new ChainCache();
+    [f.tokens[1], f.tokens[2]] = [f.tokens[2]!, f.tokens[1]!];
+    const header = f.tokens.join(',');
+    assert.throws(() => verifyChain(header, options(f, { cache })), { code: 'WARRANT_CHAIN_LINK_BROKEN' });
+    assert.equal(cache.texts.size, 0);
   });
 });

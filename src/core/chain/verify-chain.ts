@@ -50,13 +50,21 @@ export interface VerifyChainOptions {
 export class ChainCache {
   readonly tokens: VerifiedCache<VerifiedWarrant>;
   readonly chains: VerifiedCache<VerifiedChain>;
+  /**
+   * The same results keyed by the exact presented text (a compact JWS, or a `Warrant-Chain` value): a
+   * repeat presentation costs one map lookup instead of re-hashing every link. Safe because one token
+   * string has exactly one meaning (canonical encodings only).
+   */
+  readonly texts: VerifiedCache<VerifiedChain | VerifiedWarrant>;
   constructor(maxEntries = 10_000) {
     this.tokens = new VerifiedCache(maxEntries);
     this.chains = new VerifiedCache(maxEntries);
+    this.texts = new VerifiedCache(maxEntries);
   }
   clear(): void {
     this.tokens.clear();
     this.chains.clear();
+    this.texts.clear();
   }
 }
 
@@ -182,6 +190,14 @@ const tolerance = (o: VerifyChainOptions) =>
  * `txn` and one person throughout. Then the leaf is checked against this recipient and presenter.
  */
 export function verifyChain(chain: readonly string[] | string, options: VerifyChainOptions): VerifiedChain {
+  if (typeof chain === 'string' && options.cache) {
+    const now = options.now ?? epochSeconds();
+    const seen = options.cache.texts.get(`c ${chain}`, now) as VerifiedChain | undefined;
+    if (seen) return checkChainUse(seen, options, now);
+    const result = verifyChain(splitChainHeader(chain), options);
+    options.cache.texts.set(`c ${chain}`, result, result.exp);
+    return result;
+  }
   const compacts = typeof chain === 'string' ? splitChainHeader(chain) : chain;
   if (compacts.length === 0) throw new ChainError('WARRANT_CHAIN_MALFORMED', 0, 'chain is empty');
   if (compacts.length > MAX_CHAIN_LINKS) {
@@ -201,6 +217,11 @@ export function verifyChain(chain: readonly string[] | string, options: VerifyCh
     result = buildChain(compacts, hashes, options, now, digest);
     options.cache?.chains.set(digest, result, result.exp);
   }
+  return checkChainUse(result, options, now);
+}
+
+/** What a cached chain is checked for on every use: times, and the leaf against this recipient and presenter. */
+function checkChainUse(result: VerifiedChain, options: VerifyChainOptions, now: number): VerifiedChain {
   const leafIndex = result.links.length - 1;
   try {
     for (const link of result.links) checkTimes(link.claims, { ...options, now });
@@ -243,8 +264,15 @@ function buildChain(
 /** Verifies a single warrant (no chain) with the same cache: signature, kind, times, audience, holder. */
 export function verifyWarrant(compact: string, options: VerifyChainOptions): VerifiedWarrant {
   const now = options.now ?? epochSeconds();
+  const byText = options.cache?.texts.get(`w ${compact}`, now) as VerifiedWarrant | undefined;
+  if (byText) {
+    checkTimes(byText.claims, { ...options, now });
+    checkContext(byText, options);
+    return byText;
+  }
   const hash = tokenHash(compact);
   const cached = options.cache?.tokens.get(hash, now);
+  if (cached) options.cache?.texts.set(`w ${compact}`, cached, cached.claims.exp);
   if (cached === undefined) {
     const verified = verifyToken('warrant', compact, {
       keys: options.keys,
@@ -253,6 +281,7 @@ export function verifyWarrant(compact: string, options: VerifyChainOptions): Ver
       ...tolerance(options),
     });
     options.cache?.tokens.set(hash, verified, verified.claims.exp);
+    options.cache?.texts.set(`w ${compact}`, verified, verified.claims.exp);
     checkContext(verified, options);
     return verified;
   }
