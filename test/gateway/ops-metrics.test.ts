@@ -123,7 +123,7 @@ test('/metrics: decisions by outcome, a consistent latency histogram, cache hits
     assert.ok(m.has(`warrant_gateway_cache_misses_total{cache="${cache}"}`), cache);
   }
   // Repeated identical decisions are answered from the decision cache.
-  assert.ok(m.get('warrant_gateway_cache_hits_total{cache="decision"}')! >= 1);
+  assert.ok(m.get('warrant_gateway_cache_hits_total{cache="call"}')! >= 1);
 });
 
 test('/readyz answers 503 once the STS (and its revocation feed) is gone; /healthz stays 200', async () => {
