@@ -225,17 +225,17 @@ export class Gateway {
         route.protocol === 'mcp' && calls.some((c) => c.protocol === 'mcp' && c.rpcMethod === 'tools/list');
       const status = await this.#forward(req, res, route, url, body, verified, decisionId, filterTools);
       this.metrics.observe(started);
-      void this.#o.decisions
-        .append({
-          id: randomUUID(),
-          kind: 'outcome',
-          time: new Date().toISOString(),
-          gateway: this.#o.id,
-          decisionId,
-          status,
-          latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-        })
-        .catch(() => {});
+      const outcome: DecisionRecord = {
+        id: randomUUID(),
+        kind: 'outcome',
+        time: new Date().toISOString(),
+        gateway: this.#o.id,
+        decisionId,
+        status,
+        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+      };
+      if (this.#o.decisions.note) this.#o.decisions.note(outcome);
+      else void this.#o.decisions.append(outcome).catch(() => {});
     } catch (error) {
       this.metrics.observe(started);
       if (res.headersSent) {

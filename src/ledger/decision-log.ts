@@ -30,11 +30,16 @@ export interface DecisionRecord {
 }
 
 /**
- * Where decisions go. `append` resolves only once the record is durable; a failure to record is a failure
- * of the decision (the gateway then forwards nothing).
+ * Where decisions go. `append` resolves only once the record is durable (a `Ledger` resolves the record's
+ * index in the log); a failure to record is a failure of the decision (the gateway then forwards nothing).
  */
 export interface DecisionLog {
-  append(record: DecisionRecord): Promise<void>;
+  append(record: DecisionRecord): Promise<unknown>;
+  /**
+   * Records something that nothing waits for (a call's outcome): it rides with the next durable batch
+   * instead of forcing a flush of its own, so a call costs one durable write, not two. Optional.
+   */
+  note?(record: DecisionRecord): void;
   close(): Promise<void>;
 }
 
@@ -72,6 +77,18 @@ export class FileDecisionLog implements DecisionLog {
     });
   }
 
+  note(record: DecisionRecord): void {
+    if (this.#closed) return;
+    this.#pending.push({ line: `${JSON.stringify(record)}\n`, resolve: () => {}, reject: () => {} });
+    // Written with the next durable batch; if no decision follows soon, a timer flushes it.
+    this.#lazy ??= setTimeout(() => {
+      this.#lazy = undefined;
+      if (!this.#flushing && this.#pending.length > 0) void this.#flush();
+    }, 50);
+    this.#lazy.unref?.();
+  }
+  #lazy: NodeJS.Timeout | undefined;
+
   async #flush(): Promise<void> {
     this.#flushing = true;
     try {
@@ -98,6 +115,8 @@ export class FileDecisionLog implements DecisionLog {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#lazy);
+    if (!this.#flushing && this.#pending.length > 0) void this.#flush();
     while (this.#flushing || this.#pending.length > 0) await new Promise((r) => setTimeout(r, 1));
     await (await this.#file).close();
   }
