@@ -69,6 +69,7 @@ export async function startClientCredentialsProvider(
     ],
     jwks: { keys: [{ ...options.signingJwk, alg: options.alg, use: 'sig' }] },
     scopes: [options.scope],
+    ttl: { ClientCredentials: 300 },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
