@@ -68,7 +68,7 @@ function single(req: IncomingMessage, name: string): string | undefined {
 
 const clientContext = (sts: Sts) => ({
   agents: sts.store.agents,
-  replay: sts.store.replay,
+  replay: sts.assertionReplay,
   audiences: sts.assertionAudiences,
   now: sts.clock(),
 });

@@ -16,7 +16,14 @@ import {
   type ResourceParty,
 } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
-import type { AgentRecord, IssuedToken, RevokedToken, RevokeSelector, Store } from '../store/ports.ts';
+import type {
+  AgentRecord,
+  IssuedToken,
+  ReplayStore,
+  RevokedToken,
+  RevokeSelector,
+  Store,
+} from '../store/ports.ts';
 import { agentKeys } from './client-auth.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import type { KeyVault } from './signing-keys.ts';
@@ -40,6 +47,11 @@ export interface StsOptions {
   readonly policy: PolicySet;
   /** DPoP proof `jti` replay cache (memory or Redis). */
   readonly dpopReplay: ReplayCache;
+  /**
+   * Where client-assertion `jti`s are remembered. Default: the DPoP replay cache (memory, or Redis shared by
+   * replicas) — not the durable store, which would cost a disk write per request for a 5-minute fact.
+   */
+  readonly assertionReplay?: ReplayStore;
   /** Shared DPoP nonce secret for replicas; random when absent. */
   readonly nonceSecret?: Uint8Array;
   readonly clock?: () => number;
@@ -59,6 +71,7 @@ export class Sts {
   readonly store: Store;
   readonly keys: SigningKeyRing;
   readonly dpopReplay: ReplayCache;
+  readonly assertionReplay: ReplayStore;
   readonly nonces: DpopNonces;
   readonly trustedIssuers: TrustedIssuers;
   readonly decisions = new DecisionCache();
@@ -77,6 +90,9 @@ export class Sts {
     this.store = options.store;
     this.keys = options.keys;
     this.dpopReplay = options.dpopReplay;
+    this.assertionReplay = options.assertionReplay ?? {
+      consume: (namespace, id, expiresAt) => options.dpopReplay.consume(`${namespace}:${id}`, expiresAt),
+    };
     this.#policy = options.policy;
     this.nonces = new DpopNonces(options.nonceSecret ? { secret: options.nonceSecret } : {});
     this.trustedIssuers = new TrustedIssuers(options.config.sts.trustedIssuers, options.store.issuers);

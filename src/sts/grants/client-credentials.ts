@@ -12,7 +12,7 @@ export const clientCredentials: GrantHandler = {
     const proof = dpop === undefined ? undefined : await sts.dpop(dpop, sts.tokenEndpoint);
     const agent = await authenticateClient(params, {
       agents: sts.store.agents,
-      replay: sts.store.replay,
+      replay: sts.assertionReplay,
       audiences: sts.assertionAudiences,
       now: sts.clock(),
     });

@@ -92,7 +92,7 @@ async function authenticateCaller(
   if (params.has('client_assertion') || !params.has('actor_token')) {
     const agent = await authenticateClient(params, {
       agents: sts.store.agents,
-      replay: sts.store.replay,
+      replay: sts.assertionReplay,
       audiences: sts.assertionAudiences,
       now: sts.clock(),
     });
