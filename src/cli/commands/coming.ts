@@ -32,12 +32,6 @@ export const comingCommands: readonly Command[] = [
     ['warrant approvals list'],
   ),
   coming(
-    'audit',
-    'the ledger: trace|query|verify|export|report',
-    'Queries and verifies the audit ledger: lineage of a transaction, proofs, exports and reports.',
-    ['warrant audit trace --txn 7f3c9a'],
-  ),
-  coming(
     'policy test',
     'run policy tests against a policy set',
     'Runs policy test cases (requests and the decisions expected) against a Cedar policy set.',

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { agentCommands } from './agent.ts';
+import { auditCommands } from './audit.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
@@ -26,7 +27,7 @@ export const COMMANDS: readonly Command[] = [
   revoke,
   coming.get('contain')!,
   coming.get('approvals')!,
-  coming.get('audit')!,
+  ...auditCommands,
   policyValidate,
   coming.get('policy test')!,
   policyReload,

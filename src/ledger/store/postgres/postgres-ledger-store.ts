@@ -1,0 +1,280 @@
+import pg from 'pg';
+import { migratePostgres } from '../../../store/postgres/migrate.ts';
+import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
+import type {
+  LeafData,
+  LedgerEntry,
+  LedgerPage,
+  LedgerQuery,
+  LedgerStore,
+  StoredCheckpoint,
+} from '../ports.ts';
+import { QUERY_FIELDS } from '../ports.ts';
+import {
+  bytes,
+  checkBatch,
+  checkCheckpoint,
+  checkLimit,
+  checkQuery,
+  index,
+  range,
+  sameBytes,
+} from '../validate.ts';
+import { POSTGRES_LEDGER_MIGRATIONS } from './migrations.ts';
+
+export interface PostgresLedgerStoreOptions {
+  /** `postgres://user@host:port/database`. */
+  url: string;
+  /** The schema holding the ledger tables (default `warrant_ledger`), created when missing. `[a-z_][a-z0-9_]*`. */
+  schema?: string;
+  /** Pool size (default 4: one writer at a time, the rest for reads). */
+  poolSize?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const INT8_OID = 20;
+const UNIQUE_VIOLATION = '23505';
+const ENTRY_COLUMNS = 'idx, leaf_hash, canonical, time, txn, person, caller, action, decision';
+
+/** A named statement: prepared once per connection, then reused. */
+function statement(name: string, text: string): (values?: unknown[]) => pg.QueryConfig {
+  return (values = []) => ({ name: `warrant_ledger_${name}`, text, values });
+}
+
+const APPEND = statement(
+  'append',
+  `INSERT INTO ledger_records (${ENTRY_COLUMNS})
+   SELECT * FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+   WHERE (SELECT coalesce(max(idx) + 1, 0) FROM ledger_records) = $1`,
+);
+const LEAF_HASHES = statement(
+  'leaf_hashes',
+  'SELECT leaf_hash FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx',
+);
+const ENTRIES = statement(
+  'entries',
+  `SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+);
+const LEAF_DATA = statement(
+  'leaf_data',
+  'SELECT idx, leaf_hash, canonical FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx',
+);
+const GET = statement('get', `SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx = $1`);
+const PUT_CHECKPOINT = statement(
+  'put_checkpoint',
+  'INSERT INTO ledger_checkpoints (size, root, note, time) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
+);
+const LATEST = statement(
+  'latest',
+  'SELECT size, root, note, time FROM ledger_checkpoints ORDER BY size DESC LIMIT 1',
+);
+const AT = statement('at', 'SELECT size, root, note, time FROM ledger_checkpoints WHERE size = $1');
+const LIST = statement(
+  'list',
+  'SELECT size, root, note, time FROM ledger_checkpoints WHERE size > $1 ORDER BY size LIMIT $2',
+);
+const COUNT = statement('count', 'SELECT coalesce(max(idx) + 1, 0) AS n FROM ledger_records');
+
+/**
+ * Opens the PostgreSQL ledger store on a `pg` pool whose connections use `search_path = <schema>` and
+ * `synchronous_commit = on`; creates the schema and applies migrations first.
+ *
+ * Durability: `appendBatch` is one INSERT statement (its own transaction) and resolves once the server
+ * acknowledged its COMMIT, which with `synchronous_commit = on` means the WAL record is flushed to the
+ * server's disk (and, when `synchronous_standby_names` is set, to the synchronous standbys).
+ */
+export async function openPostgresLedgerStore(options: PostgresLedgerStoreOptions): Promise<LedgerStore> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { url } = options;
+  if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))
+    throw new TypeError('url must start with postgres:// or postgresql://');
+  const schema = options.schema ?? 'warrant_ledger';
+  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema))
+    throw new TypeError('schema must match [a-z_][a-z0-9_]* (at most 63 characters)');
+  const poolSize = options.poolSize ?? 4;
+  if (!Number.isSafeInteger(poolSize) || poolSize < 1)
+    throw new TypeError('poolSize must be a positive integer');
+
+  const types = new pg.TypeOverrides();
+  // Every BIGINT here is an index, a size or an epoch-ms time, well inside Number.MAX_SAFE_INTEGER.
+  types.setTypeParser(INT8_OID, 'text', (value: string) => Number(value));
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: `-c search_path=${schema} -c synchronous_commit=on`,
+    types,
+  });
+  // An idle connection that dies is dropped by the pool; the next query reports the outage.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(client, schema, POSTGRES_LEDGER_MIGRATIONS, Math.floor(Date.now() / 1000));
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return new PostgresLedgerStore(pool);
+}
+
+type Row = Record<string, unknown>;
+
+class PostgresLedgerStore implements LedgerStore {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  #closing: Promise<void> | null = null;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  #open(): void {
+    if (this.#closing) throw new LedgerClosedError('the ledger store is closed');
+  }
+
+  async #rows(query: pg.QueryConfig): Promise<Row[]> {
+    return (await this.#pool.query<Row>(query)).rows;
+  }
+
+  async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
+    this.#open();
+    const first = checkBatch(entries);
+    const columns: unknown[][] = Array.from({ length: 9 }, () => new Array(entries.length));
+    entries.forEach((e, i) => {
+      columns[0]![i] = e.index;
+      columns[1]![i] = e.leafHash;
+      columns[2]![i] = e.canonical;
+      columns[3]![i] = e.time;
+      QUERY_FIELDS.forEach((f, j) => {
+        columns[4 + j]![i] = e[f];
+      });
+    });
+    let inserted: number;
+    try {
+      inserted = (await this.#pool.query(APPEND([first, ...columns]))).rowCount ?? 0;
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+        throw new LedgerConflictError(`batch starting at ${first} overlaps stored records`, { cause: error });
+      throw error;
+    }
+    if (inserted !== entries.length)
+      throw new LedgerConflictError(`batch starts at ${first}, which does not continue the stored log`);
+  }
+
+  async leafHashes(from: number, to: number): Promise<Uint8Array[]> {
+    this.#open();
+    range(from, to);
+    return (await this.#rows(LEAF_HASHES([from, to]))).map((r) => bytes(r['leaf_hash'] as Uint8Array));
+  }
+
+  async entries(from: number, to: number): Promise<LedgerEntry[]> {
+    this.#open();
+    range(from, to);
+    return (await this.#rows(ENTRIES([from, to]))).map(entryFromRow);
+  }
+
+  async leafData(from: number, to: number): Promise<LeafData[]> {
+    this.#open();
+    range(from, to);
+    return (await this.#rows(LEAF_DATA([from, to]))).map((r) => ({
+      index: Number(r['idx']),
+      leafHash: bytes(r['leaf_hash'] as Uint8Array),
+      canonical: r['canonical'] as string,
+    }));
+  }
+
+  async getRecord(i: number): Promise<LedgerEntry | null> {
+    this.#open();
+    index(i, 'index');
+    const [row] = await this.#rows(GET([i]));
+    return row ? entryFromRow(row) : null;
+  }
+
+  async putCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    this.#open();
+    checkCheckpoint(cp);
+    const { rowCount } = await this.#pool.query(PUT_CHECKPOINT([cp.size, cp.root, cp.note, cp.time]));
+    if (rowCount === 1) return;
+    const [known] = await this.#rows(AT([cp.size]));
+    if (known && !sameBytes(bytes(known['root'] as Uint8Array), cp.root))
+      throw new LedgerConflictError(`a checkpoint of size ${cp.size} with another root is stored`);
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    this.#open();
+    const [row] = await this.#rows(LATEST());
+    return row ? checkpointFromRow(row) : null;
+  }
+
+  async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
+    this.#open();
+    index(size, 'size');
+    const [row] = await this.#rows(AT([size]));
+    return row ? checkpointFromRow(row) : null;
+  }
+
+  async checkpoints(query: { after?: number; limit: number }): Promise<StoredCheckpoint[]> {
+    this.#open();
+    const limit = checkLimit(query?.limit);
+    const after = query.after === undefined ? -1 : index(query.after, 'after');
+    return (await this.#rows(LIST([after, limit]))).map(checkpointFromRow);
+  }
+
+  async query(q: LedgerQuery): Promise<LedgerPage> {
+    this.#open();
+    checkQuery(q);
+    const where: string[] = [];
+    const values: (string | number)[] = [];
+    const add = (condition: string, value: string | number) => {
+      values.push(value);
+      where.push(`${condition} $${values.length}`);
+    };
+    for (const f of QUERY_FIELDS) if (q[f] !== undefined) add(`${f} =`, q[f]);
+    if (q.since !== undefined) add('time >=', q.since);
+    if (q.until !== undefined) add('time <', q.until);
+    if (q.after !== undefined) add('idx >', q.after);
+    values.push(q.limit + 1);
+    const text = `SELECT ${ENTRY_COLUMNS} FROM ledger_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT $${values.length}`;
+    const rows = (await this.#pool.query<Row>(text, values)).rows.map(entryFromRow);
+    if (rows.length <= q.limit) return { items: rows, next: null };
+    rows.length = q.limit;
+    return { items: rows, next: rows.at(-1)!.index };
+  }
+
+  async count(): Promise<number> {
+    this.#open();
+    const [row] = await this.#rows(COUNT());
+    return Number(row!['n']);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#pool.end();
+    return this.#closing;
+  }
+}
+
+function entryFromRow(row: Row): LedgerEntry {
+  return {
+    index: Number(row['idx']),
+    leafHash: bytes(row['leaf_hash'] as Uint8Array),
+    canonical: row['canonical'] as string,
+    time: Number(row['time']),
+    txn: row['txn'] as string | null,
+    person: row['person'] as string | null,
+    caller: row['caller'] as string | null,
+    action: row['action'] as string | null,
+    decision: row['decision'] as string | null,
+  };
+}
+
+function checkpointFromRow(row: Row): StoredCheckpoint {
+  return {
+    size: Number(row['size']),
+    root: bytes(row['root'] as Uint8Array),
+    note: row['note'] as string,
+    time: Number(row['time']),
+  };
+}

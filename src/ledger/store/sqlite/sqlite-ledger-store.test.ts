@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, test } from 'node:test';
+import { recordLeafHash } from '../../canonical-record.ts';
+import { ledgerStoreContract } from '../contract.ts';
+import type { LedgerStore } from '../ports.ts';
+import { openSqliteLedgerStore } from './sqlite-ledger-store.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'warrant-ledger-store-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(root, `db-${++files}`, 'ledger.db');
+const pathOf = new WeakMap<LedgerStore, string>();
+
+async function open(path: string, synchronous: 'full' | 'normal' = 'full'): Promise<LedgerStore> {
+  const store = await openSqliteLedgerStore({ path, synchronous });
+  pathOf.set(store, path);
+  return store;
+}
+
+for (const synchronous of ['full', 'normal'] as const) {
+  ledgerStoreContract(`sqlite (WAL, synchronous=${synchronous})`, {
+    open: () => open(freshPath(), synchronous),
+    dispose: async (store) => {
+      await store.close();
+      rmSync(join(pathOf.get(store)!, '..'), { recursive: true, force: true });
+    },
+    reopen: async (store) => {
+      await store.close();
+      return open(pathOf.get(store)!, synchronous);
+    },
+  });
+}
+
+describe('SQLite ledger store', () => {
+  test('the file is created 0600 in a 0700 directory, in WAL mode, with migration 1 recorded', async () => {
+    const path = freshPath();
+    const store = await open(path);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
+    await store.close();
+    const db = new DatabaseSync(path);
+    assert.equal(db.prepare('PRAGMA journal_mode').get()!['journal_mode'], 'wal');
+    assert.deepEqual(
+      db
+        .prepare('SELECT version, name FROM schema_migrations')
+        .all()
+        .map((r) => ({ ...r })),
+      [{ version: 1, name: '001_ledger' }],
+    );
+    db.close();
+  });
+
+  test('a file written by a newer Warrant is refused', async () => {
+    const path = freshPath();
+    await (await open(path)).close();
+    const db = new DatabaseSync(path);
+    db.prepare(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '999_future', 0)",
+    ).run();
+    db.close();
+    await assert.rejects(open(path), { code: 'WARRANT_STORE_SCHEMA_UNSUPPORTED' });
+  });
+
+  test('verifyLeaves names the first record whose text does not hash to its leaf hash, or that is missing', async () => {
+    const path = freshPath();
+    let store = await open(path);
+    const entry = (i: number) => {
+      const canonical = `{"index":${i}}`;
+      return {
+        index: i,
+        leafHash: recordLeafHash(canonical),
+        canonical,
+        time: i,
+        txn: null,
+        person: null,
+        caller: null,
+        action: null,
+        decision: null,
+      };
+    };
+    await store.appendBatch(Array.from({ length: 10 }, (_, i) => entry(i)));
+    assert.equal(await store.verifyLeaves!(0, 10), null);
+    await store.close();
+    const db = new DatabaseSync(path);
+    db.exec(`UPDATE ledger_records SET canonical = '{"index":77}' WHERE idx = 7`);
+    db.exec('DELETE FROM ledger_records WHERE idx = 4');
+    db.close();
+    store = await open(path);
+    assert.equal(await store.verifyLeaves!(0, 10), 4);
+    assert.equal(await store.verifyLeaves!(5, 10), 7);
+    assert.equal(await store.verifyLeaves!(8, 10), null);
+    await store.close();
+  });
+
+  test('options are checked before anything is opened', async () => {
+    await assert.rejects(openSqliteLedgerStore({ path: ':memory:' }), TypeError);
+    await assert.rejects(
+      openSqliteLedgerStore({ path: freshPath(), synchronous: 'off' as never }),
+      TypeError,
+    );
+  });
+});

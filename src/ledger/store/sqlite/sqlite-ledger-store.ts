@@ -1,0 +1,355 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import { migrateSqlite } from '../../../store/sqlite/migrate.ts';
+import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
+import type {
+  LeafData,
+  LedgerEntry,
+  LedgerPage,
+  LedgerQuery,
+  LedgerStore,
+  StoredCheckpoint,
+} from '../ports.ts';
+import { QUERY_FIELDS } from '../ports.ts';
+import { checkBatch, checkCheckpoint, checkLimit, checkQuery, index, range } from '../validate.ts';
+import { SQLITE_LEDGER_MIGRATIONS } from './migrations.ts';
+import {
+  NULL_START,
+  type PackedBatch,
+  TEXT_COLUMNS,
+  type WriterRequest,
+  type WriterResponse,
+} from './writer-protocol.ts';
+
+export interface SqliteLedgerStoreOptions {
+  /** The ledger file (created 0600 in a 0700 directory when missing). */
+  path: string;
+  /**
+   * `full` (default): every acknowledged batch survives power loss and OS crashes (the WAL is fsynced at
+   * each commit). `normal`: it survives the process crashing (the commit is in the OS page cache), but the
+   * last commits before a power loss or OS crash may be lost; the file stays consistent either way.
+   */
+  synchronous?: 'full' | 'normal';
+  /** How long a writer waits for another process's lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens the SQLite ledger store: WAL mode, migrations applied, reads on this thread's connection and
+ * writes on a worker thread's connection (see `sqlite-writer.ts`), one transaction per `appendBatch`.
+ *
+ * Durability: `appendBatch` and `putCheckpoint` resolve only after their COMMIT returned on the writer
+ * connection; with `synchronous: 'full'` that COMMIT has fsynced the WAL, so the batch survives a process
+ * kill, an OS crash and a power loss (on storage that honours fsync).
+ */
+export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): Promise<LedgerStore> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const { path } = options;
+  if (typeof path !== 'string' || path.length === 0 || path === ':memory:')
+    throw new TypeError('path must be a file path');
+  const synchronous = options.synchronous ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal')
+    throw new TypeError('synchronous must be full or normal');
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0)
+    throw new TypeError('busyTimeoutMs must be a non-negative integer');
+
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Create the file ourselves so it never exists with wider permissions than 0600.
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  try {
+    db.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA busy_timeout = ${busyTimeoutMs};`,
+    );
+    migrateSqlite(db, SQLITE_LEDGER_MIGRATIONS, Math.floor(Date.now() / 1000));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const worker = new Worker(new URL('./sqlite-writer.ts', import.meta.url), {
+    workerData: { path, synchronous: synchronous.toUpperCase(), busyTimeoutMs },
+  });
+  const store = new SqliteLedgerStore(db, worker);
+  try {
+    await store.ready;
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}
+
+interface Waiter {
+  resolve: (value?: number | null) => void;
+  reject: (error: unknown) => void;
+}
+
+const ENTRY_COLUMNS = 'idx, leaf_hash, canonical, time, txn, person, caller, action, decision';
+
+class SqliteLedgerStore implements LedgerStore {
+  readonly kind = 'sqlite';
+  readonly ready: Promise<void>;
+  readonly #db: DatabaseSync;
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, Waiter>();
+  readonly #s: Record<string, StatementSync>;
+  readonly #queries = new Map<string, StatementSync>();
+  #nextId = 1;
+  #closing: Promise<void> | null = null;
+  #failed: Error | null = null;
+
+  constructor(db: DatabaseSync, worker: Worker) {
+    this.#db = db;
+    this.#worker = worker;
+    const s = (sql: string) => db.prepare(sql);
+    this.#s = {
+      leafHashes: s('SELECT leaf_hash FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx'),
+      entries: s(`SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx`),
+      leafData: s(
+        'SELECT idx, leaf_hash, canonical FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx',
+      ),
+      get: s(`SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx = ?`),
+      latest: s('SELECT size, root, note, time FROM ledger_checkpoints ORDER BY size DESC LIMIT 1'),
+      at: s('SELECT size, root, note, time FROM ledger_checkpoints WHERE size = ?'),
+      list: s('SELECT size, root, note, time FROM ledger_checkpoints WHERE size > ? ORDER BY size LIMIT ?'),
+      count: s('SELECT coalesce(max(idx) + 1, 0) AS n FROM ledger_records'),
+    };
+    this.#s['leafHashes']!.setReturnArrays(true);
+    this.#s['leafData']!.setReturnArrays(true);
+    this.ready = new Promise<void>((resolve, reject) =>
+      this.#waiting.set(0, { resolve: () => resolve(), reject }),
+    );
+    worker.on('message', (res: WriterResponse) => {
+      const waiter = this.#waiting.get(res.id);
+      if (!waiter) return;
+      this.#waiting.delete(res.id);
+      if (this.#waiting.size === 0) worker.unref();
+      if (res.ok) waiter.resolve(res.value);
+      else {
+        const { message, conflict, code, errcode } = res.error;
+        waiter.reject(
+          conflict ? new LedgerConflictError(message) : Object.assign(new Error(message), { code, errcode }),
+        );
+      }
+    });
+    const fail = (error: Error) => {
+      this.#failed = error;
+      for (const w of this.#waiting.values()) w.reject(error);
+      this.#waiting.clear();
+    };
+    worker.on('error', (error) => fail(error));
+    worker.on('exit', () => fail(new LedgerClosedError('the ledger writer thread has exited')));
+  }
+
+  #open(): void {
+    if (this.#closing) throw new LedgerClosedError('the ledger store is closed');
+  }
+
+  #send(req: WriterRequest, transfer?: ArrayBuffer[]): Promise<number | null | undefined> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    return new Promise<number | null | undefined>((resolve, reject) => {
+      if (this.#waiting.size === 0) this.#worker.ref();
+      this.#waiting.set(req.id, { resolve, reject });
+      this.#worker.postMessage(req, transfer);
+    });
+  }
+
+  async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
+    this.#open();
+    const first = checkBatch(entries);
+    const batch = pack(first, entries);
+    await this.#send({ id: this.#nextId++, op: 'append', ...batch }, [
+      batch.hashes.buffer as ArrayBuffer,
+      batch.times.buffer as ArrayBuffer,
+      batch.text.buffer as ArrayBuffer,
+      batch.bounds.buffer as ArrayBuffer,
+    ]);
+  }
+
+  async leafHashes(from: number, to: number): Promise<Uint8Array[]> {
+    this.#open();
+    range(from, to);
+    return (this.#s['leafHashes']!.all(from, to) as unknown as [Uint8Array][]).map((row) => row[0]);
+  }
+
+  async entries(from: number, to: number): Promise<LedgerEntry[]> {
+    this.#open();
+    range(from, to);
+    return this.#s['entries']!.all(from, to).map(entryFromRow);
+  }
+
+  async leafData(from: number, to: number): Promise<LeafData[]> {
+    this.#open();
+    range(from, to);
+    return (this.#s['leafData']!.all(from, to) as unknown as [number, Uint8Array, string][]).map(
+      ([index, leafHash, canonical]) => ({ index, leafHash, canonical }),
+    );
+  }
+
+  /** On the writer thread, so the main thread meanwhile rebuilds the tree. */
+  async verifyLeaves(from: number, to: number): Promise<number | null> {
+    this.#open();
+    range(from, to);
+    return (await this.#send({ id: this.#nextId++, op: 'verify', from, to })) ?? null;
+  }
+
+  async getRecord(i: number): Promise<LedgerEntry | null> {
+    this.#open();
+    index(i, 'index');
+    const row = this.#s['get']!.get(i);
+    return row ? entryFromRow(row) : null;
+  }
+
+  async putCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    this.#open();
+    checkCheckpoint(cp);
+    const root = Uint8Array.from(cp.root);
+    await this.#send({
+      id: this.#nextId++,
+      op: 'checkpoint',
+      size: cp.size,
+      root,
+      note: cp.note,
+      time: cp.time,
+    });
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | null> {
+    this.#open();
+    const row = this.#s['latest']!.get();
+    return row ? checkpointFromRow(row) : null;
+  }
+
+  async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
+    this.#open();
+    index(size, 'size');
+    const row = this.#s['at']!.get(size);
+    return row ? checkpointFromRow(row) : null;
+  }
+
+  async checkpoints(query: { after?: number; limit: number }): Promise<StoredCheckpoint[]> {
+    this.#open();
+    const limit = checkLimit(query?.limit);
+    const after = query.after === undefined ? -1 : index(query.after, 'after');
+    return this.#s['list']!.all(after, limit).map(checkpointFromRow);
+  }
+
+  async query(q: LedgerQuery): Promise<LedgerPage> {
+    this.#open();
+    checkQuery(q);
+    const where: string[] = [];
+    const values: (string | number)[] = [];
+    const on = (condition: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(condition);
+      values.push(value);
+    };
+    for (const f of QUERY_FIELDS) on(`${f} = ?`, q[f]);
+    on('time >= ?', q.since);
+    on('time < ?', q.until);
+    on('idx > ?', q.after);
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM ledger_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT ?`;
+    let stmt = this.#queries.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#queries.set(sql, stmt);
+    }
+    const rows = stmt.all(...values, q.limit + 1).map(entryFromRow);
+    if (rows.length <= q.limit) return { items: rows, next: null };
+    rows.length = q.limit;
+    return { items: rows, next: rows.at(-1)!.index };
+  }
+
+  async count(): Promise<number> {
+    this.#open();
+    return Number(this.#s['count']!.get()!['n']);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        if (!this.#failed) await this.#send({ id: this.#nextId++, op: 'close' });
+      } finally {
+        await this.#worker.terminate();
+        if (this.#db.isOpen) this.#db.close();
+      }
+    })();
+    return this.#closing;
+  }
+}
+
+type Row = Record<string, unknown>;
+
+const encoder = new TextEncoder();
+
+/** Packs a batch for the writer thread: one UTF-8 buffer for all text, offsets, hashes and times. */
+function pack(first: number, entries: readonly LedgerEntry[]): PackedBatch {
+  const n = entries.length;
+  const hashes = new Uint8Array(n * 32);
+  const times = new Float64Array(n);
+  const bounds = new Uint32Array(n * TEXT_COLUMNS.length * 2);
+  let capacity = 0;
+  for (const e of entries) {
+    capacity += e.canonical.length;
+    for (let c = 1; c < TEXT_COLUMNS.length; c++)
+      capacity += (e[TEXT_COLUMNS[c]!] as string | null)?.length ?? 0;
+  }
+  // Sized for ASCII (the usual case), grown when a value needs more; its own ArrayBuffer, not zero-filled,
+  // transferred whole (moved, not copied).
+  let text: Uint8Array = Buffer.allocUnsafeSlow(capacity + 256);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    hashes.set(e.leafHash, i * 32);
+    times[i] = e.time;
+    for (let c = 0; c < TEXT_COLUMNS.length; c++) {
+      const value = e[TEXT_COLUMNS[c]!] as string | null;
+      const slot = 2 * (i * TEXT_COLUMNS.length + c);
+      if (value === null) {
+        bounds[slot] = NULL_START;
+        continue;
+      }
+      let done = encoder.encodeInto(value, text.subarray(at));
+      if (done.read < value.length) {
+        // Non-ASCII text outgrew the buffer: grow (UTF-8 needs at most 3 bytes per code unit) and redo it.
+        const grown = Buffer.allocUnsafeSlow(Math.max(2 * text.length, at + value.length * 3));
+        grown.set(text.subarray(0, at));
+        text = grown;
+        done = encoder.encodeInto(value, text.subarray(at));
+      }
+      bounds[slot] = at;
+      at += done.written;
+      bounds[slot + 1] = at;
+    }
+  }
+  return { first, count: n, hashes, times, text, bounds };
+}
+
+function entryFromRow(row: Row): LedgerEntry {
+  return {
+    index: Number(row['idx']),
+    leafHash: row['leaf_hash'] as Uint8Array,
+    canonical: row['canonical'] as string,
+    time: Number(row['time']),
+    txn: row['txn'] as string | null,
+    person: row['person'] as string | null,
+    caller: row['caller'] as string | null,
+    action: row['action'] as string | null,
+    decision: row['decision'] as string | null,
+  };
+}
+
+function checkpointFromRow(row: Row): StoredCheckpoint {
+  return {
+    size: Number(row['size']),
+    root: row['root'] as Uint8Array,
+    note: row['note'] as string,
+    time: Number(row['time']),
+  };
+}
