@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const warrant = (args: string[]) =>
+  spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-test('warrant dev --demo drives real traffic through the gateway and records every decision', async () => {
+test('warrant dev --demo drives real traffic through the gateway; the ledger export verifies and any edit fails', async () => {
   const data = mkdtempSync(join(tmpdir(), 'warrant-demo-'));
   const child = spawn(process.execPath, [main, 'dev', '--demo', '--port', '0', '--data', data], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -24,31 +26,39 @@ test('warrant dev --demo drives real traffic through the gateway and records eve
     assert.match(stderr, /demo: GET \/demo\/crm\/contacts\/1 → 200/);
     assert.match(stderr, /demo: DELETE \/demo\/crm\/contacts\/2 → 403 WARRANT_CALL_DENIED/);
     assert.match(stderr, /demo: GET \/demo\/crm\/export → 403 WARRANT_ACTION_UNKNOWN/);
-    const records = readFileSync(join(data, 'decisions.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map(
-        (l) =>
-          JSON.parse(l) as { kind: string; decision?: string; person?: { sub: string }; chain?: unknown[] },
-      );
-    const decisions = records.filter((r) => r.kind === 'decision');
-    assert.equal(decisions.length, 5);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  try {
+    // After the run: the decisions are in the ledger, with person and chain, and no token literal.
+    const query = warrant(['audit', 'query', '--data', data, '--json']);
+    assert.equal(query.status, 0, query.stderr);
+    const text = query.stdout;
+    assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]+\./, 'no token literals');
+    const decisions = (
+      JSON.parse(text) as { records: { decision?: string; kind?: string }[] }
+    ).records.filter((r) => r.kind === 'decision');
     assert.deepEqual(
       decisions.map((d) => d.decision),
       ['allow', 'allow', 'allow', 'deny', 'deny'],
     );
-    for (const d of decisions) {
-      assert.equal(d.person?.sub, 'alice@example.org');
-      assert.equal(d.chain?.length, 2);
-    }
-    assert.doesNotMatch(
-      readFileSync(join(data, 'decisions.jsonl'), 'utf8'),
-      /eyJ[A-Za-z0-9_-]+\./,
-      'no token literals',
+    // The export verifies offline; an edited export does not.
+    const out = join(data, 'ledger.jsonl');
+    const exported = warrant(['audit', 'export', '--data', data, '--out', out]);
+    assert.equal(exported.status, 0, exported.stderr);
+    const verified = warrant(['audit', 'verify', out]);
+    assert.equal(verified.status, 0, verified.stderr + verified.stdout);
+    const lines = readFileSync(out, 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.includes('"decision":"deny"'));
+    writeFileSync(
+      out,
+      lines.map((l, n) => (n === i ? l.replace('"decision":"deny"', '"decision":"allow"') : l)).join('\n'),
     );
+    const tampered = warrant(['audit', 'verify', out]);
+    assert.equal(tampered.status, 1);
+    assert.match(tampered.stderr + tampered.stdout, /line|record|checkpoint/i);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
     rmSync(data, { recursive: true, force: true });
   }
 });

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { GatewayConfig, WarrantConfig } from '../config/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
-import { type DecisionLog, FileDecisionLog } from '../ledger/decision-log.ts';
+import type { DecisionLog } from '../ledger/decision-log.ts';
+import { openLedger } from '../ledger/open-ledger.ts';
 import {
   DEFAULT_POLICY_FILES,
   DEFAULT_SCHEMA_FILE,
@@ -67,11 +67,9 @@ export async function startGateway(
     stalenessSeconds: config.gateway.statusStalenessSeconds,
   });
   await revocation.start();
-  let decisions = options.decisions;
-  if (!decisions) {
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    decisions = new FileDecisionLog(join(config.dataDir, 'decisions.jsonl'));
-  }
+  // Decisions go to the Merkle ledger (durable before forwarding) unless the caller brings its own log.
+  const decisions = options.decisions ?? (await openLedger(config));
+
   const replay =
     options.replay ??
     (config.gateway.replayCache === 'redis' && config.redis

@@ -18,7 +18,8 @@ export const dev: Command = {
     'credentials, jwt-bearer, token exchange), /introspect, /revoke, status lists, the revocation feed\n' +
     'and the admin API. The admin token is read from $WARRANT_ADMIN_TOKEN, or created in <data>/admin-token.\n' +
     'The gateway runs beside it (default port 8081, or --port + 1) with the configured routes, trusting\n' +
-    'this STS; its decisions are written to <data>/decisions.jsonl before any call is forwarded.\n' +
+    'this STS; every decision is made durable in the Merkle ledger (<data>/ledger.db) before any call is\n' +
+    'forwarded. `warrant audit` reads it (trace, who, query, export, verify, reports).\n' +
     'Flags override the configuration file. Stop with Ctrl-C (SIGINT) or SIGTERM.',
   options: {
     port: {
@@ -85,7 +86,7 @@ export const dev: Command = {
     }
     io.out(`warrant dev listening on ${server.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`);
     io.err(
-      `gateway listening on ${gw.url} (${config.gateway.routes.length} routes; decisions in ${config.dataDir}/decisions.jsonl)\n`,
+      `gateway listening on ${gw.url} (${config.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
     );
 
     let demo: { close(): Promise<void> } | undefined;
