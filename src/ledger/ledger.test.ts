@@ -399,3 +399,21 @@ describe('Ledger open refuses a tampered store', () => {
     await probe.close();
   });
 });
+
+describe('Ledger.note', () => {
+  test('a noted record rides with the next durable append, and is written on close when none follows', async () => {
+    const store = new MemoryLedgerStore();
+    const ledger = await Ledger.open(
+      store,
+      { name: 'test/ledger', key: generateSigningKey() },
+      { origin: 'test/ledger' },
+    );
+    const time = new Date().toISOString();
+    ledger.note({ id: 'o1', kind: 'outcome', time, gateway: 'gw' });
+    const index = await ledger.append({ id: 'd1', kind: 'decision', time, gateway: 'gw', decision: 'allow' });
+    assert.equal(index, 1, 'the noted outcome went first, in the same batch');
+    ledger.note({ id: 'o2', kind: 'outcome', time, gateway: 'gw' });
+    await ledger.close();
+    assert.equal(ledger.size, 3, 'the last noted record was written on close');
+  });
+});

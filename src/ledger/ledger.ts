@@ -206,6 +206,23 @@ export class Ledger implements DecisionLog {
     });
   }
 
+  /**
+   * Records what nothing waits for (a call's outcome): it joins the next batch a durable append starts,
+   * or a timer's batch, instead of forcing a commit of its own — one durable write per call, not two.
+   */
+  note(record: DecisionRecord): void {
+    if (this.#closed) return;
+    const time = typeof record.time === 'string' ? Date.parse(record.time) : Number.NaN;
+    if (!Number.isFinite(time) || Object.hasOwn(record, 'index')) return;
+    this.#pending.push({ record, time, resolve: () => {}, reject: () => {} });
+    this.#lazy ??= setTimeout(() => {
+      this.#lazy = undefined;
+      if (this.#pending.length > 0) this.#kick();
+    }, 50);
+    this.#lazy.unref?.();
+  }
+  #lazy: NodeJS.Timeout | undefined;
+
   #kick(): void {
     this.#writing ??= this.#pump();
   }
@@ -427,6 +444,8 @@ export class Ledger implements DecisionLog {
     this.#closed = true;
     this.#closing ??= (async () => {
       try {
+        clearTimeout(this.#lazy);
+        if (this.#pending.length > 0) this.#kick();
         while (this.#writing) await this.#writing;
         if (this.#tree.size > (this.#latest?.size ?? 0) && !this.#needsResync) {
           this.#checkpointDue = true;
