@@ -30,6 +30,8 @@ import type { KeyVault } from './signing-keys.ts';
 import { TrustedIssuers } from './trusted-issuers.ts';
 
 export const STATUS_LIST_ID = '1';
+/** Status-list slots reserved per store round trip. */
+const STATUS_BLOCK = 64;
 
 export interface RevocationEvent {
   readonly reason: string;
@@ -205,12 +207,36 @@ export class Sts {
     return { token, claims };
   }
 
+  /**
+   * The next status-list slot. Slots are reserved from the store in blocks (atomic there, so replicas never
+   * share one), sparing a durable write per exchange; slots of a block left unused at shutdown stay clear.
+   */
+  async #statusSlot(): Promise<number> {
+    if (this.#slots.next >= this.#slots.end) {
+      this.#reserving ??= this.store.statusLists.allocate(STATUS_LIST_ID, STATUS_BLOCK).then(
+        (first) => {
+          this.#slots = { next: first, end: first + STATUS_BLOCK };
+          this.#reserving = undefined;
+        },
+        (error: unknown) => {
+          this.#reserving = undefined;
+          throw error;
+        },
+      );
+      await this.#reserving;
+      return this.#statusSlot();
+    }
+    return this.#slots.next++;
+  }
+  #slots = { next: 0, end: 0 };
+  #reserving: Promise<void> | undefined;
+
   /** Signs and records a warrant (status slot allocated first); the record is durable before it is returned. */
   async mintWarrant(
     claims: Omit<WarrantClaims, 'iss' | 'jti' | 'status'>,
     parentHash: string | null,
   ): Promise<{ token: string; claims: WarrantClaims; record: IssuedToken }> {
-    const idx = await this.store.statusLists.allocate(STATUS_LIST_ID);
+    const idx = await this.#statusSlot();
     const full: WarrantClaims = {
       iss: this.issuer,
       ...claims,
