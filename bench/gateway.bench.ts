@@ -36,6 +36,7 @@ import { createDpopProof } from '../src/core/dpop/index.ts';
 import { generateSigningKey, type SigningKey } from '../src/core/jose/jwk.ts';
 import { signCompact } from '../src/core/jose/jws.ts';
 import { AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { type ProfileSummary, summarizeProfile } from './lib/cpuprofile-summary.ts';
 import { type Child, type CpuSnapshot, startChild } from './lib/gateway-ipc.ts';
 import {
   batchSource,
@@ -48,7 +49,6 @@ import {
   sequential,
   Target,
 } from './lib/gateway-load.ts';
-import { type ProfileSummary, summarizeProfile } from './lib/gateway-profile.ts';
 import type { DecisionLogSpec, GatewayServerSpec } from './lib/gateway-server.ts';
 import type { GatewayStsSpec } from './lib/gateway-sts.ts';
 

@@ -5,24 +5,12 @@
  * fresh (DPoP proofs) are prepared before the timed window and handed out by a `HeaderSource`.
  */
 import { Pool } from 'undici';
+import { ErrorLog } from './http-load.ts';
 
 export type Headers = Readonly<Record<string, string>>;
 
 /** The next request's headers: `undefined` once the prepared batch is used up. */
 export type HeaderSource = () => Headers | undefined;
-
-/** Non-200 answers and transport errors, with a few distinct samples to print. */
-export class ErrorLog {
-  count = 0;
-  readonly samples = new Map<string, number>();
-
-  add(what: string): void {
-    this.count++;
-    const key = what.slice(0, 300);
-    if (this.samples.size < 8 || this.samples.has(key))
-      this.samples.set(key, (this.samples.get(key) ?? 0) + 1);
-  }
-}
 
 export class Target {
   readonly name: string;
