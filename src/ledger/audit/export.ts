@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { WarrantError } from '../../core/errors.ts';
 import { parseCheckpoint } from '../checkpoint.ts';
 import type { DecisionRecord } from '../decision-log.ts';
+import { LedgerCorruptError } from '../errors.ts';
 import { checkAuditQuery } from './query.ts';
 import {
   type AuditRecord,
@@ -84,7 +85,15 @@ export async function exportJsonLines(
   };
   await write(`${JSON.stringify(header)}\n`);
   for (let from = 0; from < size; from += CHUNK) {
-    const rows = await source.entries(from, Math.min(size, from + CHUNK));
+    const to = Math.min(size, from + CHUNK);
+    const rows = await source.entries(from, to);
+    // Never a file with a hole (it would not verify): a record missing from the store stops the export.
+    const gap = rows.findIndex((row, i) => row.index !== from + i);
+    if (gap >= 0 || rows.length !== to - from)
+      throw new LedgerCorruptError(
+        from + (gap >= 0 ? gap : rows.length),
+        'the record is missing from the store, below the latest checkpoint: the export stopped',
+      );
     let text = '';
     for (const row of rows) text += `${recordLine(row.index, row.canonical)}\n`;
     await write(text);
