@@ -9,7 +9,7 @@ const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const warrant = (args: string[]) =>
   spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-test('warrant dev --demo drives real traffic through the gateway; the ledger export verifies and any edit fails', async () => {
+test('warrant dev --demo drives real traffic through the gateway; the ledger export verifies against its key or a saved checkpoint, not without an anchor, and any edit fails', async () => {
   const data = mkdtempSync(join(tmpdir(), 'warrant-demo-'));
   const child = spawn(process.execPath, [main, 'dev', '--demo', '--port', '0', '--data', data], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,21 +43,36 @@ test('warrant dev --demo drives real traffic through the gateway; the ledger exp
       decisions.map((d) => d.decision),
       ['allow', 'allow', 'allow', 'deny', 'deny'],
     );
-    // The export verifies offline; an edited export does not.
+    // The export verifies offline against a trust anchor (the README's commands): the ledger key that
+    // `audit key` prints, or a checkpoint saved with `audit checkpoint`. Without an anchor it does not.
     const out = join(data, 'ledger.jsonl');
     const exported = warrant(['audit', 'export', '--data', data, '--out', out]);
     assert.equal(exported.status, 0, exported.stderr);
-    const verified = warrant(['audit', 'verify', out]);
+    const key = warrant(['audit', 'key', '--data', data]);
+    assert.equal(key.status, 0, key.stderr);
+    assert.match(key.stdout, /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\n$/);
+    const verified = warrant(['audit', 'verify', out, '--key', key.stdout.trim()]);
     assert.equal(verified.status, 0, verified.stderr + verified.stdout);
+    assert.match(verified.stdout, /anchor +the pinned key/);
+    const checkpoint = join(data, 'trusted.cp');
+    const saved = warrant(['audit', 'checkpoint', '--data', data, '--out', checkpoint]);
+    assert.equal(saved.status, 0, saved.stderr);
+    const fromCheckpoint = warrant(['audit', 'verify', out, '--trusted-checkpoint', checkpoint]);
+    assert.equal(fromCheckpoint.status, 0, fromCheckpoint.stderr + fromCheckpoint.stdout);
+    const unanchored = warrant(['audit', 'verify', out]);
+    assert.equal(unanchored.status, 1);
+    assert.match(unanchored.stderr, /WARRANT_AUDIT_NO_TRUST_ANCHOR/);
+    // An edited export does not verify.
     const lines = readFileSync(out, 'utf8').split('\n');
     const i = lines.findIndex((l) => l.includes('"decision":"deny"'));
     writeFileSync(
       out,
       lines.map((l, n) => (n === i ? l.replace('"decision":"deny"', '"decision":"allow"') : l)).join('\n'),
     );
-    const tampered = warrant(['audit', 'verify', out]);
+    const tampered = warrant(['audit', 'verify', out, '--key', key.stdout.trim()]);
     assert.equal(tampered.status, 1);
     assert.match(tampered.stderr + tampered.stdout, /line|record|checkpoint/i);
+    assert.match(tampered.stderr, /WARRANT_AUDIT_EXPORT_TAMPERED/);
   } finally {
     rmSync(data, { recursive: true, force: true });
   }

@@ -121,6 +121,12 @@ export const ERROR_CODES = {
     'A ledger export does not verify: records changed, removed, reordered or inserted, or a checkpoint not signed by a trusted key or not matching the records. The error names the line.',
   WARRANT_AUDIT_PROOF_INVALID:
     'A record is not proven by the latest signed checkpoint: its inclusion proof does not verify, or the checkpoint signature does not.',
+  WARRANT_AUDIT_NO_TRUST_ANCHOR:
+    'A ledger export was verified without a trust anchor (a pinned `--key`, a `--trusted-checkpoint`, a checkpoint co-signed by a `--witness-key`), or the anchors vouch for only part of it: the file only proves it agrees with itself.',
+  WARRANT_AUDIT_EXPORT_ROLLED_BACK:
+    'A ledger export ends before a checkpoint the verifier trusts: the log was rolled back to an earlier size, or the export is older than that checkpoint.',
+  WARRANT_AUDIT_EXPORT_FORKED:
+    'A ledger export is not consistent with a checkpoint the verifier trusts (the RFC 9162 consistency proof fails): its records up to that size have another root, so the log forked or was rewritten.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

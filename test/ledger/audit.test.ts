@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ import { traceTxn } from '../../src/ledger/audit/trace.ts';
 import { verifyExport } from '../../src/ledger/audit/verify-export.ts';
 import { whoAuthorised } from '../../src/ledger/audit/who.ts';
 import {
+  cosign,
+  type NoteSigner,
   noteVerifierKey,
   parseCheckpoint,
   signCheckpoint,
@@ -30,10 +33,11 @@ import {
 import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
 import { canonicalJson } from '../../src/ledger/jcs.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
-import { leafHash, verifyInclusion } from '../../src/ledger/merkle.ts';
+import { leafHash, MerkleTree, verifyInclusion } from '../../src/ledger/merkle.ts';
 import { loadOrCreateLedgerKey } from '../../src/ledger/open-ledger.ts';
 import type { LedgerStore } from '../../src/ledger/store/ports.ts';
 import { openSqliteLedgerStore } from '../../src/ledger/store/sqlite/sqlite-ledger-store.ts';
+import { type BulkLedger, writeBulkLedger } from '../support/bulk-ledger.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warrant-audit-'));
@@ -305,6 +309,77 @@ async function verifyVariant(
   return (spawned ? warrant : cli)(['audit', 'verify', path, ...(pin ? ['--key', fixture.verifierKey] : [])]);
 }
 
+/** Writes a variant of the export and runs `warrant audit verify` on it with exactly `flags`. */
+async function verifyWith(name: string, variant: string[], flags: readonly string[]): Promise<Result> {
+  const path = join(dir, `${name}.jsonl`);
+  writeFileSync(path, `${variant.join('\n')}\n`);
+  return cli(['audit', 'verify', path, ...flags]);
+}
+
+/** The checkpoint note of size `size` in the untouched export. */
+function noteAt(size: number): string {
+  for (const line of lines) {
+    const parsed = JSON.parse(line);
+    if (parsed.type === 'checkpoint' && parseCheckpoint(parsed.note).size === size) return parsed.note;
+  }
+  throw new Error(`no checkpoint of size ${size}`);
+}
+
+/** Writes a checkpoint note to a file (a trusted checkpoint saved earlier); returns its path. */
+function trustedFile(name: string, note: string): string {
+  const path = join(dir, `${name}.cp`);
+  writeFileSync(path, note);
+  return path;
+}
+
+/** The export cut back to its first `size` records and the checkpoints up to `size`. */
+function cutTo(size: number): string[] {
+  return lines.filter((line, i) => {
+    if (i === 0) return true;
+    const parsed = JSON.parse(line);
+    return parsed.type === 'record' ? parsed.index < size : parseCheckpoint(parsed.note).size <= size;
+  });
+}
+
+/**
+ * The export with `change` applied to its records (each then written as canonical JSON), the tree rebuilt
+ * and every checkpoint signed again by `signer` at its size: a different history with valid signatures.
+ */
+function rewrite(
+  signer: NoteSigner,
+  change: (record: DecisionRecord & { index: number }) => DecisionRecord & { index: number },
+): string[] {
+  const tree = new MerkleTree();
+  return lines.map((line, i) => {
+    if (i === 0) return line;
+    const parsed = JSON.parse(line);
+    if (parsed.type === 'record') {
+      const canonical = canonicalJson(change(parsed.record));
+      tree.append(leafHash(Buffer.from(canonical, 'utf8')));
+      return `{"type":"record","index":${parsed.index},"record":${canonical}}`;
+    }
+    const { size } = parseCheckpoint(parsed.note);
+    return JSON.stringify({
+      type: 'checkpoint',
+      note: signCheckpoint({ origin: ORIGIN, size, root: tree.root(size) }, signer),
+    });
+  });
+}
+
+/** The export with the checkpoints of the given sizes co-signed by `witness`. */
+function cosigned(witness: NoteSigner, sizes: readonly number[]): string[] {
+  return lines.map((line, i) => {
+    if (i === 0) return line;
+    const parsed = JSON.parse(line);
+    if (parsed.type !== 'checkpoint' || !sizes.includes(parseCheckpoint(parsed.note).size)) return line;
+    return JSON.stringify({ type: 'checkpoint', note: cosign(parsed.note, witness) });
+  });
+}
+
+function problemCodes(r: Result): string[] {
+  return (JSON.parse(r.stdout) as { problems: { code: string }[] }).problems.map((p) => p.code);
+}
+
 /** The 1-based line of record `index` in an untouched export (line 1 is the header). */
 const lineOfRecord = (index: number): number => index + 2;
 
@@ -366,15 +441,24 @@ describe('warrant audit export and verify', () => {
     assert.equal(r.stderr, '');
   });
 
-  test("verify without --key uses the file's key and warns that it only proves self-consistency", async () => {
+  test('verify without a trust anchor fails (exit 1, WARRANT_AUDIT_NO_TRUST_ANCHOR) and names the anchors to give', async () => {
     const r = await cli(['audit', 'verify', exportPath, '--json']);
-    assert.equal(r.code, 0, r.stderr);
+    assertCleanFailure(r);
     const result = JSON.parse(r.stdout);
-    assert.equal(result.ok, true);
+    assert.equal(result.ok, false);
+    assert.equal(result.anchored, false);
     assert.equal(result.keysFrom, 'file');
-    assert.equal(result.size, 50);
-    assert.match(r.stderr, /no --key given/);
-    assert.match(r.stderr, /recognise/);
+    assert.deepEqual(
+      result.problems.map((p: { code: string }) => p.code),
+      ['WARRANT_AUDIT_NO_TRUST_ANCHOR'],
+    );
+    assert.match(r.stderr, /no trust anchor/);
+    assert.match(r.stderr, /WARRANT_AUDIT_NO_TRUST_ANCHOR/);
+    for (const flag of ['--key', '--trusted-checkpoint', '--witness-key', 'warrant audit key'])
+      assert.ok(r.stderr.includes(flag), flag);
+    const spawned = await warrant(['audit', 'verify', exportPath]);
+    assertCleanFailure(spawned);
+    assert.equal(spawned.stdout, '');
   });
 });
 
@@ -461,7 +545,7 @@ describe('tampering makes verify fail and say where', { concurrency: true }, () 
     );
   });
 
-  test('an export re-signed throughout by another key passes only on its own word', async () => {
+  test('an export re-signed throughout by another key fails: without an anchor, with --key, with a trusted checkpoint', async () => {
     const other = { name: ORIGIN, key: generateSigningKey('EdDSA') };
     const forgedKey = noteVerifierKey(ORIGIN, other.key);
     const rewritten = lines.map((line, i) => {
@@ -475,9 +559,18 @@ describe('tampering makes verify fail and say where', { concurrency: true }, () 
     assertCleanFailure(pinned);
     assert.match(pinned.stderr, /not signed by a trusted key/);
     const unpinned = await verifyVariant('rewritten-unpinned', rewritten, { pin: false });
-    assert.equal(unpinned.code, 0);
-    assert.match(unpinned.stderr, /self-consistent, not that it is authentic/);
-    assert.ok(unpinned.stderr.includes(forgedKey));
+    assertCleanFailure(unpinned);
+    assert.equal(unpinned.stdout, '');
+    assert.match(unpinned.stderr, /no trust anchor.*\(WARRANT_AUDIT_NO_TRUST_ANCHOR\)/);
+    const anchored = await verifyWith('rewritten-anchored', rewritten, [
+      '--trusted-checkpoint',
+      trustedFile('cp-30', noteAt(30)),
+    ]);
+    assertCleanFailure(anchored);
+    assert.match(
+      anchored.stderr,
+      /line 1: none of the verifier keys in the header signed the trusted checkpoint of size 30 .*re-signed/,
+    );
   });
 
   test('a record that is not in canonical form', async () => {
@@ -489,6 +582,306 @@ describe('tampering makes verify fail and say where', { concurrency: true }, () 
     const r = await verifyVariant('spaced', spaced);
     assertCleanFailure(r);
     assert.match(r.stderr, /line 5: record 3 is not written exactly as hashed/);
+  });
+});
+
+describe('trust anchors: pinned key, trusted checkpoint, witness (DESIGN §8)', () => {
+  test('an export cut back to an earlier checkpoint fails against a later trusted checkpoint: WARRANT_AUDIT_EXPORT_ROLLED_BACK', async () => {
+    const cut = cutTo(30);
+    // On the pinned key alone it verifies: every signature in it is the log's, it is only older.
+    const keyOnly = await verifyWith('cut-30', cut, ['--key', fixture.verifierKey]);
+    assert.equal(keyOnly.code, 0, keyOnly.stderr);
+    const trusted = trustedFile('cp-50', noteAt(50));
+    for (const flags of [
+      ['--trusted-checkpoint', trusted],
+      ['--key', fixture.verifierKey, '--trusted-checkpoint', trusted],
+    ]) {
+      const r = await verifyWith('cut-30', cut, [...flags, '--json']);
+      assertCleanFailure(r);
+      assert.deepEqual(problemCodes(r), ['WARRANT_AUDIT_EXPORT_ROLLED_BACK']);
+      assert.match(
+        r.stderr,
+        /the export ends at size 30, before the trusted checkpoint of size 50 .*rolled back/,
+      );
+      assert.match(r.stderr, /\(WARRANT_AUDIT_EXPORT_ROLLED_BACK\)/);
+      assert.match(r.stderr, /rolled back or rewritten/);
+    }
+  });
+
+  test('a forked log (other records, same size, signed by the same key) fails against a trusted checkpoint: WARRANT_AUDIT_EXPORT_FORKED', async () => {
+    const logKey = { name: ORIGIN, key: loadOrCreateLedgerKey(data) };
+    const forked = rewrite(logKey, (r) => (r.index === 15 ? { ...r, resource: 'crm/contacts/999' } : r));
+    // Every signature in it is the log's own: the pinned key alone cannot tell.
+    const keyOnly = await verifyWith('forked', forked, ['--key', fixture.verifierKey]);
+    assert.equal(keyOnly.code, 0, keyOnly.stderr);
+    for (const size of [30, 50]) {
+      const r = await verifyWith('forked', forked, [
+        '--trusted-checkpoint',
+        trustedFile(`cp-${size}`, noteAt(size)),
+        '--json',
+      ]);
+      assertCleanFailure(r);
+      assert.deepEqual(problemCodes(r), ['WARRANT_AUDIT_EXPORT_FORKED']);
+      assert.match(
+        r.stderr,
+        new RegExp(`the export is not consistent with the trusted checkpoint of size ${size} .*forked`),
+      );
+    }
+    // A checkpoint trusted from before the fork (record 15) is consistent with it: that much is the same log.
+    const earlier = await verifyWith('forked', forked, [
+      '--trusted-checkpoint',
+      trustedFile('cp-10', noteAt(10)),
+    ]);
+    assert.equal(earlier.code, 0, earlier.stderr);
+  });
+
+  test('a longer export is proven consistent with a trusted earlier checkpoint, which anchors the log key', async () => {
+    const cp = trustedFile('cp-30', noteAt(30));
+    const r = await cli(['audit', 'verify', exportPath, '--trusted-checkpoint', cp]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /anchor +consistent with the trusted checkpoint\(s\) of size 30 \(RFC 9162 consistency proof\)/,
+    );
+    assert.match(r.stdout, /from the file, as signers of the trusted checkpoint/);
+    const json = JSON.parse(
+      (await cli(['audit', 'verify', exportPath, '--trusted-checkpoint', cp, '--json'])).stdout,
+    );
+    assert.equal(json.ok, true);
+    assert.equal(json.anchored, true);
+    assert.deepEqual(json.anchoredBy, ['trusted-checkpoint']);
+    assert.deepEqual(json.trustedSizes, [30]);
+    assert.deepEqual(json.keys, [fixture.verifierKey]);
+  });
+
+  test('records added past the trusted checkpoint under another key fail, even when the header lists that key', async () => {
+    const other = { name: ORIGIN, key: generateSigningKey('EdDSA') };
+    const extended = rewrite(other, (r) =>
+      r.index >= 30 ? { ...r, resource: 'crm/contacts/forged' } : r,
+    ).map((line, i) => {
+      if (i === 0)
+        return JSON.stringify({
+          ...JSON.parse(line),
+          verifierKeys: [fixture.verifierKey, noteVerifierKey(ORIGIN, other.key)],
+        });
+      const parsed = JSON.parse(line);
+      // The checkpoints up to 30 are the genuine ones.
+      if (parsed.type === 'checkpoint' && parseCheckpoint(parsed.note).size <= 30)
+        return JSON.stringify({ type: 'checkpoint', note: noteAt(parseCheckpoint(parsed.note).size) });
+      return line;
+    });
+    const r = await verifyWith('extended', extended, [
+      '--trusted-checkpoint',
+      trustedFile('cp-30', noteAt(30)),
+    ]);
+    assertCleanFailure(r);
+    assert.match(r.stderr, /the checkpoint of size 40 is not signed by a trusted key/);
+    assert.match(r.stderr, /the checkpoint of size 50 is not signed by a trusted key/);
+  });
+
+  test('--save-checkpoint keeps the anchor for next time; a failed verification saves nothing', async () => {
+    const cp = join(dir, 'saved.cp');
+    const first = await verifyWith('cut-30', cutTo(30), [
+      '--key',
+      fixture.verifierKey,
+      '--save-checkpoint',
+      cp,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(readFileSync(cp, 'utf8'), noteAt(30));
+    assert.match(first.stderr, /saved the checkpoint of size 30 to .*--trusted-checkpoint/);
+    const later = await cli([
+      'audit',
+      'verify',
+      exportPath,
+      '--trusted-checkpoint',
+      cp,
+      '--save-checkpoint',
+      cp,
+    ]);
+    assert.equal(later.code, 0, later.stderr);
+    assert.equal(readFileSync(cp, 'utf8'), noteAt(50));
+    const rolledBack = await verifyWith('cut-30', cutTo(30), [
+      '--trusted-checkpoint',
+      cp,
+      '--save-checkpoint',
+      cp,
+    ]);
+    assertCleanFailure(rolledBack);
+    assert.match(rolledBack.stderr, /WARRANT_AUDIT_EXPORT_ROLLED_BACK/);
+    assert.equal(
+      readFileSync(cp, 'utf8'),
+      noteAt(50),
+      'the trusted checkpoint is not replaced by an older one',
+    );
+    const unanchored = await cli(['audit', 'verify', exportPath, '--save-checkpoint', cp]);
+    assertCleanFailure(unanchored, 2);
+    assert.match(unanchored.stderr, /--save-checkpoint needs --key or --trusted-checkpoint/);
+  });
+
+  test('warrant audit key prints the ledger key; audit checkpoint saves the latest checkpoint, checked', async () => {
+    const key = await warrant(['audit', 'key', ...D]);
+    assert.equal(key.code, 0, key.stderr);
+    assert.equal(key.stdout, `${fixture.verifierKey}\n`);
+    const cpPath = join(dir, 'latest.cp');
+    const cp = await cli(['audit', 'checkpoint', ...D, '--out', cpPath]);
+    assert.equal(cp.code, 0, cp.stderr);
+    assert.equal(readFileSync(cpPath, 'utf8'), noteAt(50));
+    assert.match(cp.stderr, /at size 50 .*saved to/);
+    const r = await cli([
+      'audit',
+      'verify',
+      exportPath,
+      '--key',
+      key.stdout.trim(),
+      '--trusted-checkpoint',
+      cpPath,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /anchor +the pinned key \(--key\); consistent with the trusted checkpoint\(s\) of size 50/,
+    );
+    // Checked against another key, nothing is saved.
+    const wrongPath = join(dir, 'wrong.cp');
+    const wrong = await cli([
+      'audit',
+      'checkpoint',
+      ...D,
+      '--key',
+      noteVerifierKey(ORIGIN, generateSigningKey('EdDSA')),
+      '--out',
+      wrongPath,
+    ]);
+    assertCleanFailure(wrong);
+    assert.match(wrong.stderr, /does not verify/);
+    assert.equal(existsSync(wrongPath), false);
+    const noKey = await cli(['audit', 'key', '--data', join(dir, 'nowhere')]);
+    assertCleanFailure(noKey);
+  });
+
+  test('a checkpoint co-signed by a trusted witness anchors the export; an untrusted witness anchors nothing', async () => {
+    const witness = { name: 'witness.example/w1', key: generateSigningKey('EdDSA') };
+    const witnessKey = noteVerifierKey(witness.name, witness.key);
+    const stranger = noteVerifierKey('witness.example/w2', generateSigningKey('EdDSA'));
+    const witnessed = cosigned(witness, [50]);
+    const ok = await verifyWith('witnessed', witnessed, ['--witness-key', witnessKey]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /anchor +co-signed by a trusted witness \(sizes 50\)/);
+    const json = JSON.parse(
+      (await verifyWith('witnessed', witnessed, ['--witness-key', witnessKey, '--json'])).stdout,
+    );
+    assert.equal(json.anchored, true);
+    assert.deepEqual(json.anchoredBy, ['witness']);
+    assert.deepEqual(json.witnessedSizes, [50]);
+
+    const untrusted = await verifyWith('witnessed', witnessed, ['--witness-key', stranger, '--json']);
+    assertCleanFailure(untrusted);
+    assert.deepEqual(problemCodes(untrusted), ['WARRANT_AUDIT_NO_TRUST_ANCHOR']);
+    assert.match(untrusted.stderr, /no checkpoint is co-signed by a trusted witness key/);
+
+    // A witness that co-signed up to size 30 vouches for records 0..29, not for the 20 after.
+    const partly = await verifyWith('witnessed-30', cosigned(witness, [30]), ['--witness-key', witnessKey]);
+    assertCleanFailure(partly);
+    assert.match(partly.stderr, /records 30\.\.49 are covered by no checkpoint a trust anchor vouches for/);
+
+    // A co-signature that does not verify over its checkpoint is a tampered checkpoint.
+    const broken = witnessed.map((line) => {
+      const parsed = JSON.parse(line);
+      if (parsed.type !== 'checkpoint' || !parsed.note.includes(witness.name)) return line;
+      const note: string = parsed.note;
+      const sig = note.slice(note.lastIndexOf(' ') + 1, -1);
+      const other = Buffer.from(sig, 'base64');
+      other[10] = (other[10] ?? 0) ^ 1;
+      return JSON.stringify({ type: 'checkpoint', note: note.replace(sig, other.toString('base64')) });
+    });
+    const altered = await verifyWith('witness-altered', broken, ['--witness-key', witnessKey]);
+    assertCleanFailure(altered);
+    assert.match(altered.stderr, /the checkpoint of size 50: the witness signature by witness\.example\/w1/);
+  });
+
+  test('a malformed trusted checkpoint or witness key is refused before reading the export', async () => {
+    const bad = trustedFile('bad', 'not a checkpoint\n');
+    const r = await cli(['audit', 'verify', exportPath, '--trusted-checkpoint', bad]);
+    assertCleanFailure(r);
+    assert.match(r.stderr, /--trusted-checkpoint .*bad\.cp: checkpoint: /);
+    const missing = await cli(['audit', 'verify', exportPath, '--trusted-checkpoint', join(dir, 'none.cp')]);
+    assertCleanFailure(missing);
+    assert.match(missing.stderr, /cannot read --trusted-checkpoint .*none\.cp \(ENOENT\)/);
+    const key = await cli(['audit', 'verify', exportPath, '--witness-key', 'nope']);
+    assertCleanFailure(key, 2);
+    assert.match(key.stderr, /--witness-key: note key/);
+  });
+});
+
+describe('warrant audit export writes its file whole or not at all', () => {
+  const bulkData = join(dir, 'bulk');
+  let bulk: BulkLedger;
+  before(async () => {
+    // 70,000 records and 1,400 checkpoints: written in 7 chunks of 10,000 records and many small
+    // checkpoint lines, each chunk more than a write buffer holds (back-pressure every time).
+    bulk = await writeBulkLedger(bulkData, { records: 70_000, every: 50 });
+  });
+
+  test('a large export emits no MaxListenersExceededWarning (no listener added per write)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const out = join(dir, 'bulk.jsonl');
+      const r = await cli(['audit', 'export', '--data', bulkData, '--out', out]);
+      assert.equal(r.code, 0, r.stderr);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.deepEqual(
+        warnings.map((w) => `${w.name}: ${w.message}`),
+        [],
+      );
+      const v = await cli(['audit', 'verify', out, '--key', bulk.verifierKey]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /records +70000/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  test('an export killed part way (kill -9) leaves the existing target intact', async () => {
+    const work = mkdtempSync(join(dir, 'kill-'));
+    const target = join(work, 'ledger.jsonl');
+    writeFileSync(target, 'the previous export\n');
+    const child = spawn(process.execPath, [MAIN, 'audit', 'export', '--data', bulkData, '--out', target], {
+      cwd: dir,
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let caught = false;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      // Part way: a file beside the target is being written, or the target itself was touched.
+      if (readdirSync(work).length > 1 || readFileSync(target, 'utf8') !== 'the previous export\n') {
+        caught = child.kill('SIGKILL');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await exited;
+    assert.ok(caught, 'the export was caught part way');
+    assert.equal(readFileSync(target, 'utf8'), 'the previous export\n');
+  });
+
+  test('an export that fails part way (a record missing from the store) leaves the target intact and no temporary file', async () => {
+    const db = new DatabaseSync(join(bulkData, 'ledger.db'));
+    db.prepare('DELETE FROM ledger_records WHERE idx = ?').run(25_000);
+    db.close();
+    const work = mkdtempSync(join(dir, 'gap-'));
+    const target = join(work, 'ledger.jsonl');
+    writeFileSync(target, 'the previous export\n');
+    const r = await cli(['audit', 'export', '--data', bulkData, '--out', target]);
+    assertCleanFailure(r);
+    assert.match(r.stderr, /ledger corrupt at index 25000: the record is missing from the store/);
+    assert.match(r.stderr, /WARRANT_LEDGER_CORRUPT/);
+    assert.equal(readFileSync(target, 'utf8'), 'the previous export\n');
+    assert.deepEqual(readdirSync(work), ['ledger.jsonl']);
   });
 });
 
@@ -923,7 +1316,7 @@ describe('the API', () => {
   test('warrant audit --help lists the subcommands', async () => {
     const r = await cli(['audit', '--help']);
     assert.equal(r.code, 0);
-    for (const sub of ['trace', 'who', 'query', 'verify', 'export', 'report'])
+    for (const sub of ['trace', 'who', 'query', 'verify', 'export', 'key', 'checkpoint', 'report'])
       assert.match(r.stdout, new RegExp(`audit ${sub} `));
     const help = await cli(['audit', 'verify', '--help']);
     assert.match(help.stdout, /Example/);

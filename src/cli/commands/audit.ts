@@ -1,14 +1,20 @@
-import { once } from 'node:events';
-import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigOverrides } from '../../config/types.ts';
 import { isWarrantError } from '../../core/errors.ts';
 import { importPrivateJwk } from '../../core/jose/jwk.ts';
 import { type AuditSource, signerNames } from '../../ledger/audit/source.ts';
 import type { TraceCall, TraceNode } from '../../ledger/audit/trace.ts';
-import { noteVerifierKey, parseNoteVerifierKey } from '../../ledger/checkpoint.ts';
+import {
+  noteVerifierKey,
+  parseCheckpoint,
+  parseNoteVerifierKey,
+  verifyCheckpoint,
+} from '../../ledger/checkpoint.ts';
 import type { LedgerStore } from '../../ledger/store/ports.ts';
 import { printJson } from '../admin-client.ts';
+import { openAtomicFile } from '../atomic-file.ts';
 import {
   CliError,
   type Command,
@@ -48,6 +54,8 @@ interface Opened {
   readonly source: AuditSource;
   readonly dataDir: string;
   readonly describe: string;
+  /** The log's origin when it has no checkpoint to read it from: `<trustDomain>/ledger`. */
+  readonly defaultOrigin: string;
 }
 
 /** Opens the configured ledger store for reading; never creates a ledger that is not there. */
@@ -87,20 +95,25 @@ async function withLedger<T>(args: ParsedArgs, fn: (opened: Opened) => Promise<T
     );
   }
   try {
-    return await fn({ source: store, dataDir: config.dataDir, describe });
+    return await fn({
+      source: store,
+      dataDir: config.dataDir,
+      describe,
+      defaultOrigin: `${config.trustDomain}/ledger`,
+    });
   } finally {
     await store.close().catch(() => {});
   }
 }
 
-/** The `--key` flags, checked (a malformed key is a usage error). */
-function givenKeys(args: ParsedArgs): string[] {
-  const keys = (args.values['key'] as readonly string[] | undefined) ?? [];
+/** The `--key` (or `--witness-key`) flags, checked (a malformed key is a usage error). */
+function givenKeys(args: ParsedArgs, flag = 'key'): string[] {
+  const keys = (args.values[flag] as readonly string[] | undefined) ?? [];
   for (const k of keys) {
     try {
       parseNoteVerifierKey(k);
     } catch (error) {
-      throw new UsageError(`--key: ${(error as Error).message}`);
+      throw new UsageError(`--${flag}: ${(error as Error).message}`);
     }
   }
   return [...keys];
@@ -425,27 +438,69 @@ function integerFlag(value: string, flag: string): number {
 
 // -------------------------------------------------------------------------------------------------------
 
+const ANCHOR_HELP =
+  'A trust anchor is required (DESIGN §8): the file alone proves only that it agrees with itself, since\n' +
+  'whoever rewrites it can re-sign it and list their own key in it. Give at least one:\n' +
+  '  --key <verifier key>          the ledger key, pinned (`warrant audit key` prints it where the ledger runs);\n' +
+  '  --trusted-checkpoint <file>   a checkpoint saved earlier (`warrant audit checkpoint --out <file>`, or\n' +
+  '                                --save-checkpoint here): the export must reach it and be consistent with it\n' +
+  '                                (RFC 9162 consistency proof), so a log rolled back or forked fails;\n' +
+  '  --witness-key <verifier key>  a witness whose co-signature on the checkpoints vouches for the records.\n';
+
 export const auditVerify: Command = {
   name: 'audit verify',
-  summary: 'verify a ledger export offline',
+  summary: 'verify a ledger export offline, against a trust anchor',
   description:
-    'Verifies a JSON Lines ledger export (`warrant audit export`) with nothing but the file: each record\n' +
-    'is re-hashed from its canonical JSON (RFC 8785), the Merkle tree (RFC 9162) rebuilt, every checkpoint\n' +
-    'signature checked and its root compared with the rebuilt root, successive checkpoints checked for\n' +
-    'consistency, and the indices checked to run 0..n-1. Any change, removal, reordering or insertion of a\n' +
-    'record fails, naming the line. Pin the ledger key with --key; without it the key in the file itself\n' +
-    'is used, which proves only that the file is self-consistent. Exits 0 when it verifies, 1 otherwise.',
+    'Verifies a JSON Lines ledger export (`warrant audit export`) offline: each record is re-hashed from\n' +
+    'its canonical JSON (RFC 8785), the Merkle tree (RFC 9162) rebuilt, every checkpoint signature checked\n' +
+    'and its root compared with the rebuilt root, successive checkpoints checked for consistency, and the\n' +
+    'indices checked to run 0..n-1. Any change, removal, reordering or insertion of a record fails, naming\n' +
+    `the line.\n${ANCHOR_HELP}` +
+    "--save-checkpoint <file> then keeps the export's latest checkpoint as the anchor for the next time\n" +
+    '(it needs --key or --trusted-checkpoint: a witness vouches for records, not for the log key).\n' +
+    'Exits 0 when it verifies against an anchor; 1 otherwise, naming each problem and its code\n' +
+    '(WARRANT_AUDIT_NO_TRUST_ANCHOR without an anchor, WARRANT_AUDIT_EXPORT_ROLLED_BACK,\n' +
+    'WARRANT_AUDIT_EXPORT_FORKED, WARRANT_AUDIT_EXPORT_TAMPERED, WARRANT_AUDIT_EXPORT_MALFORMED).',
   options: {
     key: KEY_OPTION,
+    'trusted-checkpoint': {
+      type: 'string',
+      value: 'file',
+      multiple: true,
+      description: 'a checkpoint (C2SP signed note) saved earlier, trusted',
+    },
+    'witness-key': {
+      type: 'string',
+      value: 'verifier key',
+      multiple: true,
+      description: 'a trusted witness key: checkpoints it co-signed are anchored',
+    },
+    'save-checkpoint': {
+      type: 'string',
+      value: 'file',
+      description: "on success, save the export's latest checkpoint here (the next anchor)",
+    },
     json: { type: 'boolean', description: 'print the verification result as JSON' },
   },
   positional: { name: '<export>', description: 'the export file (- for standard input)', required: true },
   examples: [
-    'warrant audit verify ledger.jsonl --key "warrant.local/ledger+1a2b3c4d+AaBb…"',
-    'warrant audit verify ledger.jsonl --json',
+    'warrant audit verify ledger.jsonl --key "$(warrant audit key)"',
+    'warrant audit verify ledger.jsonl --key "warrant.local/ledger+1a2b3c4d+AaBb…" --save-checkpoint trusted.cp',
+    'warrant audit verify newer.jsonl --trusted-checkpoint trusted.cp --save-checkpoint trusted.cp',
+    'warrant audit verify ledger.jsonl --witness-key "witness.example/w1+5e6f7a8b+AcDd…" --json',
   ],
   async run(args, io) {
     const keys = givenKeys(args);
+    const witnessKeys = givenKeys(args, 'witness-key');
+    const save = args.values['save-checkpoint'] as string | undefined;
+    if (save === '') throw new UsageError('--save-checkpoint expects a file');
+    const trustedFiles = (args.values['trusted-checkpoint'] as readonly string[] | undefined) ?? [];
+    if (trustedFiles.includes('')) throw new UsageError('--trusted-checkpoint expects a file');
+    if (save !== undefined && keys.length === 0 && trustedFiles.length === 0)
+      throw new UsageError(
+        '--save-checkpoint needs --key or --trusted-checkpoint: a checkpoint is saved only when its log signature was checked against a key you trust',
+      );
+    const trustedCheckpoints = trustedFiles.map(readTrustedCheckpoint);
     const file = args.positionals[0]!;
     const { verifyExport, verifyExportFile } = await import('../../ledger/audit/verify-export.ts');
     if (file !== '-') {
@@ -464,49 +519,239 @@ export const auditVerify: Command = {
           'Give the path of an export written by `warrant audit export`.',
         );
     }
+    const options = { verifierKeys: keys, witnessKeys, trustedCheckpoints };
     const result =
       file === '-'
-        ? await verifyExport(io.stdin as AsyncIterable<Uint8Array | string>, { verifierKeys: keys })
-        : await verifyExportFile(file, { verifierKeys: keys });
+        ? await verifyExport(io.stdin as AsyncIterable<Uint8Array | string>, options)
+        : await verifyExportFile(file, options);
     if (args.values['json'] === true) printJson(io, result);
-    const fromFile =
-      result.keysFrom === 'file'
-        ? 'note: no --key given: the checkpoints were checked against the key(s) listed in the file itself:\n' +
-          result.keys.map((k) => `  ${k}\n`).join('') +
-          'That shows the file is self-consistent, not that it is authentic: trust it only if you recognise\n' +
-          "this key as your ledger's (compare it with the key printed by `warrant audit export`), and pin it\n" +
-          'with --key next time.\n'
-        : '';
+    const name = file === '-' ? 'the export' : file;
     if (!result.ok) {
-      if (fromFile) io.err(fromFile);
+      const codes = new Set(result.problems.map((p) => p.code));
       throw new CliError(
-        `${file === '-' ? 'the export' : file} does not verify: ${result.problems.length} problem(s)` +
+        `${name} does not verify: ${result.problems.length} problem(s)` +
           `${result.stopped ? ' (stopped after these)' : ''}:\n` +
-          result.problems.map((p) => `  ${p.message}`).join('\n'),
-        'The file is not the ledger as it was signed (changed, cut, or not an export): do not rely on it.\n' +
-          'Export again from the ledger and compare, or ask for the original file.',
+          result.problems.map((p) => `  ${p.message} (${p.code})`).join('\n'),
+        codes.has('WARRANT_AUDIT_EXPORT_ROLLED_BACK') || codes.has('WARRANT_AUDIT_EXPORT_FORKED')
+          ? 'The ledger is not the one you trusted earlier: it was rolled back or rewritten. Keep this export and\n' +
+              'the trusted checkpoint as evidence, and do not rely on the export.'
+          : codes.size === 1 && codes.has('WARRANT_AUDIT_NO_TRUST_ANCHOR')
+            ? ANCHOR_HELP.trimEnd()
+            : 'The file is not the ledger as it was signed (changed, cut, or not an export): do not rely on it.\n' +
+              'Export again from the ledger and compare, or ask for the original file.',
       );
     }
     if (args.values['json'] !== true) {
       io.out(
-        `${file === '-' ? 'the export' : file}: verified\n` +
+        `${name}: verified\n` +
           `  origin       ${result.origin}\n` +
           `  records      ${result.records} (indices 0..${result.records - 1}, each re-hashed from its canonical JSON)\n` +
           `  checkpoints  ${result.verifiedSizes.length} signed and matching (sizes ${listSizes(result.verifiedSizes)}), consistent\n` +
           `  root         ${result.root} at size ${result.size}\n` +
-          `  key(s)       ${result.keys.join(', ')} (${result.keysFrom === 'given' ? 'from --key' : 'from the file itself'})\n`,
+          `  key(s)       ${result.keys.join(', ')} (${KEYS_FROM[result.keysFrom]})\n` +
+          `  anchor       ${describeAnchors(result)}\n`,
       );
     }
-    if (fromFile) io.err(fromFile);
+    if (save !== undefined) {
+      if (result.note === undefined) throw new CliError('no checkpoint to save', 'Export again.');
+      await writeFileAtomically(save, result.note);
+      io.err(
+        `saved the checkpoint of size ${result.size} to ${save}: verify later exports with --trusted-checkpoint ${save}\n`,
+      );
+    }
     return EXIT.ok;
   },
 };
+
+const KEYS_FROM = {
+  given: 'from --key',
+  'trusted-checkpoint': 'from the file, as signers of the trusted checkpoint',
+  file: 'from the file itself',
+} as const;
+
+function describeAnchors(result: {
+  anchoredBy: readonly string[];
+  trustedSizes: readonly number[];
+  witnessedSizes: readonly number[];
+}): string {
+  const parts: string[] = [];
+  if (result.anchoredBy.includes('key')) parts.push('the pinned key (--key)');
+  if (result.anchoredBy.includes('trusted-checkpoint'))
+    parts.push(
+      result.trustedSizes.length > 0
+        ? `consistent with the trusted checkpoint(s) of size ${listSizes(result.trustedSizes)} (RFC 9162 consistency proof)`
+        : 'the key that signed the trusted checkpoint',
+    );
+  if (result.anchoredBy.includes('witness'))
+    parts.push(`co-signed by a trusted witness (sizes ${listSizes(result.witnessedSizes)})`);
+  return parts.join('; ');
+}
+
+/** Reads a `--trusted-checkpoint` file: one C2SP checkpoint note. */
+function readTrustedCheckpoint(path: string): string {
+  const hint =
+    'Give a checkpoint saved by `warrant audit checkpoint --out <file>` or `warrant audit verify --save-checkpoint <file>`.';
+  let text: string;
+  try {
+    if (statSync(path).size > 1 << 20)
+      throw new CliError(`--trusted-checkpoint ${path}: larger than 1 MiB`, hint);
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(
+      `cannot read --trusted-checkpoint ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      hint,
+    );
+  }
+  try {
+    parseCheckpoint(text);
+  } catch (error) {
+    throw new CliError(`--trusted-checkpoint ${path}: ${(error as Error).message}`, hint);
+  }
+  return text;
+}
+
+/** Writes `text` to `path` through a temporary file renamed into place; a failure names the path. */
+async function writeFileAtomically(path: string, text: string): Promise<void> {
+  const sink = await openSink(path, null);
+  try {
+    await sink.write(text);
+    await sink.commit();
+  } finally {
+    await sink.abort();
+  }
+}
 
 /** Checkpoint sizes, abbreviated when there are many: `1000, 2000, 3000, …, 1000000 (1000 in all)`. */
 function listSizes(sizes: readonly number[]): string {
   if (sizes.length <= 8) return sizes.join(', ');
   return `${sizes.slice(0, 3).join(', ')}, …, ${sizes.at(-1)}`;
 }
+
+// -------------------------------------------------------------------------------------------------------
+
+/**
+ * The verifier key(s) of the local ledger key (`<data>/ledger-key.jwk`, never created here): under the
+ * names whose key verifies the latest checkpoint, else under the log's origin.
+ */
+async function localLedgerKeys(opened: Opened): Promise<{ keys: string[]; path: string }> {
+  const path = join(opened.dataDir, 'ledger-key.jwk');
+  if (!existsSync(path))
+    throw new CliError(
+      `no ledger key at ${path}`,
+      'Run this where the ledger runs, with its --data <dir> or --config <file> (the gateway or `warrant dev` keeps its key there).',
+    );
+  let key: ReturnType<typeof importPrivateJwk>;
+  try {
+    key = importPrivateJwk(JSON.parse(readFileSync(path, 'utf8')), 'EdDSA');
+  } catch (error) {
+    throw new CliError(
+      `${path} is not an Ed25519 private JWK: ${(error as Error).message}`,
+      'Restore the ledger key file from a backup.',
+    );
+  }
+  const latest = await opened.source.latestCheckpoint();
+  const candidates = latest ? signerNames(latest.note) : [];
+  const keys: string[] = [];
+  for (const name of candidates) {
+    try {
+      const k = noteVerifierKey(name, key);
+      verifyCheckpoint(latest!.note, [k]);
+      keys.push(k);
+    } catch {
+      // Another signer (a witness), or a name that cannot be ours.
+    }
+  }
+  if (keys.length === 0) {
+    const origin = latest ? parseCheckpoint(latest.note).origin : opened.defaultOrigin;
+    try {
+      keys.push(noteVerifierKey(origin, key));
+    } catch (error) {
+      throw new CliError(`cannot name the ledger key: ${(error as Error).message}`, 'Check the trustDomain.');
+    }
+  }
+  return { keys, path };
+}
+
+export const auditKey: Command = {
+  name: 'audit key',
+  summary: "print the ledger's public verifier key",
+  description:
+    'Prints the C2SP note verifier key of the ledger (name+hash+key: the public half of\n' +
+    '<data>/ledger-key.jwk, under the name that signs its checkpoints), one per line. Give it to whoever\n' +
+    'verifies an export (`warrant audit verify <export> --key <key>`): it is the trust anchor that a\n' +
+    're-signed export cannot match. Run it where the ledger runs; it reads nothing but the data directory.',
+  options: { ...LEDGER_OPTIONS, json: { type: 'boolean', description: 'print {keys} as JSON' } },
+  examples: [
+    'warrant audit key',
+    'warrant audit verify ledger.jsonl --key "$(warrant audit key --data /var/lib/warrant)"',
+  ],
+  async run(args, io) {
+    const { keys } = await withLedger(args, (opened) => localLedgerKeys(opened));
+    if (args.values['json'] === true) printJson(io, { keys });
+    else io.out(`${keys.join('\n')}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const auditCheckpoint: Command = {
+  name: 'audit checkpoint',
+  summary: "save the ledger's latest signed checkpoint (a trust anchor)",
+  description:
+    "Writes the ledger's latest signed checkpoint (a C2SP signed note: origin, size, root, signatures) to\n" +
+    '--out, or to standard output, after checking its signature against --key, else the public half of\n' +
+    '<data>/ledger-key.jwk. Keep it: `warrant audit verify <export> --trusted-checkpoint <file>` then\n' +
+    'proves a later export consistent with it (RFC 9162), so a ledger rolled back to an earlier size or\n' +
+    'rewritten (forked) fails. The file is written beside its name and renamed into place.',
+  options: {
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'file',
+      description: 'write to this file (default: standard output)',
+    },
+    key: {
+      ...KEY_OPTION,
+      description: 'the ledger verifier key to check it with (default: the local ledger key)',
+    },
+    ...LEDGER_OPTIONS,
+  },
+  examples: [
+    'warrant audit checkpoint --out trusted.cp',
+    'warrant audit verify ledger.jsonl --trusted-checkpoint trusted.cp',
+  ],
+  async run(args, io) {
+    const out = args.values['out'] as string | undefined;
+    if (out === '') throw new UsageError('--out expects a file');
+    const given = givenKeys(args);
+    const latest = await withLedger(args, async (opened) => {
+      const keys = given.length > 0 ? given : (await localLedgerKeys(opened)).keys;
+      const cp = await opened.source.latestCheckpoint();
+      if (!cp)
+        throw new CliError(
+          'the ledger has no signed checkpoint yet',
+          'Checkpoints are written every few records and seconds; run again shortly.',
+        );
+      try {
+        verifyCheckpoint(cp.note, keys);
+      } catch (error) {
+        throw new CliError(
+          `the latest checkpoint (size ${cp.size}) does not verify under ${keys.join(', ')}: ${(error as Error).message}`,
+          'Check --key (or the data directory): a checkpoint is saved only when its signature verifies.',
+        );
+      }
+      return cp;
+    });
+    const { origin, size, root } = parseCheckpoint(latest.note);
+    if (out === undefined) io.out(latest.note);
+    else await writeFileAtomically(out, latest.note);
+    io.err(
+      `checkpoint of ${origin} at size ${size} (root ${Buffer.from(root).toString('base64')})${out ? ` saved to ${out}` : ''}\n` +
+        `verify later exports with: warrant audit verify <export> --trusted-checkpoint ${out ?? '<file>'}\n`,
+    );
+    return EXIT.ok;
+  },
+};
 
 // -------------------------------------------------------------------------------------------------------
 
@@ -519,7 +764,8 @@ export const auditExport: Command = {
     'then the signed checkpoints (see docs/cli.md for the format). The header lists the --key values, or\n' +
     'the public half of <data>/ledger-key.jwk. With --format otel, writes OTLP/JSON traces instead: one\n' +
     'trace per transaction, a span per hop of the chain and one per decision (filter with --txn, --since,\n' +
-    '--until). Writes to --out, or to standard output.',
+    '--until). Writes to standard output, or to --out: through a temporary file beside it, flushed and\n' +
+    'renamed over it when complete, so a failed or killed export never leaves half a file there.',
   options: {
     out: {
       type: 'string',
@@ -564,72 +810,72 @@ export const auditExport: Command = {
       asUsage(error);
     }
     const { exportJsonLines, exportOtel } = await import('../../ledger/audit/export.ts');
-    const sink = openSink(out, io);
+    // A file is written beside --out and renamed over it once complete: a failure leaves --out as it was.
+    const sink = await openSink(out, io);
+    let report: string;
     try {
-      await withLedger(args, async (opened) => {
+      report = await withLedger(args, async (opened) => {
         if (format === 'otel') {
           const traces = await exportOtel(opened.source, filters);
           await sink.write(`${JSON.stringify(traces)}\n`);
           const spans = traces.resourceSpans[0]?.scopeSpans[0]?.spans.length ?? 0;
-          io.err(`exported ${spans} span(s) as OTLP/JSON${out ? ` to ${out}` : ''}\n`);
-          return;
+          return `exported ${spans} span(s) as OTLP/JSON${out ? ` to ${out}` : ''}\n`;
         }
         const { keys } = await trustedKeys(args, opened);
-        const summary = await exportJsonLines(opened.source, sink.write, { verifierKeys: keys }).catch((e) =>
+        const summary = await exportJsonLines(opened.source, (text) => sink.write(text), {
+          verifierKeys: keys,
+        }).catch((e) =>
           notFound(e, 'Checkpoints are written every few records and seconds; run again shortly.'),
         );
-        io.err(
+        return (
           `exported ${summary.records} record(s) and ${summary.checkpoints} checkpoint(s) of ${summary.origin}${out ? ` to ${out}` : ''}\n` +
-            (summary.uncovered > 0
-              ? `(${summary.uncovered} later record(s) are not checkpointed yet and were left out)\n`
-              : '') +
-            (keys.length > 0
-              ? `verify with: warrant audit verify ${out ?? '<file>'} --key '${keys[0]}'\n`
-              : 'warning: no verifier key is known (no --key, no ledger-key.jwk): the header lists none, and\n' +
-                'verifying needs --key <the ledger verifier key>.\n'),
+          (summary.uncovered > 0
+            ? `(${summary.uncovered} later record(s) are not checkpointed yet and were left out)\n`
+            : '') +
+          (keys.length > 0
+            ? `verify with: warrant audit verify ${out ?? '<file>'} --key '${keys[0]}'\n`
+            : 'warning: no verifier key is known (no --key, no ledger-key.jwk): the header lists none, and\n' +
+              'verifying needs --key <the ledger verifier key>.\n')
         );
       });
+      await sink.commit();
     } finally {
-      await sink.close();
+      await sink.abort();
     }
+    io.err(report);
     return EXIT.ok;
   },
 };
 
 interface Sink {
   write(text: string): Promise<void>;
-  close(): Promise<void>;
+  /** The output is complete: the file takes its place. */
+  commit(): Promise<void>;
+  /** Not complete: the file is discarded (no-op after `commit`). Never throws. */
+  abort(): Promise<void>;
 }
 
-function openSink(path: string | undefined, io: Io): Sink {
-  if (path === undefined)
-    return {
-      write: async (text) => io.out(text),
-      close: async () => {},
-    };
-  const stream = createWriteStream(path, { mode: 0o600 });
-  let failed: Error | null = null;
-  stream.on('error', (e) => {
-    failed = e;
-  });
-  const fail = (e: Error): never => {
+/**
+ * Standard output, or the file `path` written atomically (`atomic-file.ts`): the target is replaced only
+ * when the whole output is written and flushed, never left half-written.
+ */
+async function openSink(path: string | undefined, io: Io | null): Promise<Sink> {
+  if (path === undefined) {
+    if (io === null) throw new TypeError('a sink without a path needs io');
+    return { write: async (text) => io.out(text), commit: async () => {}, abort: async () => {} };
+  }
+  const fail = (e: unknown): never => {
     throw new CliError(
-      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`,
-      'Check the --out path.',
+      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'Check the path: its directory must exist and be writable.',
+      { cause: e },
     );
   };
+  const file = await openAtomicFile(path).catch(fail);
   return {
-    async write(text) {
-      if (failed) fail(failed);
-      if (!stream.write(text))
-        await Promise.race([once(stream, 'drain'), once(stream, 'error')]).catch(() => {});
-      if (failed) fail(failed);
-    },
-    async close() {
-      if (failed) return;
-      await new Promise<void>((resolve) => stream.end(resolve));
-      if (failed) fail(failed);
-    },
+    write: (text) => file.write(text).catch(fail),
+    commit: () => file.commit().catch(fail),
+    abort: () => file.abort(),
   };
 }
 
@@ -680,11 +926,12 @@ export const auditReport: Command = {
           notFound(e, 'Check the txn (see `warrant audit query --json`).'),
         ),
       );
-      const sink = openSink(out, io);
+      const sink = await openSink(out, io);
       try {
         await sink.write(html);
+        await sink.commit();
       } finally {
-        await sink.close();
+        await sink.abort();
       }
       if (out) io.err(`wrote the disclosure of transaction ${txn} to ${out}\n`);
       return EXIT.ok;
@@ -741,5 +988,7 @@ export const auditCommands: readonly Command[] = [
   auditQuery,
   auditVerify,
   auditExport,
+  auditKey,
+  auditCheckpoint,
   auditReport,
 ];

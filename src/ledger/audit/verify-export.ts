@@ -1,15 +1,26 @@
 /**
- * `verify`: checks a JSON Lines ledger export (see `export.ts`) fully offline — nothing but the file and,
- * ideally, the log's verifier key.
+ * `verify`: checks a JSON Lines ledger export (see `export.ts`) fully offline — nothing but the file and a
+ * trust anchor (DESIGN §8).
  *
  * - every record line is exactly `{"type":"record","index":i,"record":<canonical JSON>}` and its record
  *   bytes are byte-identical to `canonicalJson(record)` (RFC 8785); indices run 0..n-1 with no gap,
  *   repeat or reordering; the record's own `index` member agrees;
  * - the RFC 9162 tree is rebuilt from the leaf hashes of those bytes, in file order;
- * - every checkpoint is a C2SP signed note for the header's origin, signed by a trusted key (the `--key`s
- *   given, else the header's — which then proves only that the file is self-consistent), whose root is
+ * - every checkpoint is a C2SP signed note for the header's origin, signed by a trusted key, whose root is
  *   the rebuilt root at its size; successive checkpoints are consistent (RFC 9162 consistency proofs);
- * - every record is covered by a verified checkpoint.
+ * - every record is covered by a verified checkpoint;
+ * - and a trust anchor vouches for every record. The file alone proves only that it agrees with itself:
+ *   whoever rewrites it can re-sign it and list their own key in the header. The anchors are
+ *   - pinned log keys (`verifierKeys`): the checkpoints must be signed by one of them;
+ *   - checkpoints the verifier trusts (`trustedCheckpoints`, saved earlier): the export must reach each
+ *     one's size (else `WARRANT_AUDIT_EXPORT_ROLLED_BACK`) and be consistent with it, proven with an
+ *     RFC 9162 consistency proof from it to the export's latest checkpoint (else
+ *     `WARRANT_AUDIT_EXPORT_FORKED`); without pinned keys, the header keys that signed a trusted
+ *     checkpoint are the log's keys (a re-signed export lists none that did);
+ *   - witness keys (`witnessKeys`): a checkpoint co-signed by a trusted witness vouches for the records
+ *     it covers (not for the log's key: a co-signature covers the checkpoint body only).
+ *   With none, or when the anchors given vouch for only part of the records, verification fails with
+ *   `WARRANT_AUDIT_NO_TRUST_ANCHOR`.
  *
  * It never throws on the file's content: every failure is a problem naming the line and what is wrong,
  * and reading stops after `maxProblems`. Lines over 1 MiB are refused without being buffered.
@@ -17,7 +28,12 @@
 import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { parseCheckpoint, parseNoteVerifierKey, verifyCheckpoint } from '../checkpoint.ts';
+import {
+  type ParsedCheckpoint,
+  parseCheckpoint,
+  parseNoteVerifierKey,
+  verifyCheckpoint,
+} from '../checkpoint.ts';
 import { canonicalJson } from '../jcs.ts';
 import { MerkleTree, verifyConsistency } from '../merkle.ts';
 import { EXPORT_TYPE, EXPORT_VERSION } from './export.ts';
@@ -26,7 +42,15 @@ import { EXPORT_TYPE, EXPORT_VERSION } from './export.ts';
 export const MAX_LINE_BYTES = 1 << 20;
 const DEFAULT_MAX_PROBLEMS = 50;
 
-export type ExportProblemCode = 'WARRANT_AUDIT_EXPORT_MALFORMED' | 'WARRANT_AUDIT_EXPORT_TAMPERED';
+export type ExportProblemCode =
+  | 'WARRANT_AUDIT_EXPORT_MALFORMED'
+  | 'WARRANT_AUDIT_EXPORT_TAMPERED'
+  | 'WARRANT_AUDIT_NO_TRUST_ANCHOR'
+  | 'WARRANT_AUDIT_EXPORT_ROLLED_BACK'
+  | 'WARRANT_AUDIT_EXPORT_FORKED';
+
+/** What vouched for the export: pinned keys, a trusted checkpoint, a witness's co-signature. */
+export type TrustAnchor = 'key' | 'trusted-checkpoint' | 'witness';
 
 export interface ExportProblem {
   /** The 1-based line the problem is on (0: the file as a whole). */
@@ -48,17 +72,38 @@ export interface ExportVerification {
   /** The largest verified checkpoint: its size and root (base64). */
   readonly size?: number;
   readonly root?: string;
-  /** Where the trusted keys came from: `--key` (given) or the file's own header (file). */
-  readonly keysFrom: 'given' | 'file';
+  /**
+   * The keys the checkpoint signatures were checked against, and where they came from: pinned (given),
+   * the header keys that signed a trusted checkpoint (trusted-checkpoint), or the header alone (file:
+   * they prove nothing by themselves).
+   */
+  readonly keysFrom: 'given' | 'trusted-checkpoint' | 'file';
   readonly keys: string[];
+  /** Every record is vouched for by a trust anchor (and nothing else is wrong: then `ok`). */
+  readonly anchored: boolean;
+  /** The anchors that vouched for (part of) the export. */
+  readonly anchoredBy: TrustAnchor[];
+  /** Sizes of the trusted checkpoints the export was proven consistent with. */
+  readonly trustedSizes: number[];
+  /** Sizes of the checkpoints co-signed by a trusted witness and matching the records. */
+  readonly witnessedSizes: number[];
+  /** The note of the latest checkpoint that verified (as in the file), to save as a trusted checkpoint. */
+  readonly note?: string;
   readonly problems: ExportProblem[];
   /** Reading stopped after `maxProblems` problems. */
   readonly stopped: boolean;
 }
 
 export interface VerifyExportOptions {
-  /** Trusted note verifier keys. Without any, the keys in the file's header are used (and reported so). */
+  /**
+   * Pinned note verifier keys of the log (a trust anchor). Without any, the header keys that signed a
+   * trusted checkpoint are used, else the header's keys (which prove nothing by themselves).
+   */
   readonly verifierKeys?: readonly string[];
+  /** Checkpoint notes (C2SP signed notes) the verifier trusts, saved earlier (a trust anchor). */
+  readonly trustedCheckpoints?: readonly string[];
+  /** Note verifier keys of witnesses the verifier trusts: a checkpoint they co-signed is anchored. */
+  readonly witnessKeys?: readonly string[];
   /** Stop after this many problems (default 50). */
   readonly maxProblems?: number;
 }
@@ -117,8 +162,11 @@ interface CheckpointSeen {
   readonly line: number;
   readonly size: number;
   readonly root: Uint8Array;
+  readonly note: string;
   /** The signature verified under a trusted key and the origin is the header's. */
   readonly signed: boolean;
+  /** Co-signed by a trusted witness key (and the origin is the header's). */
+  readonly witnessed: boolean;
 }
 
 const RECORD_PREFIX = '{"type":"record","index":';
@@ -132,7 +180,11 @@ export async function verifyExport(
 ): Promise<ExportVerification> {
   const maxProblems = options.maxProblems ?? DEFAULT_MAX_PROBLEMS;
   const given = options.verifierKeys ?? [];
-  for (const k of given) parseNoteVerifierKey(k); // a caller mistake: throws WARRANT_LEDGER_NOTE_KEY_INVALID
+  const witnessKeys = options.witnessKeys ?? [];
+  // Caller mistakes: these throw WARRANT_LEDGER_NOTE_KEY_INVALID / WARRANT_LEDGER_CHECKPOINT_INVALID.
+  for (const k of [...given, ...witnessKeys]) parseNoteVerifierKey(k);
+  const trusted = (options.trustedCheckpoints ?? []).map((note) => ({ note, ...parseCheckpoint(note) }));
+  const anchorGiven = given.length > 0 || witnessKeys.length > 0 || trusted.length > 0;
   const problems: ExportProblem[] = [];
   let stopped = false;
   const problem = (line: number, code: ExportProblemCode, message: string): void => {
@@ -144,8 +196,8 @@ export async function verifyExport(
   const tampered = (line: number, message: string) => problem(line, 'WARRANT_AUDIT_EXPORT_TAMPERED', message);
 
   let origin: string | undefined;
-  const keys: string[] = [...given];
-  const keysFrom: 'given' | 'file' = given.length > 0 ? 'given' : 'file';
+  let keys: string[] = [...given];
+  let keysFrom: 'given' | 'trusted-checkpoint' | 'file' = given.length > 0 ? 'given' : 'file';
   const tree = new MerkleTree();
   /** Per tree position (file order): its line and the index it claims. */
   const lineOf: number[] = [];
@@ -255,6 +307,22 @@ export async function verifyExport(
           malformed(1, "no usable verifier key: the header lists none; pass the ledger's key with --key");
           break;
         }
+        if (keysFrom === 'file' && trusted.length > 0) {
+          // The log's keys are those of the header that signed a checkpoint the verifier trusts.
+          const mine = trusted.filter((t) => t.origin === origin);
+          const vouched = keys.filter((k) => mine.some((t) => signs(k, t.note)));
+          if (vouched.length > 0) {
+            keys = vouched;
+            keysFrom = 'trusted-checkpoint';
+          } else if (mine.length > 0) {
+            const t = mine.reduce((a, b) => (b.size > a.size ? b : a));
+            tampered(
+              1,
+              `none of the verifier keys in the header signed the trusted checkpoint of size ${t.size} ` +
+                `(signed by ${signersOf(t)}): this export is signed with another key (re-signed?)`,
+            );
+          }
+        }
         headerOk = true;
         if (stopped) break;
         continue;
@@ -332,7 +400,7 @@ export async function verifyExport(
         if (unknown.length > 0) malformed(n, `unexpected member ${show(unknown[0])} in a checkpoint line`);
         if (typeof note !== 'string') malformed(n, `"note" must be a string (got ${kindOf(note)})`);
         else {
-          const seen = readCheckpoint(note, n, origin!, keys, tampered, malformed);
+          const seen = readCheckpoint(note, n, origin!, keys, witnessKeys, tampered, malformed);
           if (seen) checkpoints.push(seen);
         }
       } else if (type === EXPORT_TYPE) {
@@ -350,15 +418,17 @@ export async function verifyExport(
     malformed(0, `cannot read the export: ${clean(describeIoError(error))}`);
   }
 
+  const matchesTree = (c: CheckpointSeen): boolean =>
+    c.size <= tree.size && Buffer.from(tree.root(c.size)).equals(Buffer.from(c.root));
+  const anchoredBy = new Set<TrustAnchor>();
+  const trustedSizes: number[] = [];
   const finish = (): ExportVerification => {
-    const verified = checkpoints
-      .filter(
-        (c) => c.signed && c.size <= tree.size && Buffer.from(tree.root(c.size)).equals(Buffer.from(c.root)),
-      )
-      .sort((a, b) => a.size - b.size);
+    const verified = checkpoints.filter((c) => c.signed && matchesTree(c)).sort((a, b) => a.size - b.size);
+    const witnessed = checkpoints.filter((c) => c.witnessed && matchesTree(c));
     const top = verified.at(-1);
+    const ok = problems.length === 0 && headerOk;
     return {
-      ok: problems.length === 0 && headerOk,
+      ok,
       ...(origin === undefined ? {} : { origin }),
       records,
       checkpoints: checkpointLines,
@@ -366,6 +436,11 @@ export async function verifyExport(
       ...(top ? { size: top.size, root: Buffer.from(top.root).toString('base64') } : {}),
       keysFrom,
       keys,
+      anchored: ok && anchorGiven,
+      anchoredBy: [...anchoredBy],
+      trustedSizes: [...new Set(trustedSizes)].sort((a, b) => a - b),
+      witnessedSizes: [...new Set(witnessed.map((c) => c.size))].sort((a, b) => a - b),
+      ...(top ? { note: top.note } : {}),
       problems,
       stopped,
     };
@@ -454,7 +529,104 @@ export async function verifyExport(
         `: ${tree.size - covered === 1 ? 'it was' : `it and the ${tree.size - covered - 1} after it were`} added after signing`,
     );
   }
+  checkAnchors();
   return finish();
+
+  /** The trust anchors: what vouches for the records beyond the file's own word (DESIGN §8). */
+  function checkAnchors(): void {
+    const noAnchor = (line: number, message: string) =>
+      problem(line, 'WARRANT_AUDIT_NO_TRUST_ANCHOR', message);
+    if (!anchorGiven) {
+      noAnchor(
+        0,
+        `no trust anchor: the checkpoints were checked only against the key(s) listed in the file itself, which whoever rewrites the file can replace with their own. ${ANCHOR_OPTIONS}`,
+      );
+      return;
+    }
+    /** How many records, from 0, an anchor vouches for. */
+    let reach = 0;
+    const vouch = (size: number, by: TrustAnchor) => {
+      reach = Math.max(reach, size);
+      anchoredBy.add(by);
+    };
+    const good = checkpoints.filter(matchesTree);
+    if (keysFrom !== 'file')
+      for (const c of good) if (c.signed) vouch(c.size, keysFrom === 'given' ? 'key' : 'trusted-checkpoint');
+    for (const c of good) if (c.witnessed) vouch(c.size, 'witness');
+
+    // Consistency from each trusted checkpoint to the export's latest checkpoint (RFC 9162 §2.1.4).
+    const top = checkpoints.filter((c) => c.signed || c.witnessed).reduce((m, c) => Math.max(m, c.size), -1);
+    const latest = good.filter((c) => c.signed || c.witnessed).reduce((m, c) => Math.max(m, c.size), 0);
+    for (const t of trusted) {
+      const where = `the trusted checkpoint of size ${t.size} (root ${Buffer.from(t.root).toString('base64')})`;
+      if (t.origin !== origin) {
+        noAnchor(
+          0,
+          `${where} is of the log ${show(t.origin)}, not of ${show(origin)}: it vouches for nothing here`,
+        );
+        continue;
+      }
+      if (top < 0) continue; // nothing in the file is signed: already a problem
+      if (top < t.size || tree.size < t.size) {
+        problem(
+          0,
+          'WARRANT_AUDIT_EXPORT_ROLLED_BACK',
+          `the export ends at size ${Math.min(top, tree.size)}, before ${where}: the log was rolled back to an earlier size (or this export is older than the checkpoint you trust)`,
+        );
+        continue;
+      }
+      if (t.size === 0) {
+        trustedSizes.push(0);
+        continue;
+      }
+      const end = Math.max(t.size, latest);
+      const proof = tree.consistencyProof(t.size, end);
+      if (verifyConsistency(t.size, end, t.root, tree.root(end), proof)) {
+        trustedSizes.push(t.size);
+        vouch(t.size, 'trusted-checkpoint');
+      } else
+        problem(
+          0,
+          'WARRANT_AUDIT_EXPORT_FORKED',
+          `the export is not consistent with ${where}: its records 0..${t.size - 1} have the root ${Buffer.from(tree.root(t.size)).toString('base64')}, ` +
+            `so no consistency proof leads from the trusted checkpoint to the export's checkpoint of size ${end}: the log forked or was rewritten`,
+        );
+    }
+    if (problems.length > 0) return;
+    if (anchoredBy.size === 0) {
+      const what = [
+        ...(given.length > 0 ? ['the pinned key(s) signed no checkpoint that matches the records'] : []),
+        ...(witnessKeys.length > 0
+          ? [`no checkpoint is co-signed by a trusted witness key (${witnessKeys.join(', ')})`]
+          : []),
+        ...(trusted.length > 0 ? ['no trusted checkpoint applies'] : []),
+      ];
+      noAnchor(0, `no trust anchor vouches for this export: ${what.join('; ')}. ${ANCHOR_OPTIONS}`);
+    } else if (reach < tree.size)
+      noAnchor(
+        lineOf[reach] ?? 0,
+        `records ${indexOf[reach]}..${tree.size - 1} are covered by no checkpoint a trust anchor vouches for ` +
+          `(the anchors vouch for records 0..${reach - 1}${anchoredBy.has('witness') ? '; a witness co-signature vouches for the records its checkpoint covers, not for the log key' : ''}): pin the log key with --key to cover them`,
+      );
+  }
+}
+
+/** What to pass to anchor a verification, for the messages. */
+const ANCHOR_OPTIONS =
+  'Give one: --key <the ledger verifier key>, --trusted-checkpoint <a checkpoint saved earlier>, or --witness-key <a witness key>';
+
+/** Whether the verifier key `key` signed the note (a valid signature line by it). */
+function signs(key: string, note: string): boolean {
+  try {
+    verifyCheckpoint(note, [key]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signersOf(checkpoint: ParsedCheckpoint): string {
+  return checkpoint.signatures.map((s) => `${s.name}+${s.keyHash}`).join(', ') || 'nobody';
 }
 
 /** Parses and verifies one checkpoint note; problems are reported, `null` when it cannot be read. */
@@ -463,6 +635,7 @@ function readCheckpoint(
   n: number,
   origin: string,
   keys: readonly string[],
+  witnessKeys: readonly string[],
   tampered: (line: number, message: string) => void,
   malformed: (line: number, message: string) => void,
 ): CheckpointSeen | null {
@@ -487,10 +660,9 @@ function readCheckpoint(
     signed = false;
     const message = (error as Error).message;
     if (/no signature by a known key/.test(message)) {
-      const by = parsed.signatures.map((s) => `${s.name}+${s.keyHash}`).join(', ');
       tampered(
         n,
-        `the checkpoint of size ${parsed.size} is not signed by a trusted key (signed by ${by || 'nobody'})`,
+        `the checkpoint of size ${parsed.size} is not signed by a trusted key (signed by ${signersOf(parsed)})`,
       );
     } else if (/does not verify/.test(message)) {
       tampered(
@@ -499,7 +671,21 @@ function readCheckpoint(
       );
     } else tampered(n, `the checkpoint of size ${parsed.size} does not verify: ${clean(message)}`);
   }
-  return { line: n, size: parsed.size, root: parsed.root, signed };
+  let witnessed = false;
+  if (witnessKeys.length > 0 && parsed.origin === origin) {
+    try {
+      verifyCheckpoint(note, witnessKeys);
+      witnessed = true;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/does not verify/.test(message))
+        tampered(
+          n,
+          `the checkpoint of size ${parsed.size}: the witness ${clean(message.replace(/^checkpoint: the /, ''))}: it was altered after co-signing`,
+        );
+    }
+  }
+  return { line: n, size: parsed.size, root: parsed.root, note, signed, witnessed };
 }
 
 const RECORD_MEMBER = ',"record":';
