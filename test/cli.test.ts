@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { tokenHash } from '../src/core/jose/hash.ts';
 import { generateSigningKey, importPrivateJwk } from '../src/core/jose/jwk.ts';
 import { signCompact } from '../src/core/jose/jws.ts';
+import { KeySet } from '../src/core/jose/key-set.ts';
+import { buildChain } from './support/chains.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warrant-cli-'));
@@ -279,5 +281,38 @@ describe('warrant dev', () => {
     const { code, stderr } = await warrant(['dev', '--port', 'eighty']);
     assert.equal(code, 2);
     assert.match(stderr, /--port expects an integer from 0 to 65535/);
+  });
+});
+
+describe('warrant token verify: closed claim sets (DESIGN §3)', () => {
+  const fixture = buildChain(1);
+  const key = fixture.issuerKey;
+  const claims = fixture.claims[0]! as unknown as Record<string, unknown>;
+  const jwks = join(dir, 'closed-claims-jwks.json');
+  writeFileSync(jwks, JSON.stringify(new KeySet([key]).toJwks()));
+
+  test('the well-formed warrant verifies (the fixture is sound)', async () => {
+    const { code, stderr } = await warrant(['token', 'verify', fixture.tokens[0]!, '--jwks', jwks]);
+    assert.equal(code, 0, stderr);
+  });
+
+  test('a signed warrant with an unknown top-level claim: exit 1, WARRANT_CLAIM_UNKNOWN', async () => {
+    const token = signCompact({ typ: 'warrant+jwt' }, { ...claims, role: 'admin' }, key);
+    const [human, json] = await Promise.all([
+      warrant(['token', 'verify', token, '--jwks', jwks]),
+      warrant(['token', 'verify', token, '--jwks', jwks, '--json']),
+    ]);
+    assert.equal(human.code, 1);
+    assert.match(human.stderr, /token rejected: claim role is not a warrant claim \(WARRANT_CLAIM_UNKNOWN\)/);
+    assert.equal(json.code, 1);
+    assert.equal(JSON.parse(json.stdout).code, 'WARRANT_CLAIM_UNKNOWN');
+  });
+
+  test('a signed warrant without status: exit 1, WARRANT_STATUS_MISSING', async () => {
+    const { status: _, ...rest } = claims;
+    const token = signCompact({ typ: 'warrant+jwt' }, rest, key);
+    const { code, stdout } = await warrant(['token', 'verify', token, '--jwks', jwks, '--json']);
+    assert.equal(code, 1);
+    assert.equal(JSON.parse(stdout).code, 'WARRANT_STATUS_MISSING');
   });
 });
