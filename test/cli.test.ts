@@ -163,6 +163,53 @@ describe('warrant config', () => {
     assert.equal(out.config.sts.maxDepth, 5);
   });
 
+  test('validate covers the action catalog: a bad entry is named by file and JSON pointer', async () => {
+    writeFileSync(
+      join(dir, 'bad-catalog.yaml'),
+      'actions:\n  - name: payments:refund\n    match: { protocol: http, method: POST, path: /refunds }\n' +
+        '    parameters:\n      amount: { in: body, pointer: amount }\n',
+    );
+    writeFileSync(join(dir, 'with-bad-catalog.yaml'), 'guard:\n  catalog: bad-catalog.yaml\n');
+    const [human, json] = await Promise.all([
+      warrant(['config', 'validate', 'with-bad-catalog.yaml']),
+      warrant(['config', 'validate', 'with-bad-catalog.yaml', '--json']),
+    ]);
+    assert.equal(human.code, 1);
+    assert.match(
+      human.stderr,
+      /invalid action catalog bad-catalog\.yaml at \/actions\/0\/parameters\/amount\/pointer: expected an RFC 6901 JSON pointer/,
+    );
+    assert.doesNotMatch(human.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(json.code, 1);
+    const out = JSON.parse(json.stdout);
+    assert.equal(out.valid, false);
+    assert.equal(out.file, 'bad-catalog.yaml');
+    assert.equal(out.path, '/actions/0/parameters/amount/pointer');
+  });
+
+  test('validate accepts a good catalog and says so', async () => {
+    writeFileSync(
+      join(dir, 'good-catalog.yaml'),
+      'actions:\n  - name: payments:refund\n    match: { protocol: http, method: POST, path: /refunds }\n' +
+        '    parameters:\n      amount: { in: body, pointer: /amount }\n      rows: { in: none }\n',
+    );
+    writeFileSync(join(dir, 'with-good-catalog.yaml'), 'guard:\n  catalog: good-catalog.yaml\n');
+    const { code, stdout, stderr } = await warrant(['config', 'validate', 'with-good-catalog.yaml']);
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /with-good-catalog\.yaml is valid \(action catalog good-catalog\.yaml: 1 actions, valid\)/,
+    );
+  });
+
+  test('schema --catalog prints the JSON Schema of the action catalog', async () => {
+    const { code, stdout } = await warrant(['config', 'schema', '--catalog']);
+    assert.equal(code, 0);
+    const schema = JSON.parse(stdout);
+    assert.equal(schema.$id, 'urn:warrant:schema:catalog:v1');
+    assert.ok(schema.$defs.parameter);
+  });
+
   test('schema prints the JSON Schema', async () => {
     const { code, stdout } = await warrant(['config', 'schema']);
     assert.equal(code, 0);

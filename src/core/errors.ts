@@ -86,12 +86,12 @@ export const ERROR_CODES = {
   WARRANT_PARAMETER_MISSING:
     'A constraint of the covering grant applies to a call parameter the request does not carry (catalog `parameters`).',
   WARRANT_PARAMETER_INVALID:
-    'A constrained call parameter is unreadable or ambiguous: wrong type (a number sent as a string), a negative quantity, a repeated query parameter or header, a body that is not JSON or repeats a member name.',
+    'A call parameter is unreadable or ambiguous: wrong type (a number as a string), negative, a repeated query parameter or header, a body not (declared) JSON, a member name repeated in body or arguments, two A2A data parts.',
   WARRANT_CONSTRAINT_EXCEEDED: 'A call parameter is above the maximum (`max_*`) of the covering grant.',
   WARRANT_CONSTRAINT_NOT_ALLOWED:
     'A call parameter is outside the enumeration (or the `destination` patterns) of the covering grant.',
   WARRANT_CONSTRAINT_UNENFORCEABLE:
-    'The covering grant constrains a value the catalog action does not locate (no `parameters` entry), so the gateway cannot enforce it and denies.',
+    'The covering grant constrains a value the catalog action does not locate (no `parameters` entry, not declared `in: none`), so the gateway cannot enforce it and denies.',
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',

@@ -41,7 +41,8 @@ export function constrainsValues(grant: Grant): boolean {
  * and `destination`, when the action declares such a parameter, lists the patterns it must match (the
  * resource is checked against it by grant coverage either way). `data_class` is the action's own class,
  * checked by coverage. A constraint whose parameter the catalog does not locate cannot be enforced, so
- * it denies; a parameter absent or unreadable denies. Deny by default, first failure wins.
+ * it denies — unless the catalog declares that the action carries no such value (`in: none`); a
+ * parameter absent or unreadable denies. Deny by default, first failure wins.
  */
 export function checkConstraints(
   grant: Grant,
@@ -70,6 +71,8 @@ export function checkConstraints(
         `the grant constrains ${key}, but the catalog does not say where ${action.name} carries ${name}`,
       );
     }
+    // The catalog says this action has no such value: the constraint bounds other actions of the grant.
+    if (parameter.in === 'none') continue;
     const read = reader.read(parameter);
     if ('missing' in read) return fail('WARRANT_PARAMETER_MISSING', `parameter ${name}: ${read.missing}`);
     if ('invalid' in read) return fail('WARRANT_PARAMETER_INVALID', `parameter ${name}: ${read.invalid}`);

@@ -49,6 +49,8 @@ export class RequestParameters {
 
   #read(p: CompiledParameter, call: CallDescriptor, args: CallArguments | undefined): ParameterRead {
     switch (p.in) {
+      case 'none':
+        return { missing: 'the action carries no such value' };
       case 'query':
         return single(this.#url.searchParams.getAll(p.key), `query parameter ${p.key}`);
       case 'header':

@@ -27,12 +27,13 @@ export interface ActionMatch {
 }
 
 /** Where a constrained value of a call lives (DESIGN §6). */
-export type ParameterSource = 'body' | 'arguments' | 'query' | 'header';
+export type ParameterSource = 'body' | 'arguments' | 'query' | 'header' | 'none';
 
 export interface ParameterLocation {
   /**
    * `body`: the JSON request body (`http`, `openai`); `arguments`: the MCP `tools/call` arguments or the
-   * A2A message's data part (`mcp`, `a2a`); `query`: a query parameter; `header`: a request header.
+   * A2A message's data part (`mcp`, `a2a`); `query`: a query parameter; `header`: a request header;
+   * `none`: the action carries no such value, so a grant constraint on it does not apply to this action.
    */
   readonly in: ParameterSource;
   /** `body` / `arguments`: an RFC 6901 JSON pointer, e.g. `/amount` or `/payment/amount`. */
@@ -65,7 +66,7 @@ export interface CompiledParameter {
   readonly in: ParameterSource;
   /** `body` / `arguments`: the decoded reference tokens of the pointer (`~1` → `/`, `~0` → `~`). */
   readonly path: readonly string[];
-  /** `query`: the name as given; `header`: lower case. Empty for `body` / `arguments`. */
+  /** `query`: the name as given; `header`: lower case. Empty otherwise. */
   readonly key: string;
 }
 
@@ -111,10 +112,10 @@ const MATCH_KEYS: Readonly<Record<Protocol, readonly string[]>> = {
 };
 /** Which parameter sources each protocol's calls have. */
 const SOURCES: Readonly<Record<Protocol, readonly ParameterSource[]>> = {
-  http: ['body', 'query', 'header'],
-  openai: ['body', 'query', 'header'],
-  mcp: ['arguments', 'query', 'header'],
-  a2a: ['arguments', 'query', 'header'],
+  http: ['body', 'query', 'header', 'none'],
+  openai: ['body', 'query', 'header', 'none'],
+  mcp: ['arguments', 'query', 'header', 'none'],
+  a2a: ['arguments', 'query', 'header', 'none'],
 };
 
 /** The published JSON Schema of the catalog file (draft 2020-12). */
@@ -164,9 +165,21 @@ function schemaError(error: ErrorObject | undefined): CatalogError {
       'expected a parameter name: lower case [a-z][a-z0-9_]*, at most 60 characters, not max_* or data_class',
     );
   }
+  const named = error?.keyword === 'pattern' ? PATTERN_NAMES[String(error.schema)] : undefined;
+  if (named !== undefined) return new CatalogError(error!.instancePath, `expected ${named}`);
   const e = toConfigError(error);
   return new CatalogError(e.path, e.message.slice(e.message.indexOf(': ') + 2));
 }
+
+/** What each pattern of the catalog schema means, for error messages. */
+const PATTERN_NAMES: Readonly<Record<string, string>> = {
+  '^(/([^~/]|~[01])*)+$': 'an RFC 6901 JSON pointer such as /amount (~1 stands for /, ~0 for ~)',
+  "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$": 'an HTTP header name',
+  '^[A-Za-z0-9_.:/-]{1,200}$': 'an action name: 1..200 characters of A-Z a-z 0-9 _ . : / -',
+  '^/[^*]*\\*?$': 'a path starting with / (a trailing * matches every path it starts)',
+  '^[A-Z]{1,16}$': 'an HTTP method in upper case',
+  '^[^*]+\\*?$|^\\*$': 'a model name or pattern (a trailing * matches every name it starts)',
+};
 
 /**
  * The action catalog (DESIGN §6): every action an agent may take through the gateway. A call that matches
