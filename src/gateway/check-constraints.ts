@@ -105,6 +105,7 @@ function asNumber(read: { json: unknown } | { text: string }): number | string {
   const v = read.json;
   if (typeof v === 'string') return 'is a string, not a number';
   if (typeof v !== 'number') return 'is not a number';
+  if (!Number.isFinite(v)) return 'is out of range'; // 1e400 parses as Infinity
   if (v < 0) return 'is negative';
   return v === 0 ? 0 : v;
 }

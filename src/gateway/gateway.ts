@@ -183,6 +183,7 @@ export class Gateway {
         route.signedBodies ||
         (route.protocol !== 'http' && req.method === 'POST') ||
         (route.protocol === 'http' &&
+          this.#catalog.readsBody &&
           this.#catalog.resolve({ protocol: 'http', method: req.method ?? 'GET', path: url.pathname })
             ?.readsBody === true);
       const body = needsBody ? await readLimited(req, this.#o.limits.maxBodyBytes) : undefined;
@@ -705,7 +706,20 @@ function describe(call: CallDescriptor): string {
  */
 function grantHeader(grants: readonly Grant[]): string | undefined {
   if (grants.length === 0) return undefined;
-  return JSON.stringify(grants.length === 1 ? grants[0] : grants).replace(
+  if (grants.length > 1) return asciiJson(grants);
+  // A verified warrant (and its frozen grants) is cached and presented again and again: so is this text.
+  let text = GRANT_HEADERS.get(grants[0]!);
+  if (text === undefined) {
+    text = asciiJson(grants[0]);
+    GRANT_HEADERS.set(grants[0]!, text);
+  }
+  return text;
+}
+
+const GRANT_HEADERS = new WeakMap<Grant, string>();
+
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
     /[\u007f-\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

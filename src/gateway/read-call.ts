@@ -67,7 +67,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** MCP `tools/call` arguments: `params.arguments`. */
 function mcpArguments(r: RpcRequest): CallArguments {
-  if (r.duplicates.length > 0) return { invalid: 'the tool arguments repeat a member name' };
+  if (r.duplicates.length > 0) return { invalid: 'the tool arguments repeat a member name', repeated: true };
   const args = r.params?.['arguments'];
   return args === undefined ? { missing: 'the call has no arguments' } : { value: args };
 }
@@ -77,7 +77,7 @@ function mcpArguments(r: RpcRequest): CallArguments {
  * data: …}` in 0.3. No data part: missing; more than one: ambiguous (which one would the agent read?).
  */
 function a2aArguments(r: RpcRequest, message: Record<string, unknown> | undefined): CallArguments {
-  if (r.duplicates.length > 0) return { invalid: 'the message data repeats a member name' };
+  if (r.duplicates.length > 0) return { invalid: 'the message data repeats a member name', repeated: true };
   const parts = message?.['parts'];
   const data = Array.isArray(parts) ? parts.filter((p) => isObject(p) && Object.hasOwn(p, 'data')) : [];
   if (data.length === 0) return { missing: 'the message has no data part' };

@@ -11,7 +11,7 @@ export type ParameterRead =
   | { readonly missing: string }
   | { readonly invalid: string };
 
-/** Reads the parameters of one call. `ambiguous`: the call's arguments cannot be read at all. */
+/** Reads the parameters of one call. `ambiguous`: the call's arguments repeat a member name (always refused). */
 export interface ParameterReader {
   read(parameter: CompiledParameter): ParameterRead;
   readonly ambiguous?: string;
@@ -40,7 +40,7 @@ export class RequestParameters {
   /** The reader for one call of this request. */
   reader(call: CallDescriptor): ParameterReader {
     const args = call.protocol === 'mcp' || call.protocol === 'a2a' ? call.arguments : undefined;
-    const ambiguous = args !== undefined && 'invalid' in args ? args.invalid : undefined;
+    const ambiguous = args !== undefined && 'repeated' in args ? args.invalid : undefined;
     return {
       read: (p) => this.#read(p, call, args),
       ...(ambiguous === undefined ? {} : { ambiguous }),

@@ -80,12 +80,14 @@ export interface CatalogEntry extends CatalogAction {
 /**
  * The arguments of one JSON-RPC call as the gateway parsed them (once, for matching): MCP `tools/call`
  * `params.arguments`, or the `data` of the A2A message's one data part. `missing` and `invalid` say why
- * there is no usable value (no arguments; more than one data part, a repeated member name).
+ * there is no usable value (no arguments; more than one data part). `repeated`: the arguments repeat a
+ * member name, so the upstream may read another value than any check would — such a call is refused
+ * whether or not a constraint reads its arguments.
  */
 export type CallArguments =
   | { readonly value: unknown }
   | { readonly missing: string }
-  | { readonly invalid: string };
+  | { readonly invalid: string; readonly repeated?: true };
 
 /** What a request is, as far as the catalog is concerned. */
 export type CallDescriptor =
@@ -187,9 +189,12 @@ const PATTERN_NAMES: Readonly<Record<string, string>> = {
  */
 export class ActionCatalog {
   readonly actions: readonly CatalogEntry[];
+  /** Whether some action reads a parameter from the request body (else no `http` body is ever read for one). */
+  readonly readsBody: boolean;
 
   constructor(actions: readonly CatalogAction[]) {
     this.actions = Object.freeze(validateCatalog({ actions }));
+    this.readsBody = this.actions.some((a) => a.readsBody);
     const names = new Set<string>();
     for (const [i, a] of this.actions.entries()) {
       if (names.has(a.name)) throw new CatalogError(`/actions/${i}/name`, `duplicate action ${a.name}`);
