@@ -202,6 +202,26 @@ describe('warrant config', () => {
     );
   });
 
+  test('gateway refuses to start on a bad catalog, naming the entry, before contacting the STS', async () => {
+    writeFileSync(
+      join(dir, 'gw-catalog.yaml'),
+      'actions:\n  - name: x\n    match: { protocol: http, path: /x }\n' +
+        '    parameters:\n      amount: { in: body, pointer: amount }\n',
+    );
+    writeFileSync(
+      join(dir, 'gateway-bad-catalog.yaml'),
+      'gateway:\n  issuer: http://127.0.0.1:9\n  listen: { port: 0 }\nguard:\n  catalog: gw-catalog.yaml\n',
+    );
+    const { code, stderr } = await warrant(['gateway', '--config', 'gateway-bad-catalog.yaml']);
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      /cannot start the gateway: action catalog gw-catalog\.yaml at \/actions\/0\/parameters\/amount\/pointer/,
+    );
+    assert.match(stderr, /warrant config validate gateway-bad-catalog\.yaml/);
+    assert.doesNotMatch(stderr, /Is the STS/);
+  });
+
   test('schema --catalog prints the JSON Schema of the action catalog', async () => {
     const { code, stdout } = await warrant(['config', 'schema', '--catalog']);
     assert.equal(code, 0);
