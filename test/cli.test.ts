@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { tokenHash } from '../src/core/jose/hash.ts';
 import { generateSigningKey, importPrivateJwk } from '../src/core/jose/jwk.ts';
 import { signCompact } from '../src/core/jose/jws.ts';
+import { KeySet } from '../src/core/jose/key-set.ts';
+import { buildChain } from './support/chains.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warrant-cli-'));
@@ -161,6 +163,73 @@ describe('warrant config', () => {
     assert.equal(out.config.sts.maxDepth, 5);
   });
 
+  test('validate covers the action catalog: a bad entry is named by file and JSON pointer', async () => {
+    writeFileSync(
+      join(dir, 'bad-catalog.yaml'),
+      'actions:\n  - name: payments:refund\n    match: { protocol: http, method: POST, path: /refunds }\n' +
+        '    parameters:\n      amount: { in: body, pointer: amount }\n',
+    );
+    writeFileSync(join(dir, 'with-bad-catalog.yaml'), 'guard:\n  catalog: bad-catalog.yaml\n');
+    const [human, json] = await Promise.all([
+      warrant(['config', 'validate', 'with-bad-catalog.yaml']),
+      warrant(['config', 'validate', 'with-bad-catalog.yaml', '--json']),
+    ]);
+    assert.equal(human.code, 1);
+    assert.match(
+      human.stderr,
+      /invalid action catalog bad-catalog\.yaml at \/actions\/0\/parameters\/amount\/pointer: expected an RFC 6901 JSON pointer/,
+    );
+    assert.doesNotMatch(human.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(json.code, 1);
+    const out = JSON.parse(json.stdout);
+    assert.equal(out.valid, false);
+    assert.equal(out.file, 'bad-catalog.yaml');
+    assert.equal(out.path, '/actions/0/parameters/amount/pointer');
+  });
+
+  test('validate accepts a good catalog and says so', async () => {
+    writeFileSync(
+      join(dir, 'good-catalog.yaml'),
+      'actions:\n  - name: payments:refund\n    match: { protocol: http, method: POST, path: /refunds }\n' +
+        '    parameters:\n      amount: { in: body, pointer: /amount }\n      rows: { in: none }\n',
+    );
+    writeFileSync(join(dir, 'with-good-catalog.yaml'), 'guard:\n  catalog: good-catalog.yaml\n');
+    const { code, stdout, stderr } = await warrant(['config', 'validate', 'with-good-catalog.yaml']);
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /with-good-catalog\.yaml is valid \(action catalog good-catalog\.yaml: 1 actions, valid\)/,
+    );
+  });
+
+  test('gateway refuses to start on a bad catalog, naming the entry, before contacting the STS', async () => {
+    writeFileSync(
+      join(dir, 'gw-catalog.yaml'),
+      'actions:\n  - name: x\n    match: { protocol: http, path: /x }\n' +
+        '    parameters:\n      amount: { in: body, pointer: amount }\n',
+    );
+    writeFileSync(
+      join(dir, 'gateway-bad-catalog.yaml'),
+      'gateway:\n  issuer: http://127.0.0.1:9\n  listen: { port: 0 }\nguard:\n  catalog: gw-catalog.yaml\n',
+    );
+    const { code, stderr } = await warrant(['gateway', '--config', 'gateway-bad-catalog.yaml']);
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      /cannot start the gateway: action catalog gw-catalog\.yaml at \/actions\/0\/parameters\/amount\/pointer/,
+    );
+    assert.match(stderr, /warrant config validate gateway-bad-catalog\.yaml/);
+    assert.doesNotMatch(stderr, /Is the STS/);
+  });
+
+  test('schema --catalog prints the JSON Schema of the action catalog', async () => {
+    const { code, stdout } = await warrant(['config', 'schema', '--catalog']);
+    assert.equal(code, 0);
+    const schema = JSON.parse(stdout);
+    assert.equal(schema.$id, 'urn:warrant:schema:catalog:v1');
+    assert.ok(schema.$defs.parameter);
+  });
+
   test('schema prints the JSON Schema', async () => {
     const { code, stdout } = await warrant(['config', 'schema']);
     assert.equal(code, 0);
@@ -279,5 +348,38 @@ describe('warrant dev', () => {
     const { code, stderr } = await warrant(['dev', '--port', 'eighty']);
     assert.equal(code, 2);
     assert.match(stderr, /--port expects an integer from 0 to 65535/);
+  });
+});
+
+describe('warrant token verify: closed claim sets (DESIGN §3)', () => {
+  const fixture = buildChain(1);
+  const key = fixture.issuerKey;
+  const claims = fixture.claims[0]! as unknown as Record<string, unknown>;
+  const jwks = join(dir, 'closed-claims-jwks.json');
+  writeFileSync(jwks, JSON.stringify(new KeySet([key]).toJwks()));
+
+  test('the well-formed warrant verifies (the fixture is sound)', async () => {
+    const { code, stderr } = await warrant(['token', 'verify', fixture.tokens[0]!, '--jwks', jwks]);
+    assert.equal(code, 0, stderr);
+  });
+
+  test('a signed warrant with an unknown top-level claim: exit 1, WARRANT_CLAIM_UNKNOWN', async () => {
+    const token = signCompact({ typ: 'warrant+jwt' }, { ...claims, role: 'admin' }, key);
+    const [human, json] = await Promise.all([
+      warrant(['token', 'verify', token, '--jwks', jwks]),
+      warrant(['token', 'verify', token, '--jwks', jwks, '--json']),
+    ]);
+    assert.equal(human.code, 1);
+    assert.match(human.stderr, /token rejected: claim role is not a warrant claim \(WARRANT_CLAIM_UNKNOWN\)/);
+    assert.equal(json.code, 1);
+    assert.equal(JSON.parse(json.stdout).code, 'WARRANT_CLAIM_UNKNOWN');
+  });
+
+  test('a signed warrant without status: exit 1, WARRANT_STATUS_MISSING', async () => {
+    const { status: _, ...rest } = claims;
+    const token = signCompact({ typ: 'warrant+jwt' }, rest, key);
+    const { code, stdout } = await warrant(['token', 'verify', token, '--jwks', jwks, '--json']);
+    assert.equal(code, 1);
+    assert.equal(JSON.parse(stdout).code, 'WARRANT_STATUS_MISSING');
   });
 });

@@ -82,7 +82,8 @@ function checkCrossFieldRules(config: WarrantConfig): void {
   }
 }
 
-function toConfigError(error: ErrorObject | undefined): ConfigError {
+/** An Ajv error as a `ConfigError` naming the failing JSON pointer (also used for the action catalog). */
+export function toConfigError(error: ErrorObject | undefined): ConfigError {
   if (!error) return new ConfigError('', 'does not match the configuration schema');
   const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
   const params = error.params as Record<string, unknown>;

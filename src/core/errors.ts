@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   WARRANT_ISSUER_MISMATCH: 'The `iss` is not the expected issuer.',
   WARRANT_AUDIENCE_MISMATCH: 'The `aud` is not this recipient.',
   WARRANT_CNF_MISMATCH: 'The presenter key does not match the token `cnf.jkt`.',
+  WARRANT_CLAIM_UNKNOWN:
+    'The token carries a top-level claim its kind does not define (warrant and identity claim sets are closed).',
+  WARRANT_STATUS_MISSING:
+    'The warrant carries no `status` claim, so its revocation could never be checked; it is refused.',
   // grants
   WARRANT_GRANT_INVALID: 'A grant or constraint is malformed.',
   WARRANT_GRANT_NOT_HELD: 'The requested grants are not within the grants held.',
@@ -79,6 +83,15 @@ export const ERROR_CODES = {
   WARRANT_UPSTREAM_TIMEOUT: 'The upstream did not answer within the route timeout.',
   WARRANT_SIGNATURE_INVALID:
     'The RFC 9421 HTTP message signature is missing, malformed, or does not cover the required components.',
+  WARRANT_PARAMETER_MISSING:
+    'A constraint of the covering grant applies to a call parameter the request does not carry (catalog `parameters`).',
+  WARRANT_PARAMETER_INVALID:
+    'A call parameter is unreadable or ambiguous: wrong type (a number as a string), negative, a repeated query parameter or header, a body not (declared) JSON, a member name repeated in body or arguments, two A2A data parts.',
+  WARRANT_CONSTRAINT_EXCEEDED: 'A call parameter is above the maximum (`max_*`) of the covering grant.',
+  WARRANT_CONSTRAINT_NOT_ALLOWED:
+    'A call parameter is outside the enumeration (or the `destination` patterns) of the covering grant.',
+  WARRANT_CONSTRAINT_UNENFORCEABLE:
+    'The covering grant constrains a value the catalog action does not locate (no `parameters` entry, not declared `in: none`), so the gateway cannot enforce it and denies.',
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',

@@ -1,25 +1,35 @@
 import type { ErrorCode } from '../core/errors.ts';
 import { type Grant, patternMatches } from '../core/grants/index.ts';
 import type { WarrantClaims } from '../core/tokens/index.ts';
-import { type CatalogAction, DATA_CLASS_RANK, type DataClass } from '../guard/catalog.ts';
+import { type CatalogAction, type CatalogEntry, DATA_CLASS_RANK, type DataClass } from '../guard/catalog.ts';
 import { type RiskScore, scoreRisk } from '../guard/risk.ts';
 import type { DecisionCache, PolicySet } from '../policy/index.ts';
+import { type ConstraintCheck, checkConstraints, type ParameterValue } from './check-constraints.ts';
+import type { ParameterReader } from './read-parameters.ts';
 
 export interface CallDecision {
   readonly decision: 'allow' | 'deny';
   readonly reasons: readonly string[];
   readonly code?: ErrorCode;
-  /** `insufficient_scope` when the warrant lacks a grant; `access_denied` when policy refuses. */
+  /**
+   * `insufficient_scope` when the warrant lacks a grant or a value is beyond its constraints;
+   * `access_denied` when policy refuses or a constrained parameter cannot be read.
+   */
   readonly error?: 'insufficient_scope' | 'access_denied';
   readonly policyVersion: string;
   readonly risk: RiskScore;
-  /** The grant of the warrant that covers this call. */
+  /** The grant of the warrant that covers this call (on a constraint denial: the grant checked). */
   readonly used?: Grant;
+  /** The call's values checked against the constraints of `used`, by parameter name. */
+  readonly values?: Readonly<Record<string, ParameterValue>>;
 }
 
 /**
  * Per-call policy decisions keyed by a plain string of exactly the inputs the action policy sees (no
  * canonical JSON, no hashing): a repeat call costs one map lookup. Cleared when the policy changes.
+ * It caches the policy's answer only: the call's parameter values are not policy inputs, and the grant's
+ * constraints are checked against them on every call before this cache is consulted, so an allow cached
+ * for a small amount never answers for a large one.
  */
 export class CallDecisionCache {
   readonly #map = new Map<
@@ -52,12 +62,17 @@ export class CallDecisionCache {
 
 export interface CallInput {
   readonly claims: WarrantClaims;
-  readonly action: CatalogAction;
+  readonly action: CatalogEntry;
   readonly resource: string;
   readonly trustLevel: number;
   readonly policy: PolicySet;
   readonly cache?: DecisionCache;
   readonly calls?: CallDecisionCache;
+  /**
+   * The call's parameters, for the grants' value constraints. `null` only where no call is made and only
+   * the policy's view is wanted (filtering a `tools/list` answer): constraints are then not checked.
+   */
+  readonly parameters: ParameterReader | null;
 }
 
 /** The grant that covers `action` on `resource`, honouring its data-class ceiling; undefined when none. */
@@ -66,22 +81,45 @@ export function coveringGrant(
   action: CatalogAction,
   resource: string,
 ): Grant | undefined {
-  return grants.find((g) => {
-    if (!patternMatches(g.action, action.name) || !patternMatches(g.resource, resource)) return false;
-    const ceiling = g.constraints?.['data_class'];
-    if (
-      ceiling !== undefined &&
-      DATA_CLASS_RANK[action.dataClass] > (DATA_CLASS_RANK[ceiling as DataClass] ?? -1)
-    )
-      return false;
-    const destinations = g.constraints?.['destination'];
-    if (
-      Array.isArray(destinations) &&
-      !destinations.some((d) => typeof d === 'string' && patternMatches(d, resource))
-    )
-      return false;
-    return true;
-  });
+  return grants.find((g) => covers(g, action, resource));
+}
+
+function covers(g: Grant, action: CatalogAction, resource: string): boolean {
+  if (!patternMatches(g.action, action.name) || !patternMatches(g.resource, resource)) return false;
+  const ceiling = g.constraints?.['data_class'];
+  if (
+    ceiling !== undefined &&
+    DATA_CLASS_RANK[action.dataClass] > (DATA_CLASS_RANK[ceiling as DataClass] ?? -1)
+  )
+    return false;
+  const destinations = g.constraints?.['destination'];
+  if (
+    Array.isArray(destinations) &&
+    !destinations.some((d) => typeof d === 'string' && patternMatches(d, resource))
+  )
+    return false;
+  return true;
+}
+
+/**
+ * The grant that covers the call with its values: the first covering grant whose value constraints the
+ * call satisfies. When none does, the first covering grant's failure is the answer (grants are a union:
+ * a call needs one grant that allows it whole).
+ */
+function grantForCall(
+  grants: readonly Grant[],
+  action: CatalogEntry,
+  resource: string,
+  reader: ParameterReader,
+): { grant: Grant; check: ConstraintCheck } | undefined {
+  let first: { grant: Grant; check: ConstraintCheck } | undefined;
+  for (const grant of grants) {
+    if (!covers(grant, action, resource)) continue;
+    const check = checkConstraints(grant, action, reader);
+    if (check.ok) return { grant, check };
+    first ??= { grant, check };
+  }
+  return first;
 }
 
 /**
@@ -91,7 +129,35 @@ export function coveringGrant(
 export function authorizeCall(input: CallInput): CallDecision {
   const { claims, action } = input;
   const risk = scoreRisk(action, { depth: claims.depth, trustLevel: input.trustLevel });
-  const used = coveringGrant(claims.grants, action, input.resource);
+  let used: Grant | undefined;
+  let values: Readonly<Record<string, ParameterValue>> | undefined;
+  if (input.parameters === null) used = coveringGrant(claims.grants, action, input.resource);
+  else {
+    const found = grantForCall(claims.grants, action, input.resource, input.parameters);
+    used = found?.grant;
+    const ambiguous = input.parameters.ambiguous;
+    if (found !== undefined && (ambiguous !== undefined || !found.check.ok)) {
+      // Arguments that repeat a member name are never forwarded, constrained or not: the upstream could
+      // read another value than the one checked.
+      const failed = found.check.ok
+        ? { code: 'WARRANT_PARAMETER_INVALID' as const, reason: `the call is ambiguous: ${ambiguous}` }
+        : found.check;
+      return {
+        decision: 'deny',
+        reasons: [failed.reason],
+        code: failed.code,
+        error:
+          failed.code === 'WARRANT_CONSTRAINT_EXCEEDED' || failed.code === 'WARRANT_CONSTRAINT_NOT_ALLOWED'
+            ? 'insufficient_scope'
+            : 'access_denied',
+        policyVersion: input.policy.version,
+        risk,
+        used: found.grant,
+        values: found.check.values,
+      };
+    }
+    if (found !== undefined && Object.keys(found.check.values).length > 0) values = found.check.values;
+  }
   if (used === undefined) {
     return {
       decision: 'deny',
@@ -123,9 +189,17 @@ export function authorizeCall(input: CallInput): CallDecision {
       policyVersion: input.policy.version,
       risk,
       used,
+      ...(values === undefined ? {} : { values }),
     };
   }
-  return { decision: 'allow', reasons: decision.reasons, policyVersion: input.policy.version, risk, used };
+  return {
+    decision: 'allow',
+    reasons: decision.reasons,
+    policyVersion: input.policy.version,
+    risk,
+    used,
+    ...(values === undefined ? {} : { values }),
+  };
 }
 
 function cedarCall(

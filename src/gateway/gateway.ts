@@ -11,10 +11,11 @@ import {
 } from '../core/chain/index.ts';
 import { verifyDpopProof } from '../core/dpop/index.ts';
 import { WarrantError } from '../core/errors.ts';
+import type { Grant } from '../core/grants/index.ts';
 import { verifyRequestSignature } from '../core/http-signatures/message-signature.ts';
 import { importPublicJwk, type PublicJwk } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
-import type { ActionCatalog, CallDescriptor, CatalogAction, Protocol } from '../guard/catalog.ts';
+import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
@@ -22,6 +23,7 @@ import { authorizeCall, type CallDecision, CallDecisionCache } from './authorize
 import { GatewayError, sendGatewayError } from './gateway-error.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { isSessionCall, readCall } from './read-call.ts';
+import { RequestParameters } from './read-parameters.ts';
 import type { RevocationView } from './trust.ts';
 
 export interface GatewayRoute {
@@ -176,8 +178,14 @@ export class Gateway {
           `the body is larger than ${this.#o.limits.maxBodyBytes} bytes`,
         );
       // JSON-RPC and OpenAI calls are read whole (the action is in the body); plain HTTP streams through,
-      // unless the route requires a signature over the body.
-      const needsBody = route.signedBodies || (route.protocol !== 'http' && req.method === 'POST');
+      // unless the route requires a signature over the body or its action reads a parameter from it.
+      const needsBody =
+        route.signedBodies ||
+        (route.protocol !== 'http' && req.method === 'POST') ||
+        (route.protocol === 'http' &&
+          this.#catalog.readsBody &&
+          this.#catalog.resolve({ protocol: 'http', method: req.method ?? 'GET', path: url.pathname })
+            ?.readsBody === true);
       const body = needsBody ? await readLimited(req, this.#o.limits.maxBodyBytes) : undefined;
       if (route.signedBodies) {
         try {
@@ -197,7 +205,8 @@ export class Gateway {
         }
       }
       const calls = readCall(route.protocol, req.method ?? 'GET', url.pathname, body);
-      const { decision, action, resource } = this.#decide(calls, verified, route);
+      const parameters = new RequestParameters(url, req, body);
+      const { decision, action, resource, grants } = this.#decide(calls, verified, route, parameters);
       decisionId = randomUUID();
       const record = this.#record(decisionId, decision, action, resource, verified, route, req, body);
       try {
@@ -223,7 +232,17 @@ export class Gateway {
       // Any request holding a tools/list (alone or in a batch) has its answer filtered.
       const filterTools =
         route.protocol === 'mcp' && calls.some((c) => c.protocol === 'mcp' && c.rpcMethod === 'tools/list');
-      const status = await this.#forward(req, res, route, url, body, verified, decisionId, filterTools);
+      const status = await this.#forward(
+        req,
+        res,
+        route,
+        url,
+        body,
+        verified,
+        decisionId,
+        filterTools,
+        grantHeader(grants),
+      );
       this.metrics.observe(started);
       const outcome: DecisionRecord = {
         id: randomUUID(),
@@ -324,14 +343,19 @@ export class Gateway {
     return { leaf, chain, token, presenter: verifiedProof.jwk };
   }
 
-  /** Steps 4–5: every call of the request resolves to a catalog action, is covered by a grant, and is allowed. */
+  /**
+   * Steps 4–5: every call of the request resolves to a catalog action, is covered by a grant whose
+   * constraints its parameters satisfy, and is allowed. `grants`: the distinct grants the calls used.
+   */
   #decide(
     calls: readonly CallDescriptor[],
     verified: Verified,
     route: GatewayRoute,
-  ): { decision: CallDecision; action?: CatalogAction; resource?: string } {
+    parameters: RequestParameters,
+  ): { decision: CallDecision; action?: CatalogEntry; resource?: string; grants: readonly Grant[] } {
     const trustLevel = this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0;
-    let last: { decision: CallDecision; action?: CatalogAction; resource?: string } | undefined;
+    const grants: Grant[] = [];
+    let last: { decision: CallDecision; action?: CatalogEntry; resource?: string } | undefined;
     for (const call of calls) {
       if (isSessionCall(call)) continue;
       const action = this.#catalog.resolve(call);
@@ -345,6 +369,7 @@ export class Gateway {
             policyVersion: this.#policy.version,
             risk: { score: 0, factors: [] },
           },
+          grants,
         };
       }
       const resource = resourceOf(action, call, route);
@@ -356,26 +381,29 @@ export class Gateway {
         policy: this.#policy,
         cache: this.decisionCache,
         calls: this.callCache,
+        parameters: parameters.reader(call),
       });
-      if (decision.decision !== 'allow') return { decision, action, resource };
+      if (decision.decision !== 'allow') return { decision, action, resource, grants };
+      if (decision.used !== undefined && !grants.includes(decision.used)) grants.push(decision.used);
       last = { decision, action, resource };
     }
-    return (
-      last ?? {
+    return {
+      ...(last ?? {
         decision: {
           decision: 'allow',
           reasons: ['protocol session call'],
           policyVersion: this.#policy.version,
           risk: { score: 0, factors: [] },
         },
-      }
-    );
+      }),
+      grants,
+    };
   }
 
   #record(
     id: string,
     decision: CallDecision,
-    action: CatalogAction | undefined,
+    action: CatalogEntry | undefined,
     /** The resource the decision was about (`model:<name>`, a substituted `{tool}`), as authorized. */
     resource: string | undefined,
     verified: Verified,
@@ -401,6 +429,7 @@ export class Gateway {
       ...(action ? { action: action.name, resource: resource ?? route.audience } : {}),
       granted: c.grants,
       ...(decision.used ? { used: decision.used } : {}),
+      ...(decision.values ? { parameters: decision.values } : {}),
       chain: links.map((l) => ({ hash: l.hash, actor: l.claims.act.sub })),
       txn: c.txn,
       ...(c.task ? { task: c.task } : {}),
@@ -421,6 +450,8 @@ export class Gateway {
     verified: Verified,
     decisionId: string,
     filterTools: boolean,
+    /** `warrant-grant`: the grant (JSON) the call was allowed under; absent for session calls. */
+    grant: string | undefined,
   ): Promise<number> {
     const upstream = new URL(route.upstream);
     let pool = this.#pools.get(upstream.origin);
@@ -444,6 +475,7 @@ export class Gateway {
     headers['warrant-txn'] = c.txn;
     headers['warrant-chain-digest'] = verified.chain?.digest ?? verified.leaf.hash;
     headers['warrant-decision'] = decisionId;
+    if (grant !== undefined) headers['warrant-grant'] = grant;
     // An agent recipient gets the warrant it received: its subject_token for its own exchange. It is bound
     // to the caller's key (cnf) and addressed to this recipient, so it opens nothing else. Tools never
     // delegate and never see it.
@@ -549,6 +581,8 @@ export class Gateway {
           policy: this.#policy,
           cache: this.decisionCache,
           calls: this.callCache,
+          // Listing, not calling: there are no values yet; each call is checked when it is made.
+          parameters: null,
         }).decision === 'allow'
       );
     };
@@ -666,8 +700,33 @@ function describe(call: CallDescriptor): string {
   }
 }
 
+/**
+ * The `warrant-grant` header: the grant the call was allowed under, as JSON (an array when the calls of a
+ * batch used different grants), non-ASCII escaped so it is a valid header value.
+ */
+function grantHeader(grants: readonly Grant[]): string | undefined {
+  if (grants.length === 0) return undefined;
+  if (grants.length > 1) return asciiJson(grants);
+  // A verified warrant (and its frozen grants) is cached and presented again and again: so is this text.
+  let text = GRANT_HEADERS.get(grants[0]!);
+  if (text === undefined) {
+    text = asciiJson(grants[0]);
+    GRANT_HEADERS.set(grants[0]!, text);
+  }
+  return text;
+}
+
+const GRANT_HEADERS = new WeakMap<Grant, string>();
+
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function resourceOf(
-  action: CatalogAction,
+  action: CatalogEntry,
   call: CallDescriptor,
   route: Pick<GatewayRoute, 'audience'>,
 ): string {

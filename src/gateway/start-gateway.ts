@@ -53,6 +53,10 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   // Certificate files and timeouts are checked first, so a bad listener setup starts nothing.
   const listener = listenerOptions(config.gateway);
+  // So is the action catalog: a bad entry is named before anything is contacted or opened.
+  const catalog =
+    options.catalog ??
+    (config.guard.catalog ? ActionCatalog.fromFile(config.guard.catalog) : new ActionCatalog([]));
   const issuer = options.issuer.replace(/\/+$/, '');
   let keys = options.keys;
   let remote: RemoteKeys | undefined;
@@ -83,9 +87,7 @@ export async function startGateway(
     replay,
     decisions,
     routes: config.gateway.routes,
-    catalog:
-      options.catalog ??
-      (config.guard.catalog ? ActionCatalog.fromFile(config.guard.catalog) : new ActionCatalog([])),
+    catalog,
     policy: options.policy ?? loadActionPolicy(config),
     limits: config.gateway.limits,
     ...(options.clock ? { clock: options.clock } : {}),

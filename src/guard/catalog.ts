@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import { toConfigError } from '../config/validate-config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { isPattern, patternMatches } from '../core/grants/index.ts';
+import schema from './catalog.schema.json' with { type: 'json' };
 
 export type Protocol = 'http' | 'mcp' | 'a2a' | 'openai';
 export type Impact = 'low' | 'medium' | 'high' | 'critical';
@@ -23,6 +26,22 @@ export interface ActionMatch {
   readonly model?: string;
 }
 
+/** Where a constrained value of a call lives (DESIGN §6). */
+export type ParameterSource = 'body' | 'arguments' | 'query' | 'header' | 'none';
+
+export interface ParameterLocation {
+  /**
+   * `body`: the JSON request body (`http`, `openai`); `arguments`: the MCP `tools/call` arguments or the
+   * A2A message's data part (`mcp`, `a2a`); `query`: a query parameter; `header`: a request header;
+   * `none`: the action carries no such value, so a grant constraint on it does not apply to this action.
+   */
+  readonly in: ParameterSource;
+  /** `body` / `arguments`: an RFC 6901 JSON pointer, e.g. `/amount` or `/payment/amount`. */
+  readonly pointer?: string;
+  /** `query` / `header`: the parameter or header name. */
+  readonly name?: string;
+}
+
 export interface CatalogAction {
   /** The action name grants refer to, e.g. `crm:contacts.read`. */
   readonly name: string;
@@ -34,23 +53,134 @@ export interface CatalogAction {
   readonly reversibility: Reversibility;
   /** Systems touched if this goes wrong (1 = one record, larger = wider). */
   readonly blastRadius: number;
+  /**
+   * Where each constrained value of the call lives, by parameter name: a grant's `max_<name>` or
+   * enumeration `<name>` is checked against parameter `<name>`; `destination`, when declared, too.
+   */
+  readonly parameters?: Readonly<Record<string, ParameterLocation>>;
 }
+
+/** A parameter compiled once at load: its pointer split into reference tokens, its header name lower-cased. */
+export interface CompiledParameter {
+  readonly name: string;
+  readonly in: ParameterSource;
+  /** `body` / `arguments`: the decoded reference tokens of the pointer (`~1` → `/`, `~0` → `~`). */
+  readonly path: readonly string[];
+  /** `query`: the name as given; `header`: lower case. Empty otherwise. */
+  readonly key: string;
+}
+
+/** A catalog action as the catalog holds it: validated, frozen, its parameters compiled. */
+export interface CatalogEntry extends CatalogAction {
+  readonly compiled: ReadonlyMap<string, CompiledParameter>;
+  /** Whether some parameter is read from the request body (an `http` body is then read before deciding). */
+  readonly readsBody: boolean;
+}
+
+/**
+ * The arguments of one JSON-RPC call as the gateway parsed them (once, for matching): MCP `tools/call`
+ * `params.arguments`, or the `data` of the A2A message's one data part. `missing` and `invalid` say why
+ * there is no usable value (no arguments; more than one data part). `repeated`: the arguments repeat a
+ * member name, so the upstream may read another value than any check would — such a call is refused
+ * whether or not a constraint reads its arguments.
+ */
+export type CallArguments =
+  | { readonly value: unknown }
+  | { readonly missing: string }
+  | { readonly invalid: string; readonly repeated?: true };
 
 /** What a request is, as far as the catalog is concerned. */
 export type CallDescriptor =
   | { readonly protocol: 'http'; readonly method: string; readonly path: string }
-  | { readonly protocol: 'mcp'; readonly rpcMethod: string; readonly tool?: string }
-  | { readonly protocol: 'a2a'; readonly rpcMethod: string; readonly skill?: string }
-  | { readonly protocol: 'openai'; readonly model: string };
+  | {
+      readonly protocol: 'mcp';
+      readonly rpcMethod: string;
+      readonly tool?: string;
+      readonly arguments?: CallArguments;
+    }
+  | {
+      readonly protocol: 'a2a';
+      readonly rpcMethod: string;
+      readonly skill?: string;
+      readonly arguments?: CallArguments;
+    }
+  | { readonly protocol: 'openai'; readonly model: string; readonly body?: unknown };
 
-const IMPACTS: readonly Impact[] = ['low', 'medium', 'high', 'critical'];
-const REVERSIBILITY: readonly Reversibility[] = ['reversible', 'compensable', 'irreversible'];
-const DATA_CLASSES: readonly DataClass[] = ['public', 'internal', 'confidential', 'restricted'];
 const MATCH_KEYS: Readonly<Record<Protocol, readonly string[]>> = {
   http: ['method', 'path'],
   mcp: ['tool', 'rpcMethod'],
   a2a: ['rpcMethod', 'skill'],
   openai: ['model'],
+};
+/** Which parameter sources each protocol's calls have. */
+const SOURCES: Readonly<Record<Protocol, readonly ParameterSource[]>> = {
+  http: ['body', 'query', 'header', 'none'],
+  openai: ['body', 'query', 'header', 'none'],
+  mcp: ['arguments', 'query', 'header', 'none'],
+  a2a: ['arguments', 'query', 'header', 'none'],
+};
+
+/** The published JSON Schema of the catalog file (draft 2020-12). */
+export const catalogSchema: Readonly<Record<string, unknown>> = schema;
+
+let validator: ValidateFunction | undefined;
+
+/**
+ * A catalog error: a `ConfigError` whose `path` is the JSON pointer of the failing entry inside the
+ * catalog, and, when read from a file, that file.
+ */
+export class CatalogError extends ConfigError {
+  readonly file: string | undefined;
+  readonly reason: string;
+  constructor(path: string, reason: string, file?: string) {
+    super(path, reason);
+    this.file = file;
+    this.reason = reason;
+    if (file !== undefined) this.message = `action catalog ${file}${path ? ` at ${path}` : ''}: ${reason}`;
+  }
+}
+
+/**
+ * Validates a catalog document (`{actions: [...]}`) against `catalog.schema.json`, then the rules a schema
+ * cannot state; returns the entries with defaults filled in and parameters compiled. The input is not
+ * modified. Throws `CatalogError` naming the failing JSON pointer.
+ */
+export function validateCatalog(input: unknown): CatalogEntry[] {
+  // Strict (unknown keywords and loose types are schema bugs), defaults filled in, first error only.
+  validator ??= new Ajv2020({ strict: true, useDefaults: true, allErrors: false, verbose: true }).compile(
+    schema,
+  );
+  let doc: unknown;
+  try {
+    doc = structuredClone(input);
+  } catch {
+    throw new CatalogError('', 'expected a catalog of plain data (an object with an actions array)');
+  }
+  if (!validator(doc)) throw schemaError(validator.errors?.[0]);
+  return (doc as { actions: CatalogAction[] }).actions.map((a, i) => entry(a, `/actions/${i}`));
+}
+
+function schemaError(error: ErrorObject | undefined): CatalogError {
+  if (error?.propertyName !== undefined) {
+    return new CatalogError(
+      `${error.instancePath}/${escapeToken(error.propertyName)}`,
+      'expected a parameter name: lower case [a-z][a-z0-9_]*, at most 60 characters, not max_* or data_class',
+    );
+  }
+  const named = error?.keyword === 'pattern' ? PATTERN_NAMES[String(error.schema)] : undefined;
+  if (named !== undefined) return new CatalogError(error!.instancePath, `expected ${named}`);
+  const e = toConfigError(error);
+  return new CatalogError(e.path, e.message.slice(e.message.indexOf(': ') + 2));
+}
+
+/** What each pattern of the catalog schema means, for error messages. */
+const PATTERN_NAMES: Readonly<Record<string, string>> = {
+  '^(/([^~/]|~[01])*)+$': 'an RFC 6901 JSON pointer such as /amount (~1 stands for /, ~0 for ~)',
+  "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$": 'an HTTP header name',
+  '^[A-Za-z0-9_.:/-]{1,200}$': 'an action name: 1..200 characters of A-Z a-z 0-9 _ . : / -',
+  '^/[^*]*\\*?$': 'a path starting with / (a trailing * matches every path it starts)',
+  '^[A-Z]{1,16}$': 'an HTTP method in upper case',
+  '^[^*]+\\*?$|^\\*$': 'a model name or pattern (a trailing * matches every name it starts)',
 };
 
 /**
@@ -58,32 +188,41 @@ const MATCH_KEYS: Readonly<Record<Protocol, readonly string[]>> = {
  * no entry is unknown, and unknown actions are denied. The first matching entry wins.
  */
 export class ActionCatalog {
-  readonly actions: readonly CatalogAction[];
+  readonly actions: readonly CatalogEntry[];
+  /** Whether some action reads a parameter from the request body (else no `http` body is ever read for one). */
+  readonly readsBody: boolean;
 
   constructor(actions: readonly CatalogAction[]) {
-    this.actions = Object.freeze(actions.map((a, i) => Object.freeze(validateAction(a, `/actions/${i}`))));
+    this.actions = Object.freeze(validateCatalog({ actions }));
+    this.readsBody = this.actions.some((a) => a.readsBody);
     const names = new Set<string>();
     for (const [i, a] of this.actions.entries()) {
-      if (names.has(a.name)) throw new ConfigError(`/actions/${i}/name`, `duplicate action ${a.name}`);
+      if (names.has(a.name)) throw new CatalogError(`/actions/${i}/name`, `duplicate action ${a.name}`);
       names.add(a.name);
     }
   }
 
+  /** Reads and validates a catalog file (YAML or JSON, duplicate keys refused). Errors name the file. */
   static fromFile(path: string): ActionCatalog {
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(path, 'utf8'), { uniqueKeys: true });
+      doc = parseYaml(readFileSync(path, 'utf8'), { uniqueKeys: true, schema: 'core', merge: false });
     } catch (error) {
-      throw new ConfigError('', `cannot read the action catalog ${path}: ${(error as Error).message}`);
+      throw new CatalogError('', `cannot read it: ${(error as Error).message.split('\n')[0]}`, path);
     }
-    if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { actions?: unknown }).actions)) {
-      throw new ConfigError('/actions', 'the catalog must be an object with an actions array');
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw new CatalogError('', 'expected an object with an actions array', path);
+    try {
+      validateCatalog(doc);
+      return new ActionCatalog((doc as { actions: CatalogAction[] }).actions);
+    } catch (error) {
+      if (error instanceof CatalogError) throw new CatalogError(error.path, error.reason, path);
+      throw error;
     }
-    return new ActionCatalog((doc as { actions: CatalogAction[] }).actions);
   }
 
   /** The catalog entry for a call, or undefined when the action is unknown. */
-  resolve(call: CallDescriptor): CatalogAction | undefined {
+  resolve(call: CallDescriptor): CatalogEntry | undefined {
     for (const action of this.actions) if (matches(action.match, call)) return action;
     return undefined;
   }
@@ -111,63 +250,66 @@ function matches(m: ActionMatch, call: CallDescriptor): boolean {
   }
 }
 
-function validateAction(input: CatalogAction, at: string): CatalogAction {
-  const a = input as unknown as Record<string, unknown>;
-  if (typeof a !== 'object' || a === null) throw new ConfigError(at, 'must be an object');
-  const allowed = [
-    'name',
-    'match',
-    'resource',
-    'impact',
-    'dataClass',
-    'reversibility',
-    'blastRadius',
-    'description',
-  ];
-  for (const key of Object.keys(a))
-    if (!allowed.includes(key)) throw new ConfigError(`${at}/${key}`, 'unknown option');
-  if (typeof a['name'] !== 'string' || !/^[A-Za-z0-9_.:/-]{1,200}$/.test(a['name']))
-    throw new ConfigError(`${at}/name`, 'must be an action name');
-  const m = a['match'] as Record<string, unknown> | undefined;
-  if (typeof m !== 'object' || m === null) throw new ConfigError(`${at}/match`, 'must be an object');
-  const protocol = m['protocol'] as Protocol;
-  if (!Object.hasOwn(MATCH_KEYS, protocol))
-    throw new ConfigError(`${at}/match/protocol`, 'must be http, mcp, a2a or openai');
+/** The rules the schema cannot state, then the compiled, frozen entry. `a` has passed the schema. */
+function entry(a: CatalogAction, at: string): CatalogEntry {
+  const m = a.match;
+  if (m.protocol === 'http' && !isPattern(m.path))
+    throw new CatalogError(`${at}/match/path`, 'http actions need a path pattern');
+  if (m.protocol === 'mcp' && (m.tool === undefined) === (m.rpcMethod === undefined))
+    throw new CatalogError(`${at}/match`, 'mcp actions need exactly one of tool, rpcMethod');
+  if (m.protocol === 'openai' && !isPattern(m.model))
+    throw new CatalogError(`${at}/match/model`, 'openai actions need a model pattern');
   for (const key of Object.keys(m)) {
-    if (key !== 'protocol' && !MATCH_KEYS[protocol].includes(key))
-      throw new ConfigError(`${at}/match/${key}`, `not a ${protocol} match option`);
-    if (key !== 'protocol' && (typeof m[key] !== 'string' || (m[key] as string).length === 0))
-      throw new ConfigError(`${at}/match/${key}`, 'must be a string');
+    if (key !== 'protocol' && !MATCH_KEYS[m.protocol].includes(key))
+      throw new CatalogError(`${at}/match/${key}`, `not a ${m.protocol} match option`);
   }
-  if (protocol === 'http' && (m['path'] === undefined || !isPattern(m['path'])))
-    throw new ConfigError(`${at}/match/path`, 'http actions need a path pattern');
-  if (protocol === 'mcp' && (m['tool'] === undefined) === (m['rpcMethod'] === undefined))
-    throw new ConfigError(`${at}/match`, 'mcp actions need exactly one of tool, rpcMethod');
-  if (protocol === 'openai' && m['model'] === undefined)
-    throw new ConfigError(`${at}/match/model`, 'openai actions need a model pattern');
-  const impact = a['impact'] ?? 'medium';
-  if (!IMPACTS.includes(impact as Impact))
-    throw new ConfigError(`${at}/impact`, `must be one of ${IMPACTS.join(', ')}`);
-  const dataClass = a['dataClass'] ?? 'internal';
-  if (!DATA_CLASSES.includes(dataClass as DataClass))
-    throw new ConfigError(`${at}/dataClass`, `must be one of ${DATA_CLASSES.join(', ')}`);
-  const reversibility = a['reversibility'] ?? 'irreversible';
-  if (!REVERSIBILITY.includes(reversibility as Reversibility))
-    throw new ConfigError(`${at}/reversibility`, `must be one of ${REVERSIBILITY.join(', ')}`);
-  const blastRadius = a['blastRadius'] ?? 1;
-  if (typeof blastRadius !== 'number' || !Number.isSafeInteger(blastRadius) || blastRadius < 1)
-    throw new ConfigError(`${at}/blastRadius`, 'must be a positive integer');
-  if (a['resource'] !== undefined && (typeof a['resource'] !== 'string' || a['resource'].length === 0))
-    throw new ConfigError(`${at}/resource`, 'must be a string');
-  return {
-    name: a['name'],
-    match: { ...(m as unknown as ActionMatch) },
-    ...(a['resource'] === undefined ? {} : { resource: a['resource'] as string }),
-    impact: impact as Impact,
-    dataClass: dataClass as DataClass,
-    reversibility: reversibility as Reversibility,
-    blastRadius,
-  };
+  const compiled = new Map<string, CompiledParameter>();
+  for (const [name, location] of Object.entries(a.parameters ?? {})) {
+    const where = `${at}/parameters/${name}`;
+    if (!SOURCES[m.protocol].includes(location.in)) {
+      throw new CatalogError(
+        `${where}/in`,
+        `${m.protocol} calls have no ${location.in}; expected one of: ${SOURCES[m.protocol].join(', ')}`,
+      );
+    }
+    compiled.set(
+      name,
+      Object.freeze({
+        name,
+        in: location.in,
+        path:
+          location.pointer === undefined
+            ? []
+            : Object.freeze(
+                location.pointer
+                  .slice(1)
+                  .split('/')
+                  .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~')),
+              ),
+        key: location.in === 'header' ? location.name!.toLowerCase() : (location.name ?? ''),
+      }),
+    );
+  }
+  const { description: _, ...rest } = a as CatalogAction & { description?: string };
+  return Object.freeze({
+    ...rest,
+    match: Object.freeze({ ...m }),
+    ...(a.parameters === undefined ? {} : { parameters: deepFreeze(a.parameters) }),
+    compiled,
+    readsBody: [...compiled.values()].some((p) => p.in === 'body'),
+  });
+}
+
+function escapeToken(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export const DATA_CLASS_RANK: Readonly<Record<DataClass, number>> = {

@@ -16,6 +16,8 @@ export interface DecisionRecord {
   readonly resource?: string;
   readonly granted?: readonly unknown[];
   readonly used?: unknown;
+  /** The call's values checked against the constraints of `used`, by parameter name. */
+  readonly parameters?: Readonly<Record<string, number | string>>;
   readonly chain?: readonly { readonly hash: string; readonly actor: string }[];
   readonly txn?: string;
   readonly task?: string;

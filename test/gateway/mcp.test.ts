@@ -249,6 +249,8 @@ describe('MCP SDK client and server through the gateway', () => {
       person: 'alice',
       actor: EXECUTOR,
       txn: claimsOf(hop).txn,
+      // The grant the call was allowed under (unconstrained here).
+      grant: JSON.stringify({ action: 'crm:*', resource: 'https://tools.warrant.test/*' }),
     });
     const [record, ...more] = decisionsSince(mark);
     assert.equal(more.length, 0);

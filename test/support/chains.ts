@@ -92,6 +92,7 @@ export function buildChain(links: number, now = Math.floor(Date.now() / 1000)): 
       max_depth: 5,
       may_delegate: { aud: ['spiffe://warrant.test/agent/*'] },
       cnf: { jkt: agents[i]!.key.kid },
+      status: { idx: i, uri: `${ISSUER}/status/1` },
       iat: now - 100 + i,
       exp: now + 600 - i * 10,
       jti: `jti-${i}`,

@@ -25,6 +25,10 @@ export interface SeenToolCall {
   readonly person: string | undefined;
   readonly actor: string | undefined;
   readonly txn: string | undefined;
+  /** The `warrant-grant` header: the grant the gateway allowed the call under. */
+  readonly grant: string | undefined;
+  /** The tool's arguments as the server received them. */
+  readonly args?: unknown;
 }
 
 export interface McpUpstream {
@@ -46,6 +50,7 @@ const RECORDED = [
   'warrant-chain-digest',
   'warrant-decision',
   'warrant-token',
+  'warrant-grant',
   'mcp-session-id',
   'content-type',
 ];
@@ -55,16 +60,25 @@ function header(headers: Record<string, unknown> | undefined, name: string): str
   return typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : undefined;
 }
 
-/** One MCP server: `get_contact` (low impact in the test catalog), `delete_contact` (critical), `export_all` (not catalogued). */
-function buildServer(toolCalls: SeenToolCall[]): McpServer {
+/**
+ * One MCP server: `get_contact` (low impact in the test catalog), `delete_contact` (critical), `export_all`
+ * (not catalogued), and with `refund` a `refund` tool taking `{amount, currency}`.
+ */
+function buildServer(toolCalls: SeenToolCall[], refund = false): McpServer {
   const server = new McpServer({ name: 'crm-mcp', version: '1.0.0' });
-  const note = (tool: string, extra: { requestInfo?: { headers?: Record<string, unknown> } }) => {
+  const note = (
+    tool: string,
+    extra: { requestInfo?: { headers?: Record<string, unknown> } },
+    args?: unknown,
+  ) => {
     const h = extra.requestInfo?.headers;
     const seen = {
       tool,
       person: header(h, 'warrant-person'),
       actor: header(h, 'warrant-actor'),
       txn: header(h, 'warrant-txn'),
+      grant: header(h, 'warrant-grant'),
+      ...(args === undefined ? {} : { args }),
     };
     toolCalls.push(seen);
     return seen;
@@ -93,6 +107,16 @@ function buildServer(toolCalls: SeenToolCall[]): McpServer {
     note('export_all', extra);
     return { content: [{ type: 'text', text: 'everything' }] };
   });
+  if (refund) {
+    server.registerTool(
+      'refund',
+      { description: 'Refund a payment', inputSchema: { amount: z.number(), currency: z.string() } },
+      async (args, extra) => {
+        note('refund', extra, args);
+        return { content: [{ type: 'text', text: `refunded ${args.amount} ${args.currency}` }] };
+      },
+    );
+  }
   return server;
 }
 
@@ -106,7 +130,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * `stateful`: one transport per session (`mcp-session-id`), answers as SSE streams, GET opens the
  * server-to-client stream, DELETE ends the session. Otherwise stateless with plain JSON responses.
  */
-export function mcpUpstream(options: { stateful: boolean }): McpUpstream {
+export function mcpUpstream(options: { stateful: boolean; refund?: boolean }): McpUpstream {
   const seen: SeenRequest[] = [];
   const toolCalls: SeenToolCall[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -146,7 +170,7 @@ export function mcpUpstream(options: { stateful: boolean }): McpUpstream {
       return;
     }
     if (!options.stateful) {
-      const server = buildServer(toolCalls);
+      const server = buildServer(toolCalls, options.refund);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,
@@ -178,7 +202,7 @@ export function mcpUpstream(options: { stateful: boolean }): McpUpstream {
           sessions.delete(id);
         },
       });
-      const server = buildServer(toolCalls);
+      const server = buildServer(toolCalls, options.refund);
       servers.push(server);
       await server.connect(created);
       transport = created;

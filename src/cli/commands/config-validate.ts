@@ -5,10 +5,12 @@ import { loadCliConfig } from '../config-file.ts';
 
 export const configValidate: Command = {
   name: 'config validate',
-  summary: 'check a configuration file against the schema',
+  summary: 'check a configuration file (and its action catalog) against the schemas',
   description:
     'Reads a YAML or JSON configuration file, validates it against the schema (`warrant config schema`)\n' +
-    'and reports the first failing option by its JSON pointer. With --json, prints the effective\n' +
+    'and reports the first failing option by its JSON pointer. The action catalog it names\n' +
+    '(guard.catalog) is validated too, against its own schema (`warrant config schema --catalog`), and\n' +
+    'a failure names the catalog file and the JSON pointer inside it. With --json, prints the effective\n' +
     'configuration with every default filled in. Without a file, validates the defaults.',
   options: {
     config: {
@@ -40,10 +42,30 @@ export const configValidate: Command = {
       }
       throw error;
     }
+    const catalog = config.guard.catalog;
+    let actions: number | undefined;
+    if (catalog !== undefined) {
+      const { ActionCatalog, CatalogError } = await import('../../guard/catalog.ts');
+      try {
+        actions = ActionCatalog.fromFile(catalog).actions.length;
+      } catch (error) {
+        if (!(error instanceof CatalogError)) throw error;
+        if (values['json'] === true) {
+          const out = { valid: false, file: catalog, path: error.path, message: error.reason };
+          io.out(`${JSON.stringify(out, null, 2)}\n`);
+        }
+        throw new CliError(
+          `invalid action catalog ${catalog}${error.path === '' ? '' : ` at ${error.path}`}: ${error.reason}`,
+          'Fix that entry (see docs/catalog.md or `warrant config schema --catalog`), then run again.',
+          { cause: error },
+        );
+      }
+    }
     if (values['json'] === true) {
       io.out(`${JSON.stringify({ valid: true, file: file ?? null, config }, null, 2)}\n`);
     } else {
-      io.out(file === undefined ? 'no file given: the defaults are valid\n' : `${file} is valid\n`);
+      const also = catalog === undefined ? '' : ` (action catalog ${catalog}: ${actions} actions, valid)`;
+      io.out(file === undefined ? 'no file given: the defaults are valid\n' : `${file} is valid${also}\n`);
     }
     return EXIT.ok;
   },

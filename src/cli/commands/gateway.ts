@@ -34,14 +34,16 @@ export const gateway: Command = {
         'Set gateway.issuer to the STS URL (e.g. http://127.0.0.1:8080).',
       );
     const { startGateway, loadActionPolicy } = await import('../../gateway/start-gateway.ts');
-    const { ActionCatalog } = await import('../../guard/catalog.ts');
+    const { ActionCatalog, CatalogError } = await import('../../guard/catalog.ts');
     let running: Awaited<ReturnType<typeof startGateway>>;
     try {
       running = await startGateway(config, { issuer });
     } catch (error) {
       throw new CliError(
         `cannot start the gateway: ${(error as Error).message}`,
-        `Is the STS at ${issuer} running?`,
+        error instanceof CatalogError
+          ? `Fix that entry of the action catalog (docs/catalog.md); \`warrant config validate ${file}\` checks it.`
+          : `Is the STS at ${issuer} running?`,
         { cause: error },
       );
     }

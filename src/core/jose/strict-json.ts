@@ -71,3 +71,52 @@ function hasDuplicateMember(text: string): boolean {
   }
   return false;
 }
+
+/**
+ * The JSON pointers (RFC 6901) of the repeated member names in already-valid JSON text, in document
+ * order, at most `limit` of them: `{"a":{"b":1,"b":2}}` gives `['/a/b']`. For the refusal path only (it
+ * builds paths); `parseStrictJson` is the fast check.
+ */
+export function duplicateMembers(text: string, limit = 16): string[] {
+  type Frame =
+    | { readonly kind: 'object'; readonly keys: Set<string>; key: string | undefined; expectKey: boolean }
+    | { readonly kind: 'array'; index: number };
+  const stack: Frame[] = [];
+  const found: string[] = [];
+  const pointer = (last: string): string =>
+    [...stack.slice(0, -1).map((f) => (f.kind === 'array' ? String(f.index) : f.key!)), last]
+      .map((t) => `/${t.replaceAll('~', '~0').replaceAll('/', '~1')}`)
+      .join('');
+  for (let i = 0; i < text.length && found.length < limit; i++) {
+    const c = text.charCodeAt(i);
+    const top = stack[stack.length - 1];
+    if (c === 0x22 /* " */) {
+      const start = i;
+      i++;
+      while (i < text.length) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i += 2;
+        else if (d === 0x22) break;
+        else i++;
+      }
+      if (top?.kind === 'object' && top.expectKey) {
+        const raw = text.slice(start, i + 1);
+        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (top.keys.has(key)) found.push(pointer(key));
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+    } else if (c === 0x7b /* { */) {
+      stack.push({ kind: 'object', keys: new Set(), key: undefined, expectKey: true });
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ kind: 'array', index: 0 });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      if (top?.kind === 'object') top.expectKey = true;
+      else if (top?.kind === 'array') top.index++;
+    }
+  }
+  return found;
+}

@@ -55,7 +55,8 @@ export interface WarrantClaims extends CommonClaims {
   readonly max_depth: number;
   readonly may_delegate: MayDelegate;
   readonly cnf: { readonly jkt: string };
-  readonly status?: StatusRef;
+  /** Required: a warrant without a status-list entry could never be revoked (DESIGN §3, §4). */
+  readonly status: StatusRef;
   readonly apv?: Approval;
 }
 
@@ -87,6 +88,51 @@ export interface ClaimsByKind {
 const MAX_STRING = 2048;
 const MAX_ACTOR_NESTING = 32;
 const HASH_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The closed claim sets (DESIGN §3): a claim not listed for a kind is refused (`WARRANT_CLAIM_UNKNOWN`),
+ * never ignored, so a signed token means exactly what its verifier reads. Claims that belong to another
+ * kind are refused first, as `WARRANT_CLAIM_INVALID` (see `EXCLUSIVE_CLAIMS`).
+ */
+export const ALLOWED_CLAIMS: Readonly<Record<'identity' | 'warrant', ReadonlySet<string>>> = Object.freeze({
+  identity: new Set(['iss', 'sub', 'aud', 'cnf', 'tier', 'status', 'iat', 'nbf', 'exp', 'jti']),
+  warrant: new Set([
+    'iss',
+    'sub',
+    'sub_iss',
+    'act',
+    'aud',
+    'scope',
+    'grants',
+    'txn',
+    'task',
+    'prev',
+    'root',
+    'depth',
+    'max_depth',
+    'may_delegate',
+    'cnf',
+    'status',
+    'apv',
+    'iat',
+    'nbf',
+    'exp',
+    'jti',
+  ]),
+});
+
+/** Longest claim name quoted in an error; a longer one is named by its length only. */
+const MAX_QUOTED_NAME = 64;
+
+function refuseUnknown(c: Record<string, unknown>, kind: 'identity' | 'warrant'): void {
+  const allowed = ALLOWED_CLAIMS[kind];
+  for (const name of Object.keys(c)) {
+    if (allowed.has(name)) continue;
+    const shown =
+      /^[\x21-\x7e]+$/.test(name) && name.length <= MAX_QUOTED_NAME ? name : '(unprintable or long name)';
+    throw new TokenError('WARRANT_CLAIM_UNKNOWN', `claim ${shown} is not a ${kind} claim`);
+  }
+}
 
 const missing = (name: string) => new TokenError('WARRANT_CLAIM_MISSING', `claim ${name} is missing`);
 const invalid = (name: string, what: string) =>
@@ -247,6 +293,7 @@ function audience(c: Record<string, unknown>): string | string[] {
 
 export function identityClaims(c: Record<string, unknown>): IdentityClaims {
   refuseForeign(c, 'identity');
+  refuseUnknown(c, 'identity');
   const base = common(c, 'identity');
   const st = status(c);
   return Object.freeze({
@@ -261,6 +308,7 @@ export function identityClaims(c: Record<string, unknown>): IdentityClaims {
 
 export function warrantClaims(c: Record<string, unknown>): WarrantClaims {
   refuseForeign(c, 'warrant');
+  refuseUnknown(c, 'warrant');
   const base = common(c, 'warrant');
   const aud = c['aud'];
   if (aud === undefined) throw missing('aud');
@@ -297,6 +345,8 @@ export function warrantClaims(c: Record<string, unknown>): WarrantClaims {
   }
   const task = str(c, 'task', false);
   const st = status(c);
+  if (st === undefined)
+    throw new TokenError('WARRANT_STATUS_MISSING', 'a warrant without a status claim cannot be revoked');
   const apv = approval(c);
   return Object.freeze({
     ...base,
@@ -313,7 +363,7 @@ export function warrantClaims(c: Record<string, unknown>): WarrantClaims {
     max_depth: maxDepth,
     may_delegate: mayDelegate(c),
     cnf: cnf(c),
-    ...(st ? { status: st } : {}),
+    status: st,
     ...(apv ? { apv } : {}),
   }) as WarrantClaims;
 }

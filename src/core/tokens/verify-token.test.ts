@@ -96,6 +96,58 @@ describe('verifyToken', () => {
     });
   }
 
+  test('a warrant with an unknown top-level claim is refused: WARRANT_CLAIM_UNKNOWN', () => {
+    for (const extra of [{ role: 'admin' }, { scope_override: '*' }, { 'x-debug': true }, { act_as: {} }]) {
+      const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), ...extra } as unknown as Record<
+        string,
+        unknown
+      >);
+      assert.throws(
+        () => verifyToken('warrant', t, opts),
+        { code: 'WARRANT_CLAIM_UNKNOWN' },
+        Object.keys(extra)[0],
+      );
+    }
+  });
+
+  test('an identity token with an unknown top-level claim is refused: WARRANT_CLAIM_UNKNOWN', () => {
+    const t = raw(TOKEN_TYPES.identity, { ...identity, admin: true });
+    assert.throws(() => verifyToken('identity', t, opts), { code: 'WARRANT_CLAIM_UNKNOWN' });
+  });
+
+  test('a claim of another kind stays WARRANT_CLAIM_INVALID (checked before unknown claims)', () => {
+    const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), tier: 'x' } as unknown as Record<
+      string,
+      unknown
+    >);
+    assert.throws(() => verifyToken('warrant', t, opts), { code: 'WARRANT_CLAIM_INVALID' });
+  });
+
+  test('a warrant without status is refused: WARRANT_STATUS_MISSING (and signToken will not mint one)', () => {
+    const { status: _, ...rest } = warrantClaims();
+    assert.throws(() => verifyToken('warrant', raw(TOKEN_TYPES.warrant, rest), opts), {
+      code: 'WARRANT_STATUS_MISSING',
+    });
+    assert.throws(() => signToken('warrant', rest as never, key), { code: 'WARRANT_STATUS_MISSING' });
+  });
+
+  test('every claim the STS mints is in the closed set, apv and nbf included', () => {
+    const c = {
+      ...warrantClaims(),
+      nbf: warrantClaims().iat,
+      apv: { id: 'apv-1', approver: 'bob@example.org', at: now, action: 'payments:refund', digest: 'd' },
+    };
+    const t = verifyToken('warrant', signToken('warrant', c, key), opts);
+    assert.equal(t.claims.apv?.id, 'apv-1');
+    assert.deepEqual(t.claims.status, c.status);
+    const id = signToken(
+      'identity',
+      { ...identity, nbf: now, status: { idx: 1, uri: `${ISSUER}/status/1` } },
+      key,
+    );
+    assert.equal(verifyToken('identity', id, opts).claims.status?.idx, 1);
+  });
+
   test('an identity token may live at most 15 minutes', () => {
     const t = raw(TOKEN_TYPES.identity, { ...identity, exp: now + 901 });
     assert.throws(() => verifyToken('identity', t, opts), { code: 'WARRANT_TOKEN_LIFETIME_EXCEEDED' });
