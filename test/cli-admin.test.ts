@@ -120,7 +120,7 @@ async function getJson(path: string): Promise<unknown> {
 /** A root warrant from `alice` to the executor, and its exchange by the executor for a tool: a 2-link chain. */
 async function makeChain(task = 'report'): Promise<{ root: string; hop: string; txn: string }> {
   const root = await planner.exchange({
-    subjectToken: h.idToken('alice'),
+    subjectToken: h.idToken('alice', planner),
     subjectTokenType: TOKEN_TYPES.idToken,
     audience: agentIdOf('executor'),
     grants: [{ action: 'crm:read', resource: 'crm/*', constraints: { max_rows: 100 } }],

@@ -129,7 +129,8 @@ for (const store of ['sqlite', 'postgres'] as const) {
           },
         },
       });
-      planner = await realAgent(h, 'planner', 'ES256');
+      // The planner is the relying party the person logs in to: its client id at the IdP is the ID token's aud.
+      planner = await realAgent(h, 'planner', 'ES256', { clientIds: { [idp.issuer]: idp.clientId } });
       executor = await realAgent(h, 'executor', 'Ed25519', {
         tier: 'executor',
         allowedAudiences: ['https://tools.warrant.test/*', `spiffe://warrant.test/*`],
