@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load-config.ts';
-import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
+import type { ConfigOverrides, TrustedIssuer, WarrantConfig } from '../../src/config/types.ts';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
 import { AgentClient } from '../../src/sdk/agent-client.ts';
@@ -58,6 +58,8 @@ export interface Harness {
 export interface HarnessOptions {
   readonly store?: 'sqlite' | 'postgres';
   readonly overrides?: ConfigOverrides;
+  /** Trusted issuers added after the harness's own person issuer. */
+  readonly extraIssuers?: readonly TrustedIssuer[];
 }
 
 export const POSTGRES_URL =
@@ -82,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           kind: 'oidc',
           assertions: ['id_token', 'id_jag'],
         },
+        ...(options.extraIssuers ?? []),
       ],
       ...stsOverrides,
       listen: { host: '127.0.0.1', port: 0 },
