@@ -65,6 +65,7 @@ describe('IssuerKeys (a remote JWKS)', () => {
       (await keys.keys('a')).map((k) => k.kid),
       ['a'],
     );
+    assert.equal(state.calls, 2, 'the refresh was tried');
     const empty = IssuerKeys.remote('https://idp.example/jwks', { fetch });
     await assert.rejects(empty.keys('a'), /503/);
   });

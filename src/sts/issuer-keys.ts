@@ -59,7 +59,7 @@ export class IssuerKeys {
     if (this.#uri === undefined) return this.#keys ?? [];
     const age = Date.now() - this.#fetchedAt;
     const known = this.#keys !== undefined && (kid === undefined || this.#keys.some((k) => k.kid === kid));
-    if (this.#keys === undefined || age > this.#maxAgeMs || (!known && age > this.#cooldownMs)) {
+    if (this.#keys === undefined || age >= this.#maxAgeMs || (!known && age >= this.#cooldownMs)) {
       try {
         return await this.#refresh();
       } catch (error) {
