@@ -1,5 +1,6 @@
 import type { PersonAssertionKind } from '../config/types.ts';
 import { WarrantError } from '../core/errors.ts';
+import { type Grant, parseGrants } from '../core/grants/index.ts';
 import type { AgentRecord } from '../store/ports.ts';
 import { OAuthError } from './oauth-error.ts';
 import type { Sts } from './sts.ts';
@@ -19,6 +20,8 @@ export interface Person {
   readonly resources?: readonly string[];
   /** ID-JAG only: the scope the identity provider granted, when it named one. */
   readonly scope?: string;
+  /** ID-JAG only: the grants the identity provider granted (`authorization_details` of type `warrant_grant`). */
+  readonly grants?: readonly Grant[];
   /**
    * Spends the assertion: an ID-JAG's `jti` is single use, so this is called once everything else has been
    * checked, right before the warrant is issued. A second use is `invalid_grant` `WARRANT_ASSERTION_REPLAYED`.
@@ -64,7 +67,7 @@ export async function verifyPersonAssertion(
     );
 
   let clientId: string | undefined;
-  let idJag: { jti: string; resources?: string[]; scope?: string } | undefined;
+  let idJag: IdJagBounds | undefined;
   if (kind === 'id_token') {
     clientId = agent.clientIds[issuer];
     if (clientId === undefined)
@@ -86,6 +89,7 @@ export async function verifyPersonAssertion(
     kind,
     ...(idJag?.resources === undefined ? {} : { resources: idJag.resources }),
     ...(idJag?.scope === undefined ? {} : { scope: idJag.scope }),
+    ...(idJag?.grants === undefined ? {} : { grants: idJag.grants }),
     async consume() {
       if (idJag === undefined) return;
       let first: boolean;
@@ -124,12 +128,19 @@ function checkIdTokenAudience(claims: Readonly<Record<string, unknown>>, clientI
     );
 }
 
-/** The ID-JAG processing rules (draft §4.4.1) with Warrant's agent as the client. */
-function checkIdJag(
-  sts: Sts,
-  claims: Readonly<Record<string, unknown>>,
-  agent: AgentRecord,
-): { jti: string; resources?: string[]; scope?: string } {
+interface IdJagBounds {
+  readonly jti: string;
+  readonly resources?: string[];
+  readonly scope?: string;
+  readonly grants?: Grant[];
+}
+
+/**
+ * The ID-JAG processing rules (draft §4.4.1) with Warrant's agent as the client. What the identity provider
+ * granted bounds the warrant: `resource`, `scope`, and `authorization_details` — which Warrant honours only as
+ * `warrant_grant` entries; any other type is authority it cannot check, so the ID-JAG is refused (fail closed).
+ */
+function checkIdJag(sts: Sts, claims: Readonly<Record<string, unknown>>, agent: AgentRecord): IdJagBounds {
   const aud = claims['aud'];
   const audience =
     typeof aud === 'string' ? aud : Array.isArray(aud) && aud.length === 1 ? aud[0] : undefined;
@@ -149,10 +160,36 @@ function checkIdJag(
   const scope = claims['scope'];
   if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0))
     throw grantError('WARRANT_SUBJECT_TOKEN_INVALID', 'the ID-JAG scope is not a string');
+  let grants: Grant[] | undefined;
+  const details = claims['authorization_details'];
+  if (details !== undefined) {
+    if (
+      !Array.isArray(details) ||
+      details.length === 0 ||
+      details.some(
+        (d) => typeof d !== 'object' || d === null || (d as { type?: unknown }).type !== 'warrant_grant',
+      )
+    )
+      throw grantError(
+        'WARRANT_SUBJECT_TOKEN_INVALID',
+        'the ID-JAG authorization_details are not warrant_grant entries',
+      );
+    try {
+      grants = parseGrants(details.map(({ type: _t, ...grant }) => grant));
+    } catch (cause) {
+      throw new OAuthError(
+        'invalid_grant',
+        'WARRANT_SUBJECT_TOKEN_INVALID',
+        `the ID-JAG authorization_details are invalid: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
   return {
     jti,
     ...(resources === undefined ? {} : { resources }),
     ...(scope === undefined ? {} : { scope: scope as string }),
+    ...(grants === undefined ? {} : { grants }),
   };
 }
 

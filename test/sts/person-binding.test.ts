@@ -368,7 +368,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
       );
     });
 
-    test('an ID-JAG bounds the request: its resources and its scope', async () => {
+    test('an ID-JAG bounds the request: its resources, scope and authorization_details', async () => {
       await refuseRoot(
         planner,
         h.idJag('alice', planner, { resource: TOOL }),
@@ -384,6 +384,32 @@ for (const store of ['sqlite', 'postgres'] as const) {
       await rootOk(
         planner,
         h.idJag('alice', planner, { resource: [TOOL, agentIdOf('executor')], scope: 'crm:*' }),
+        ID_JAG_TYPE,
+      );
+      // authorization_details of type warrant_grant bound the grants, and are the grants when none are asked.
+      const narrow = [{ type: 'warrant_grant', action: 'crm:read', resource: 'crm/accounts' }];
+      await refuseRoot(
+        planner,
+        h.idJag('alice', planner, { authorization_details: narrow }),
+        { status: 400, error: 'invalid_scope', code: 'WARRANT_GRANT_NOT_HELD' },
+        ID_JAG_TYPE,
+      );
+      const fromDetails = await bearer(
+        planner,
+        h.idJag('alice', planner, { authorization_details: narrow }),
+        { resource: agentIdOf('executor') },
+        'none',
+      );
+      const issuedBody = (await fromDetails.json()) as { access_token: string };
+      assert.equal(fromDetails.status, 200, JSON.stringify(issuedBody));
+      assert.deepEqual(claimsOf(issuedBody.access_token)['grants'], [
+        { action: 'crm:read', resource: 'crm/accounts' },
+      ]);
+      // Authority of a type Warrant cannot check is refused, not ignored.
+      await refuseRoot(
+        planner,
+        h.idJag('alice', planner, { authorization_details: [{ type: 'chat_read', actions: ['read'] }] }),
+        invalidGrant('WARRANT_SUBJECT_TOKEN_INVALID'),
         ID_JAG_TYPE,
       );
     });

@@ -295,8 +295,9 @@ function respond(token: string, claims: WarrantClaims, now: number): TokenRespon
 /**
  * Issues a root warrant: the person (already verified as addressing `caller`) hands `caller` the grants the
  * delegation policy allows, for `audience`. Shared by token exchange and the jwt-bearer grant (ID-JAG). An
- * ID-JAG bounds what can be asked: the audience must be one of its `resource`s and each grant's action within
- * its `scope`, when it names them; with no grants requested, its `scope` is the request.
+ * ID-JAG bounds what can be asked: the audience must be one of its `resource`s, each grant's action within
+ * its `scope`, and the grants within its `authorization_details`, when it names them; with no grants
+ * requested, its `authorization_details` (else its `scope`) are the request.
  */
 export async function issueRoot(
   sts: Sts,
@@ -316,10 +317,12 @@ export async function issueRoot(
     );
   }
   const { explicit, scope } = requestedGrants(params);
-  const asked = scope ?? (explicit === undefined ? person.scope : undefined);
+  const asked = scope ?? (explicit === undefined && person.grants === undefined ? person.scope : undefined);
   const grants =
     explicit ??
-    (asked === undefined ? [] : parseGrants(grantsFromScope(asked, params.get('grant_resource') ?? '*')));
+    (asked === undefined
+      ? [...(person.grants ?? [])]
+      : parseGrants(grantsFromScope(asked, params.get('grant_resource') ?? '*')));
   if (grants.length === 0)
     throw new OAuthError(
       'invalid_scope',
@@ -335,6 +338,12 @@ export async function issueRoot(
         'the requested grants are not within the scope the ID-JAG grants',
       );
   }
+  if (person.grants !== undefined && !grantsWithin(grants, person.grants))
+    throw new OAuthError(
+      'invalid_scope',
+      'WARRANT_GRANT_NOT_HELD',
+      'the requested grants are not within the authorization_details the ID-JAG grants',
+    );
   decide(sts, {
     delegator: { kind: 'person', id: sub, issuer: person.issuer },
     recipient: agentParty(caller),
