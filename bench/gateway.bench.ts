@@ -68,6 +68,8 @@ const CPU_PROF_DIR = process.env['BENCH_GW_CPU_PROF'];
 const TRUST_DOMAIN = 'bench.warrant.test';
 const PERSON_ISSUER = 'https://idp.bench.warrant.test';
 const PERSON_AUDIENCE = 'warrant-sts';
+/** The planner's client id at the person issuer: alice's ID token is addressed to it (DESIGN §2). */
+const PLANNER_CLIENT_ID = 'planner-app';
 const TOOL = 'https://tools.bench.warrant.test/crm';
 const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const PATH = '/crm/contacts/42';
@@ -455,7 +457,7 @@ async function issueChain(
     return new AgentClient({ issuer: stsUrl, agentId: `spiffe://${TRUST_DOMAIN}/agent/${name}`, key });
   };
   const wide = { allowedAudiences: ['https://tools.bench.warrant.test/*', `spiffe://${TRUST_DOMAIN}/*`] };
-  const planner = await agent('planner');
+  const planner = await agent('planner', { clientIds: { [PERSON_ISSUER]: PLANNER_CLIENT_ID } });
   const executor = await agent('executor', wide);
   const third = await agent('third', wide);
   const now = Math.floor(Date.now() / 1000);
@@ -464,7 +466,7 @@ async function issueChain(
     {
       iss: PERSON_ISSUER,
       sub: 'alice',
-      aud: PERSON_AUDIENCE,
+      aud: PLANNER_CLIENT_ID,
       iat: now,
       exp: now + 300,
       nonce: randomUUID(),

@@ -60,6 +60,8 @@ const LATENCY_MAX_MS = Math.max(3000, 8000 * SCALE);
 const TRUST_DOMAIN = 'bench.warrant.test';
 const PERSON_ISSUER = 'https://idp.bench.warrant.test';
 const PERSON_AUDIENCE = 'warrant-sts';
+/** The planner's client id at the person issuer: alice's ID token is addressed to it (DESIGN §2). */
+const PLANNER_CLIENT_ID = 'planner-app';
 const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const TOOL = 'https://tools.bench.warrant.test/crm';
 const PROFILE = process.env['BENCH_STS_PROFILE'] === '1';
@@ -378,14 +380,21 @@ async function dpopNonce(tokenEndpoint: string): Promise<string> {
 }
 
 async function warrantWorkload(url: string, idpKey: SigningKey): Promise<Workload> {
-  const a = await registerAgent(url, 'planner');
+  const a = await registerAgent(url, 'planner', { clientIds: { [PERSON_ISSUER]: PLANNER_CLIENT_ID } });
   const b = await registerAgent(url, 'executor', {
     allowedAudiences: ['https://tools.bench.warrant.test/*', `spiffe://${TRUST_DOMAIN}/*`],
   });
   const now = Math.floor(Date.now() / 1000);
   const idToken = signCompact(
     { typ: 'JWT' },
-    { iss: PERSON_ISSUER, sub: 'alice', aud: PERSON_AUDIENCE, iat: now, exp: now + 300, nonce: randomUUID() },
+    {
+      iss: PERSON_ISSUER,
+      sub: 'alice',
+      aud: PLANNER_CLIENT_ID,
+      iat: now,
+      exp: now + 300,
+      nonce: randomUUID(),
+    },
     idpKey,
   );
   const root = await a.exchange({

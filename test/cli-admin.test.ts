@@ -120,7 +120,7 @@ async function getJson(path: string): Promise<unknown> {
 /** A root warrant from `alice` to the executor, and its exchange by the executor for a tool: a 2-link chain. */
 async function makeChain(task = 'report'): Promise<{ root: string; hop: string; txn: string }> {
   const root = await planner.exchange({
-    subjectToken: h.idToken('alice'),
+    subjectToken: h.idToken('alice', planner),
     subjectTokenType: TOKEN_TYPES.idToken,
     audience: agentIdOf('executor'),
     grants: [{ action: 'crm:read', resource: 'crm/*', constraints: { max_rows: 100 } }],
@@ -183,6 +183,10 @@ describe('warrant admin and verification commands', () => {
         'spiffe://warrant.test/agent/*',
         '--max-depth',
         '2',
+        '--client-id',
+        'https://accounts.warrant.test=reporter-app',
+        '--client-id',
+        'https://login.warrant.test/tenant=a=b',
         '--json',
       ]);
       assert.equal(add.code, 0, add.stderr);
@@ -197,6 +201,11 @@ describe('warrant admin and verification commands', () => {
         'https://tools.warrant.test/*',
         'spiffe://warrant.test/agent/*',
       ]);
+      // Split at the first `=`: the issuer is a URL, the client id may hold `=`.
+      assert.deepEqual(agent.clientIds, {
+        'https://accounts.warrant.test': 'reporter-app',
+        'https://login.warrant.test/tenant': 'a=b',
+      });
 
       const [list, listJson, show, showById] = await Promise.all([
         warrant(['agent', 'list']),
@@ -215,6 +224,7 @@ describe('warrant admin and verification commands', () => {
       assert.equal(show.code, 0, show.stderr);
       assert.match(show.stdout, /^status +active$/m);
       assert.match(show.stdout, new RegExp(`^key \\(jkt\\) +${kid}$`, 'm'));
+      assert.match(show.stdout, /^client id +reporter-app at https:\/\/accounts\.warrant\.test$/m);
       assert.equal(JSON.parse(showById.stdout).name, 'reporter');
 
       const disable = await warrant(['agent', 'disable', 'reporter']);
@@ -545,6 +555,14 @@ describe('warrant admin and verification commands', () => {
         [['token', 'verify', 'a.b.c'], /--jwks <url\|file> is required/],
         [['keys', 'rotate', 'extra'], /unexpected argument/],
         [['agent', 'list', '--url', 'ftp://x'], /http or https URL/],
+        [
+          ['agent', 'add', 'x', '--public-key', 'k', '--owner', 'o', '--client-id', 'app'],
+          /ISSUER=CLIENT_ID/,
+        ],
+        [
+          ['agent', 'add', 'x', '--public-key', 'k', '--owner', 'o', '--client-id', 'https://idp='],
+          /ISSUER=CLIENT_ID/,
+        ],
       ];
       // Two as real processes (the exit status), the rest in this process (the same code path, faster).
       const results = await Promise.all(

@@ -223,6 +223,40 @@ describe('an invalid file names the failing option', () => {
     rejects('sts:\n  warrantLifetime: 7200\n', '/sts/keyRotation/overlapSeconds');
   });
 
+  test("trusted issuers: persons' assertion kinds, their age bound, and the audience only workloads need", () => {
+    const config = loadConfig(
+      file(
+        'sts:\n  trustedIssuers:\n' +
+          '    - { issuer: https://idp, kind: oidc, assertions: [id_token, id_jag], maxAssertionAgeSeconds: 600 }\n' +
+          '    - { issuer: https://login, kind: oidc }\n',
+      ),
+    );
+    assert.deepEqual(config.sts.trustedIssuers[0]!.assertions, ['id_token', 'id_jag']);
+    assert.equal(config.sts.trustedIssuers[0]!.maxAssertionAgeSeconds, 600);
+    assert.equal(config.sts.trustedIssuers[1]!.audience, undefined, 'a person issuer needs no audience');
+    rejects(
+      'sts:\n  trustedIssuers:\n    - { issuer: a, kind: oidc, assertions: [saml] }\n',
+      '/sts/trustedIssuers/0/assertions/0',
+    );
+    rejects(
+      'sts:\n  trustedIssuers:\n    - { issuer: a, kind: oidc, assertions: [id_jag, id_jag] }\n',
+      '/sts/trustedIssuers/0/assertions/1',
+    );
+    rejects(
+      'sts:\n  trustedIssuers:\n    - { issuer: a, kind: oidc, maxAssertionAgeSeconds: 10 }\n',
+      '/sts/trustedIssuers/0/maxAssertionAgeSeconds',
+    );
+    rejects(
+      'sts:\n  trustedIssuers:\n    - { issuer: a, audience: b, kind: kubernetes, assertions: [id_token] }\n',
+      '/sts/trustedIssuers/0/assertions',
+    );
+    rejects('sts:\n  trustedIssuers:\n    - { issuer: a, kind: spiffe }\n', '/sts/trustedIssuers/0/audience');
+    rejects(
+      'sts:\n  trustedIssuers:\n    - { issuer: a, kind: oidc, mapping: { agent: x } }\n',
+      '/sts/trustedIssuers/0/audience',
+    );
+  });
+
   test('messages never echo the value', () => {
     const message = rejects(
       'store: { kind: sqlite, url: 5 }\nredis: { url: "s3cret://u:p@h" }\n',

@@ -26,13 +26,21 @@ export interface IssuerMapping {
   readonly agent: string;
 }
 
+/** The persons' assertions a trusted OIDC issuer may send to root a warrant. */
+export type PersonAssertionKind = 'id_token' | 'id_jag';
+
 export interface TrustedIssuer {
   readonly issuer: string;
   readonly jwksUri?: string;
   readonly jwksFile?: string;
-  readonly audience: string;
+  /** The `aud` of workload tokens; required for workload issuers (kubernetes, spiffe, or with a mapping). */
+  readonly audience?: string;
   readonly kind: 'oidc' | 'kubernetes' | 'spiffe';
   readonly mapping?: IssuerMapping;
+  /** Absent: `['id_token']` for oidc issuers, none for the others. */
+  readonly assertions?: readonly PersonAssertionKind[];
+  /** Oldest person authentication accepted (`auth_time`, else `iat`); absent: 3600 s. */
+  readonly maxAssertionAgeSeconds?: number;
 }
 
 export interface StsConfig {

@@ -65,6 +65,15 @@ function checkCrossFieldRules(config: WarrantConfig): void {
     if (issuer.jwksUri !== undefined && issuer.jwksFile !== undefined) {
       throw new ConfigError(`${at}/jwksFile`, 'expected either jwksUri or jwksFile, not both');
     }
+    if (issuer.audience === undefined && (issuer.kind !== 'oidc' || issuer.mapping !== undefined)) {
+      throw new ConfigError(
+        `${at}/audience`,
+        'is required for workload issuers (kubernetes, spiffe, or any issuer with a mapping)',
+      );
+    }
+    if (issuer.kind !== 'oidc' && (issuer.assertions?.length ?? 0) > 0) {
+      throw new ConfigError(`${at}/assertions`, "only oidc issuers send persons' assertions");
+    }
     if (issuer.mapping?.pattern !== undefined) {
       try {
         new RegExp(issuer.mapping.pattern, 'u');

@@ -99,7 +99,7 @@ export const ERROR_CODES = {
   WARRANT_TOKEN_TYPE_UNSUPPORTED:
     'The `subject_token_type` or `actor_token_type` is not one this server accepts.',
   WARRANT_CLIENT_AUTH_FAILED: 'Client authentication (`private_key_jwt` or an identity actor token) failed.',
-  WARRANT_ASSERTION_REPLAYED: 'The client assertion `jti` was already used.',
+  WARRANT_ASSERTION_REPLAYED: 'The client assertion (or ID-JAG) `jti` was already used.',
   WARRANT_AGENT_UNKNOWN: 'No agent is registered under this id.',
   WARRANT_AGENT_DISABLED: 'The agent is disabled and gets nothing.',
   WARRANT_AUDIENCE_NOT_ALLOWED:
@@ -113,6 +113,19 @@ export const ERROR_CODES = {
   WARRANT_ADMIN_AUTH_FAILED: 'The admin credential is missing or wrong.',
   WARRANT_NOT_FOUND: 'No such endpoint or resource.',
   WARRANT_STS_UNAVAILABLE: 'A backing service (store, replay cache) failed; nothing was issued.',
+  // persons' assertions (DESIGN §2): addressed to the agent that acts first
+  WARRANT_ASSERTION_NOT_FOR_AGENT:
+    "The person's assertion is addressed to another client: the ID token `aud` (or `azp`) is not the acting agent's client id at its issuer, or the ID-JAG `client_id` is not the acting agent.",
+  WARRANT_AGENT_CLIENT_ID_MISSING:
+    'The acting agent has no client id registered at the ID token issuer, so no ID token is addressed to it.',
+  WARRANT_ASSERTION_AZP_INVALID:
+    'The ID token has several audiences but no `azp`, or an `azp` that is not one of its audiences.',
+  WARRANT_ASSERTION_KIND_NOT_ALLOWED:
+    'The issuer is not configured to send this kind of person assertion (`assertions`: `id_token`, `id_jag`).',
+  WARRANT_ASSERTION_TOO_OLD:
+    "The person authenticated (`auth_time`, else `iat`) longer ago than the issuer's `maxAssertionAgeSeconds`.",
+  WARRANT_MAY_ACT_MISMATCH:
+    'The subject token carries `may_act` (RFC 8693 §4.4) and the agent exchanging it is not the party it names (or `may_act` is malformed).',
   // ledger (src/ledger)
   WARRANT_LEDGER_CORRUPT:
     'The stored ledger does not match its signed checkpoints (or a record its leaf hash); it is refused at open. The error names the first bad index.',

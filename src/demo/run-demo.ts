@@ -70,7 +70,11 @@ export async function runDemo(
     jwksUri: null,
     jwks: { keys: [{ ...idpKey.jwk }] },
     mapping: null,
+    assertions: ['id_token'],
+    maxAssertionAgeSeconds: null,
   });
+  // The planner's client id at the dev issuer: alice's ID token is addressed to it, and to no other agent.
+  const plannerClientId = `demo-planner-${randomUUID().slice(0, 8)}`;
 
   const agent = async (name: string, allowedAudiences: string[]) => {
     const key = generateSigningKey();
@@ -85,6 +89,7 @@ export async function runDemo(
       maxDepth: 5,
       publicJwk: { ...key.jwk },
       jkt: key.kid,
+      ...(name === 'planner' ? { clientIds: { [idp]: plannerClientId } } : {}),
     });
     return new AgentClient({ issuer: plane.sts.issuer, agentId: id, key });
   };
@@ -102,7 +107,7 @@ export async function runDemo(
   const now = Math.floor(Date.now() / 1000);
   const idToken = signCompact(
     { typ: 'JWT' },
-    { iss: idp, sub: 'alice@example.org', aud: 'warrant-dev', iat: now, exp: now + 300 },
+    { iss: idp, sub: 'alice@example.org', aud: plannerClientId, iat: now, exp: now + 300 },
     idpKey,
   );
   const root = await planner.exchange({

@@ -6,6 +6,8 @@ import { signCompact } from '../core/jose/jws.ts';
 
 export const TOKEN_TYPES = Object.freeze({
   idToken: 'urn:ietf:params:oauth:token-type:id_token',
+  /** An ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant) for this agent, as a root's subject token. */
+  idJag: 'urn:ietf:params:oauth:token-type:id-jag',
   warrant: 'urn:warrant:params:oauth:token-type:warrant',
   identity: 'urn:warrant:params:oauth:token-type:identity',
 });
@@ -132,7 +134,10 @@ export class AgentClient {
     return this.#token({ grant_type: 'client_credentials' }, true);
   }
 
-  /** RFC 8693 exchange: a person's ID token (root) or a warrant addressed to this agent (hop). */
+  /**
+   * RFC 8693 exchange: a person's assertion addressed to this agent — an ID token for its client id at the
+   * issuer, or an ID-JAG for it — (root), or a warrant addressed to this agent (hop).
+   */
   exchange(request: ExchangeRequest): Promise<TokenResult> {
     const params: Record<string, string> = {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',

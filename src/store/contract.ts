@@ -61,6 +61,54 @@ export function storeContract(
       assert.equal(await store.agents.get(agentId('b')), null);
     });
 
+    test("an agent's client ids round-trip, default to none, and find it by (issuer, client id)", async () => {
+      const idp = 'https://accounts.example';
+      const planner = await store.agents.create(
+        agent('planner', { clientIds: { [idp]: 'planner-app', 'https://login.other.example/v2': 'p-1' } }),
+      );
+      assert.deepEqual(planner.clientIds, { [idp]: 'planner-app', 'https://login.other.example/v2': 'p-1' });
+      assert.deepEqual(await store.agents.get(planner.id), planner);
+      assert.deepEqual(await store.agents.getByClientId(idp, 'planner-app'), planner);
+      assert.deepEqual(await store.agents.getByClientId('https://login.other.example/v2', 'p-1'), planner);
+      // The pair, not the client id alone: the same client id at another issuer is someone else's.
+      assert.equal(await store.agents.getByClientId('https://login.other.example/v2', 'planner-app'), null);
+      assert.equal(await store.agents.getByClientId(idp, 'nobody'), null);
+      const { clientIds: _none, ...withoutClientIds } = agent('bare');
+      assert.deepEqual((await store.agents.create(withoutClientIds)).clientIds, {});
+    });
+
+    test('an (issuer, client id) pair belongs to one agent: create and update conflicts store nothing', async () => {
+      const idp = 'https://accounts.example';
+      const a = await store.agents.create(agent('a', { clientIds: { [idp]: 'shared' } }));
+      await assert.rejects(store.agents.create(agent('b', { clientIds: { [idp]: 'shared' } })), conflict);
+      assert.equal(await store.agents.get(agentId('b')), null);
+      assert.equal(await store.agents.getByKeyThumbprint('jkt-b'), null);
+      // The same client id at another issuer is a different pair.
+      const c = await store.agents.create(agent('c', { clientIds: { 'https://other.example': 'shared' } }));
+      await assert.rejects(
+        store.agents.update(c.id, { clientIds: { [idp]: 'shared' }, tier: 'x' }),
+        conflict,
+      );
+      assert.deepEqual(await store.agents.get(c.id), c, 'a refused update changes nothing');
+      assert.equal((await store.agents.getByClientId(idp, 'shared'))?.id, a.id);
+      assert.equal((await store.agents.getByClientId('https://other.example', 'shared'))?.id, c.id);
+    });
+
+    test('update replaces the client ids whole: old pairs are released, new ones found', async () => {
+      const idp = 'https://accounts.example';
+      const a = await store.agents.create(agent('a', { clientIds: { [idp]: 'old-app' } }));
+      now = T0 + 7;
+      const updated = await store.agents.update(a.id, { clientIds: { [idp]: 'new-app' } });
+      assert.deepEqual(updated, { ...a, clientIds: { [idp]: 'new-app' }, updatedAt: T0 + 7 });
+      assert.equal(await store.agents.getByClientId(idp, 'old-app'), null);
+      assert.deepEqual(await store.agents.getByClientId(idp, 'new-app'), updated);
+      // The released pair is free for another agent; other metadata updates leave client ids alone.
+      const b = await store.agents.create(agent('b', { clientIds: { [idp]: 'old-app' } }));
+      assert.equal((await store.agents.update(b.id, { trustLevel: 1 })).clientIds[idp], 'old-app');
+      assert.deepEqual((await store.agents.update(a.id, { clientIds: {} })).clientIds, {});
+      assert.equal(await store.agents.getByClientId(idp, 'new-app'), null);
+    });
+
     test('agents list by id in keyset pages, optionally by status', async () => {
       for (const n of ['g', 'c', 'a', 'e', 'b', 'f', 'd']) {
         await store.agents.create(agent(n, { status: 'bcf'.includes(n) ? 'disabled' : 'active' }));
@@ -487,6 +535,8 @@ export function storeContract(
           pattern: '^system:serviceaccount:(.+)$',
           agent: 'spiffe://example.org/agent/$1',
         },
+        assertions: null,
+        maxAssertionAgeSeconds: null,
       };
       const oidc: IssuerRecord = {
         issuer: 'https://accounts.example',
@@ -495,12 +545,21 @@ export function storeContract(
         jwksUri: 'https://accounts.example/jwks',
         jwks: null,
         mapping: null,
+        assertions: ['id_jag', 'id_token'],
+        maxAssertionAgeSeconds: 600,
       };
       await store.issuers.put(k8s);
       await store.issuers.put(oidc);
       assert.deepEqual(await store.issuers.get(k8s.issuer), k8s);
       assert.deepEqual(await store.issuers.list(), [oidc, k8s]);
-      const replaced = { ...oidc, kind: 'spiffe', jwksUri: null, jwks: { keys: [] } } as const;
+      const replaced = {
+        ...oidc,
+        kind: 'spiffe',
+        jwksUri: null,
+        jwks: { keys: [] },
+        assertions: [],
+        maxAssertionAgeSeconds: null,
+      } satisfies IssuerRecord;
       await store.issuers.put(replaced);
       assert.deepEqual(await store.issuers.get(oidc.issuer), replaced);
       assert.equal(await store.issuers.delete(oidc.issuer), true);
@@ -524,6 +583,12 @@ export function storeContract(
       await assert.rejects(store.statusLists.set('L', [1], 2 as never), TypeError);
       await assert.rejects(store.replay.consume('n', 'j', Number.NaN), TypeError);
       await assert.rejects(store.issuers.put({ issuer: 'x', kind: 'saml' } as never), TypeError);
+      await assert.rejects(
+        store.agents.create({ ...agent('a'), clientIds: { 'https://idp': '' } }),
+        TypeError,
+      );
+      await assert.rejects(store.agents.create({ ...agent('a'), clientIds: ['x'] as never }), TypeError);
+      await assert.rejects(store.agents.getByClientId('', 'x'), TypeError);
       assert.equal(await store.agents.get(agentId('a')), null);
       assert.equal(await store.tokens.get('t'), null);
     });
@@ -545,6 +610,7 @@ function agent(name: string, overrides: Partial<NewAgent> = {}): NewAgent {
     maxDepth: 4,
     publicJwk: { kty: 'OKP', crv: 'Ed25519', x: `x-${name}`, alg: 'EdDSA' },
     jkt: `jkt-${name}`,
+    clientIds: {},
     ...overrides,
   };
 }

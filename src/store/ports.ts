@@ -39,18 +39,31 @@ export interface AgentRecord {
   jkt: string;
   /** Oldest first. Keys past `until` are pruned at the next rotation and never matched by thumbprint. */
   previousKeys: PreviousAgentKey[];
+  /**
+   * The agent's client id at each OpenID provider (issuer → client id): a person's ID token roots a warrant
+   * for this agent only when it is addressed to that client id. A `(issuer, client id)` pair belongs to at
+   * most one agent.
+   */
+  clientIds: Record<string, string>;
   createdAt: number;
   updatedAt: number;
 }
 
-/** What `create` takes: the store sets `previousKeys: []`, `createdAt` and `updatedAt`; `status` defaults to active. */
-export type NewAgent = Omit<AgentRecord, 'previousKeys' | 'createdAt' | 'updatedAt' | 'status'> & {
+/**
+ * What `create` takes: the store sets `previousKeys: []`, `createdAt` and `updatedAt`; `status` defaults to
+ * active, `clientIds` to none.
+ */
+export type NewAgent = Omit<
+  AgentRecord,
+  'previousKeys' | 'createdAt' | 'updatedAt' | 'status' | 'clientIds'
+> & {
   status?: AgentStatus;
+  clientIds?: Record<string, string>;
 };
 
-/** The metadata `update` may change; absent fields stay as they are. */
+/** The metadata `update` may change; absent fields stay as they are (`clientIds` is replaced whole). */
 export type AgentPatch = Partial<
-  Pick<AgentRecord, 'name' | 'owner' | 'tier' | 'trustLevel' | 'allowedAudiences' | 'maxDepth'>
+  Pick<AgentRecord, 'name' | 'owner' | 'tier' | 'trustLevel' | 'allowedAudiences' | 'maxDepth' | 'clientIds'>
 >;
 
 export interface AgentListQuery {
@@ -68,9 +81,14 @@ export interface Page<T> {
 }
 
 export interface AgentStore {
-  /** Rejects with `StoreConflictError` when the id or the key thumbprint is already registered. */
+  /**
+   * Rejects with `StoreConflictError` when the id, the key thumbprint, or one of the `(issuer, client id)`
+   * pairs is already registered; nothing is stored then.
+   */
   create(agent: NewAgent): Promise<AgentRecord>;
   get(id: string): Promise<AgentRecord | null>;
+  /** The agent whose client id at `issuer` is `clientId`. */
+  getByClientId(issuer: string, clientId: string): Promise<AgentRecord | null>;
   /** The agent whose current key, or a previous key still within its overlap, has this thumbprint. */
   getByKeyThumbprint(jkt: string): Promise<AgentRecord | null>;
   list(query: AgentListQuery): Promise<Page<AgentRecord>>;
@@ -80,6 +98,7 @@ export interface AgentStore {
    * Rejects with `StoreConflictError` when `newJkt` is registered anywhere already.
    */
   rotateKey(id: string, newJwk: JsonObject, newJkt: string, overlapUntil: number): Promise<AgentRecord>;
+  /** Rejects with `StoreConflictError` (changing nothing) when a new client id pair belongs to another agent. */
   update(id: string, patch: AgentPatch): Promise<AgentRecord>;
 }
 
@@ -214,6 +233,9 @@ export interface ReplayStore {
 
 export type IssuerKind = 'oidc' | 'kubernetes' | 'spiffe';
 
+/** Persons' assertions an OIDC issuer may send (configuration `assertions`). */
+export type AssertionKind = 'id_token' | 'id_jag';
+
 export interface IssuerRecord {
   issuer: string;
   kind: IssuerKind;
@@ -222,6 +244,10 @@ export interface IssuerRecord {
   jwks: JsonObject | null;
   /** The claim → agent-id mapping rule, as configured. */
   mapping: JsonObject | null;
+  /** `null`: the default (`['id_token']` for oidc issuers, none for the others). */
+  assertions: AssertionKind[] | null;
+  /** `null`: the default (3600 s). */
+  maxAssertionAgeSeconds: number | null;
 }
 
 export interface IssuerStore {

@@ -7,14 +7,15 @@ import type { AgentRecord, IssuedToken, IssuerRecord, NewAgent, StoredSigningKey
 export type Row = Record<string, unknown>;
 
 export const AGENT_COLUMNS =
-  'id, name, owner, tier, trust_level, allowed_audiences, max_depth, status, public_jwk, jkt, previous_keys, created_at, updated_at';
+  'id, name, owner, tier, trust_level, allowed_audiences, max_depth, status, public_jwk, jkt, previous_keys, created_at, updated_at, client_ids';
 
 export const TOKEN_COLUMNS =
   'hash, jti, kind, parent_hash, root_hash, txn, sub, actors, audience, grants_json, policy_version, status_list, status_idx, iat, exp, revoked_at, revoke_reason';
 
 export const SIGNING_KEY_COLUMNS = 'kid, alg, material, state, created_at, retire_at';
 
-export const ISSUER_COLUMNS = 'issuer, kind, audience, jwks_uri, jwks, mapping';
+export const ISSUER_COLUMNS =
+  'issuer, kind, audience, jwks_uri, jwks, mapping, assertions, max_assertion_age_seconds';
 
 const int = (value: unknown): number => Number(value);
 const nullableInt = (value: unknown): number | null => (value === null ? null : Number(value));
@@ -35,6 +36,7 @@ export function agentFromRow(row: Row): AgentRecord {
     publicJwk: json(row['public_jwk']),
     jkt: str(row['jkt']),
     previousKeys: json(row['previous_keys']),
+    clientIds: json(row['client_ids']),
     createdAt: int(row['created_at']),
     updatedAt: int(row['updated_at']),
   };
@@ -56,6 +58,7 @@ export function agentValues(agent: NewAgent, now: number): (string | number)[] {
     '[]',
     now,
     now,
+    JSON.stringify(agent.clientIds ?? {}),
   ];
 }
 
@@ -127,10 +130,12 @@ export function issuerFromRow(row: Row): IssuerRecord {
     jwksUri: nullableStr(row['jwks_uri']),
     jwks: row['jwks'] === null ? null : json(row['jwks']),
     mapping: row['mapping'] === null ? null : json(row['mapping']),
+    assertions: row['assertions'] === null ? null : json(row['assertions']),
+    maxAssertionAgeSeconds: nullableInt(row['max_assertion_age_seconds']),
   };
 }
 
-export function issuerValues(issuer: IssuerRecord): (string | null)[] {
+export function issuerValues(issuer: IssuerRecord): (string | number | null)[] {
   return [
     issuer.issuer,
     issuer.kind,
@@ -138,5 +143,7 @@ export function issuerValues(issuer: IssuerRecord): (string | null)[] {
     issuer.jwksUri,
     issuer.jwks === null ? null : JSON.stringify(issuer.jwks),
     issuer.mapping === null ? null : JSON.stringify(issuer.mapping),
+    issuer.assertions === null ? null : JSON.stringify(issuer.assertions),
+    issuer.maxAssertionAgeSeconds,
   ];
 }

@@ -84,13 +84,34 @@ export function checkNewAgent(agent: NewAgent): void {
   if (agent.status !== undefined) agentStatus(agent.status);
   jsonObject(agent.publicJwk, 'publicJwk');
   text(agent.jkt, 'jkt');
+  if (agent.clientIds !== undefined) clientIds(agent.clientIds);
 }
 
-/** Normalises a patch to the six nullable positional values every adapter's UPDATE takes. */
+/** At most this many OpenID providers per agent. */
+export const MAX_CLIENT_IDS = 32;
+
+/** An issuer → client id map: non-empty strings on both sides, at most `MAX_CLIENT_IDS` entries. */
+export function clientIds(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError('clientIds must be an object of issuer → client id');
+  const entries = Object.entries(value);
+  if (entries.length > MAX_CLIENT_IDS)
+    throw new TypeError(`clientIds holds more than ${MAX_CLIENT_IDS} issuers`);
+  for (const [issuer, clientId] of entries) {
+    text(issuer, 'clientIds issuer', 2048);
+    text(clientId, 'client id', 512);
+  }
+  return value as Record<string, string>;
+}
+
+/**
+ * Normalises a patch to the six nullable positional values every adapter's UPDATE takes (`clientIds`, when
+ * present, is checked here and written by the adapter beside its client-id index).
+ */
 export function patchValues(patch: AgentPatch): (string | number | null)[] {
   if (typeof patch !== 'object' || patch === null) throw new TypeError('patch must be an object');
   for (const key of Object.keys(patch)) {
-    if (!['name', 'owner', 'tier', 'trustLevel', 'allowedAudiences', 'maxDepth'].includes(key)) {
+    if (!['name', 'owner', 'tier', 'trustLevel', 'allowedAudiences', 'maxDepth', 'clientIds'].includes(key)) {
       throw new TypeError(`patch cannot change ${key}`);
     }
   }
@@ -103,6 +124,7 @@ export function patchValues(patch: AgentPatch): (string | number | null)[] {
       ? null
       : JSON.stringify(stringArray(patch.allowedAudiences, 'allowedAudiences')),
     patch.maxDepth === undefined ? null : integer(patch.maxDepth, 'maxDepth'),
+    patch.clientIds === undefined ? null : JSON.stringify(clientIds(patch.clientIds)),
   ];
 }
 
@@ -191,6 +213,15 @@ export function checkIssuer(issuer: IssuerRecord): void {
   nullableText(issuer.jwksUri, 'jwksUri');
   nullableJsonObject(issuer.jwks, 'jwks');
   nullableJsonObject(issuer.mapping, 'mapping');
+  if (
+    issuer.assertions !== null &&
+    (!Array.isArray(issuer.assertions) ||
+      issuer.assertions.some((a) => a !== 'id_token' && a !== 'id_jag') ||
+      new Set(issuer.assertions).size !== issuer.assertions.length)
+  ) {
+    throw new TypeError('assertions must be null or distinct values of id_token, id_jag');
+  }
+  nullableInteger(issuer.maxAssertionAgeSeconds, 'maxAssertionAgeSeconds');
 }
 
 /** Replay expiries: positive and finite; rounded up so a record never lives shorter than asked. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WarrantError } from '../core/errors.ts';
 import { importPublicJwk } from '../core/jose/jwk.ts';
 import { parseJsonObject } from '../core/jose/strict-json.ts';
-import type { AgentRecord, IssuerKind, RevokeSelector } from '../store/ports.ts';
+import type { AgentRecord, AssertionKind, IssuerKind, IssuerRecord, RevokeSelector } from '../store/ports.ts';
 import { readBody, sendJson } from './http/respond.ts';
 import { OAuthError } from './oauth-error.ts';
 import { openApiDocument } from './openapi.ts';
@@ -48,6 +48,22 @@ function strings(body: Record<string, unknown>, name: string, fallback: string[]
   return v as string[];
 }
 
+/** `clientIds`: issuer → the agent's client id there (what a person's ID token must be addressed to). */
+function clientIdsOf(body: Record<string, unknown>): Record<string, string> {
+  const v = body['clientIds'] ?? {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw bad('clientIds must be an object of issuer → client id');
+  const entries = Object.entries(v);
+  if (entries.length > 32) throw bad('clientIds holds more than 32 issuers');
+  for (const [issuer, clientId] of entries) {
+    if (!/^https?:\/\/\S+$/.test(issuer) || issuer.length > 2048)
+      throw bad('clientIds keys must be issuer URLs');
+    if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 512)
+      throw bad('clientIds values must be client ids of 1..512 characters');
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
 function publicKey(body: Record<string, unknown>) {
   try {
     return importPublicJwk(body['publicJwk']);
@@ -70,6 +86,7 @@ export function agentView(a: AgentRecord): Record<string, unknown> {
     publicJwk: a.publicJwk,
     jkt: a.jkt,
     previousKeys: a.previousKeys.map((k) => ({ jkt: k.jkt, until: k.until })),
+    clientIds: a.clientIds,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
   };
@@ -145,8 +162,16 @@ export async function admin(sts: Sts, req: IncomingMessage, res: ServerResponse,
         maxDepth: int(body, 'maxDepth', sts.config.sts.maxDepth, 32),
         publicJwk: { ...key.jwk },
         jkt: key.kid,
+        clientIds: clientIdsOf(body),
       });
       return sendJson(res, 201, agentView(agent));
+    }
+    if (id !== undefined && method === 'PUT' && action === 'client-ids') {
+      const agent = await agentOr404(sts, id);
+      const body = await jsonBody(req);
+      if (body['clientIds'] === undefined) throw bad('clientIds is required');
+      const updated = await sts.store.agents.update(agent.id, { clientIds: clientIdsOf(body) });
+      return sendJson(res, 200, agentView(updated));
     }
     if (id !== undefined && action === undefined && method === 'GET')
       return sendJson(res, 200, agentView(await agentOr404(sts, id)));
@@ -180,13 +205,30 @@ export async function admin(sts: Sts, req: IncomingMessage, res: ServerResponse,
       const jwksUri = body['jwksUri'] === undefined ? null : str(body, 'jwksUri');
       const jwks = body['jwks'] === undefined ? null : (body['jwks'] as Record<string, unknown>);
       if ((jwksUri === null) === (jwks === null)) throw bad('give exactly one of jwksUri and jwks');
-      const record = {
+      const assertions = body['assertions'] ?? null;
+      if (
+        assertions !== null &&
+        (!Array.isArray(assertions) ||
+          assertions.some((a) => a !== 'id_token' && a !== 'id_jag') ||
+          new Set(assertions).size !== assertions.length ||
+          (kind !== 'oidc' && assertions.length > 0))
+      )
+        throw bad('assertions must be distinct values of id_token, id_jag (oidc issuers only)');
+      const maxAge = body['maxAssertionAgeSeconds'] ?? null;
+      if (
+        maxAge !== null &&
+        (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge) || maxAge < 60 || maxAge > 2_592_000)
+      )
+        throw bad('maxAssertionAgeSeconds must be an integer in 60..2592000');
+      const record: IssuerRecord = {
         issuer: str(body, 'issuer'),
         kind: kind as IssuerKind,
         audience: str(body, 'audience'),
         jwksUri,
         jwks,
         mapping: (body['mapping'] as Record<string, unknown> | undefined) ?? null,
+        assertions: assertions as AssertionKind[] | null,
+        maxAssertionAgeSeconds: maxAge as number | null,
       };
       await sts.store.issuers.put(record);
       return sendJson(res, 200, record);

@@ -1,6 +1,7 @@
 import { WarrantError } from '../core/errors.ts';
 import { importPublicJwk, type VerificationKey } from '../core/jose/jwk.ts';
 import { parseCompact, verifyParsed } from '../core/jose/jws.ts';
+import { checkNumericDates } from '../core/tokens/verify-token.ts';
 import type { AgentRecord, AgentStore, ReplayStore } from '../store/ports.ts';
 import { OAuthError } from './oauth-error.ts';
 
@@ -99,15 +100,25 @@ export async function authenticateClient(
   if (!auds.some((a) => typeof a === 'string' && ctx.audiences.includes(a))) {
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion aud does not name this server');
   }
-  const exp = claims['exp'];
-  const jti = claims['jti'];
-  if (typeof exp !== 'number' || !Number.isFinite(exp) || exp <= ctx.now - 30)
-    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion is expired');
+  // The clock rules every JWT obeys (exp required, nbf, no iat in the future), then the assertion's own bound.
+  let exp: number;
+  try {
+    exp = checkNumericDates(claims, ['exp'], { now: ctx.now }).exp!;
+  } catch (cause) {
+    const code = (cause as WarrantError).code;
+    throw fail(
+      'WARRANT_CLIENT_AUTH_FAILED',
+      code === 'WARRANT_TOKEN_EXPIRED'
+        ? 'client assertion is expired'
+        : code === 'WARRANT_TOKEN_NOT_YET_VALID'
+          ? `client assertion is not yet valid (${(cause as Error).message})`
+          : `client assertion times are invalid (${(cause as Error).message})`,
+      cause,
+    );
+  }
   if (exp > ctx.now + MAX_ASSERTION_LIFETIME)
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion lives too long');
-  const nbf = claims['nbf'];
-  if (typeof nbf === 'number' && nbf > ctx.now + 30)
-    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion is not yet valid');
+  const jti = claims['jti'];
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion jti is missing');
   let first: boolean;

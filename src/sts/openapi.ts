@@ -15,6 +15,13 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
     description: 'agent name or SPIFFE ID',
   };
   const jwk = { type: 'object', description: 'public JWK (OKP Ed25519 or EC P-256)', required: ['kty'] };
+  const clientIds = {
+    type: 'object',
+    description:
+      "the agent's client id at each OpenID provider (issuer URL → client id): a person's ID token roots a warrant for the agent only when addressed to it; a pair belongs to one agent",
+    additionalProperties: { type: 'string', minLength: 1, maxLength: 512 },
+    maxProperties: 32,
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'Warrant admin API', version: '1' },
@@ -46,11 +53,29 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
               allowedAudiences: { type: 'array', items: { type: 'string' } },
               maxDepth: { type: 'integer', minimum: 0, maximum: 32 },
               publicJwk: jwk,
+              clientIds,
             },
           }),
           responses: {
             '201': ok('the agent'),
-            '409': ok('id or key already registered (WARRANT_STORE_CONFLICT)'),
+            '409': ok('id, key or client id already registered (WARRANT_STORE_CONFLICT)'),
+            ...errors,
+          },
+        },
+      },
+      '/agents/{agent}/client-ids': {
+        put: {
+          summary: "Replace the agent's client ids at OpenID providers",
+          parameters: [agentRef],
+          requestBody: json({
+            type: 'object',
+            required: ['clientIds'],
+            additionalProperties: false,
+            properties: { clientIds },
+          }),
+          responses: {
+            '200': ok('the agent'),
+            '409': ok('a client id is registered to another agent (WARRANT_STORE_CONFLICT)'),
             ...errors,
           },
         },
@@ -105,6 +130,13 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
               jwksUri: { type: 'string' },
               jwks: { type: 'object' },
               mapping: { type: 'object' },
+              assertions: {
+                type: 'array',
+                uniqueItems: true,
+                items: { enum: ['id_token', 'id_jag'] },
+                description: "persons' assertions an oidc issuer may send (default [id_token])",
+              },
+              maxAssertionAgeSeconds: { type: 'integer', minimum: 60, maximum: 2592000, default: 3600 },
             },
           }),
           responses: { '200': ok('the issuer'), ...errors },

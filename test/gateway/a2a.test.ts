@@ -97,7 +97,7 @@ describe('A2A SDK client and server through the gateway', () => {
     await h.sts.agent('researcher');
     planner = await h.sts.agent('planner');
     const issued = await planner.exchange({
-      subjectToken: h.sts.idToken('alice'),
+      subjectToken: h.sts.idToken('alice', planner),
       subjectTokenType: TOKEN_TYPES.idToken,
       audience: RESEARCHER,
       grants: [{ action: 'a2a:*', resource: RESEARCHER }],

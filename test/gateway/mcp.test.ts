@@ -114,7 +114,7 @@ describe('MCP SDK client and server through the gateway', () => {
     executor = await h.sts.agent('executor', { allowedAudiences: ['https://tools.warrant.test/*'] });
     root = (
       await planner.exchange({
-        subjectToken: h.sts.idToken('alice'),
+        subjectToken: h.sts.idToken('alice', planner),
         subjectTokenType: TOKEN_TYPES.idToken,
         audience: EXECUTOR,
         grants: [{ action: 'crm:*', resource: 'https://tools.warrant.test/*' }],

@@ -57,7 +57,7 @@ describe('openai client through the gateway', () => {
   /** alice, through the planner, delegates `grants` to the assistant; it takes a warrant for the LLM. */
   async function warrantFor(grants: Grant[]): Promise<string> {
     const root = await planner.exchange({
-      subjectToken: h.sts.idToken('alice'),
+      subjectToken: h.sts.idToken('alice', planner),
       subjectTokenType: TOKEN_TYPES.idToken,
       audience: agentIdOf('assistant'),
       grants,

@@ -72,7 +72,7 @@ export async function rootWarrant(
   person = 'alice',
 ): Promise<string> {
   const r = await actor.exchange({
-    subjectToken: h.sts.idToken(person),
+    subjectToken: h.sts.idToken(person, actor),
     subjectTokenType: TOKEN_TYPES.idToken,
     audience: recipient,
     grants,

@@ -52,7 +52,7 @@ describe('RFC 9421 signed bodies on a high-impact route', () => {
     const planner = await h.sts.agent('planner');
     executor = await h.sts.agent('executor', { allowedAudiences: ['https://tools.warrant.test/*'] });
     const root = await planner.exchange({
-      subjectToken: h.sts.idToken('alice'),
+      subjectToken: h.sts.idToken('alice', planner),
       subjectTokenType: TOKEN_TYPES.idToken,
       audience: agentIdOf('executor'),
       grants: [{ action: 'payments:*', resource: TOOL }],

@@ -23,6 +23,7 @@ import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
 import {
   ADMIN_TOKEN,
   agentIdOf,
+  clientIdOf,
   PERSON_AUDIENCE,
   PERSON_ISSUER,
   TRUST_DOMAIN,
@@ -77,7 +78,8 @@ describe('STS signing-key rotation', () => {
     const now = Math.floor(Date.now() / 1000);
     return signCompact(
       { typ: 'JWT' },
-      { iss: PERSON_ISSUER, sub, aud: PERSON_AUDIENCE, iat: now, exp: now + 300, nonce: randomUUID() },
+      // Addressed to the planner (its client id at the person issuer), the agent that roots the chains.
+      { iss: PERSON_ISSUER, sub, aud: clientIdOf('planner'), iat: now, exp: now + 300, nonce: randomUUID() },
       idpKey,
     );
   };
@@ -86,7 +88,13 @@ describe('STS signing-key rotation', () => {
     const response = await fetch(`${plane.url}/admin/agents`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name, owner: 'alice@example.org', tier: 'planner', publicJwk: key.jwk }),
+      body: JSON.stringify({
+        name,
+        owner: 'alice@example.org',
+        tier: 'planner',
+        publicJwk: key.jwk,
+        clientIds: { [PERSON_ISSUER]: clientIdOf(name) },
+      }),
     });
     assert.equal(response.status, 201);
     return new AgentClient({ issuer: plane.url, agentId: agentIdOf(name), key });

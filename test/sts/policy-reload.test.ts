@@ -59,7 +59,7 @@ describe('delegation policy reload', () => {
   const root = async (action: string) =>
     (
       await planner.exchange({
-        subjectToken: h.idToken('alice'),
+        subjectToken: h.idToken('alice', planner),
         subjectTokenType: TOKEN_TYPES.idToken,
         audience: b.agentId,
         grants: [{ action, resource: '*' }],

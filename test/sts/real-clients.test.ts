@@ -21,8 +21,11 @@ import {
 import * as client from 'openid-client';
 import { type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
 import { agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
+import { issued } from './rejections-support.ts';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ID_JAG_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 const WARRANT_TYPE = 'urn:warrant:params:oauth:token-type:warrant';
 const TOOL = 'https://tools.warrant.test/crm';
@@ -129,12 +132,14 @@ for (const store of ['sqlite', 'postgres'] as const) {
           },
         },
       });
-      planner = await realAgent(h, 'planner', 'ES256');
+      // The planner is the relying party the person logs in to: its client id at the IdP is the ID token's aud.
+      planner = await realAgent(h, 'planner', 'ES256', { clientIds: { [idp.issuer]: idp.clientId } });
       executor = await realAgent(h, 'executor', 'Ed25519', {
         tier: 'executor',
         allowedAudiences: ['https://tools.warrant.test/*', `spiffe://warrant.test/*`],
       });
-      outsider = await realAgent(h, 'outsider', 'ES256');
+      // Another relying party of the same IdP: its client id there is its own.
+      outsider = await realAgent(h, 'outsider', 'ES256', { clientIds: { [idp.issuer]: 'outsider-app' } });
       stsKeys = createRemoteJWKSet(new URL(`${h.url}/jwks`));
     });
     after(async () => {
@@ -300,6 +305,124 @@ for (const store of ['sqlite', 'postgres'] as const) {
       );
       assert.equal(refused.error, 'invalid_grant');
       assert.equal(refused.code, 'WARRANT_PARENT_REVOKED');
+    });
+
+    test('an ID token for the planner roots nothing for another relying party (openid-client)', async () => {
+      const idToken = await idp.loginAndGetIdToken('alice');
+      const before = await issued(h);
+      const refused = await oauthError(
+        client.genericGrantRequest(
+          outsider.config,
+          TOKEN_EXCHANGE,
+          {
+            subject_token: idToken,
+            subject_token_type: ID_TOKEN_TYPE,
+            audience: executor.id,
+            scope: 'crm:read',
+            requested_token_type: WARRANT_TYPE,
+          },
+          { DPoP: outsider.dpop },
+        ),
+      );
+      assert.equal(refused.error, 'invalid_grant');
+      assert.equal(refused.code, 'WARRANT_ASSERTION_NOT_FOR_AGENT');
+      assert.deepEqual(await issued(h), before, 'nothing was issued');
+    });
+
+    test('an ID-JAG from the IdP roots a warrant through jwt-bearer (openid-client, DPoP)', async () => {
+      const jag = await idp.issueIdJag('alice', { aud: h.url, client_id: planner.id, scope: 'crm:read' });
+      const response = await client.genericGrantRequest(
+        planner.config,
+        JWT_BEARER,
+        { assertion: jag, resource: executor.id },
+        { DPoP: planner.dpop },
+      );
+      assert.equal(response.token_type, 'dpop');
+      assert.equal(response.issued_token_type, WARRANT_TYPE);
+      const { payload } = await jwtVerify(response.access_token, stsKeys, {
+        issuer: h.url,
+        audience: executor.id,
+        typ: 'warrant+jwt',
+      });
+      const claims = payload as JWTPayload & Record<string, unknown>;
+      assert.equal(claims.sub, 'alice');
+      assert.equal(claims['sub_iss'], idp.issuer);
+      assert.deepEqual(claims['act'], { sub: planner.id });
+      assert.deepEqual(claims['cnf'], { jkt: planner.jkt });
+      assert.equal(claims['scope'], 'crm:read');
+
+      // The same ID-JAG again: single use, through either grant, and nothing issued.
+      const before = await issued(h);
+      const replayed = await oauthError(
+        client.genericGrantRequest(
+          planner.config,
+          JWT_BEARER,
+          { assertion: jag, resource: executor.id },
+          { DPoP: planner.dpop },
+        ),
+      );
+      assert.equal(replayed.error, 'invalid_grant');
+      assert.equal(replayed.code, 'WARRANT_ASSERTION_REPLAYED');
+      const viaExchange = await oauthError(
+        client.genericGrantRequest(
+          planner.config,
+          TOKEN_EXCHANGE,
+          { subject_token: jag, subject_token_type: ID_JAG_TYPE, audience: executor.id },
+          { DPoP: planner.dpop },
+        ),
+      );
+      assert.equal(viaExchange.code, 'WARRANT_ASSERTION_REPLAYED');
+      assert.deepEqual(await issued(h), before, 'nothing was issued');
+    });
+
+    test('an ID-JAG from the IdP roots a warrant through token exchange, for its client only (openid-client)', async () => {
+      const forPlanner = () => idp.issueIdJag('alice', { aud: h.url, client_id: planner.id });
+      const before = await issued(h);
+      const refused = await oauthError(
+        client.genericGrantRequest(
+          outsider.config,
+          TOKEN_EXCHANGE,
+          {
+            subject_token: await forPlanner(),
+            subject_token_type: ID_JAG_TYPE,
+            audience: executor.id,
+            scope: 'crm:read',
+          },
+          { DPoP: outsider.dpop },
+        ),
+      );
+      assert.equal(refused.error, 'invalid_grant');
+      assert.equal(refused.code, 'WARRANT_ASSERTION_NOT_FOR_AGENT');
+      const viaBearer = await oauthError(
+        client.genericGrantRequest(
+          outsider.config,
+          JWT_BEARER,
+          { assertion: await forPlanner(), resource: executor.id, scope: 'crm:read' },
+          { DPoP: outsider.dpop },
+        ),
+      );
+      assert.equal(viaBearer.code, 'WARRANT_ASSERTION_NOT_FOR_AGENT');
+      assert.deepEqual(await issued(h), before, 'nothing was issued');
+
+      const response = await client.genericGrantRequest(
+        planner.config,
+        TOKEN_EXCHANGE,
+        {
+          subject_token: await forPlanner(),
+          subject_token_type: ID_JAG_TYPE,
+          audience: executor.id,
+          scope: 'crm:read',
+          requested_token_type: WARRANT_TYPE,
+        },
+        { DPoP: planner.dpop },
+      );
+      const { payload } = await jwtVerify(response.access_token, stsKeys, {
+        issuer: h.url,
+        audience: executor.id,
+        typ: 'warrant+jwt',
+      });
+      assert.deepEqual(payload['act'], { sub: planner.id });
+      assert.equal(payload['sub_iss'], idp.issuer);
     });
   });
 }

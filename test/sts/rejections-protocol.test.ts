@@ -41,7 +41,7 @@ after(() => h.close());
 
 /** A well-formed root exchange by the planner, for the executor. */
 const rootParams = () =>
-  exchangeParams(h.idToken('alice'), TOKEN_TYPES.idToken, agentIdOf('executor'), {
+  exchangeParams(h.idToken('alice', 'planner'), TOKEN_TYPES.idToken, agentIdOf('executor'), {
     authorization_details: GRANTS,
   });
 
@@ -137,7 +137,7 @@ test('a duplicate parameter is refused', async () => {
     'grant_type=client_credentials&grant_type=password',
     // An empty occurrence still counts (RFC 6749 §3.2: no parameter more than once).
     'grant_type=&grant_type=client_credentials',
-    `${base}&subject_token=${encodeURIComponent(h.idToken('bob'))}`,
+    `${base}&subject_token=${encodeURIComponent(h.idToken('bob', 'planner'))}`,
     `${base}&audience=${encodeURIComponent(agentIdOf('planner'))}`,
     `${base}&client_assertion=${planner.clientAssertion()}`,
     `${base}&authorization_details=${encodeURIComponent(GRANTS)}`,
@@ -447,7 +447,7 @@ test('unsupported token types are refused', async () => {
 
 test('a person ID token with an unusable sub is refused', async () => {
   for (const sub of [5, '', 'x'.repeat(5000)]) {
-    const params = { ...rootParams(), subject_token: h.idToken('alice', { sub }) };
+    const params = { ...rootParams(), subject_token: h.idToken('alice', 'planner', { sub }) };
     await expectRejection(h, () => raw(h, { client: planner, params }), {
       status: 400,
       error: 'invalid_grant',

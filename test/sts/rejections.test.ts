@@ -56,7 +56,7 @@ async function rootWarrant(
   options: { delegateTo?: string[]; requestedLifetime?: number; grants?: unknown[] } = {},
 ): Promise<string> {
   const result = await actor.exchange({
-    subjectToken: h.idToken('alice'),
+    subjectToken: h.idToken('alice', actor),
     subjectTokenType: TOKEN_TYPES.idToken,
     audience: recipient,
     grants: (options.grants ?? [CRM_READ]) as never,
@@ -293,7 +293,7 @@ test('a warrant issued by another STS is refused', async () => {
     await other.agent('executor', WIDE);
     const foreign = (
       await otherPlanner.exchange({
-        subjectToken: other.idToken('alice'),
+        subjectToken: other.idToken('alice', otherPlanner),
         subjectTokenType: TOKEN_TYPES.idToken,
         audience: agentIdOf('executor'),
         grants: [CRM_READ],
@@ -328,7 +328,7 @@ test('an audience outside the caller allowed audiences, or an unknown agent, is 
     () =>
       raw(h, {
         client: planner,
-        params: exchangeParams(h.idToken('alice'), TOKEN_TYPES.idToken, `${TOOLS}/crm`, {
+        params: exchangeParams(h.idToken('alice', planner), TOKEN_TYPES.idToken, `${TOOLS}/crm`, {
           authorization_details: details([CRM_READ]),
         }),
       }),
@@ -402,7 +402,7 @@ test('malformed authorization_details are refused', async () => {
     () =>
       raw(h, {
         client: planner,
-        params: exchangeParams(h.idToken('alice'), TOKEN_TYPES.idToken, agentIdOf('executor'), {
+        params: exchangeParams(h.idToken('alice', planner), TOKEN_TYPES.idToken, agentIdOf('executor'), {
           authorization_details: '{not json',
         }),
       }),
@@ -428,7 +428,7 @@ test('a disabled agent gets nothing', async () => {
     () =>
       raw(h, {
         client: planner,
-        params: exchangeParams(h.idToken('alice'), TOKEN_TYPES.idToken, agentIdOf('doomed'), {
+        params: exchangeParams(h.idToken('alice', planner), TOKEN_TYPES.idToken, agentIdOf('doomed'), {
           authorization_details: details([CRM_READ]),
         }),
       }),
@@ -486,14 +486,14 @@ test('a person token for the wrong audience, or expired, is refused', async () =
       authorization_details: details([CRM_READ]),
     });
   const invalid = { status: 400, error: 'invalid_grant', code: 'WARRANT_SUBJECT_TOKEN_INVALID' };
-  const wrongAudience = h.idToken('alice', { aud: 'some-other-app' });
+  const wrongAudience = h.idToken('alice', planner, { aud: 'some-other-app' });
   const { body } = await expectRejection(
     h,
     () => raw(h, { client: planner, params: params(wrongAudience) }),
-    invalid,
+    { status: 400, error: 'invalid_grant', code: 'WARRANT_ASSERTION_NOT_FOR_AGENT' },
   );
-  assert.match(body['error_description']!, /audience/);
+  assert.match(body['error_description']!, /not addressed/);
   const now = nowSeconds();
-  const expired = h.idToken('alice', { iat: now - 900, exp: now - 600 });
+  const expired = h.idToken('alice', planner, { iat: now - 900, exp: now - 600 });
   await expectRejection(h, () => raw(h, { client: planner, params: params(expired) }), invalid);
 });

@@ -28,6 +28,7 @@ import { STATUS_LIST_ID } from '../../src/sts/sts.ts';
 import {
   ADMIN_TOKEN,
   agentIdOf,
+  clientIdOf,
   type Harness,
   PERSON_AUDIENCE,
   PERSON_ISSUER,
@@ -186,7 +187,15 @@ async function startCluster() {
       const now = Math.floor(Date.now() / 1000);
       return signCompact(
         { typ: 'JWT' },
-        { iss: PERSON_ISSUER, sub, aud: PERSON_AUDIENCE, iat: now, exp: now + 300, nonce: randomUUID() },
+        // Addressed to the planner (its client id at the person issuer), the agent that roots the chains.
+        {
+          iss: PERSON_ISSUER,
+          sub,
+          aud: clientIdOf('planner'),
+          iat: now,
+          exp: now + 300,
+          nonce: randomUUID(),
+        },
         idpKey,
       );
     },
@@ -198,6 +207,7 @@ async function startCluster() {
         owner: 'alice@example.org',
         tier: 'planner',
         publicJwk: key.jwk,
+        clientIds: { [PERSON_ISSUER]: clientIdOf(name) },
       });
       assert.equal(response.status, 201, await response.clone().text());
       return new AgentClient({ issuer: a.url, agentId: agentIdOf(name), key });
@@ -501,7 +511,7 @@ describe('revocation cascade on one replica (SQLite)', () => {
   const rootFor = async (person: string) =>
     (
       await planner.exchange({
-        subjectToken: h.idToken(person),
+        subjectToken: h.idToken(person, planner),
         subjectTokenType: TOKEN_TYPES.idToken,
         audience: b.agentId,
         grants,

@@ -9,7 +9,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as client from 'openid-client';
 
 export const IDP_CLIENT_ID = 'warrant-person-login';
@@ -28,10 +28,23 @@ export interface OidcIdp {
   readonly issuer: string;
   readonly jwksUri: string;
   readonly clientId: string;
-  /** The STS `trustedIssuers` entry for this provider. */
-  readonly trustedIssuer: { issuer: string; jwksUri: string; audience: string; kind: 'oidc' };
+  /** The STS `trustedIssuers` entry for this provider: it sends ID tokens and ID-JAGs. */
+  readonly trustedIssuer: {
+    issuer: string;
+    jwksUri: string;
+    kind: 'oidc';
+    assertions: ('id_token' | 'id_jag')[];
+  };
   /** Logs `sub` in through the authorization code flow (PKCE, nonce, state) and returns its ID token. */
   loginAndGetIdToken(sub: string): Promise<string>;
+  /**
+   * An ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant §3) for `sub`, signed with the provider's own
+   * signing key (the one its JWKS publishes) by jose: what the provider's token exchange would answer with.
+   */
+  issueIdJag(
+    sub: string,
+    claims: { aud: string; client_id: string } & Record<string, unknown>,
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -207,8 +220,17 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
     issuer,
     jwksUri,
     clientId: IDP_CLIENT_ID,
-    trustedIssuer: { issuer, jwksUri, audience: IDP_CLIENT_ID, kind: 'oidc' },
+    trustedIssuer: { issuer, jwksUri, kind: 'oidc', assertions: ['id_token', 'id_jag'] },
     loginAndGetIdToken,
+    issueIdJag(sub, claims) {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ sub, jti: crypto.randomUUID(), auth_time: now, ...claims })
+        .setProtectedHeader({ alg: IDP_ID_TOKEN_ALG, kid: signingJwk.kid, typ: 'oauth-id-jag+jwt' })
+        .setIssuer(issuer)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(privateKey);
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) =>

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load-config.ts';
-import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
+import type { ConfigOverrides, TrustedIssuer, WarrantConfig } from '../../src/config/types.ts';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
 import { AgentClient } from '../../src/sdk/agent-client.ts';
@@ -22,14 +22,33 @@ export const PERSON_ISSUER = 'https://idp.warrant.test';
 export const PERSON_AUDIENCE = 'warrant-sts';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const agentIdOf = (name: string) => `spiffe://${TRUST_DOMAIN}/agent/${name}`;
+/** The client id every harness agent has at the person issuer: what a person's ID token is addressed to. */
+export const clientIdOf = (name: string) => `${name}-app`;
+/** The `typ` of an ID-JAG. */
+export const ID_JAG_TYP = 'oauth-id-jag+jwt';
+
+/** An agent by its SDK client, its SPIFFE ID, or its name. */
+export type AgentRef = AgentClient | string;
+const nameOf = (agent: AgentRef): string =>
+  (typeof agent === 'string' ? agent : agent.agentId).split('/').at(-1)!;
 
 export interface Harness {
   readonly plane: ControlPlane;
   readonly url: string;
   readonly config: WarrantConfig;
   readonly idpKey: SigningKey;
-  /** An ID token for `sub` from the trusted person issuer. */
-  idToken(sub: string, claims?: Record<string, unknown>): string;
+  /**
+   * An ID token for `sub` from the trusted person issuer, addressed to `agent` (its client id there): the
+   * only agent it can root a warrant for. `claims` override any claim (`aud: ...` to address another).
+   */
+  idToken(sub: string, agent: AgentRef, claims?: Record<string, unknown>): string;
+  /** An ID-JAG for `sub` from the trusted person issuer: `aud` this STS, `client_id` the agent, a fresh `jti`. */
+  idJag(
+    sub: string,
+    agent: AgentRef,
+    claims?: Record<string, unknown>,
+    header?: Record<string, unknown>,
+  ): string;
   /** Registers an agent through the admin API and returns its SDK client. */
   agent(name: string, metadata?: Record<string, unknown>): Promise<AgentClient>;
   admin(method: string, path: string, body?: unknown): Promise<Response>;
@@ -39,6 +58,8 @@ export interface Harness {
 export interface HarnessOptions {
   readonly store?: 'sqlite' | 'postgres';
   readonly overrides?: ConfigOverrides;
+  /** Trusted issuers added after the harness's own person issuer. */
+  readonly extraIssuers?: readonly TrustedIssuer[];
 }
 
 export const POSTGRES_URL =
@@ -55,7 +76,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dataDir: join(dir, 'data'),
     ...rest,
     sts: {
-      trustedIssuers: [{ issuer: PERSON_ISSUER, jwksFile, audience: PERSON_AUDIENCE, kind: 'oidc' }],
+      trustedIssuers: [
+        {
+          issuer: PERSON_ISSUER,
+          jwksFile,
+          audience: PERSON_AUDIENCE,
+          kind: 'oidc',
+          assertions: ['id_token', 'id_jag'],
+        },
+        ...(options.extraIssuers ?? []),
+      ],
       ...stsOverrides,
       listen: { host: '127.0.0.1', port: 0 },
     },
@@ -83,17 +113,34 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url: plane.url,
     config,
     idpKey,
-    idToken(sub, claims = {}) {
+    idToken(sub, agent, claims = {}) {
       const now = Math.floor(Date.now() / 1000);
       return signCompact(
         { typ: 'JWT' },
         {
           iss: PERSON_ISSUER,
           sub,
-          aud: PERSON_AUDIENCE,
+          aud: clientIdOf(nameOf(agent)),
           iat: now,
           exp: now + 300,
           nonce: randomUUID(),
+          ...claims,
+        },
+        idpKey,
+      );
+    },
+    idJag(sub, agent, claims = {}, header = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      return signCompact(
+        { typ: ID_JAG_TYP, ...header },
+        {
+          iss: PERSON_ISSUER,
+          sub,
+          aud: plane.url,
+          client_id: agentIdOf(nameOf(agent)),
+          jti: randomUUID(),
+          iat: now,
+          exp: now + 300,
           ...claims,
         },
         idpKey,
@@ -106,6 +153,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         owner: 'alice@example.org',
         tier: 'planner',
         publicJwk: key.jwk,
+        clientIds: { [PERSON_ISSUER]: clientIdOf(name) },
         ...metadata,
       });
       if (response.status !== 201)

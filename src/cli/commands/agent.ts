@@ -22,6 +22,8 @@ export interface AgentView {
   readonly publicJwk: Record<string, unknown>;
   readonly jkt: string;
   readonly previousKeys: readonly { readonly jkt: string; readonly until: number }[];
+  /** The agent's client id at each OpenID provider (issuer → client id). */
+  readonly clientIds: Readonly<Record<string, string>>;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -52,6 +54,24 @@ function stringFlag(args: ParsedArgs, name: string): string | undefined {
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
+/** `--client-id ISSUER=CLIENT_ID` (repeatable): split at the first `=`, the issuer an http(s) URL. */
+export function clientIdFlags(values: unknown): Record<string, string> | undefined {
+  if (values === undefined) return undefined;
+  const clientIds: Record<string, string> = {};
+  for (const value of values as readonly string[]) {
+    const eq = value.indexOf('=');
+    const issuer = eq < 0 ? '' : value.slice(0, eq);
+    const clientId = eq < 0 ? '' : value.slice(eq + 1);
+    if (!/^https?:\/\/\S+$/.test(issuer) || clientId === '')
+      throw new UsageError(
+        '--client-id expects ISSUER=CLIENT_ID, e.g. https://accounts.example.org=planner-app',
+      );
+    if (Object.hasOwn(clientIds, issuer)) throw new UsageError(`--client-id names ${issuer} twice`);
+    clientIds[issuer] = clientId;
+  }
+  return clientIds;
+}
+
 function describeAgent(a: AgentView): string {
   const lines = [
     `name        ${a.name}`,
@@ -65,6 +85,9 @@ function describeAgent(a: AgentView): string {
     `key (jkt)   ${a.jkt}`,
   ];
   for (const k of a.previousKeys) lines.push(`previous    ${k.jkt} (accepted until ${iso(k.until)})`);
+  const clientIds = Object.entries(a.clientIds ?? {});
+  if (clientIds.length === 0) lines.push('client ids  (none: no person ID token can root a warrant for it)');
+  for (const [issuer, clientId] of clientIds) lines.push(`client id   ${clientId} at ${issuer}`);
   lines.push(`created     ${iso(a.createdAt)}`, `updated     ${iso(a.updatedAt)}`);
   return `${lines.join('\n')}\n`;
 }
@@ -87,9 +110,11 @@ export const agentAdd: Command = {
   summary: 'register an agent with its public key',
   description:
     'Registers an agent with the STS: its name, owner, trust tier and the public key it authenticates\n' +
-    'with. --public-key takes the public JWK printed by `warrant keygen`, or the private key file that\n' +
-    '`warrant keygen --out` wrote: only the public members are sent, never the private key. The agent\n' +
-    'gets the SPIFFE ID spiffe://<trust domain>/agent/<name>.',
+    'with, and its client id at each OpenID provider whose persons may delegate to it (--client-id: a\n' +
+    "person's ID token roots a warrant only for the agent it is addressed to). --public-key takes the\n" +
+    'public JWK printed by `warrant keygen`, or the private key file that `warrant keygen --out` wrote:\n' +
+    'only the public members are sent, never the private key. The agent gets the SPIFFE ID\n' +
+    'spiffe://<trust domain>/agent/<name>.',
   options: {
     'public-key': {
       type: 'string',
@@ -110,6 +135,13 @@ export const agentAdd: Command = {
       description: 'an audience it may get warrants for (default spiffe://<trust domain>/*)',
     },
     'max-depth': { type: 'string', value: 'n', description: 'longest delegation chain below it, 0..32' },
+    'client-id': {
+      type: 'string',
+      value: 'issuer=id',
+      multiple: true,
+      description:
+        "its client id at an OpenID provider: persons' ID tokens addressed to it root warrants for this agent",
+    },
     ...ADMIN_OPTIONS,
     json: JSON_OPTION,
   },
@@ -117,6 +149,7 @@ export const agentAdd: Command = {
   examples: [
     'warrant keygen --out planner.jwk && warrant agent add planner --public-key planner.jwk --owner alice@example.org --tier planner',
     'warrant agent add crm-reader --public-key crm.pub.jwk --owner ops --audience "https://tools.example.org/*"',
+    'warrant agent add planner --public-key planner.jwk --owner alice@example.org --client-id https://accounts.example.org=planner-app',
   ],
   async run(args, io) {
     const name = args.positionals[0]!;
@@ -130,6 +163,7 @@ export const agentAdd: Command = {
     const maxDepth = intFlag(args.values['max-depth'], '--max-depth', 0, 32);
     const audiences = args.values['audience'] as readonly string[] | undefined;
     if (audiences?.some((a) => a === '')) throw new UsageError('--audience expects a pattern');
+    const clientIds = clientIdFlags(args.values['client-id']);
     const key = readPublicKeyFile(keyFile);
     const client = adminClient(args, io);
     const agent = await client.request<AgentView>('POST', '/agents', {
@@ -140,6 +174,7 @@ export const agentAdd: Command = {
       ...(trustLevel === undefined ? {} : { trustLevel }),
       ...(maxDepth === undefined ? {} : { maxDepth }),
       ...(audiences === undefined ? {} : { allowedAudiences: audiences }),
+      ...(clientIds === undefined ? {} : { clientIds }),
     });
     if (args.values['json'] === true) printJson(io, agent);
     else {
@@ -209,7 +244,8 @@ export const agentShow: Command = {
   name: 'agent show',
   summary: 'show one agent',
   description:
-    'Shows one registered agent: status, owner, tier, audiences, current and previous key thumbprints.',
+    'Shows one registered agent: status, owner, tier, audiences, current and previous key thumbprints,\n' +
+    'and its client ids at OpenID providers.',
   options: { ...ADMIN_OPTIONS, json: JSON_OPTION },
   positional: AGENT_REF,
   examples: ['warrant agent show planner', 'warrant agent show spiffe://warrant.local/agent/planner --json'],

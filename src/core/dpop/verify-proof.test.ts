@@ -188,6 +188,13 @@ describe('verifyDpopProof: freshness', () => {
     await rejects(proof({ now: now + 6 }), opts(), 'WARRANT_DPOP_STALE');
   });
 
+  test('an exp already past, or an nbf in the future, is WARRANT_DPOP_STALE (the clock rules of every JWT)', async () => {
+    await rejects(forge({}, { exp: now - 31 }), opts(), 'WARRANT_DPOP_STALE', /past its `exp`/);
+    await rejects(forge({}, { nbf: now + 30 }), opts(), 'WARRANT_DPOP_STALE', /before its `nbf`/);
+    await rejects(forge({}, { exp: 'soon' }), opts(), 'WARRANT_DPOP_INVALID', /exp/);
+    await verifyDpopProof(forge({}, { exp: now + 30, nbf: now - 1 }), opts());
+  });
+
   test('a missing or non-numeric iat is WARRANT_DPOP_INVALID', async () => {
     await rejects(forge({}, { iat: undefined }), opts(), 'WARRANT_DPOP_INVALID');
     await rejects(forge({}, { iat: String(now) }), opts(), 'WARRANT_DPOP_INVALID');
@@ -351,7 +358,7 @@ describe('verifyDpopProof: header and signature', () => {
         forge({ [name]: name === 'crit' ? ['exp'] : 'https://evil.example/' }),
         opts(),
         'WARRANT_DPOP_INVALID',
-        /header parameter/,
+        name === 'crit' ? /critical extensions/ : /header parameter/,
       );
     });
   }

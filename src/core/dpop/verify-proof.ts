@@ -1,11 +1,12 @@
 import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { ReplayCache } from '../../replay/replay-cache.ts';
+import { JwsError, WarrantError } from '../errors.ts';
 import { ALGORITHMS, type Alg, algOf, isAlg } from '../jose/algorithms.ts';
-import { decode } from '../jose/base64url.ts';
 import { tokenHash } from '../jose/hash.ts';
 import { importPublicJwk, type PublicJwk, type VerificationKey } from '../jose/jwk.ts';
-import { parseJsonObject } from '../jose/strict-json.ts';
+import { type ParsedJws, parseCompact } from '../jose/jws.ts';
+import { checkTimes } from '../tokens/verify-token.ts';
 import { DPOP_TYP } from './create-proof.ts';
 import { DpopError } from './errors.ts';
 import { hasQueryOrFragment, htuForm } from './htu.ts';
@@ -73,8 +74,6 @@ interface ParsedProof {
   signature: Uint8Array;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 const invalid = (message: string, cause?: unknown): DpopError =>
   new DpopError('WARRANT_DPOP_INVALID', message, cause === undefined ? undefined : { cause });
 
@@ -84,25 +83,28 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Same canonical base64url and strict JSON as every other JWS, but the proof's own header rules. */
-function parseProof(proof: unknown): ParsedProof {
+/**
+ * The one strict compact parser every JWT goes through (canonical base64url, UTF-8 JSON objects without
+ * duplicate members, no `crit`, `b64` or key locators), with the proof's embedded `jwk` allowed.
+ */
+function parseProof(proof: unknown, algorithms: readonly Alg[]): ParsedProof {
   if (typeof proof !== 'string' || proof.length === 0) throw invalid('proof is not a string');
   if (proof.length > MAX_DPOP_PROOF_LENGTH) throw invalid('proof is too long');
-  const segments = proof.split('.');
-  if (segments.length !== 3 || segments.some((s) => s.length === 0)) {
-    throw invalid('proof does not have exactly three non-empty segments');
-  }
-  const [h, p, s] = segments as [string, string, string];
+  let parsed: ParsedJws;
   try {
-    return {
-      header: parseJsonObject(utf8.decode(decode(h, 'header')), 'header'),
-      claims: parseJsonObject(utf8.decode(decode(p, 'payload')), 'payload'),
-      signingInput: Buffer.from(`${h}.${p}`, 'latin1'),
-      signature: decode(s, 'signature'),
-    };
+    parsed = parseCompact(proof, { embeddedJwk: true, maxLength: MAX_DPOP_PROOF_LENGTH });
   } catch (cause) {
-    throw invalid('proof is not canonical base64url segments of JSON objects', cause);
+    if (cause instanceof JwsError && cause.code === 'WARRANT_JWS_ALG_NOT_ALLOWED')
+      throw invalid('header alg is not allowed', cause);
+    throw invalid(`proof is not a strict compact JWS: ${(cause as Error).message}`, cause);
   }
+  if (!algorithms.includes(algOf(parsed.header['alg'])!)) throw invalid('header alg is not allowed');
+  return {
+    header: parsed.header as Record<string, unknown>,
+    claims: parsed.claims as Record<string, unknown>,
+    signingInput: parsed.signingInput,
+    signature: parsed.signature,
+  };
 }
 
 function checkHeader(header: Record<string, unknown>, algorithms: readonly Alg[]): VerificationKey {
@@ -229,6 +231,22 @@ function checkClaims(claims: Record<string, unknown>, o: Checked): { jti: string
     throw new DpopError('WARRANT_DPOP_STALE', 'proof is too old');
   if (iat > o.now + o.clockTolerance)
     throw new DpopError('WARRANT_DPOP_STALE', 'proof is issued in the future');
+  // A proof needs no exp or nbf; when it has them, the clock rules every JWT obeys apply.
+  for (const name of ['exp', 'nbf'] as const) {
+    const value = claims[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value)))
+      throw invalid(`${name} is not a number`);
+  }
+  try {
+    checkTimes(
+      { iat, exp: claims['exp'] as number | undefined, nbf: claims['nbf'] as number | undefined },
+      { now: o.now, clockTolerance: o.clockTolerance },
+    );
+  } catch (cause) {
+    if (cause instanceof WarrantError)
+      throw new DpopError('WARRANT_DPOP_STALE', `proof is outside its validity: ${cause.message}`, { cause });
+    throw cause;
+  }
   if (o.accessToken !== undefined) {
     if (typeof ath !== 'string')
       throw new DpopError('WARRANT_DPOP_ATH_MISMATCH', 'ath is required with an access token');
@@ -258,7 +276,7 @@ export async function verifyDpopProof(
   options: VerifyDpopProofOptions,
 ): Promise<VerifiedDpopProof> {
   const o = checkOptions(options);
-  const parsed = parseProof(proof);
+  const parsed = parseProof(proof, o.algorithms);
   const key = checkHeader(parsed.header, o.algorithms);
   checkSignature(parsed, key);
   const { jti, iat } = checkClaims(parsed.claims, o);

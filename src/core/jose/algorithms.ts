@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { type KeyObject, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { constants, type KeyObject, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 
 /** The only signature algorithms Warrant signs or verifies. Anything else (`none`, HS*, RS*) is refused. */
 export type Alg = 'EdDSA' | 'ES256';
@@ -95,4 +95,82 @@ export function isAlg(value: unknown): value is Alg {
 export function algOf(value: unknown): Alg | undefined {
   if (value === 'Ed25519') return 'EdDSA';
   return isAlg(value) ? value : undefined;
+}
+
+// ─── algorithms accepted from other parties' signers ─────────────────────────────────────────────────
+
+/**
+ * Algorithms Warrant verifies (never signs) for tokens made by other parties: persons' OpenID providers,
+ * Kubernetes, SPIFFE issuers. The same seam as Warrant's own: a table of descriptors keyed by `alg`, the key
+ * type bound to each, and node's crypto underneath. `none`, HS*, RS384/512, PS384/512, ES512 stay refused.
+ */
+export type ExternalAlg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA';
+
+export interface ExternalAlgorithmDescriptor {
+  readonly alg: ExternalAlg;
+  readonly kty: 'RSA' | 'EC' | 'OKP';
+  /** The curve, for EC and OKP keys. */
+  readonly crv?: 'P-256' | 'P-384' | 'Ed25519';
+  /** The exact signature length in bytes under `key` (RSA: the modulus length; ECDSA: the P1363 form). */
+  signatureLength(key: KeyObject): number;
+  /** Standard verification; RSA signatures must be exactly the modulus length (RFC 8017 §8.2.2). */
+  verify(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean;
+}
+
+/** Smallest RSA modulus accepted from another party (RFC 7518 §3.3). */
+export const MIN_RSA_BITS = 2048;
+
+const rsaLength = (key: KeyObject): number => Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
+
+export const EXTERNAL_ALGORITHMS: Readonly<Record<ExternalAlg, ExternalAlgorithmDescriptor>> = Object.freeze({
+  RS256: {
+    alg: 'RS256',
+    kty: 'RSA',
+    signatureLength: rsaLength,
+    verify: (key, data, signature) =>
+      nodeVerify('sha256', data, { key, padding: constants.RSA_PKCS1_PADDING }, signature),
+  },
+  PS256: {
+    alg: 'PS256',
+    kty: 'RSA',
+    signatureLength: rsaLength,
+    // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
+    verify: (key, data, signature) =>
+      nodeVerify(
+        'sha256',
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+        signature,
+      ),
+  },
+  ES256: {
+    alg: 'ES256',
+    kty: 'EC',
+    crv: 'P-256',
+    signatureLength: () => ES256.signatureLength,
+    verify: ES256.verify,
+  },
+  ES384: {
+    alg: 'ES384',
+    kty: 'EC',
+    crv: 'P-384',
+    signatureLength: () => 96,
+    verify: (key, data, signature) =>
+      nodeVerify('sha384', data, { key, dsaEncoding: 'ieee-p1363' }, signature),
+  },
+  EdDSA: {
+    alg: 'EdDSA',
+    kty: 'OKP',
+    crv: 'Ed25519',
+    signatureLength: () => EdDSA.signatureLength,
+    verify: EdDSA.verify,
+  },
+});
+
+/** The external algorithm a JWS header names (`Ed25519` read as `EdDSA`), or undefined when it is not allowed. */
+export function externalAlgOf(value: unknown): ExternalAlg | undefined {
+  if (value === 'Ed25519') return 'EdDSA';
+  return typeof value === 'string' && Object.hasOwn(EXTERNAL_ALGORITHMS, value)
+    ? (value as ExternalAlg)
+    : undefined;
 }

@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
 import { JwsError, KeyError } from '../errors.ts';
-import { ALGORITHMS, algOf } from './algorithms.ts';
+import { ALGORITHMS, algOf, EXTERNAL_ALGORITHMS, externalAlgOf } from './algorithms.ts';
 import { decode, encode } from './base64url.ts';
+import type { ExternalKey } from './external-jwk.ts';
 import type { SigningKey, VerificationKey } from './jwk.ts';
 import { parseJsonObject } from './strict-json.ts';
 
@@ -24,17 +25,39 @@ export interface ParsedJws {
 export interface ParseOptions {
   /** `json` (default) requires a JSON-object payload (a JWT); `bytes` accepts any payload. */
   payload?: 'json' | 'bytes';
+  /**
+   * Which `alg` values the header may name: Warrant's own (`warrant`, default: EdDSA, ES256) or those
+   * accepted from other parties' signers (`external`: RS256, PS256, ES256, ES384, EdDSA).
+   */
+  algorithms?: 'warrant' | 'external';
+  /** Lets the header embed its key as `jwk` (a DPoP proof, RFC 9449 §4.2); every other key locator stays refused. */
+  embeddedJwk?: boolean;
+  /** Longest accepted compact form (default `MAX_COMPACT_LENGTH`). */
+  maxLength?: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function text(bytes: Uint8Array, what: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new JwsError('WARRANT_JWS_MALFORMED', `${what} is not UTF-8`);
+  }
 }
 
 /**
- * Strict compact JWS parsing: exactly three segments, each canonical base64url, a JSON-object header
- * without duplicate members, a string `alg`, no key-locating parameters, no unknown `crit`, no `b64`.
+ * Strict compact JWS parsing, for every JWT Warrant reads (its own tokens, persons' ID tokens and ID-JAGs,
+ * workload tokens, client assertions, DPoP proofs): exactly three segments, each canonical base64url (no
+ * padding, no whitespace, no non-zero unused bits), UTF-8 JSON-object header and payload without duplicate
+ * members, a string `alg` on the allowlist, no key-locating parameters, no `crit`, no `b64`.
  */
 export function parseCompact(compact: unknown, options: ParseOptions = {}): ParsedJws {
   if (typeof compact !== 'string' || compact.length === 0) {
     throw new JwsError('WARRANT_JWS_MALFORMED', 'token is not a string');
   }
-  if (compact.length > MAX_COMPACT_LENGTH) throw new JwsError('WARRANT_JWS_MALFORMED', 'token is too long');
+  if (compact.length > (options.maxLength ?? MAX_COMPACT_LENGTH))
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'token is too long');
   const first = compact.indexOf('.');
   const second = first < 0 ? -1 : compact.indexOf('.', first + 1);
   if (first <= 0 || second < 0 || compact.indexOf('.', second + 1) !== -1) {
@@ -44,13 +67,13 @@ export function parseCompact(compact: unknown, options: ParseOptions = {}): Pars
   const p = compact.slice(first + 1, second);
   const s = compact.slice(second + 1);
   if (s.length === 0) throw new JwsError('WARRANT_JWS_MALFORMED', 'signature segment is empty');
-  const header = parseJsonObject(Buffer.from(decode(h, 'header')).toString('utf8'), 'header');
+  const header = parseJsonObject(text(decode(h, 'header'), 'header'), 'header');
   const payload = decode(p, 'payload');
   const signature = decode(s, 'signature');
-  checkHeader(header);
+  checkHeader(header, options);
   let claims: Record<string, unknown> = {};
   if ((options.payload ?? 'json') === 'json') {
-    claims = parseJsonObject(Buffer.from(payload).toString('utf8'), 'payload');
+    claims = parseJsonObject(text(payload, 'payload'), 'payload');
   }
   return {
     compact,
@@ -62,15 +85,17 @@ export function parseCompact(compact: unknown, options: ParseOptions = {}): Pars
   };
 }
 
-function checkHeader(header: Record<string, unknown>): void {
+function checkHeader(header: Record<string, unknown>, options: ParseOptions): void {
   const alg = header['alg'];
   if (typeof alg !== 'string') throw new JwsError('WARRANT_JWS_MALFORMED', 'header alg is missing');
-  if (algOf(alg) === undefined)
+  const allowed = options.algorithms === 'external' ? externalAlgOf(alg) : algOf(alg);
+  if (allowed === undefined)
     throw new JwsError(
       'WARRANT_JWS_ALG_NOT_ALLOWED',
       `alg ${JSON.stringify(alg.slice(0, 32))} is not allowed`,
     );
   for (const name of FORBIDDEN_HEADER_PARAMETERS) {
+    if (name === 'jwk' && options.embeddedJwk === true) continue;
     if (Object.hasOwn(header, name)) {
       throw new JwsError('WARRANT_JWS_HEADER_FORBIDDEN', `header parameter ${name} is not accepted`);
     }
@@ -136,6 +161,34 @@ export function verifyParsed(
   }
   if (!ok) throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID');
   return key;
+}
+
+/**
+ * Verifies a parsed JWS of another party (parsed with `algorithms: 'external'`) against that party's keys:
+ * only keys whose `kid` is the header's (every key when the header has none) and whose type allows the
+ * header `alg` are tried; the signature must have the exact length for the key and verify. ECDSA signatures
+ * are not required to be low-s: other parties' signers do not normalise s, and a foreign token is never
+ * identified by its hash alone (ID-JAGs are single-use by `jti`). Returns the key that verified.
+ */
+export function verifyParsedExternal(jws: ParsedJws, keys: readonly ExternalKey[]): ExternalKey {
+  const alg = externalAlgOf(jws.header['alg']);
+  if (alg === undefined) throw new JwsError('WARRANT_JWS_ALG_NOT_ALLOWED');
+  const kid = jws.header['kid'];
+  const candidates = keys.filter((k) => (kid === undefined || k.kid === kid) && k.algs.includes(alg));
+  if (candidates.length === 0)
+    throw new KeyError('WARRANT_KEY_UNKNOWN', 'no trusted key for this kid and alg');
+  const descriptor = EXTERNAL_ALGORITHMS[alg];
+  for (const key of candidates) {
+    if (jws.signature.length !== descriptor.signatureLength(key.keyObject)) continue;
+    let ok = false;
+    try {
+      ok = descriptor.verify(key.keyObject, jws.signingInput, jws.signature);
+    } catch {
+      ok = false;
+    }
+    if (ok) return key;
+  }
+  throw new JwsError('WARRANT_JWS_SIGNATURE_INVALID');
 }
 
 export function verifyCompact(

@@ -58,6 +58,14 @@ export interface WarrantClaims extends CommonClaims {
   /** Required: a warrant without a status-list entry could never be revoked (DESIGN §3, §4). */
   readonly status: StatusRef;
   readonly apv?: Approval;
+  /** RFC 8693 §4.4: the only party that may exchange this warrant (the STS enforces it at exchange). */
+  readonly may_act?: MayAct;
+}
+
+/** RFC 8693 §4.4 `may_act`: the party authorised to act for the subject, by `sub` (and optionally `iss`). */
+export interface MayAct {
+  readonly sub: string;
+  readonly iss?: string;
 }
 
 export interface StatusListClaims {
@@ -250,6 +258,20 @@ function approval(c: Record<string, unknown>): Approval | undefined {
   };
 }
 
+/** `may_act` on a warrant: `{sub}` or `{sub, iss}`, nothing else. */
+function mayAct(c: Record<string, unknown>): MayAct | undefined {
+  const v = c['may_act'];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('may_act', 'must be an object');
+  const r = v as Record<string, unknown>;
+  if (Object.keys(r).some((k) => k !== 'sub' && k !== 'iss'))
+    throw invalid('may_act', 'has members other than sub and iss');
+  const sub = str(r, 'sub');
+  if (sub === undefined) throw invalid('may_act', 'lacks sub');
+  const iss = str(r, 'iss', false);
+  return iss === undefined ? { sub } : { sub, iss };
+}
+
 function common(c: Record<string, unknown>, kind: TokenKind): CommonClaims {
   const iss = str(c, 'iss')!;
   const iat = int(c, 'iat')!;
@@ -348,6 +370,7 @@ export function warrantClaims(c: Record<string, unknown>): WarrantClaims {
   if (st === undefined)
     throw new TokenError('WARRANT_STATUS_MISSING', 'a warrant without a status claim cannot be revoked');
   const apv = approval(c);
+  const ma = mayAct(c);
   return Object.freeze({
     ...base,
     sub: str(c, 'sub')!,
@@ -365,6 +388,7 @@ export function warrantClaims(c: Record<string, unknown>): WarrantClaims {
     cnf: cnf(c),
     status: st,
     ...(apv ? { apv } : {}),
+    ...(ma ? { may_act: ma } : {}),
   }) as WarrantClaims;
 }
 

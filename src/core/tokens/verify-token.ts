@@ -61,17 +61,52 @@ export function verifyToken<K extends TokenKind>(
   return verified;
 }
 
+/**
+ * The clock rules every JWT Warrant reads obeys, its own and other parties' alike: not at or past `exp`,
+ * not before `nbf`, not issued (`iat`) in the future — each with `clockTolerance` seconds of skew (default 30).
+ */
 export function checkTimes(
-  claims: { iat: number; exp?: number; nbf?: number },
-  options: VerifyTokenOptions,
+  claims: { iat?: number | undefined; exp?: number | undefined; nbf?: number | undefined },
+  options: { now?: number | undefined; clockTolerance?: number | undefined },
 ): void {
   const now = options.now ?? epochSeconds();
   const skew = options.clockTolerance ?? 30;
   if (claims.exp !== undefined && now - skew >= claims.exp) throw new TokenError('WARRANT_TOKEN_EXPIRED');
   if (claims.nbf !== undefined && now + skew < claims.nbf)
     throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID');
-  if (now + skew < claims.iat)
+  if (claims.iat !== undefined && now + skew < claims.iat)
     throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID', 'token was issued in the future');
+}
+
+export interface NumericDates {
+  readonly iat: number | undefined;
+  readonly exp: number | undefined;
+  readonly nbf: number | undefined;
+}
+
+/**
+ * Reads `iat`, `exp` and `nbf` of a JWT made by another party (RFC 7519 NumericDate: a finite, non-negative
+ * JSON number, fractions allowed) and applies `checkTimes`. `required` names the ones that must be present.
+ * Throws `TokenError`: `WARRANT_CLAIM_MISSING`, `WARRANT_CLAIM_INVALID`, or a time code.
+ */
+export function checkNumericDates(
+  claims: Readonly<Record<string, unknown>>,
+  required: readonly ('iat' | 'exp' | 'nbf')[],
+  options: { now?: number | undefined; clockTolerance?: number | undefined },
+): NumericDates {
+  const read = (name: 'iat' | 'exp' | 'nbf'): number | undefined => {
+    const value = claims[name];
+    if (value === undefined) {
+      if (required.includes(name)) throw new TokenError('WARRANT_CLAIM_MISSING', `claim ${name} is missing`);
+      return undefined;
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new TokenError('WARRANT_CLAIM_INVALID', `claim ${name} must be a NumericDate`);
+    return value;
+  };
+  const dates = { iat: read('iat'), exp: read('exp'), nbf: read('nbf') };
+  checkTimes(dates, options);
+  return dates;
 }
 
 export function checkContext(token: VerifiedToken<TokenKind>, options: VerifyTokenOptions): void {

@@ -52,7 +52,10 @@ describe('PostgreSQL store', () => {
     const { rows } = await admin.query(
       `SELECT version, name, applied_at::int AS applied_at FROM "${schema}".schema_migrations`,
     );
-    assert.deepEqual(rows, [{ version: 1, name: '001_initial', applied_at: 1000 }]);
+    assert.deepEqual(rows, [
+      { version: 1, name: '001_initial', applied_at: 1000 },
+      { version: 2, name: '002_agent_client_ids', applied_at: 1000 },
+    ]);
     const client = await admin.connect();
     try {
       assert.deepEqual(await migratePostgres(client, schema, POSTGRES_MIGRATIONS, 3000), []);
@@ -68,7 +71,7 @@ describe('PostgreSQL store', () => {
     );
     await Promise.all(stores.map((s) => s.close()));
     const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".schema_migrations`);
-    assert.equal(rows[0].n, 1);
+    assert.equal(rows[0].n, POSTGRES_MIGRATIONS.length);
   });
 
   test('a schema written by a newer Warrant is refused', async () => {
@@ -89,7 +92,32 @@ describe('PostgreSQL store', () => {
       'SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1',
       [schema],
     );
-    assert.equal(rows[0].n, 9);
+    assert.equal(rows[0].n, 10);
+  });
+
+  test('a schema at version 1 is upgraded: its agents get no client ids, its issuers the defaults', async () => {
+    const schema = freshSchema();
+    const client = await admin.connect();
+    try {
+      await migratePostgres(client, schema, POSTGRES_MIGRATIONS.slice(0, 1), 1000);
+      await client.query(
+        `INSERT INTO "${schema}".agents VALUES ('spiffe://e/agent/a', 'a', 'o', 't', 0, '[]', 1, 'active', '{}', 'j', '[]', 1, 1)`,
+      );
+      await client.query(
+        `INSERT INTO "${schema}".issuers VALUES ('https://idp', 'oidc', 'aud', 'https://idp/jwks', NULL, NULL)`,
+      );
+    } finally {
+      client.release();
+    }
+    const store = await openStore({ kind: 'postgres', url: URL, schema });
+    try {
+      assert.deepEqual((await store.agents.get('spiffe://e/agent/a'))?.clientIds, {});
+      const issuer = await store.issuers.get('https://idp');
+      assert.equal(issuer?.assertions, null);
+      assert.equal(issuer?.maxAssertionAgeSeconds, null);
+    } finally {
+      await store.close();
+    }
   });
 
   test('options are validated before connecting', async () => {

@@ -213,7 +213,7 @@ class PostgresStore implements Store {
 const AGENT_INSERT = statement(
   'agent_insert',
   `WITH a AS (
-     INSERT INTO agents (${AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+     INSERT INTO agents (${AGENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      RETURNING ${AGENT_COLUMNS}
    ), k AS (
      INSERT INTO agent_keys (jkt, agent_id, until) SELECT jkt, id, NULL FROM a
@@ -246,9 +246,46 @@ const AGENT_UPDATE = statement(
   'agent_update',
   `UPDATE agents SET name = COALESCE($1, name), owner = COALESCE($2, owner), tier = COALESCE($3, tier),
      trust_level = COALESCE($4, trust_level), allowed_audiences = COALESCE($5, allowed_audiences),
-     max_depth = COALESCE($6, max_depth), updated_at = $7
-   WHERE id = $8 RETURNING ${AGENT_COLUMNS}`,
+     max_depth = COALESCE($6, max_depth), client_ids = COALESCE($7, client_ids), updated_at = $8
+   WHERE id = $9 RETURNING ${AGENT_COLUMNS}`,
 );
+const AGENT_CLIENT_ID_INSERT = statement(
+  'agent_client_id_insert',
+  'INSERT INTO agent_client_ids (issuer, client_id, agent_id) VALUES ($1, $2, $3)',
+);
+const AGENT_CLIENT_IDS_DELETE = statement(
+  'agent_client_ids_delete',
+  'DELETE FROM agent_client_ids WHERE agent_id = $1',
+);
+const AGENT_BY_CLIENT_ID = statement(
+  'agent_by_client_id',
+  `SELECT ${AGENT_COLUMNS.replace(/(\w+)/g, 'a.$1')} FROM agent_client_ids c JOIN agents a ON a.id = c.agent_id
+   WHERE c.issuer = $1 AND c.client_id = $2`,
+);
+
+/** Conflicts on create and update, named after the constraint that caught them. */
+function agentConflict(error: unknown): StoreConflictError | undefined {
+  if (pgCode(error) !== UNIQUE_VIOLATION) return undefined;
+  const constraint = pgConstraint(error);
+  const what =
+    constraint === 'agents_pkey'
+      ? 'agent id already exists'
+      : constraint === 'agent_client_ids_pkey'
+        ? 'client id already registered at that issuer'
+        : 'key thumbprint already registered';
+  return new StoreConflictError(what, { cause: error });
+}
+
+/** Writes the agent's (issuer, client id) pairs inside the caller's transaction. */
+async function indexClientIds(
+  client: pg.PoolClient,
+  id: string,
+  clientIds: Record<string, string>,
+): Promise<void> {
+  await client.query(AGENT_CLIENT_IDS_DELETE([id]));
+  for (const [issuer, clientId] of Object.entries(clientIds))
+    await client.query(AGENT_CLIENT_ID_INSERT([issuer, clientId, id]));
+}
 const AGENT_KEY_INSERT = statement(
   'agent_key_insert',
   'INSERT INTO agent_keys (jkt, agent_id, until) VALUES ($1, $2, NULL)',
@@ -277,18 +314,27 @@ class PostgresAgents implements AgentStore {
 
   async create(agent: NewAgent): Promise<AgentRecord> {
     checkNewAgent(agent);
+    const values = agentValues(agent, this.#now());
+    const clientIds = agent.clientIds ?? {};
     try {
-      return agentFromRow((await one(this.#pool, AGENT_INSERT(agentValues(agent, this.#now()))))!);
+      if (Object.keys(clientIds).length === 0)
+        return agentFromRow((await one(this.#pool, AGENT_INSERT(values)))!);
+      return await this.#tx(async (client) => {
+        const row = await one(client, AGENT_INSERT(values));
+        await indexClientIds(client, agent.id, clientIds);
+        return agentFromRow(row!);
+      });
     } catch (error) {
-      if (pgCode(error) === UNIQUE_VIOLATION) {
-        const what =
-          pgConstraint(error) === 'agents_pkey'
-            ? 'agent id already exists'
-            : 'key thumbprint already registered';
-        throw new StoreConflictError(what, { cause: error });
-      }
-      throw error;
+      throw agentConflict(error) ?? error;
     }
+  }
+
+  async getByClientId(issuer: string, clientId: string): Promise<AgentRecord | null> {
+    const row = await one(
+      this.#pool,
+      AGENT_BY_CLIENT_ID([text(issuer, 'issuer', 2048), text(clientId, 'client id', 512)]),
+    );
+    return row === undefined ? null : agentFromRow(row);
   }
 
   async get(id: string): Promise<AgentRecord | null> {
@@ -323,7 +369,18 @@ class PostgresAgents implements AgentStore {
   async update(id: string, patch: AgentPatch): Promise<AgentRecord> {
     text(id, 'agent id');
     const values = patchValues(patch);
-    return returning(await one(this.#pool, AGENT_UPDATE([...values, this.#now(), id])), id);
+    if (patch.clientIds === undefined)
+      return returning(await one(this.#pool, AGENT_UPDATE([...values, this.#now(), id])), id);
+    const clientIds = patch.clientIds;
+    try {
+      return await this.#tx(async (client) => {
+        const updated = returning(await one(client, AGENT_UPDATE([...values, this.#now(), id])), id);
+        await indexClientIds(client, id, clientIds);
+        return updated;
+      });
+    } catch (error) {
+      throw agentConflict(error) ?? error;
+    }
   }
 
   async rotateKey(
@@ -714,9 +771,10 @@ class PostgresReplay implements ReplayStore {
 
 const ISSUER_PUT = statement(
   'issuer_put',
-  `INSERT INTO issuers (${ISSUER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+  `INSERT INTO issuers (${ISSUER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
    ON CONFLICT (issuer) DO UPDATE SET kind = EXCLUDED.kind, audience = EXCLUDED.audience,
-     jwks_uri = EXCLUDED.jwks_uri, jwks = EXCLUDED.jwks, mapping = EXCLUDED.mapping`,
+     jwks_uri = EXCLUDED.jwks_uri, jwks = EXCLUDED.jwks, mapping = EXCLUDED.mapping,
+     assertions = EXCLUDED.assertions, max_assertion_age_seconds = EXCLUDED.max_assertion_age_seconds`,
 );
 const ISSUER_GET = statement('issuer_get', `SELECT ${ISSUER_COLUMNS} FROM issuers WHERE issuer = $1`);
 const ISSUER_LIST = statement('issuer_list', `SELECT ${ISSUER_COLUMNS} FROM issuers ORDER BY issuer`);

@@ -100,4 +100,24 @@ CREATE TABLE issuers (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    name: '002_agent_client_ids',
+    sql: `
+-- Each agent's client id at each OpenID provider (issuer → client id), as JSON; and the index that keeps a
+-- (issuer, client id) pair to one agent, so an ID token addressed to it roots warrants for that agent only.
+ALTER TABLE agents ADD COLUMN client_ids TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE agent_client_ids (
+  issuer TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  PRIMARY KEY (issuer, client_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX agent_client_ids_agent ON agent_client_ids (agent_id);
+
+-- Which persons' assertions a stored issuer may send, and how old they may be (NULL: the defaults).
+ALTER TABLE issuers ADD COLUMN assertions TEXT;
+ALTER TABLE issuers ADD COLUMN max_assertion_age_seconds INTEGER;
+`,
+  },
 ];

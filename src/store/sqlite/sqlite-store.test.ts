@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { storeContract } from '../contract.ts';
@@ -61,10 +61,34 @@ describe('SQLite store', () => {
         .prepare('SELECT version, name, applied_at FROM schema_migrations')
         .all()
         .map((r) => ({ ...r })),
-      [{ version: 1, name: '001_initial', applied_at: 1000 }],
+      [
+        { version: 1, name: '001_initial', applied_at: 1000 },
+        { version: 2, name: '002_agent_client_ids', applied_at: 1000 },
+      ],
     );
     assert.deepEqual(migrateSqlite(db, SQLITE_MIGRATIONS, 3000), []);
     db.close();
+  });
+
+  test('a database at version 1 is upgraded: its agents get no client ids, its issuers the defaults', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const db = new DatabaseSync(path);
+    migrateSqlite(db, SQLITE_MIGRATIONS.slice(0, 1), 1000);
+    db.exec(
+      `INSERT INTO agents VALUES ('spiffe://e/agent/a', 'a', 'o', 't', 0, '[]', 1, 'active', '{}', 'j', '[]', 1, 1);
+       INSERT INTO issuers VALUES ('https://idp', 'oidc', 'aud', 'https://idp/jwks', NULL, NULL);`,
+    );
+    db.close();
+    const store = await openStore({ kind: 'sqlite', path });
+    try {
+      assert.deepEqual((await store.agents.get('spiffe://e/agent/a'))?.clientIds, {});
+      const issuer = await store.issuers.get('https://idp');
+      assert.equal(issuer?.assertions, null);
+      assert.equal(issuer?.maxAssertionAgeSeconds, null);
+    } finally {
+      await store.close();
+    }
   });
 
   test('a database written by a newer Warrant is refused', async () => {

@@ -193,11 +193,22 @@ class SqliteAgents implements AgentStore {
   readonly #endKey: StatementSync;
   readonly #pruneKeys: StatementSync;
   readonly #setKey: StatementSync;
+  readonly #insertClientId: StatementSync;
+  readonly #deleteClientIds: StatementSync;
+  readonly #byClientId: StatementSync;
 
   constructor(s: Prepare, tx: Tx, now: () => number) {
     this.#tx = tx;
     this.#now = now;
-    this.#insert = s(`INSERT INTO agents (${AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insert = s(
+      `INSERT INTO agents (${AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insertClientId = s('INSERT INTO agent_client_ids (issuer, client_id, agent_id) VALUES (?, ?, ?)');
+    this.#deleteClientIds = s('DELETE FROM agent_client_ids WHERE agent_id = ?');
+    this.#byClientId = s(
+      `SELECT ${AGENT_COLUMNS.replace(/(\w+)/g, 'a.$1')} FROM agent_client_ids c JOIN agents a ON a.id = c.agent_id
+       WHERE c.issuer = ? AND c.client_id = ?`,
+    );
     this.#insertKey = s('INSERT INTO agent_keys (jkt, agent_id, until) VALUES (?, ?, NULL)');
     this.#get = s(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`);
     this.#byJkt = s(
@@ -214,7 +225,7 @@ class SqliteAgents implements AgentStore {
     this.#update = s(
       `UPDATE agents SET name = COALESCE(?, name), owner = COALESCE(?, owner), tier = COALESCE(?, tier),
          trust_level = COALESCE(?, trust_level), allowed_audiences = COALESCE(?, allowed_audiences),
-         max_depth = COALESCE(?, max_depth), updated_at = ?
+         max_depth = COALESCE(?, max_depth), client_ids = COALESCE(?, client_ids), updated_at = ?
        WHERE id = ? RETURNING ${AGENT_COLUMNS}`,
     );
     this.#endKey = s('UPDATE agent_keys SET until = ? WHERE jkt = ?');
@@ -245,8 +256,30 @@ class SqliteAgents implements AgentStore {
         }
         throw error;
       }
+      this.#indexClientIds(agent.id, agent.clientIds ?? {});
       return agentFromRow(this.#get.get(agent.id) as Row);
     });
+  }
+
+  /** Writes the agent's (issuer, client id) pairs; a pair held by another agent is a conflict. */
+  #indexClientIds(id: string, clientIds: Record<string, string>): void {
+    this.#deleteClientIds.run(id);
+    for (const [issuer, clientId] of Object.entries(clientIds)) {
+      try {
+        this.#insertClientId.run(issuer, clientId, id);
+      } catch (error) {
+        if (isUniqueViolation(error))
+          throw new StoreConflictError('client id already registered at that issuer', { cause: error });
+        throw error;
+      }
+    }
+  }
+
+  async getByClientId(issuer: string, clientId: string): Promise<AgentRecord | null> {
+    const row = this.#byClientId.get(text(issuer, 'issuer', 2048), text(clientId, 'client id', 512)) as
+      | Row
+      | undefined;
+    return row === undefined ? null : agentFromRow(row);
   }
 
   async get(id: string): Promise<AgentRecord | null> {
@@ -282,7 +315,11 @@ class SqliteAgents implements AgentStore {
     text(id, 'agent id');
     const values = patchValues(patch);
     const now = this.#now();
-    return this.#tx(() => this.#returning(this.#update.get(...values, now, id) as Row | undefined, id));
+    return this.#tx(() => {
+      const updated = this.#returning(this.#update.get(...values, now, id) as Row | undefined, id);
+      if (patch.clientIds !== undefined) this.#indexClientIds(id, patch.clientIds);
+      return updated;
+    });
   }
 
   async rotateKey(
@@ -613,9 +650,10 @@ class SqliteIssuers implements IssuerStore {
   constructor(s: Prepare, tx: Tx) {
     this.#tx = tx;
     this.#put = s(
-      `INSERT INTO issuers (${ISSUER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO issuers (${ISSUER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (issuer) DO UPDATE SET kind = excluded.kind, audience = excluded.audience,
-         jwks_uri = excluded.jwks_uri, jwks = excluded.jwks, mapping = excluded.mapping`,
+         jwks_uri = excluded.jwks_uri, jwks = excluded.jwks, mapping = excluded.mapping,
+         assertions = excluded.assertions, max_assertion_age_seconds = excluded.max_assertion_age_seconds`,
     );
     this.#get = s(`SELECT ${ISSUER_COLUMNS} FROM issuers WHERE issuer = ?`);
     this.#list = s(`SELECT ${ISSUER_COLUMNS} FROM issuers ORDER BY issuer`);

@@ -21,21 +21,23 @@ import type { AgentRecord } from '../../store/ports.ts';
 import { authenticateClient } from '../client-auth.ts';
 import { required } from '../http/form.ts';
 import { fromWarrantError, OAuthError } from '../oauth-error.ts';
+import { checkMayAct, type Person, verifyPersonAssertion } from '../person-assertion.ts';
 import type { Sts } from '../sts.ts';
 import { type GrantHandler, TOKEN_TYPE, type TokenResponse } from './types.ts';
 
 const MAX_AUDIENCE = 2048;
-/** Longest person `sub` a warrant carries (the warrant claim limit). */
-const MAX_SUBJECT = 2048;
 const AUTHORIZATION_DETAILS_TYPE = 'warrant_grant';
 
 /**
  * RFC 8693 token exchange. Two shapes:
- * - root: `subject_token` is a person's ID token from a trusted OIDC issuer; the authenticated agent becomes
- *   the first actor, and the delegation policy decides which of the requested grants the person may hand it;
+ * - root: `subject_token` is a person's assertion from a trusted OIDC issuer — an ID token addressed to the
+ *   caller's client id at that issuer, or an ID-JAG whose `client_id` is the caller (DESIGN §2); the caller
+ *   becomes the first actor, and the delegation policy decides which of the requested grants the person may
+ *   hand it;
  * - hop: `subject_token` is a warrant addressed to the caller; the child is bound to the caller's key,
  *   hash-linked to its parent, and may only narrow (grants, lifetime, depth, delegation targets).
- * Either way a DPoP proof by the caller's registered key is required and the result is a `warrant+jwt`.
+ * Either way a DPoP proof by the caller's registered key is required, a `may_act` in the subject token must
+ * name the caller, and the result is a `warrant+jwt`.
  */
 export const tokenExchange: GrantHandler = {
   grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
@@ -53,35 +55,52 @@ export const tokenExchange: GrantHandler = {
       );
     }
     const audience = required(params, 'audience');
-    // One recipient: no whitespace or control characters, and not a pattern (`*`).
-    if (audience.length > MAX_AUDIENCE || /[\s\p{Cc}*]/u.test(audience)) {
-      throw new OAuthError(
-        'invalid_target',
-        'WARRANT_AUDIENCE_NOT_ALLOWED',
-        'audience must be one recipient identifier',
-      );
-    }
     if (params.has('resource'))
       throw new OAuthError('invalid_target', 'WARRANT_AUDIENCE_NOT_ALLOWED', 'use audience, not resource');
-    if (!caller.allowedAudiences.some((p) => patternMatches(p, audience))) {
-      throw new OAuthError(
-        'invalid_target',
-        'WARRANT_AUDIENCE_NOT_ALLOWED',
-        'this agent may not obtain warrants for that audience',
+    const recipient = await checkAudience(sts, caller, audience);
+    if (subjectType === TOKEN_TYPE.idToken || subjectType === TOKEN_TYPE.idJag) {
+      const person = await verifyPersonAssertion(
+        sts,
+        subjectToken,
+        subjectType === TOKEN_TYPE.idToken ? 'id_token' : 'id_jag',
+        caller,
       );
+      return issueRoot(sts, params, caller, proof, person, audience, recipient);
     }
-    const recipient = await recipientOf(sts, audience);
-    if (subjectType === TOKEN_TYPE.idToken)
-      return root(sts, params, caller, proof, subjectToken, audience, recipient);
     if (subjectType === TOKEN_TYPE.warrant)
       return hop(sts, params, caller, proof, subjectToken, audience, recipient);
     throw new OAuthError(
       'invalid_request',
       'WARRANT_TOKEN_TYPE_UNSUPPORTED',
-      'subject_token_type must be an ID token or a warrant',
+      'subject_token_type must be an ID token, an ID-JAG or a warrant',
     );
   },
 };
+
+/** A recipient the caller may obtain warrants for: one identifier, allowed for the caller, registered if an agent. */
+export async function checkAudience(sts: Sts, caller: AgentRecord, audience: string): Promise<Recipient> {
+  // One recipient: no whitespace or control characters, and not a pattern (`*`).
+  if (audience.length > MAX_AUDIENCE || /[\s\p{Cc}*]/u.test(audience)) {
+    throw new OAuthError(
+      'invalid_target',
+      'WARRANT_AUDIENCE_NOT_ALLOWED',
+      'audience must be one recipient identifier',
+    );
+  }
+  if (!caller.allowedAudiences.some((p) => patternMatches(p, audience))) {
+    throw new OAuthError(
+      'invalid_target',
+      'WARRANT_AUDIENCE_NOT_ALLOWED',
+      'this agent may not obtain warrants for that audience',
+    );
+  }
+  return recipientOf(sts, audience);
+}
+
+export interface Recipient {
+  readonly party: AgentParty | ResourceParty;
+  readonly agent: AgentRecord | null;
+}
 
 /** The caller: `private_key_jwt`, or an identity token (`actor_token`) bound to the DPoP key. */
 async function authenticateCaller(
@@ -154,10 +173,7 @@ function verifyIdentity(
   }
 }
 
-async function recipientOf(
-  sts: Sts,
-  audience: string,
-): Promise<{ party: AgentParty | ResourceParty; agent: AgentRecord | null }> {
+async function recipientOf(sts: Sts, audience: string): Promise<Recipient> {
   if (!audience.startsWith('spiffe://')) return { party: { kind: 'resource', id: audience }, agent: null };
   const agent = await sts.store.agents.get(audience);
   if (agent === null)
@@ -176,7 +192,7 @@ const agentParty = (a: AgentRecord): AgentParty => ({
 });
 
 /** Grants asked for: RFC 9396 `authorization_details` of type `warrant_grant`, else `scope`. */
-function requestedGrants(params: Map<string, string>): {
+export function requestedGrants(params: Map<string, string>): {
   explicit: Grant[] | undefined;
   scope: string | undefined;
 } {
@@ -276,34 +292,57 @@ function respond(token: string, claims: WarrantClaims, now: number): TokenRespon
   };
 }
 
-async function root(
+/**
+ * Issues a root warrant: the person (already verified as addressing `caller`) hands `caller` the grants the
+ * delegation policy allows, for `audience`. Shared by token exchange and the jwt-bearer grant (ID-JAG). An
+ * ID-JAG bounds what can be asked: the audience must be one of its `resource`s, each grant's action within
+ * its `scope`, and the grants within its `authorization_details`, when it names them; with no grants
+ * requested, its `authorization_details` (else its `scope`) are the request.
+ */
+export async function issueRoot(
   sts: Sts,
   params: Map<string, string>,
   caller: AgentRecord,
   proof: VerifiedDpopProof,
-  idToken: string,
+  person: Person,
   audience: string,
-  recipient: { party: AgentParty | ResourceParty; agent: AgentRecord | null },
+  recipient: Recipient,
 ): Promise<TokenResponse> {
-  const person = await sts.trustedIssuers.verify(idToken, ['oidc'], sts.clock());
-  const sub = person.claims.sub;
-  // The warrant's `sub` (and the policy's person id) must be a usable string, whatever the IdP signed.
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT) {
+  const sub = person.sub;
+  if (person.resources !== undefined && !person.resources.includes(audience)) {
     throw new OAuthError(
-      'invalid_grant',
-      'WARRANT_SUBJECT_TOKEN_INVALID',
-      `the ID token sub must be a string of 1..${MAX_SUBJECT} characters`,
+      'invalid_target',
+      'WARRANT_AUDIENCE_NOT_ALLOWED',
+      'the audience is not one of the resources the ID-JAG grants',
     );
   }
   const { explicit, scope } = requestedGrants(params);
+  const asked = scope ?? (explicit === undefined && person.grants === undefined ? person.scope : undefined);
   const grants =
     explicit ??
-    (scope === undefined ? [] : parseGrants(grantsFromScope(scope, params.get('grant_resource') ?? '*')));
+    (asked === undefined
+      ? [...(person.grants ?? [])]
+      : parseGrants(grantsFromScope(asked, params.get('grant_resource') ?? '*')));
   if (grants.length === 0)
     throw new OAuthError(
       'invalid_scope',
       'WARRANT_GRANT_NOT_HELD',
       'request grants with authorization_details or scope',
+    );
+  if (person.scope !== undefined) {
+    const granted = person.scope.split(' ').filter(Boolean);
+    if (!grants.every((g) => granted.some((token) => patternWithin(g.action, token))))
+      throw new OAuthError(
+        'invalid_scope',
+        'WARRANT_GRANT_NOT_HELD',
+        'the requested grants are not within the scope the ID-JAG grants',
+      );
+  }
+  if (person.grants !== undefined && !grantsWithin(grants, person.grants))
+    throw new OAuthError(
+      'invalid_scope',
+      'WARRANT_GRANT_NOT_HELD',
+      'the requested grants are not within the authorization_details the ID-JAG grants',
     );
   decide(sts, {
     delegator: { kind: 'person', id: sub, issuer: person.issuer },
@@ -323,6 +362,8 @@ async function root(
   const mayDelegate: MayDelegate =
     recipient.agent === null ? false : { aud: delegateTo ?? [...recipient.agent.allowedAudiences] };
   const t = task(params);
+  // Last check before anything is written: an ID-JAG is spent now (a replay issues nothing).
+  await person.consume();
   const { token, claims } = await sts.mintWarrant(
     {
       sub,
@@ -352,7 +393,7 @@ async function hop(
   proof: VerifiedDpopProof,
   subjectToken: string,
   audience: string,
-  recipient: { party: AgentParty | ResourceParty; agent: AgentRecord | null },
+  recipient: Recipient,
 ): Promise<TokenResponse> {
   const now = sts.clock();
   let parent: VerifiedToken<'warrant'>;
@@ -376,6 +417,8 @@ async function hop(
       'the caller is not the recipient of the subject warrant',
     );
   }
+  // RFC 8693 §4.4: a warrant that names who may act on it is exchanged by that party only.
+  checkMayAct(p.may_act, caller, sts.issuer);
   // Revocation cascades to every descendant at revoke time (and races are caught when the child is
   // recorded), so the parent's own state covers every ancestor. Unknown → fail closed.
   if ((await sts.store.tokens.isRevoked(parent.hash)) !== false) {
