@@ -119,6 +119,7 @@ export const ALLOWED_CLAIMS: Readonly<Record<'identity' | 'warrant', ReadonlySet
     'depth',
     'max_depth',
     'may_delegate',
+    'may_act',
     'cnf',
     'status',
     'apv',
