@@ -245,18 +245,22 @@ export class Gateway {
       const e =
         error instanceof GatewayError
           ? error
-          : error instanceof WarrantError
-            ? unauthorized(
-                error.code,
-                error.message,
-                error.code.startsWith('WARRANT_DPOP_') ? 'invalid_dpop_proof' : 'invalid_token',
-              )
-            : new GatewayError(
-                502,
-                'bad_gateway',
-                'WARRANT_UPSTREAM_FAILED',
-                'the call could not be completed',
-              );
+          : error instanceof WarrantError && error.code === 'WARRANT_HOT_STATE_UNAVAILABLE'
+            ? new GatewayError(503, 'unavailable', error.code, error.message)
+            : error instanceof WarrantError
+              ? unauthorized(
+                  error.code,
+                  error.message,
+                  error.code.startsWith('WARRANT_DPOP_') || error.code === 'WARRANT_REPLAY_STATE_LOST'
+                    ? 'invalid_dpop_proof'
+                    : 'invalid_token',
+                )
+              : new GatewayError(
+                  502,
+                  'bad_gateway',
+                  'WARRANT_UPSTREAM_FAILED',
+                  'the call could not be completed',
+                );
       if (e.status === 401) this.metrics.decision('unauthenticated');
       sendGatewayError(res, e, metadataUrl);
     }

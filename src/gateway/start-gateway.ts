@@ -15,7 +15,7 @@ import {
   loadPolicyFiles,
   type PolicySet,
 } from '../policy/index.ts';
-import { MemoryReplayCache, RedisReplayCache, type ReplayCache } from '../replay/index.ts';
+import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
 import { Gateway } from './gateway.ts';
 import { RemoteKeys, RevocationView } from './trust.ts';
 
@@ -73,7 +73,7 @@ export async function startGateway(
   const replay =
     options.replay ??
     (config.gateway.replayCache === 'redis' && config.redis
-      ? new RedisReplayCache(config.redis.url)
+      ? new RedisReplayCache(config.redis.url, redisTimeouts(config))
       : new MemoryReplayCache());
   const gateway = new Gateway({
     id: config.gateway.id ?? `gw-${randomBytes(4).toString('hex')}`,
@@ -94,12 +94,7 @@ export async function startGateway(
     const path = req.url?.split('?')[0];
     if (path === '/healthz')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    if (path === '/readyz') {
-      const ready = revocation.feedConnected;
-      return void res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ ready, revocationFeed: ready }));
-    }
+    if (path === '/readyz') return void readiness(revocation, replay, res);
     if (path === '/metrics') {
       return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
         gateway.metrics.render({
@@ -147,6 +142,30 @@ export async function startGateway(
       if (!options.decisions) await decisions.close();
     },
   };
+}
+
+/**
+ * `/readyz`: ready while the revocation feed delivers heartbeats, the revocation status is within its
+ * staleness bound, and the replay cache (Redis, when configured) answers.
+ */
+async function readiness(
+  revocation: RevocationView,
+  replay: ReplayCache,
+  res: ServerResponse,
+): Promise<void> {
+  let hotState = true;
+  try {
+    await replay.ping?.();
+  } catch {
+    hotState = false;
+  }
+  const revocationFeed = revocation.feedConnected;
+  const revocationStatus = revocation.fresh;
+  const ready = revocationFeed && revocationStatus && hotState;
+  const body = JSON.stringify({ ready, revocationFeed, revocationStatus, hotState });
+  res
+    .writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(body);
 }
 
 /**
