@@ -143,11 +143,6 @@ export class RevocationView {
     return this.#lists.get(uri)?.asOf ?? 0;
   }
 
-  /** Whether checks against the default list answer from data within the staleness bound now. */
-  get fresh(): boolean {
-    return Date.now() - this.asOf() <= this.#stalenessMs;
-  }
-
   /** Whether a status list is loaded (a synchronous check so the hot path awaits nothing). */
   has(uri: string): boolean {
     return this.#lists.has(uri);

@@ -7,6 +7,12 @@ import { OAuthError } from './oauth-error.ts';
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Longest lifetime accepted for a client assertion (seconds). */
 const MAX_ASSERTION_LIFETIME = 300;
+/**
+ * How far in the future a client assertion's `iat` may be (seconds): the DPoP proof's tolerance, since every
+ * token request carries one made on the same clock. It also bounds how long after a replay-cache memory
+ * loss fresh assertions are refused.
+ */
+const ASSERTION_IAT_SKEW = 5;
 
 const fail = (code: ConstructorParameters<typeof OAuthError>[1], description: string, cause?: unknown) =>
   new OAuthError('invalid_client', code, description, cause === undefined ? {} : { cause });
@@ -120,10 +126,14 @@ export async function authenticateClient(
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion jti is missing');
   const iat = claims['iat'];
-  if (typeof iat === 'number' && iat > ctx.now + 30)
+  if (typeof iat === 'number' && iat > ctx.now + ASSERTION_IAT_SKEW)
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion is issued in the future');
-  // Usable from (at the earliest) exp − the longest lifetime, or 30 s before its iat.
-  const validFrom = Math.max(exp - MAX_ASSERTION_LIFETIME, typeof iat === 'number' ? iat - 30 : -Infinity);
+  // Usable from (at the earliest) exp − the longest lifetime, and not before iat − the skew allowed for it:
+  // a replay cache that lost its memory after that moment refuses the assertion.
+  const validFrom = Math.max(
+    exp - MAX_ASSERTION_LIFETIME,
+    typeof iat === 'number' ? iat - ASSERTION_IAT_SKEW : Number.NEGATIVE_INFINITY,
+  );
   let first: boolean;
   try {
     first = await ctx.replay.consume('client_assertion', `${iss} ${jti}`, Math.ceil(exp) + 30, validFrom);
