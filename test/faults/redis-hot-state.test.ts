@@ -173,6 +173,7 @@ test(
     await redis.restart();
     await until(async () => (await ready(h.gw.url)).status === 200, 8000, 'the gateway is ready again');
     await until(async () => (await ready(h.sts.url)).status === 200, 8000, 'the STS is ready again');
+    assert.deepEqual((await ready(h.sts.url)).body, { ready: true, store: true, hotState: true });
     await untilCallAccepted();
     const child = await untilAccepted(() => hop(executor, root, CRM));
     assert.ok(child, 'the STS issues again');

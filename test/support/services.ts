@@ -84,13 +84,17 @@ export function requireRedis(url: string = REDIS_URL): Promise<string> {
         enableOfflineQueue: false,
         retryStrategy: () => null,
       });
-      client.on('error', () => {});
+      // The connection error says more than the rejection ("Connection is closed.").
+      let connectionError: unknown;
+      client.on('error', (error) => {
+        connectionError ??= error;
+      });
       try {
         await client.connect();
         await client.ping();
         return url;
       } catch (cause) {
-        throw unreachable('Redis', url, 'WARRANT_TEST_REDIS_URL', cause);
+        throw unreachable('Redis', url, 'WARRANT_TEST_REDIS_URL', connectionError ?? cause);
       } finally {
         client.disconnect();
       }
