@@ -205,6 +205,8 @@ function unavailable(error: unknown): unknown {
   const reason =
     error instanceof Error && /timed out/i.test(error.message)
       ? 'did not answer in time'
-      : 'is not reachable';
+      : error instanceof Error && error.name === 'ReplyError'
+        ? 'refused the command'
+        : 'is not reachable';
   return new HotStateUnavailableError(`the replay store (Redis) ${reason}; failing closed`, { cause: error });
 }
