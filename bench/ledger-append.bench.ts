@@ -27,12 +27,11 @@ import { leafHash, MerkleTree } from '../src/ledger/merkle.ts';
 import type { LedgerEntry, LedgerStore } from '../src/ledger/store/ports.ts';
 import { openPostgresLedgerStore } from '../src/ledger/store/postgres/postgres-ledger-store.ts';
 import { openSqliteLedgerStore } from '../src/ledger/store/sqlite/sqlite-ledger-store.ts';
+import { POSTGRES_URL } from '../test/support/services.ts';
 import { measure } from './lib/measure.ts';
 
 const BENCH_MS = Number(process.env['BENCH_MS'] ?? 1000);
 const WINDOW_MS = Math.max(1000, 2 * BENCH_MS);
-const POSTGRES_URL =
-  process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
 const GOAL = 20_000;
 const signer = { name: 'bench.warrant.test/ledger', key: generateSigningKey('EdDSA') };
 

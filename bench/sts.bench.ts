@@ -30,6 +30,7 @@ import { parseCompact, signCompact, verifyParsed } from '../src/core/jose/jws.ts
 import { KeySet } from '../src/core/jose/key-set.ts';
 import { AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
 import type { ClientCredentialsProviderOptions } from '../test/support/oidc-provider-cc.ts';
+import { POSTGRES_URL } from '../test/support/services.ts';
 import {
   commandCpuSeconds,
   ErrorLog,
@@ -65,7 +66,6 @@ const PLANNER_CLIENT_ID = 'planner-app';
 const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const TOOL = 'https://tools.bench.warrant.test/crm';
 const PROFILE = process.env['BENCH_STS_PROFILE'] === '1';
-const POSTGRES_URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const FORM = 'application/x-www-form-urlencoded';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 

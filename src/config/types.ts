@@ -18,6 +18,10 @@ export interface StoreConfig {
 
 export interface RedisConfig {
   readonly url: string;
+  /** Longest wait for one Redis reply on the request path before failing closed (ms). */
+  readonly commandTimeoutMs: number;
+  /** Longest wait for a connection to Redis (ms). */
+  readonly connectTimeoutMs: number;
 }
 
 export interface IssuerMapping {
@@ -117,5 +121,9 @@ export interface WarrantConfig {
 export type ConfigOverrides = DeepPartial<WarrantConfig>;
 
 type DeepPartial<T> = {
-  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : NonNullable<T[K]> extends object
+      ? DeepPartial<NonNullable<T[K]>>
+      : T[K];
 };

@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   WARRANT_STORE_NOT_FOUND: 'No record has this identifier.',
   WARRANT_STORE_SCHEMA_UNSUPPORTED:
     'The database schema is newer than this version of Warrant knows; upgrade Warrant before opening it.',
+  // hot state (src/replay: the Redis replay cache shared by replicas)
+  WARRANT_HOT_STATE_UNAVAILABLE:
+    'The shared hot-state store (Redis) did not answer within its command timeout or is not connected; the request was refused (fail closed). Retry later.',
+  WARRANT_REPLAY_STATE_LOST:
+    'The replay store lost its memory (Redis restarted, was flushed or evicted its keys) after this DPoP proof or client assertion became usable, so it cannot tell whether it was already used; refused. Send a new one.',
   // policy
   WARRANT_POLICY_INVALID:
     'A policy set or its schema does not parse, or a policy does not validate against the schema.',

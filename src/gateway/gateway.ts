@@ -92,6 +92,18 @@ const unauthorized = (
 ) => new GatewayError(401, error, code, message);
 
 /**
+ * A replay cache that cannot answer (Redis down or slow) is the gateway's trouble: 503, fail closed. One
+ * that lost its memory after the proof became usable refuses the proof (401, a new proof will do).
+ */
+function replayRefusal(error: unknown): never {
+  if (error instanceof WarrantError && error.code === 'WARRANT_HOT_STATE_UNAVAILABLE')
+    throw new GatewayError(503, 'unavailable', error.code, error.message, { cause: error });
+  if (error instanceof WarrantError && error.code === 'WARRANT_REPLAY_STATE_LOST')
+    throw unauthorized(error.code, error.message, 'invalid_dpop_proof');
+  throw error;
+}
+
+/**
  * The policy enforcement point (DESIGN §7). Per request, in order: DPoP proof; warrant or full chain for
  * this route's audience and the presenter's key; revocation status; action from the catalog; grants, risk
  * and the action policy; a durable decision record; then forward with verified identity headers and
@@ -305,7 +317,7 @@ export class Gateway {
       accessToken: token,
       replay: this.#o.replay,
       now,
-    });
+    }).catch(replayRefusal);
     const options = {
       keys: this.#o.keys(),
       issuer: this.#o.issuer,

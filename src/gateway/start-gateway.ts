@@ -15,7 +15,7 @@ import {
   loadPolicyFiles,
   type PolicySet,
 } from '../policy/index.ts';
-import { MemoryReplayCache, RedisReplayCache, type ReplayCache } from '../replay/index.ts';
+import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
 import { Gateway } from './gateway.ts';
 import { RemoteKeys, RevocationView } from './trust.ts';
 
@@ -77,7 +77,7 @@ export async function startGateway(
   const replay =
     options.replay ??
     (config.gateway.replayCache === 'redis' && config.redis
-      ? new RedisReplayCache(config.redis.url)
+      ? new RedisReplayCache(config.redis.url, redisTimeouts(config))
       : new MemoryReplayCache());
   const gateway = new Gateway({
     id: config.gateway.id ?? `gw-${randomBytes(4).toString('hex')}`,
@@ -96,12 +96,7 @@ export async function startGateway(
     const path = req.url?.split('?')[0];
     if (path === '/healthz')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    if (path === '/readyz') {
-      const ready = revocation.feedConnected;
-      return void res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ ready, revocationFeed: ready }));
-    }
+    if (path === '/readyz') return void readiness(revocation, replay, res);
     if (path === '/metrics') {
       return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
         gateway.metrics.render({
@@ -149,6 +144,29 @@ export async function startGateway(
       if (!options.decisions) await decisions.close();
     },
   };
+}
+
+/**
+ * `/readyz`: ready while the revocation feed delivers heartbeats that vouch for it (so the revocation status
+ * stays within its bound) and the replay cache (Redis, when configured) answers.
+ */
+async function readiness(
+  revocation: RevocationView,
+  replay: ReplayCache,
+  res: ServerResponse,
+): Promise<void> {
+  let hotState = true;
+  try {
+    await replay.ping?.();
+  } catch {
+    hotState = false;
+  }
+  const revocationFeed = revocation.feedConnected;
+  const ready = revocationFeed && hotState;
+  const body = JSON.stringify({ ready, revocationFeed, hotState });
+  res
+    .writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(body);
 }
 
 /**

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { POSTGRES_URL as PG_URL, requirePostgres } from '../../test/support/services.ts';
 import { generateSigningKey } from '../core/jose/jwk.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 import type { DecisionRecord } from './decision-log.ts';
@@ -17,7 +18,6 @@ import type { LedgerStore } from './store/ports.ts';
 import { openPostgresLedgerStore } from './store/postgres/postgres-ledger-store.ts';
 import { openSqliteLedgerStore } from './store/sqlite/sqlite-ledger-store.ts';
 
-const PG_URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
 const root = mkdtempSync(join(tmpdir(), 'warrant-ledger-'));
 const admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
 const schemas = new Set<string>();
@@ -80,6 +80,7 @@ const backends: {
   {
     name: 'postgres',
     async open() {
+      await requirePostgres();
       const schema = freshSchema();
       return {
         store: await openPostgresLedgerStore({ url: PG_URL, schema }),

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { POSTGRES_URL as PG_URL, requirePostgres } from '../../test/support/services.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { generateSigningKey } from '../core/jose/jwk.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 import { openLedger } from './open-ledger.ts';
 
-const PG_URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
 const root = mkdtempSync(join(tmpdir(), 'warrant-open-ledger-'));
 const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
 const schemas: string[] = [];
@@ -63,6 +63,7 @@ describe('openLedger', () => {
   });
 
   test('PostgreSQL: the ledger schema of store.url', async () => {
+    await requirePostgres();
     const schema = `warrant_ledger_test_${randomBytes(6).toString('hex')}`;
     schemas.push(schema);
     const config = loadConfig(undefined, {

@@ -17,13 +17,13 @@ describe('MemoryReplayCache', () => {
   test('when full of live entries it fails closed and counts the refusal', async () => {
     const now = 1_000;
     const cache = new MemoryReplayCache({ maxEntries: 2, sweepIntervalMs: 0, now: () => now });
-    assert.equal(await cache.consume('a', now + 60), true);
-    assert.equal(await cache.consume('b', now + 60), true);
-    assert.equal(await cache.consume('c', now + 60), false);
+    assert.equal(await cache.consume('a', now + 60, now), true);
+    assert.equal(await cache.consume('b', now + 60, now), true);
+    assert.equal(await cache.consume('c', now + 60, now), false);
     assert.equal(cache.refused, 1);
     assert.equal(cache.size, 2);
     // Known keys still answer as replays, not as refusals.
-    assert.equal(await cache.consume('a', now + 60), false);
+    assert.equal(await cache.consume('a', now + 60, now), false);
     assert.equal(cache.refused, 1);
     await cache.close();
   });
@@ -31,23 +31,23 @@ describe('MemoryReplayCache', () => {
   test('when full it drops expired entries before refusing', async () => {
     let now = 1_000;
     const cache = new MemoryReplayCache({ maxEntries: 2, sweepIntervalMs: 0, now: () => now });
-    assert.equal(await cache.consume('a', now + 10), true);
-    assert.equal(await cache.consume('b', now + 60), true);
+    assert.equal(await cache.consume('a', now + 10, now), true);
+    assert.equal(await cache.consume('b', now + 60, now), true);
     now += 11;
-    assert.equal(await cache.consume('c', now + 60), true);
+    assert.equal(await cache.consume('c', now + 60, now), true);
     assert.equal(cache.refused, 0);
     assert.equal(cache.size, 2);
-    assert.equal(await cache.consume('b', now + 60), false);
-    assert.equal(await cache.consume('c', now + 60), false);
+    assert.equal(await cache.consume('b', now + 60, now), false);
+    assert.equal(await cache.consume('c', now + 60, now), false);
     await cache.close();
   });
 
   test('an expired key is replaced in place even when the cache is full', async () => {
     let now = 1_000;
     const cache = new MemoryReplayCache({ maxEntries: 1, sweepIntervalMs: 0, now: () => now });
-    assert.equal(await cache.consume('a', now + 10), true);
+    assert.equal(await cache.consume('a', now + 10, now), true);
     now += 10;
-    assert.equal(await cache.consume('a', now + 10), true);
+    assert.equal(await cache.consume('a', now + 10, now), true);
     assert.equal(cache.refused, 0);
     await cache.close();
   });
@@ -55,19 +55,19 @@ describe('MemoryReplayCache', () => {
   test('sweep drops only expired entries', async () => {
     let now = 1_000;
     const cache = new MemoryReplayCache({ sweepIntervalMs: 0, now: () => now });
-    await cache.consume('short', now + 5);
-    await cache.consume('long', now + 500);
+    await cache.consume('short', now + 5, now);
+    await cache.consume('long', now + 500, now);
     now += 5;
     assert.equal(cache.sweep(), 1);
     assert.equal(cache.size, 1);
-    assert.equal(await cache.consume('long', now + 500), false);
+    assert.equal(await cache.consume('long', now + 500, now), false);
     await cache.close();
   });
 
   test('the background sweep runs on its interval and close stops it', async () => {
     let now = 1_000;
     const cache = new MemoryReplayCache({ sweepIntervalMs: 5, now: () => now });
-    await cache.consume('a', now + 1);
+    await cache.consume('a', now + 1, now);
     now += 2;
     await new Promise((resolve) => setTimeout(resolve, 30));
     assert.equal(cache.size, 0);

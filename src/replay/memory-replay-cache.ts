@@ -44,8 +44,12 @@ export class MemoryReplayCache implements ReplayCache {
     }
   }
 
-  async consume(key: string, expiresAtEpochSeconds: number): Promise<boolean> {
-    checkConsumeArguments(key, expiresAtEpochSeconds);
+  /**
+   * `validFromEpochSeconds` is checked but not used: this cache's memory ends with its process, so there is
+   * no loss to detect while it runs.
+   */
+  async consume(key: string, expiresAtEpochSeconds: number, validFromEpochSeconds: number): Promise<boolean> {
+    checkConsumeArguments(key, expiresAtEpochSeconds, validFromEpochSeconds);
     const now = this.#now();
     const seen = this.#entries.get(key);
     if (seen !== undefined && seen > now) return false;

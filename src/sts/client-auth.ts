@@ -2,12 +2,18 @@ import { WarrantError } from '../core/errors.ts';
 import { importPublicJwk, type VerificationKey } from '../core/jose/jwk.ts';
 import { parseCompact, verifyParsed } from '../core/jose/jws.ts';
 import { checkNumericDates } from '../core/tokens/verify-token.ts';
-import type { AgentRecord, AgentStore, ReplayStore } from '../store/ports.ts';
+import type { AgentRecord, AgentStore } from '../store/ports.ts';
 import { OAuthError } from './oauth-error.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Longest lifetime accepted for a client assertion (seconds). */
 const MAX_ASSERTION_LIFETIME = 300;
+/**
+ * How far in the future a client assertion's `iat` may be (seconds): the DPoP proof's tolerance, since every
+ * token request carries one made on the same clock. It also bounds how long after a replay-cache memory
+ * loss fresh assertions are refused.
+ */
+const ASSERTION_IAT_SKEW = 5;
 
 const fail = (code: ConstructorParameters<typeof OAuthError>[1], description: string, cause?: unknown) =>
   new OAuthError('invalid_client', code, description, cause === undefined ? {} : { cause });
@@ -31,9 +37,18 @@ export function agentKeys(agent: AgentRecord, now: number): VerificationKey[] {
   return keys;
 }
 
+/**
+ * Where single-use assertion identifiers are remembered: a durable `ReplayStore`, or the replay cache. The
+ * moment an identifier became usable (`validFrom`, epoch seconds) is required: a cache that lost its memory
+ * (a Redis restart) refuses identifiers usable before the loss.
+ */
+export interface AssertionReplay {
+  consume(namespace: string, id: string, expiresAt: number, validFrom: number): Promise<boolean>;
+}
+
 export interface ClientAuthContext {
   readonly agents: AgentStore;
-  readonly replay: ReplayStore;
+  readonly replay: AssertionReplay;
   /** Audiences a client assertion may name: the issuer and the endpoint URLs. */
   readonly audiences: readonly string[];
   readonly now: number;
@@ -121,10 +136,30 @@ export async function authenticateClient(
   const jti = claims['jti'];
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion jti is missing');
+  const iat = claims['iat'];
+  if (typeof iat === 'number' && iat > ctx.now + ASSERTION_IAT_SKEW)
+    throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion is issued in the future');
+  // Usable from (at the earliest) exp − the longest lifetime, and not before iat − the skew allowed for it:
+  // a replay cache that lost its memory after that moment refuses the assertion.
+  const validFrom = Math.max(
+    exp - MAX_ASSERTION_LIFETIME,
+    typeof iat === 'number' ? iat - ASSERTION_IAT_SKEW : Number.NEGATIVE_INFINITY,
+  );
   let first: boolean;
   try {
-    first = await ctx.replay.consume('client_assertion', `${iss} ${jti}`, Math.ceil(exp) + 30);
+    first = await ctx.replay.consume('client_assertion', `${iss} ${jti}`, Math.ceil(exp) + 30, validFrom);
   } catch (cause) {
+    if (cause instanceof WarrantError && cause.code === 'WARRANT_REPLAY_STATE_LOST')
+      throw fail(
+        'WARRANT_REPLAY_STATE_LOST',
+        'the replay store lost its memory after this client assertion became usable; send a new one',
+        cause,
+      );
+    if (cause instanceof WarrantError && cause.code === 'WARRANT_HOT_STATE_UNAVAILABLE')
+      throw new OAuthError('temporarily_unavailable', cause.code, 'the replay store is unavailable; retry', {
+        cause,
+        headers: { 'retry-after': '1' },
+      });
     if (cause instanceof WarrantError) throw cause;
     throw new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'replay store unavailable', { cause });
   }

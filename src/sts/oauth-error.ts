@@ -16,7 +16,8 @@ export type OAuthErrorName =
   | 'invalid_token'
   | 'not_found'
   | 'method_not_allowed'
-  | 'server_error';
+  | 'server_error'
+  | 'temporarily_unavailable';
 
 const STATUS: Readonly<Record<OAuthErrorName, number>> = {
   invalid_request: 400,
@@ -34,6 +35,7 @@ const STATUS: Readonly<Record<OAuthErrorName, number>> = {
   not_found: 404,
   method_not_allowed: 405,
   server_error: 500,
+  temporarily_unavailable: 503,
 };
 
 /**
@@ -69,12 +71,19 @@ export function fromWarrantError(
 ): OAuthError {
   if (error instanceof OAuthError) return error;
   const code = error.code;
-  const name: OAuthErrorName = code.startsWith('WARRANT_DPOP_')
-    ? code === 'WARRANT_DPOP_NONCE_REQUIRED'
-      ? 'use_dpop_nonce'
-      : 'invalid_dpop_proof'
-    : code === 'WARRANT_GRANT_NOT_HELD' || code === 'WARRANT_GRANT_INVALID'
-      ? 'invalid_scope'
-      : fallback;
+  // A hot-state store that is down is the server's trouble, not the client's: 503, retry.
+  if (code === 'WARRANT_HOT_STATE_UNAVAILABLE')
+    return new OAuthError('temporarily_unavailable', code, error.message, {
+      cause: error,
+      headers: { 'retry-after': '1' },
+    });
+  const name: OAuthErrorName =
+    code.startsWith('WARRANT_DPOP_') || code === 'WARRANT_REPLAY_STATE_LOST'
+      ? code === 'WARRANT_DPOP_NONCE_REQUIRED'
+        ? 'use_dpop_nonce'
+        : 'invalid_dpop_proof'
+      : code === 'WARRANT_GRANT_NOT_HELD' || code === 'WARRANT_GRANT_INVALID'
+        ? 'invalid_scope'
+        : fallback;
   return new OAuthError(name, code, error.message, { cause: error });
 }

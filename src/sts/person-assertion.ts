@@ -98,8 +98,25 @@ export async function verifyPersonAssertion(
           'id_jag',
           `${issuer} ${idJag.jti}`,
           Math.ceil(exp) + CLOCK_TOLERANCE,
+          // Usable from its iat (less the skew): a replay store that lost its memory since refuses it.
+          verified.iat - CLOCK_TOLERANCE,
         );
       } catch (cause) {
+        if (cause instanceof WarrantError && cause.code === 'WARRANT_REPLAY_STATE_LOST')
+          throw grantError(
+            'WARRANT_REPLAY_STATE_LOST',
+            'the replay store lost its memory after this ID-JAG was issued; obtain a new one',
+          );
+        if (cause instanceof WarrantError && cause.code === 'WARRANT_HOT_STATE_UNAVAILABLE')
+          throw new OAuthError(
+            'temporarily_unavailable',
+            cause.code,
+            'the replay store is unavailable; retry',
+            {
+              cause,
+              headers: { 'retry-after': '1' },
+            },
+          );
         if (cause instanceof WarrantError) throw cause;
         throw new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'replay store unavailable', {
           cause,

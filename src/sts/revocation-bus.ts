@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS } from '../replay/redis-connection.ts';
 import type { RevokedToken } from '../store/ports.ts';
 import type { RevocationEvent, Sts } from './sts.ts';
 
@@ -15,6 +16,10 @@ export interface RevocationBusOptions {
   readonly channel?: string;
   /** Called with Redis failures and malformed messages (never with message contents). */
   readonly onError?: (error: unknown) => void;
+  /** Longest wait for one command's reply (default 500 ms). */
+  readonly commandTimeoutMs?: number;
+  /** Longest wait for a connection to Redis (default 1000 ms). */
+  readonly connectTimeoutMs?: number;
 }
 
 /**
@@ -50,13 +55,21 @@ export class RevocationBus {
   readonly #relayed = new WeakSet<RevocationEvent>();
   readonly #onRevoked = (event: RevocationEvent) => this.#publish(event);
   #closed = false;
+  #started = false;
+  #completeSince: number | null = null;
 
   private constructor(sts: Sts, url: string, options: RevocationBusOptions) {
     if (!/^rediss?:\/\//.test(url)) throw new TypeError('Redis URL must start with redis:// or rediss://');
     this.#sts = sts;
     this.channel = options.channel ?? REVOCATION_CHANNEL;
     this.#onError = options.onError ?? (() => {});
-    const redisOptions = { maxRetriesPerRequest: 2, connectionName: `warrant-sts-${this.replicaId}` };
+    const redisOptions = {
+      maxRetriesPerRequest: 2,
+      connectionName: `warrant-sts-${this.replicaId}`,
+      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+    };
     this.#pub = new Redis(url, redisOptions);
     this.#sub = new Redis(url, redisOptions);
     // A listener keeps ioredis from printing connection errors itself; it reconnects (and resubscribes).
@@ -65,6 +78,32 @@ export class RevocationBus {
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (channel.toString('utf8') === this.channel) this.#receive(message);
     });
+    // Messages published while the subscription is down are lost to this replica: its feed stops vouching
+    // for completeness until it is subscribed again.
+    for (const event of ['close', 'end', 'reconnecting'])
+      this.#sub.on(event, () => {
+        this.#completeSince = null;
+      });
+    this.#sub.on('ready', () => {
+      if (this.#started && !this.#closed) void this.#resubscribe();
+    });
+  }
+
+  /**
+   * Since when (epoch ms) every other replica's revocation reaches this one: the last time the subscription
+   * was confirmed; `null` while it is down.
+   */
+  get completeSince(): number | null {
+    return this.#closed ? null : this.#completeSince;
+  }
+
+  async #resubscribe(): Promise<void> {
+    try {
+      await this.#sub.subscribe(this.channel);
+      if (this.#sub.status === 'ready') this.#completeSince = Date.now();
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
   /**
@@ -75,6 +114,8 @@ export class RevocationBus {
     const bus = new RevocationBus(sts, url, options);
     try {
       await bus.#sub.subscribe(bus.channel);
+      bus.#completeSince = Date.now();
+      bus.#started = true;
     } catch (error) {
       await bus.close();
       throw error;

@@ -10,7 +10,7 @@ import type { GrantHandler } from './grants/types.ts';
 import { MAX_FORM_BYTES, parseForm, required } from './http/form.ts';
 import { readBody, sendError, sendJson } from './http/respond.ts';
 import { introspect } from './introspect.ts';
-import { OAuthError } from './oauth-error.ts';
+import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import { revocationFeed } from './revocation-feed.ts';
 import { STATUS_LIST_TTL, signedStatusList } from './status-list.ts';
 import type { Sts } from './sts.ts';
@@ -73,6 +73,28 @@ const clientContext = (sts: Sts) => ({
   now: sts.clock(),
 });
 
+/** An agent id no agent can have: looking it up proves the store answers. */
+const READINESS_PROBE_AGENT = 'spiffe://readiness.invalid/agent/probe';
+/** Longest a readiness probe waits for one backing service. */
+const PROBE_TIMEOUT_MS = 1000;
+
+/** Whether `check` settles successfully within the probe timeout. */
+async function probe(check: () => Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      check().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const routes: Record<string, Route> = {
   '/.well-known/oauth-authorization-server': (sts, _req, res) =>
     sendJson(res, 200, metadata(sts), { 'cache-control': 'public, max-age=300' }),
@@ -81,6 +103,16 @@ const routes: Record<string, Route> = {
   '/.well-known/jwks.json': (sts, _req, res) =>
     sendJson(res, 200, sts.keys.keySet(sts.clock()).toJwks(), { 'cache-control': 'public, max-age=60' }),
   '/healthz': (_sts, _req, res) => sendJson(res, 200, { status: 'ok' }),
+  '/readyz': async (sts, _req, res) => {
+    const [store, replay] = await Promise.all([
+      probe(() => sts.store.agents.get(READINESS_PROBE_AGENT)),
+      probe(async () => sts.dpopReplay.ping?.()),
+    ]);
+    // The relay of the other replicas' revocations is hot state too (Redis pub/sub).
+    const hotState = replay && sts.feedCompleteSince() !== null;
+    const ready = store && hotState;
+    sendJson(res, ready ? 200 : 503, { ready, store, hotState });
+  },
   '/token': async (sts, req, res) => {
     const params = await form(req);
     const grantType = required(params, 'grant_type');
@@ -129,7 +161,7 @@ const routes: Record<string, Route> = {
     const revoked = await sts.revoke({ txn }, 'task complete');
     sendJson(res, 200, { txn, revoked: revoked.length });
   },
-  '/revocations': (sts, req, res) => revocationFeed(sts, req, res),
+  '/revocations': (sts, req, res, url) => revocationFeed(sts, req, res, url),
 };
 
 /** The STS HTTP surface. Every failure is a JSON OAuth error with a stable code; nothing else leaks. */
@@ -196,6 +228,7 @@ export function stsRequestHandler(
       }
       if (error instanceof OAuthError) return sendError(res, error);
       if (error instanceof WarrantError) {
+        if (error.code === 'WARRANT_HOT_STATE_UNAVAILABLE') return sendError(res, fromWarrantError(error));
         return sendError(res, new OAuthError('invalid_request', error.code, error.message));
       }
       options.onError?.(error);

@@ -9,7 +9,7 @@ import {
   loadPolicyFiles,
   type PolicySet,
 } from '../policy/index.ts';
-import { MemoryReplayCache, RedisReplayCache, type ReplayCache } from '../replay/index.ts';
+import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/ports.ts';
 import { RevocationBus } from './revocation-bus.ts';
@@ -72,7 +72,7 @@ export async function startControlPlane(
   const vault = new KeyVault(store.keys, process.env['WARRANT_KEY_ENCRYPTION_KEY']);
   const keys = await vault.load(config.sts.algorithms[0] ?? 'EdDSA', clock());
   const dpopReplay: ReplayCache = config.redis
-    ? new RedisReplayCache(config.redis.url)
+    ? new RedisReplayCache(config.redis.url, redisTimeouts(config))
     : new MemoryReplayCache();
   const server = createServer(SERVER_OPTIONS);
   await new Promise<void>((resolve, reject) => {
@@ -100,11 +100,12 @@ export async function startControlPlane(
   let bus: RevocationBus | undefined;
   if (config.redis) {
     try {
-      bus = await RevocationBus.start(
-        sts,
-        config.redis.url,
-        options.onError ? { onError: options.onError } : {},
-      );
+      bus = await RevocationBus.start(sts, config.redis.url, {
+        ...redisTimeouts(config),
+        ...(options.onError ? { onError: options.onError } : {}),
+      });
+      const relay = bus;
+      sts.feedCompleteSince = () => relay.completeSince;
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await dpopReplay.close?.();

@@ -24,7 +24,7 @@ import type {
   RevokeSelector,
   Store,
 } from '../store/ports.ts';
-import { agentKeys } from './client-auth.ts';
+import { type AssertionReplay, agentKeys } from './client-auth.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import type { KeyVault } from './signing-keys.ts';
 import { TrustedIssuers } from './trusted-issuers.ts';
@@ -73,13 +73,18 @@ export class Sts {
   readonly store: Store;
   readonly keys: SigningKeyRing;
   readonly dpopReplay: ReplayCache;
-  readonly assertionReplay: ReplayStore;
+  readonly assertionReplay: AssertionReplay;
   readonly nonces: DpopNonces;
   readonly trustedIssuers: TrustedIssuers;
   readonly decisions = new DecisionCache();
   readonly chainCache = new ChainCache();
   readonly events = new EventEmitter<{ revoked: [RevocationEvent] }>();
   readonly clock: () => number;
+  /**
+   * Since when (epoch ms) this replica's revocation feed carries every revocation, its own and the other
+   * replicas' (relayed over Redis); `null` while the relay is down. Without a relay: since ever (0).
+   */
+  feedCompleteSince: () => number | null = () => 0;
   #policy: PolicySet;
   readonly #vault: KeyVault | undefined;
   readonly #loadPolicy: (() => PolicySet) | undefined;
@@ -93,7 +98,8 @@ export class Sts {
     this.keys = options.keys;
     this.dpopReplay = options.dpopReplay;
     this.assertionReplay = options.assertionReplay ?? {
-      consume: (namespace, id, expiresAt) => options.dpopReplay.consume(`${namespace}:${id}`, expiresAt),
+      consume: (namespace, id, expiresAt, validFrom) =>
+        options.dpopReplay.consume(`${namespace}:${id}`, expiresAt, validFrom),
     };
     this.#policy = options.policy;
     this.nonces = new DpopNonces(options.nonceSecret ? { secret: options.nonceSecret } : {});
@@ -150,7 +156,7 @@ export class Sts {
         const mapped = fromWarrantError(error);
         throw new OAuthError(mapped.error, mapped.code, mapped.message, {
           cause: error,
-          headers: { 'dpop-nonce': this.nonces.issue(now) },
+          headers: { ...mapped.headers, 'dpop-nonce': this.nonces.issue(now) },
         });
       }
       throw error;

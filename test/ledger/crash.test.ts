@@ -13,9 +13,9 @@ import { Ledger } from '../../src/ledger/ledger.ts';
 import type { LedgerStore } from '../../src/ledger/store/ports.ts';
 import { openPostgresLedgerStore } from '../../src/ledger/store/postgres/postgres-ledger-store.ts';
 import { openSqliteLedgerStore } from '../../src/ledger/store/sqlite/sqlite-ledger-store.ts';
+import { POSTGRES_URL as PG_URL, requirePostgres } from '../support/services.ts';
 import { crashRecord } from './crash-record.ts';
 
-const PG_URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
 const root = mkdtempSync(join(tmpdir(), 'warrant-ledger-crash-'));
 const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
 const schemas: string[] = [];
@@ -101,6 +101,7 @@ describe('a ledger writer killed mid-load (SIGKILL)', () => {
   });
 
   test('PostgreSQL: reopens, verifies, and holds every acknowledged record unchanged', async (t) => {
+    await requirePostgres();
     const schema = `warrant_ledger_crash_${randomBytes(6).toString('hex')}`;
     schemas.push(schema);
     const acked = await runAndKill(['postgres', PG_URL, schema]);

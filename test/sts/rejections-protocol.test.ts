@@ -221,6 +221,20 @@ test('an expired client assertion is refused', async () => {
   }
 });
 
+test('a client assertion issued more than 5 s in the future is refused (the DPoP proof tolerance)', async () => {
+  const now = nowSeconds();
+  const assertion = clientAssertion(h, planner.agentId, planner.key, { iat: now + 60, exp: now + 120 });
+  await expectRejection(
+    h,
+    () => raw(h, { client: planner, params: CLIENT_CREDENTIALS, assertion }),
+    CLIENT_AUTH,
+  );
+  // Within the tolerance it is accepted.
+  const near = clientAssertion(h, planner.agentId, planner.key, { iat: now + 3, exp: now + 60 });
+  const accepted = await raw(h, { client: planner, params: CLIENT_CREDENTIALS, assertion: near });
+  assert.equal(accepted.status, 200);
+});
+
 test('a client assertion signed by another key is refused', async () => {
   const other = generateSigningKey();
   for (const kid of [true, false]) {

@@ -25,6 +25,7 @@ import type { IssuedToken, Store } from '../../src/store/ports.ts';
 import { REVOCATION_CHANNEL } from '../../src/sts/revocation-bus.ts';
 import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
 import { STATUS_LIST_ID } from '../../src/sts/sts.ts';
+import { POSTGRES_URL, REDIS_URL, requirePostgres, requireRedis } from '../support/services.ts';
 import {
   ADMIN_TOKEN,
   agentIdOf,
@@ -32,27 +33,32 @@ import {
   type Harness,
   PERSON_AUDIENCE,
   PERSON_ISSUER,
-  POSTGRES_URL,
   startHarness,
   TRUST_DOMAIN,
 } from '../support/sts-harness.ts';
 
-const REDIS_URL = process.env['WARRANT_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 /** Generous bound for a loaded CI machine; the measured figure is printed (DESIGN §9 goal: ≤ 100 ms). */
 const PROPAGATION_BOUND_MS = 2_000;
 
 interface FeedEvent {
   readonly id: string | undefined;
   readonly event: string;
-  readonly data: { at: number; reason: string; tokens: { hash: string; list: string; idx: number }[] };
+  /** A `revoked` event's data; a `heartbeat` carries `{at, since, interval}` instead. */
+  readonly data: {
+    at: number;
+    reason: string;
+    tokens: { hash: string; list: string; idx: number }[];
+    since?: number | null;
+    interval?: number;
+  };
   /** `performance.now()` when the event was parsed. */
   readonly receivedAt: number;
 }
 
 /** An SSE client on `/revocations`: fetch + a stream reader, parsing events as they arrive. */
-async function openFeed(url: string) {
+async function openFeed(url: string, query = '') {
   const abort = new AbortController();
-  const response = await fetch(`${url}/revocations`, { signal: abort.signal });
+  const response = await fetch(`${url}/revocations${query}`, { signal: abort.signal });
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
   const events: FeedEvent[] = [];
@@ -97,11 +103,11 @@ async function openFeed(url: string) {
     /** Events that mention any of `hashes` (other suites may share the Redis channel). */
     about(hashes: Iterable<string>): FeedEvent[] {
       const wanted = new Set(hashes);
-      return events.filter((e) => e.data.tokens.some((t) => wanted.has(t.hash)));
+      return events.filter((e) => e.event === 'revoked' && e.data.tokens.some((t) => wanted.has(t.hash)));
     },
     /** Resolves the first event for which `match` holds, or rejects after `timeoutMs`. */
     async next(match: (e: FeedEvent) => boolean, timeoutMs: number): Promise<FeedEvent> {
-      const found = () => events.find(match);
+      const found = () => events.find((e) => e.event === 'revoked' && match(e));
       const already = found();
       if (already) return already;
       return new Promise((resolve, reject) => {
@@ -256,6 +262,8 @@ describe('revocation between replicas (PostgreSQL + Redis)', () => {
   let e: AgentClient;
 
   before(async () => {
+    await requirePostgres();
+    await requireRedis();
     c = await startCluster();
     planner = await c.agent('planner');
     b = await c.agent('agent-b');
@@ -560,6 +568,49 @@ describe('revocation cascade on one replica (SQLite)', () => {
       return true;
     });
     assert.ok(await hop(b, root, d.agentId));
+  });
+
+  test('the feed vouches with timed heartbeats: at once, then at the interval asked (250 ms – 15 s)', async () => {
+    const before = Date.now();
+    const feed = await openFeed(h.url, '?heartbeat_ms=250');
+    try {
+      await sleep(900);
+      const beats = feed.events.filter((e) => e.event === 'heartbeat');
+      assert.ok(beats.length >= 3, `${beats.length} heartbeats in 900 ms`);
+      for (const beat of beats) {
+        assert.equal(beat.data.interval, 250);
+        assert.equal(typeof beat.data.since, 'number', 'a single replica vouches since the connection');
+        assert.ok(beat.data.since! >= before && beat.data.since! <= beat.data.at);
+        assert.ok(beat.data.at >= before && beat.data.at <= Date.now());
+      }
+      assert.ok(beats.at(-1)!.data.at > beats[0]!.data.at);
+    } finally {
+      await feed.close();
+    }
+    for (const [query, interval] of [
+      ['', 15_000],
+      ['?heartbeat_ms=10', 250],
+      ['?heartbeat_ms=999999', 15_000],
+      ['?heartbeat_ms=junk', 15_000],
+    ] as const) {
+      const other = await openFeed(h.url, query);
+      try {
+        const first = await new Promise<FeedEvent>((resolve, reject) => {
+          const started = Date.now();
+          const poll = setInterval(() => {
+            const beat = other.events.find((e) => e.event === 'heartbeat');
+            if (beat || Date.now() - started > 2000) {
+              clearInterval(poll);
+              if (beat) resolve(beat);
+              else reject(new Error('no heartbeat at once'));
+            }
+          }, 10);
+        });
+        assert.equal(first.data.interval, interval, query);
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   test('POST /txn/complete: the first agent revokes every warrant of the txn; anyone else is refused', async () => {

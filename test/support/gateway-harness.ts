@@ -40,6 +40,11 @@ export async function startGatewayHarness(options: {
   catalog: CatalogAction[];
   sts?: HarnessOptions;
   overrides?: ConfigOverrides;
+  /**
+   * The issuer URL the gateway fetches status lists and the revocation feed from (default: the STS's
+   * issuer) — e.g. a fault-injecting proxy in front of the STS.
+   */
+  issuer?: (sts: Harness) => string;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -60,7 +65,7 @@ export async function startGatewayHarness(options: {
     },
   };
   const gw = await startGateway(config as typeof sts.config, {
-    issuer: sts.url,
+    issuer: options.issuer?.(sts) ?? sts.plane.sts.issuer,
     keys: () => sts.plane.sts.keys.keySet(Math.floor(Date.now() / 1000)).resolve,
     decisions,
     catalog: new ActionCatalog(options.catalog),

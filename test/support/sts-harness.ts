@@ -16,6 +16,7 @@ import { AgentClient } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
 import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
+import { POSTGRES_URL, requirePostgres } from './services.ts';
 
 export const TRUST_DOMAIN = 'warrant.test';
 export const PERSON_ISSUER = 'https://idp.warrant.test';
@@ -62,8 +63,7 @@ export interface HarnessOptions {
   readonly extraIssuers?: readonly TrustedIssuer[];
 }
 
-export const POSTGRES_URL =
-  process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { POSTGRES_URL } from './services.ts';
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'warrant-sts-'));
@@ -93,6 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let store: Store;
   let schema: string | undefined;
   if (options.store === 'postgres') {
+    await requirePostgres();
     schema = `warrant_test_${randomBytes(6).toString('hex')}`;
     store = await openStore({ kind: 'postgres', url: POSTGRES_URL, schema });
   } else {
@@ -158,7 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       });
       if (response.status !== 201)
         throw new Error(`agent registration failed: ${response.status} ${await response.text()}`);
-      return new AgentClient({ issuer: plane.url, agentId: agentIdOf(name), key });
+      return new AgentClient({ issuer: plane.sts.issuer, agentId: agentIdOf(name), key });
     },
     admin,
     async close() {

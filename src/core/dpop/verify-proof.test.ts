@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { ReplayStateLostError } from '../../replay/errors.ts';
 import { MemoryReplayCache } from '../../replay/memory-replay-cache.ts';
 import type { ReplayCache } from '../../replay/replay-cache.ts';
 import { ALGORITHMS } from '../jose/algorithms.ts';
@@ -62,14 +63,14 @@ const rejects = (p: unknown, o: VerifyDpopProofOptions, code: string, message?: 
   });
 
 /** A replay cache that records what it was asked. */
-function spyReplay(): ReplayCache & { calls: Array<[string, number]> } {
+function spyReplay(): ReplayCache & { calls: Array<[string, number, number]> } {
   const inner = newReplay();
-  const calls: Array<[string, number]> = [];
+  const calls: Array<[string, number, number]> = [];
   return {
     calls,
-    consume: (key, exp) => {
-      calls.push([key, exp]);
-      return inner.consume(key, exp);
+    consume: (key, exp, validFrom) => {
+      calls.push([key, exp, validFrom]);
+      return inner.consume(key, exp, validFrom);
     },
   };
 }
@@ -104,11 +105,24 @@ describe('verifyDpopProof: valid proofs', () => {
     await verifyDpopProof(proof({ now: now + 5 }), opts());
   });
 
-  test('jti is recorded per key until the proof could no longer be fresh', async () => {
+  test('jti is recorded per key for the window the proof is usable in (iat − 5 s to iat + 65 s)', async () => {
     const replay = spyReplay();
     const p = proof();
     const { jti } = await verifyDpopProof(p, opts({ replay }));
-    assert.deepEqual(replay.calls, [[`dpop:${ed.kid}:${jti}`, now + 65]]);
+    assert.deepEqual(replay.calls, [[`dpop:${ed.kid}:${jti}`, now + 65, now - 5]]);
+  });
+
+  test('a replay store that lost its memory after the proof became usable refuses it with its own code', async () => {
+    const forgetful: ReplayCache = {
+      consume: async () => {
+        throw new ReplayStateLostError(now * 1000);
+      },
+    };
+    await assert.rejects(verifyDpopProof(proof(), opts({ replay: forgetful })), (e: unknown) => {
+      assert.ok(e instanceof ReplayStateLostError);
+      assert.equal(e.code, 'WARRANT_REPLAY_STATE_LOST');
+      return true;
+    });
   });
 
   test('the same jti under two different keys is two proofs', async () => {

@@ -283,7 +283,12 @@ export async function verifyDpopProof(
   const jkt = key.kid;
   if (o.expectedJkt !== undefined && !safeEqual(jkt, o.expectedJkt))
     throw new DpopError('WARRANT_DPOP_KEY_MISMATCH');
-  if (!(await o.replay.consume(`dpop:${jkt}:${jti}`, iat + o.maxAgeSeconds + o.clockTolerance))) {
+  // Usable from iat − tolerance until iat + max age + tolerance: the replay record covers that window, and
+  // a replay store that lost its memory after the window opened refuses the proof.
+  const replayKey = `dpop:${jkt}:${jti}`;
+  if (
+    !(await o.replay.consume(replayKey, iat + o.maxAgeSeconds + o.clockTolerance, iat - o.clockTolerance))
+  ) {
     throw new DpopError('WARRANT_DPOP_REPLAYED');
   }
   return Object.freeze({ jkt, jti, iat, jwk: Object.freeze(publicJwkMembers(key.jwk)) });

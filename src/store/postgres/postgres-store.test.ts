@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { requirePostgres, POSTGRES_URL as URL } from '../../../test/support/services.ts';
 import { storeContract } from '../contract.ts';
 import { openStore } from '../open-store.ts';
 import type { Store } from '../ports.ts';
 import { migratePostgres } from './migrate.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
-const URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+await requirePostgres();
 const admin = new pg.Pool({ connectionString: URL, max: 2 });
 const created = new Set<string>();
 const schemaOf = new WeakMap<Store, string>();

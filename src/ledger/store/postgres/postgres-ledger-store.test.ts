@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { requirePostgres, POSTGRES_URL as URL } from '../../../../test/support/services.ts';
 import { ledgerStoreContract } from '../contract.ts';
 import type { LedgerStore } from '../ports.ts';
 import { openPostgresLedgerStore } from './postgres-ledger-store.ts';
 
-const URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
+await requirePostgres();
 const admin = new pg.Pool({ connectionString: URL, max: 2 });
 const created = new Set<string>();
 const schemaOf = new WeakMap<LedgerStore, string>();
