@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { buildChain } from '../../test/support/chains.ts';
 import { accessLog } from './access-log.ts';
+import { CENSOR } from './censor.ts';
 import { logError } from './log-error.ts';
 import { LOG_LEVELS } from './log-level.ts';
-import { CENSOR, createLogger } from './logger.ts';
+import { createLogger } from './logger.ts';
 import { configureLogs } from './settings.ts';
 
 /** A destination that keeps every line written. */
@@ -69,13 +70,19 @@ describe('createLogger', () => {
       'a request with every credential',
     );
     log.debug({ subject_token: jwt, actor_token: other, client_assertion: jwt }, 'flat form');
+    log.info(
+      { upstream: { request: { headers: { Authorization: `DPoP ${jwt}`, 'Warrant-Chain': other } } } },
+      'deep',
+    );
+    log.child({ authorization: `DPoP ${jwt}`, dpop: other }).info('child bindings');
     const text = out.text();
     for (const token of [jwt, other]) {
       assert.equal(text.includes(token), false, 'a token literal was logged');
       // Not even its signature segment or its payload.
       for (const segment of token.split('.').slice(1)) assert.equal(text.includes(segment), false);
     }
-    const [first, second] = out.json();
+    const [first, second, , child] = out.json();
+    assert.equal(child!['authorization'], CENSOR);
     const headers = first!['headers'] as Record<string, unknown>;
     assert.equal(headers['authorization'], CENSOR);
     assert.equal(headers['warrant-chain'], CENSOR);

@@ -1,41 +1,18 @@
 /**
  * The structured logger of every server (pino): one JSON object per line on stdout, or human-readable
  * lines (pino-pretty, in this thread, no worker) for `warrant dev` on a TTY. Credentials never reach the
- * output: the header and form fields that carry tokens are censored wherever they sit (up to two levels
- * deep), and error messages and stacks have any JWT-shaped text replaced.
+ * output: the header and form fields that carry tokens are censored wherever they sit in a logged object
+ * (src/telemetry/censor.ts) and at the top level of a child logger's bindings, and error messages and
+ * stacks have any JWT-shaped text replaced.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { prettyFactory } from 'pino-pretty';
+import { CENSOR, censor, REDACTED_KEYS } from './censor.ts';
 import { serializeError } from './log-error.ts';
 import { type LogLevel, parseLogLevel } from './log-level.ts';
 import { logSettings } from './settings.ts';
 
 export type { Logger } from 'pino';
-
-/**
- * Keys whose values are credentials (HTTP headers lower-cased by Node, OAuth form fields): censored at the
- * top level, one level down (`headers.authorization`) and two (`req.headers.authorization`).
- */
-export const REDACTED_KEYS: readonly string[] = Object.freeze([
-  'authorization',
-  'proxy-authorization',
-  'dpop',
-  'warrant-chain',
-  'txn-token',
-  'cookie',
-  'set-cookie',
-  'client_assertion',
-  'subject_token',
-  'actor_token',
-  'assertion',
-  'token',
-  'access_token',
-  'refresh_token',
-  'id_token',
-]);
-
-/** What replaces a censored value. */
-export const CENSOR = '[redacted]';
 
 export interface LoggerOptions {
   /** Which server logs (`sts`, `gateway`, `dev`, …); every line carries it as `service`. */
@@ -62,7 +39,11 @@ export function createLogger(options: LoggerOptions): Logger {
   const common = {
     level,
     base: { pid: process.pid, service: options.service },
-    redact: { paths: redactPaths(REDACTED_KEYS), censor: CENSOR },
+    // Top-level keys through pino (they cover child bindings too); any depth through `censor`.
+    redact: {
+      paths: REDACTED_KEYS.map((k) => (/^[a-z_]+$/.test(k) ? k : `[${JSON.stringify(k)}]`)),
+      censor: CENSOR,
+    },
     serializers: { err: serializeError, error: serializeError },
   };
   if (pretty) {
@@ -73,13 +54,16 @@ export function createLogger(options: LoggerOptions): Logger {
       ignore: 'pid,hostname',
       singleLine: true,
     });
-    return pino(common, { write: (line: string) => void out.write(prettify(line)) });
+    return pino(
+      { ...common, formatters: { log: censor } },
+      { write: (line: string) => void out.write(prettify(line)) },
+    );
   }
   return pino(
     {
       ...common,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label: string) => ({ level: label }) },
+      timestamp: isoTime,
+      formatters: { level: (label: string) => ({ level: label }), log: censor },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
@@ -94,12 +78,17 @@ function resolveLevel(options: LoggerOptions): LogLevel {
   return 'info';
 }
 
-/** pino redact paths for each key at depth 0, 1 and 2 (bracket notation for hyphenated names). */
-function redactPaths(keys: readonly string[]): string[] {
-  const paths: string[] = [];
-  for (const key of keys) {
-    const access = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-    paths.push(access.startsWith('.') ? key : access, `*${access}`, `*.*${access}`);
+// `"time":"<ISO 8601 UTC>"`, the part up to the seconds computed once per second (toISOString per line
+// would cost more than the rest of an access line).
+let second = -1;
+let prefix = '';
+function isoTime(): string {
+  const now = Date.now();
+  const s = Math.floor(now / 1000);
+  if (s !== second) {
+    second = s;
+    prefix = `,"time":"${new Date(s * 1000).toISOString().slice(0, 20)}`;
   }
-  return paths;
+  const ms = now - s * 1000;
+  return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
 }
