@@ -65,8 +65,19 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: isoTime,
       formatters: { level: (label: string) => ({ level: label }), log: censor },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? stdout(),
   );
+}
+
+let shared: DestinationStream | undefined;
+
+/**
+ * Standard output, written asynchronously and flushed at exit, shared by every logger of the process
+ * (the STS and the gateway of `warrant dev`), so their lines never interleave.
+ */
+function stdout(): DestinationStream {
+  shared ??= pino.destination({ dest: 1, sync: false });
+  return shared;
 }
 
 function resolveLevel(options: LoggerOptions): LogLevel {
