@@ -10,6 +10,8 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Standard output is a terminal (`warrant dev` then writes human-readable logs). */
+  readonly stdoutIsTTY?: boolean;
 }
 
 export interface OptionSpec {

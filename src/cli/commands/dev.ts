@@ -6,6 +6,7 @@ import type { ControlPlane } from '../../sts/start.ts';
 import { CliError, type Command, EXIT, parsePort, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
 import { KeyFileError } from '../key-file.ts';
+import { applyLogOptions, LOG_OPTIONS } from '../log-options.ts';
 import { waitForSignal } from './wait-for-signal.ts';
 
 export const dev: Command = {
@@ -40,9 +41,11 @@ export const dev: Command = {
       value: 'port',
       description: 'gateway TCP port (default 8081, or --port + 1; 0 picks one)',
     },
+    ...LOG_OPTIONS,
   },
   examples: ['warrant dev', 'warrant dev --demo', 'warrant dev --port 0 --data /tmp/warrant-dev'],
   async run({ values }, io) {
+    applyLogOptions(values, io.env, io.stdoutIsTTY === true);
     const port = typeof values['port'] === 'string' ? parsePort(values['port']) : undefined;
     const host = values['host'] as string | undefined;
     if (host === '') throw new UsageError('--host expects an address, e.g. 127.0.0.1');

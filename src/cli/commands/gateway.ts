@@ -1,5 +1,6 @@
 import { CliError, type Command, EXIT, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
+import { applyLogOptions, LOG_OPTIONS } from '../log-options.ts';
 import { waitForSignal } from './wait-for-signal.ts';
 
 export const gateway: Command = {
@@ -18,12 +19,14 @@ export const gateway: Command = {
       value: 'file',
       description: 'configuration file (YAML or JSON), required',
     },
+    ...LOG_OPTIONS,
   },
   examples: [
     'warrant gateway --config warrant.yaml',
     'kill -HUP <pid>   # reload routes, catalog and policy',
   ],
   async run({ values }, io) {
+    applyLogOptions(values, io.env, false);
     const file = values['config'] as string | undefined;
     if (!file) throw new UsageError('gateway needs --config <file> with gateway.issuer and gateway.routes');
     const config = await loadCliConfig(file, {});

@@ -1,5 +1,6 @@
 import { CliError, type Command, EXIT, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
+import { applyLogOptions, LOG_OPTIONS } from '../log-options.ts';
 import { waitForSignal } from './wait-for-signal.ts';
 
 export const serve: Command = {
@@ -18,9 +19,11 @@ export const serve: Command = {
       value: 'file',
       description: 'configuration file (YAML or JSON), required',
     },
+    ...LOG_OPTIONS,
   },
   examples: ['WARRANT_ADMIN_TOKEN=$(openssl rand -hex 32) warrant serve --config warrant.yaml'],
   async run({ values }, io) {
+    applyLogOptions(values, io.env, false);
     const file = values['config'] as string | undefined;
     if (!file)
       throw new UsageError('serve needs --config <file>; for a quick start without one use `warrant dev`');
