@@ -5,6 +5,10 @@
  * replaced by `[depth]` instead of being written unchecked. The object logged is never changed: what
  * holds a credential is copied. Errors are left to the error serializer (which keeps no arbitrary
  * property), byte arrays and dates are skipped. A flat object costs one set lookup per key.
+ *
+ * Why not pino's `redact` with wildcard paths: measured on this machine, an access line cost ~48 µs
+ * with wildcard paths against ~0.5 µs with this walk (bench/telemetry.bench.ts); pino's `redact` is
+ * still used for top-level keys (see logger.ts), so child-logger bindings are covered too.
  */
 
 /**
