@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Pool } from 'undici';
@@ -563,10 +562,10 @@ export class Gateway {
         headers,
         body: body ?? (limited as never) ?? null,
         signal: abort.signal,
-        // With the caller's Host preserved, TLS still names and verifies the upstream itself.
-        ...(upstream.protocol === 'https:' && isName(upstream.hostname)
-          ? { servername: upstream.hostname }
-          : {}),
+        // With the caller's Host preserved, TLS still names and verifies the upstream itself (undici would
+        // otherwise take the SNI name from the Host header). An IP address is passed too: TLS then verifies
+        // the certificate against it (node warns once that an IP is never sent as SNI).
+        ...(upstream.protocol === 'https:' ? { servername: upstream.hostname.replace(/^\[|\]$/g, '') } : {}),
       });
     } catch (cause) {
       const code = errorClass(cause);
@@ -836,11 +835,6 @@ function errorClass(error: unknown): string {
   const e = error as { code?: unknown; name?: unknown } | undefined;
   if (typeof e?.code === 'string') return e.code;
   return typeof e?.name === 'string' ? e.name : 'Error';
-}
-
-/** A DNS name (TLS SNI carries names, never IP addresses). */
-function isName(hostname: string): boolean {
-  return isIP(hostname.replace(/^\[|\]$/g, '')) === 0;
 }
 
 function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {

@@ -6,7 +6,13 @@
  * The MCP upstream is the official TypeScript SDK server with its DNS-rebinding protection enabled.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -45,6 +51,10 @@ const up = new Upstreams();
 /** The Host header of every request the MCP server received, and its answers' statuses. */
 const mcpSeen: { host: string | undefined; status?: number }[] = [];
 let gwPort = 0;
+/** An https upstream with a self-signed certificate for `localhost`, and the SNI names it was asked for. */
+const dir = mkdtempSync(join(tmpdir(), 'warrant-hosts-'));
+let tlsUpstream: HttpsServer;
+const sniNames: string[] = [];
 let h: GatewayHarness;
 let executor: AgentClient;
 let mcpWarrant: string;
@@ -81,6 +91,42 @@ function mcpServer(req: IncomingMessage, res: ServerResponse): void {
 }
 
 before(async () => {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'tls.key',
+      '-out',
+      'tls.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { cwd: dir, stdio: 'pipe' },
+  );
+  tlsUpstream = createHttpsServer(
+    {
+      cert: readFileSync(join(dir, 'tls.crt')),
+      key: readFileSync(join(dir, 'tls.key')),
+      SNICallback: (name, done) => {
+        sniNames.push(name);
+        done(null);
+      },
+    },
+    (_req, res) => res.end('ok'),
+  );
+  await new Promise<void>((r) => tlsUpstream.listen(0, 'localhost', r));
+  const tlsPort = (tlsUpstream.address() as AddressInfo).port;
   h = await startGatewayHarness({
     upstreams: { mcp: mcpServer, crm: up.handler('crm') },
     routes: (u) => [
@@ -100,11 +146,25 @@ before(async () => {
         protocol: 'http',
         allowedOrigins: [APP_ORIGIN],
       },
+      {
+        match: { pathPrefix: '/tls' },
+        upstream: `https://localhost:${tlsPort}`,
+        audience: CRM,
+        protocol: 'http',
+      },
     ],
     catalog: [
       {
         name: 'crm:contacts.read',
         match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
+        impact: 'low',
+        dataClass: 'internal',
+        reversibility: 'reversible',
+        blastRadius: 1,
+      },
+      {
+        name: 'crm:tls.read',
+        match: { protocol: 'http', method: 'GET', path: '/tls*' },
         impact: 'low',
         dataClass: 'internal',
         reversibility: 'reversible',
@@ -121,7 +181,12 @@ before(async () => {
   crmWarrant = await hop(executor, root, CRM);
 });
 
-after(() => h.close());
+after(async () => {
+  await h.close();
+  tlsUpstream.closeAllConnections();
+  await new Promise((r) => tlsUpstream.close(r));
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * A request to the gateway's socket carrying `host` as its Host (as a browser on a rebound name sends it),
@@ -291,4 +356,21 @@ test('RFC 9728 metadata: `resource` and the challenge pointer come from gateway.
     String(challenge.headers['www-authenticate']),
     new RegExp(`resource_metadata="${PUBLIC_URL}/\\.well-known/oauth-protected-resource/crm"`),
   );
+});
+
+test('with the caller’s Host preserved, TLS to an https upstream still names the upstream (SNI), not the caller’s Host', async () => {
+  const records = h.decisions.records.length;
+  // The gateway does not trust the upstream's self-signed certificate: the call fails after the handshake
+  // started, which is when the upstream learns the name it was asked for.
+  const r = await asHost('gw.example.test', '/tls/x');
+  await expectRefusal(r, {
+    status: 502,
+    error: 'bad_gateway',
+    code: 'WARRANT_UPSTREAM_FAILED',
+    secrets: [crmWarrant],
+  });
+  assert.deepEqual(sniNames, ['localhost'], 'SNI names the upstream');
+  const outcome = h.decisions.records.slice(records).find((o) => o.kind === 'outcome');
+  assert.equal(outcome?.outcome, 'upstream_failed');
+  assert.match(String(outcome?.error), /CERT|SELF_SIGNED/, 'the failure class says why');
 });

@@ -58,6 +58,7 @@ before(async () => {
     },
     routes: (u) => [
       { match: { pathPrefix: '/svc' }, upstream: u['echo']!, audience: AUDIENCE, protocol: 'http' },
+      { match: { pathPrefix: '/rpc' }, upstream: u['echo']!, audience: AUDIENCE, protocol: 'mcp' },
       { match: { pathPrefix: '/slow' }, upstream: u['slow']!, audience: AUDIENCE, protocol: 'http' },
       { match: { pathPrefix: '/broken' }, upstream: u['broken']!, audience: AUDIENCE, protocol: 'http' },
       {
@@ -180,6 +181,27 @@ test('Expect: 100-continue on a streamed body: 100 Continue after the allow, for
   assert.equal(outcome.outcome, 'forwarded');
   assert.equal(outcome.status, 201);
   assert.equal(outcome.error, undefined);
+});
+
+test('Expect: 100-continue on a body the gateway reads (MCP JSON-RPC): 100 Continue after authentication, forwarded whole', async () => {
+  const from = h.decisions.records.length;
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'expecting', version: '1' },
+    },
+  });
+  const a = await postExpecting('/rpc', body, credentials('POST', '/rpc'));
+  assert.equal(a.status, 201, a.body);
+  assert.ok(a.continued);
+  assert.equal(seen.at(-1)!.body, body);
+  assert.equal(seen.at(-1)!.headers['expect'], undefined);
+  const outcome = await outcomeOf(lastDecision(from).id);
+  assert.deepEqual([outcome.outcome, outcome.status], ['forwarded', 201]);
 });
 
 test('Expect: 100-continue from an unauthenticated caller: a final 401 without 100 Continue, the body never asked for', async () => {
