@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../core/errors.ts';
+import { headerBytesForDepth } from './header-budget.ts';
 import { defaultConfig, loadConfig } from './load-config.ts';
 import { configSchema } from './validate-config.ts';
 
@@ -255,6 +256,26 @@ describe('an invalid file names the failing option', () => {
       'sts:\n  trustedIssuers:\n    - { issuer: a, kind: oidc, mapping: { agent: x } }\n',
       '/sts/trustedIssuers/0/audience',
     );
+  });
+
+  test('a maxHeaderBytes too small for sts.maxDepth is refused, naming both options', () => {
+    const message = rejects(
+      'sts: { maxDepth: 15 }\ngateway: { limits: { maxHeaderBytes: 16384 } }\n',
+      '/gateway/limits/maxHeaderBytes',
+    );
+    assert.match(message, /at least 62464 for sts\.maxDepth 15/);
+    assert.match(message, /raise gateway\.limits\.maxHeaderBytes or lower sts\.maxDepth/);
+    // Enough for the depth is accepted as given.
+    const config = loadConfig(file('sts: { maxDepth: 3 }\ngateway: { limits: { maxHeaderBytes: 65536 } }\n'));
+    assert.equal(config.gateway.limits.maxHeaderBytes, 65536);
+  });
+
+  test('without maxHeaderBytes the limit follows sts.maxDepth (a chain of the deepest delegation fits)', () => {
+    assert.equal(loadConfig().gateway.limits.maxHeaderBytes, headerBytesForDepth(5));
+    assert.equal(headerBytesForDepth(5), 26 * 1024);
+    assert.equal(loadConfig(file('sts: { maxDepth: 15 }\n')).gateway.limits.maxHeaderBytes, 61 * 1024);
+    // Past the longest chain a verifier accepts, the budget stops growing.
+    assert.equal(headerBytesForDepth(32), headerBytesForDepth(15));
   });
 
   test('messages never echo the value', () => {

@@ -72,12 +72,20 @@ export interface GatewayRoute {
   readonly audience: string;
   readonly protocol: 'http' | 'mcp' | 'a2a' | 'openai';
   readonly signedBodies: boolean;
+  /** Host values this route answers; absent: match.host, else the gateway's own names (docs/gateway.md). */
+  readonly allowedHosts?: readonly string[];
+  /** Browser origins allowed besides the gateway's own; any other Origin is refused. */
+  readonly allowedOrigins?: readonly string[];
+  /** Forward the caller's Host to the upstream; absent: true. */
+  readonly preserveHost?: boolean;
 }
 
 export interface GatewayConfig {
   readonly id?: string;
   readonly issuer?: string;
   readonly listen: ListenConfig;
+  /** Public base URL (origin) of the gateway; default: the listener's URL. */
+  readonly publicUrl?: string;
   readonly routes: readonly GatewayRoute[];
   readonly replayCache: 'memory' | 'redis';
   readonly statusStalenessSeconds: number;

@@ -1,5 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { MAX_CHAIN_LINKS } from '../core/chain/verify-chain.ts';
 import { ConfigError } from '../core/errors.ts';
+import { headerBytesForDepth } from './header-budget.ts';
 import schema from './schema.json' with { type: 'json' };
 import type { WarrantConfig } from './types.ts';
 
@@ -82,6 +84,16 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       }
     }
   });
+  // The header block must hold a chain of the deepest delegation allowed (docs/gateway.md, Limits).
+  const needed = headerBytesForDepth(sts.maxDepth);
+  const limits = gateway.limits as { maxHeaderBytes?: number };
+  if (limits.maxHeaderBytes === undefined) limits.maxHeaderBytes = needed;
+  else if (limits.maxHeaderBytes < needed) {
+    throw new ConfigError(
+      '/gateway/limits/maxHeaderBytes',
+      `expected at least ${needed} for sts.maxDepth ${sts.maxDepth} (a chain of ${Math.min(sts.maxDepth + 1, MAX_CHAIN_LINKS)} warrants must fit in the request headers); raise gateway.limits.maxHeaderBytes or lower sts.maxDepth`,
+    );
+  }
   const longest = Math.max(sts.identityTokenLifetime, sts.warrantLifetime, sts.hopLifetime);
   if (sts.keyRotation.overlapSeconds < longest) {
     throw new ConfigError(
@@ -147,6 +159,11 @@ const PATTERN_NAMES: Readonly<Record<string, string>> = {
   '^rediss?://': 'a redis:// or rediss:// URL',
   '^/': 'a path starting with /',
   '^[A-Za-z_][A-Za-z0-9_]*$': 'an environment variable name (letters, digits and _)',
+  '^https?://[^/?#\\s@]+/?$': 'an http:// or https:// origin (scheme, host, optional port) without a path',
+  '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._~-]+)(:[0-9]{1,5})?$':
+    'a host name or address with an optional port, e.g. gw.example.org or 127.0.0.1:8081',
+  '^(https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._~-]+)(:[0-9]{1,5})?|null)$':
+    'an origin such as https://app.example.org (scheme, host, optional port), or null',
   [(schema.properties.trustDomain as { pattern: string }).pattern]:
     'a lower-case DNS name such as example.org',
 };

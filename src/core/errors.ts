@@ -86,6 +86,14 @@ export const ERROR_CODES = {
   WARRANT_BODY_TOO_LARGE: 'The request body is larger than the route allows.',
   WARRANT_UPSTREAM_FAILED: 'The upstream could not be reached or failed mid-response.',
   WARRANT_UPSTREAM_TIMEOUT: 'The upstream did not answer within the route timeout.',
+  WARRANT_HOST_INVALID:
+    'The request has no `Host`, more than one, or one that is not a host name or address with an optional port.',
+  WARRANT_TARGET_INVALID:
+    'The request target is not in origin form (`/path?query`): the absolute form (`http://host/path`) is for forward proxies, and the gateway is not one.',
+  WARRANT_HOST_NOT_ALLOWED:
+    'The `Host` is not one the route allows (its `allowedHosts`, or the gateway defaults).',
+  WARRANT_ORIGIN_NOT_ALLOWED:
+    'The browser `Origin` is neither the gateway itself nor one the route allows (its `allowedOrigins`), or it is repeated.',
   WARRANT_SIGNATURE_INVALID:
     'The RFC 9421 HTTP message signature is missing, malformed, or does not cover the required components.',
   WARRANT_PARAMETER_MISSING:

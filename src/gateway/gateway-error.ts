@@ -9,6 +9,7 @@ export type GatewayErrorName =
   | 'insufficient_scope'
   | 'access_denied'
   | 'not_found'
+  | 'misdirected_request'
   | 'payload_too_large'
   | 'bad_gateway'
   | 'gateway_timeout'

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { Pool } from 'undici';
 import {
   ChainCache,
@@ -24,6 +25,15 @@ import { GatewayError, sendGatewayError } from './gateway-error.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { isSessionCall, readCall } from './read-call.ts';
 import { RequestParameters } from './read-parameters.ts';
+import {
+  allowedHosts,
+  checkHost,
+  checkOrigin,
+  checkTarget,
+  defaultHosts,
+  type HostEntry,
+  readHost,
+} from './request-head.ts';
 import type { RevocationView } from './trust.ts';
 
 export interface GatewayRoute {
@@ -33,6 +43,12 @@ export interface GatewayRoute {
   readonly protocol: Protocol;
   /** Require an RFC 9421 signature by the caller's key over method, target, Content-Digest and warrant hash. */
   readonly signedBodies?: boolean;
+  /** Host values this route answers (`name` or `name:port`); absent: `match.host`, else the gateway defaults. */
+  readonly allowedHosts?: readonly string[];
+  /** Browser origins allowed besides the gateway's own; any other `Origin` is refused. */
+  readonly allowedOrigins?: readonly string[];
+  /** Forward the caller's `Host` to the upstream (default true); false sends the upstream URL's host. */
+  readonly preserveHost?: boolean;
 }
 
 export interface GatewayLimits {
@@ -53,12 +69,25 @@ export interface GatewayOptions {
   readonly catalog: ActionCatalog;
   readonly policy: PolicySet;
   readonly limits: GatewayLimits;
+  /**
+   * The gateway's public base URL (origin) as clients reach it: the RFC 9728 `resource` of each route is
+   * this URL plus the route prefix, never the request's Host. Without it, `listening()` sets the
+   * listener's URL.
+   */
+  readonly publicUrl?: string;
+  /** The listen address: a default allowed Host (unless it is a wildcard address). */
+  readonly listenHost?: string;
   /** Trust level of a calling agent (progressive trust, DESIGN §6); 0 when unknown. */
   readonly trustLevel?: (agentId: string) => number;
   readonly clock?: () => number;
 }
 
-/** Headers never forwarded: hop-by-hop, the caller's credentials, and any identity header a caller forged. */
+/**
+ * Headers never forwarded (either way): the connection-specific fields of RFC 9110 §7.6.1 (and whatever a
+ * `Connection` header names, see `forwardable`), `Expect` (the gateway answers the expectation itself),
+ * the caller's credentials, the forwarding facts the gateway sets itself, and `Host` and `Content-Length`,
+ * which the gateway sets. `warrant-*` identity headers a caller sends are dropped too (IDENTITY_PREFIX).
+ */
 const STRIPPED = new Set([
   'connection',
   'keep-alive',
@@ -69,11 +98,16 @@ const STRIPPED = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  'http2-settings',
+  'expect',
   'host',
   'authorization',
   'dpop',
   'warrant-chain',
   'content-length',
+  'forwarded',
+  'x-forwarded-host',
+  'x-forwarded-proto',
 ]);
 const IDENTITY_PREFIX = 'warrant-';
 
@@ -120,6 +154,10 @@ export class Gateway {
   readonly callCache = new CallDecisionCache();
   readonly metrics = new GatewayMetrics();
   readonly #clock: () => number;
+  #publicUrl: string;
+  #defaultHosts: readonly HostEntry[];
+  /** Each route's allowed hosts, parsed once. */
+  #hosts = new WeakMap<GatewayRoute, readonly HostEntry[]>();
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -127,6 +165,21 @@ export class Gateway {
     this.#catalog = options.catalog;
     this.#policy = options.policy;
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.#publicUrl = (options.publicUrl ?? 'http://localhost').replace(/\/+$/, '');
+    this.#defaultHosts = defaultHosts(this.#publicUrl, options.listenHost);
+  }
+
+  /** Called once the listener is bound: without a configured public URL, the listener's URL is it. */
+  listening(url: string): void {
+    if (this.#o.publicUrl !== undefined) return;
+    this.#publicUrl = url.replace(/\/+$/, '');
+    this.#defaultHosts = defaultHosts(this.#publicUrl, this.#o.listenHost);
+    this.#hosts = new WeakMap();
+  }
+
+  /** The public base URL: the origin of every route's RFC 9728 `resource`. */
+  get publicUrl(): string {
+    return this.#publicUrl;
   }
 
   /** Swaps routes, catalog and policy; requests in flight finish with what they started with. */
@@ -148,8 +201,17 @@ export class Gateway {
   }
 
   /** RFC 9728 protected-resource metadata URL for a route (MCP clients discover the STS through it). */
-  resourceMetadataUrl(origin: string, route: GatewayRoute): string {
-    return `${origin}/.well-known/oauth-protected-resource${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`;
+  resourceMetadataUrl(route: GatewayRoute): string {
+    return `${this.#publicUrl}/.well-known/oauth-protected-resource${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`;
+  }
+
+  #allowedHosts(route: GatewayRoute): readonly HostEntry[] {
+    let hosts = this.#hosts.get(route);
+    if (!hosts) {
+      hosts = allowedHosts(route, this.#defaultHosts);
+      this.#hosts.set(route, hosts);
+    }
+    return hosts;
   }
 
   route(host: string | undefined, path: string): GatewayRoute | undefined {
@@ -165,11 +227,22 @@ export class Gateway {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    const origin = `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    let host: string;
+    try {
+      // The request head first: origin-form target, exactly one well-formed Host.
+      checkTarget(req);
+      host = readHost(req);
+    } catch (error) {
+      sendGatewayError(res, error as GatewayError);
+      return;
+    }
+    // Origin-form targets are appended to a fixed base, so `//other/x` stays a path, never an authority.
+    const url = new URL(`http://gateway.invalid${req.url}`);
+    const origin = `${scheme}://${host}`;
     if (url.pathname.startsWith('/.well-known/oauth-protected-resource'))
-      return this.#resourceMetadata(res, origin, url.pathname);
-    const route = this.route(req.headers.host, url.pathname);
+      return this.#resourceMetadata(res, url.pathname);
+    const route = this.route(host, url.pathname);
     if (!route) {
       sendGatewayError(
         res,
@@ -177,9 +250,12 @@ export class Gateway {
       );
       return;
     }
-    const metadataUrl = this.resourceMetadataUrl(origin, route);
+    const metadataUrl = this.resourceMetadataUrl(route);
     let decisionId: string | undefined;
     try {
+      // Host and Origin before any credential is read: a DNS-rebound page gets nothing checked or opened.
+      checkHost(host, this.#allowedHosts(route));
+      checkOrigin(req, scheme, host, this.#publicUrl, route);
       const verified = await this.#authenticate(req, route, `${origin}${url.pathname}`);
       // A declared oversized body is refused before any decision or forward (streamed ones are cut at the limit).
       if (Number(req.headers['content-length'] ?? 0) > this.#o.limits.maxBodyBytes)
@@ -198,6 +274,7 @@ export class Gateway {
           this.#catalog.readsBody &&
           this.#catalog.resolve({ protocol: 'http', method: req.method ?? 'GET', path: url.pathname })
             ?.readsBody === true);
+      if (needsBody) sendContinue(req, res);
       const body = needsBody ? await readLimited(req, this.#o.limits.maxBodyBytes) : undefined;
       if (route.signedBodies) {
         try {
@@ -244,29 +321,23 @@ export class Gateway {
       // Any request holding a tools/list (alone or in a batch) has its answer filtered.
       const filterTools =
         route.protocol === 'mcp' && calls.some((c) => c.protocol === 'mcp' && c.rpcMethod === 'tools/list');
-      const status = await this.#forward(
+      const forwarded = await this.#forward(
         req,
         res,
         route,
         url,
+        host,
+        scheme,
         body,
         verified,
         decisionId,
         filterTools,
         grantHeader(grants),
-      );
+      ).catch(failedForward);
+      // The outcome record says what happened to the allowed call: forwarded and answered, or not.
+      this.#noteOutcome(decisionId, started, forwarded);
+      if (forwarded.refusal) throw forwarded.refusal;
       this.metrics.observe(started);
-      const outcome: DecisionRecord = {
-        id: randomUUID(),
-        kind: 'outcome',
-        time: new Date().toISOString(),
-        gateway: this.#o.id,
-        decisionId,
-        status,
-        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-      };
-      if (this.#o.decisions.note) this.#o.decisions.note(outcome);
-      else void this.#o.decisions.append(outcome).catch(() => {});
     } catch (error) {
       this.metrics.observe(started);
       if (res.headersSent) {
@@ -452,19 +523,25 @@ export class Gateway {
     };
   }
 
-  /** Step 7: forward with verified identity headers; stream the response back. Returns the upstream status. */
+  /**
+   * Step 7: forward with verified identity headers and stream the answer back. Never throws for what the
+   * upstream or the caller does: it says what happened (the outcome record), and a failure before the
+   * upstream answered comes back as the refusal to send.
+   */
   async #forward(
     req: IncomingMessage,
     res: ServerResponse,
     route: GatewayRoute,
     url: URL,
+    host: string,
+    scheme: 'http' | 'https',
     body: Buffer | undefined,
     verified: Verified,
     decisionId: string,
     filterTools: boolean,
     /** `warrant-grant`: the grant (JSON) the call was allowed under; absent for session calls. */
     grant: string | undefined,
-  ): Promise<number> {
+  ): Promise<Forwarded> {
     const upstream = new URL(route.upstream);
     let pool = this.#pools.get(upstream.origin);
     if (!pool) {
@@ -475,11 +552,12 @@ export class Gateway {
       });
       this.#pools.set(upstream.origin, pool);
     }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || STRIPPED.has(name) || name.startsWith(IDENTITY_PREFIX)) continue;
-      headers[name] = value;
-    }
+    const headers = forwardable(req.headers, true);
+    // The upstream's own Host and Origin checks (e.g. MCP DNS-rebinding protection) see what the caller
+    // sent, which the gateway has checked against the route; X-Forwarded-Host/Proto say it either way.
+    if (route.preserveHost !== false) headers['host'] = host;
+    headers['x-forwarded-host'] = host;
+    headers['x-forwarded-proto'] = scheme;
     const c = verified.leaf.claims;
     headers['warrant-person'] = c.sub;
     headers['warrant-person-issuer'] = c.sub_iss;
@@ -500,13 +578,17 @@ export class Gateway {
         : url.pathname.slice(route.match.pathPrefix.replace(/\/+$/, '').length);
     const path = `${basePath}${rest}` || '/';
     let limited: NodeJS.ReadableStream | undefined;
-    if (!body && req.method !== 'GET' && req.method !== 'HEAD')
+    if (!body && req.method !== 'GET' && req.method !== 'HEAD') {
+      // The caller may now send the body it held back for `Expect: 100-continue`.
+      sendContinue(req, res);
       limited = limitStream(req, this.#o.limits.maxBodyBytes);
+    }
     // A caller that goes away (e.g. an MCP client closing its SSE stream) releases the upstream request too.
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    const callerGone = () => abort.signal.aborted;
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
       response = await pool.request({
@@ -515,49 +597,69 @@ export class Gateway {
         headers,
         body: body ?? (limited as never) ?? null,
         signal: abort.signal,
+        // With the caller's Host preserved, TLS still names and verifies the upstream itself (undici would
+        // otherwise take the SNI name from the Host header). An IP address is passed too: TLS then verifies
+        // the certificate against it (node warns once that an IP is never sent as SNI).
+        ...(upstream.protocol === 'https:' ? { servername: upstream.hostname.replace(/^\[|\]$/g, '') } : {}),
       });
     } catch (cause) {
-      const timeout = (cause as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
-      if ((cause as { code?: string }).code === 'WARRANT_BODY_TOO_LARGE') {
-        throw new GatewayError(
+      const code = errorClass(cause);
+      if (callerGone()) return { outcome: 'client_aborted', error: code };
+      if (code === 'WARRANT_BODY_TOO_LARGE') {
+        const refusal = new GatewayError(
           413,
           'payload_too_large',
           'WARRANT_BODY_TOO_LARGE',
           'the request body is too large',
         );
+        return { outcome: 'request_too_large', status: 413, refusal };
       }
-      throw timeout
-        ? new GatewayError(
-            504,
-            'gateway_timeout',
-            'WARRANT_UPSTREAM_TIMEOUT',
-            'the upstream did not answer in time',
-            { cause },
-          )
-        : new GatewayError(
-            502,
-            'bad_gateway',
-            'WARRANT_UPSTREAM_FAILED',
-            'the upstream could not be reached',
-            { cause },
-          );
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+        const refusal = new GatewayError(
+          504,
+          'gateway_timeout',
+          'WARRANT_UPSTREAM_TIMEOUT',
+          'the upstream did not answer in time',
+          { cause },
+        );
+        return { outcome: 'upstream_timeout', status: 504, error: code, refusal };
+      }
+      const refusal = new GatewayError(
+        502,
+        'bad_gateway',
+        'WARRANT_UPSTREAM_FAILED',
+        'the upstream could not be reached',
+        { cause },
+      );
+      return { outcome: 'upstream_failed', status: 502, error: code, refusal };
     }
-    const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value === undefined || STRIPPED.has(name)) continue;
-      out[name] = value;
-    }
+    const upstreamStatus = response.statusCode;
+    const out = forwardable(response.headers, false);
     if (filterTools) {
-      const text = await response.body.text();
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (cause) {
+        const code = errorClass(cause);
+        if (callerGone()) return { outcome: 'client_aborted', error: code };
+        const refusal = new GatewayError(
+          502,
+          'bad_gateway',
+          'WARRANT_UPSTREAM_FAILED',
+          'the upstream answer broke off',
+          { cause },
+        );
+        return { outcome: 'upstream_interrupted', status: 502, error: code, refusal };
+      }
       const filtered = this.#filterToolsList(text, String(response.headers['content-type'] ?? ''), verified);
       out['content-length'] = String(Buffer.byteLength(filtered));
-      res.writeHead(response.statusCode, out);
+      res.writeHead(upstreamStatus, out);
       res.end(filtered);
-      return response.statusCode;
+      return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
     }
     if (response.headers['content-length'] !== undefined)
       out['content-length'] = String(response.headers['content-length']);
-    res.writeHead(response.statusCode, out);
+    res.writeHead(upstreamStatus, out);
     res.flushHeaders();
     try {
       for await (const chunk of response.body) {
@@ -573,9 +675,13 @@ export class Gateway {
       }
       res.end();
     } catch (cause) {
+      const code = errorClass(cause);
+      if (callerGone()) return { outcome: 'client_aborted', status: upstreamStatus, error: code };
+      // The answer has started: the caller learns of the break by its connection closing.
       res.destroy(cause as Error);
+      return { outcome: 'upstream_interrupted', status: upstreamStatus, error: code };
     }
-    return response.statusCode;
+    return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
   }
 
   /** `tools/list` answers only the tools this caller's warrant and policy would allow it to call. */
@@ -644,7 +750,7 @@ export class Gateway {
     return filterMessage(text);
   }
 
-  #resourceMetadata(res: ServerResponse, origin: string, path: string): void {
+  #resourceMetadata(res: ServerResponse, path: string): void {
     const suffix = path.slice('/.well-known/oauth-protected-resource'.length) || '/';
     const route =
       this.#routes.find((r) => r.match.pathPrefix === suffix) ??
@@ -657,7 +763,8 @@ export class Gateway {
       return;
     }
     const body = JSON.stringify({
-      resource: `${origin}${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`,
+      // From configuration (the public URL), never from the request's Host.
+      resource: `${this.#publicUrl}${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`,
       authorization_servers: [this.#o.issuer],
       bearer_methods_supported: ['header'],
       dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
@@ -668,9 +775,103 @@ export class Gateway {
     res.end(body);
   }
 
+  /** The outcome record of an allowed call: it rides with the next durable batch (nothing waits for it). */
+  #noteOutcome(decisionId: string, started: bigint, forwarded: Forwarded): void {
+    const outcome: DecisionRecord = {
+      id: randomUUID(),
+      kind: 'outcome',
+      time: new Date().toISOString(),
+      gateway: this.#o.id,
+      decisionId,
+      outcome: forwarded.outcome,
+      ...(forwarded.status === undefined ? {} : { status: forwarded.status }),
+      ...(forwarded.error === undefined ? {} : { error: forwarded.error }),
+      latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+    };
+    if (this.#o.decisions.note) this.#o.decisions.note(outcome);
+    else void this.#o.decisions.append(outcome).catch(() => {});
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
   }
+}
+
+/** What became of an allowed call (the outcome record), and the refusal to answer when it was not forwarded. */
+interface Forwarded {
+  readonly outcome: NonNullable<DecisionRecord['outcome']>;
+  /** The status the caller was answered (the upstream's, or the gateway's refusal); absent if none. */
+  readonly status?: number;
+  /** The failure's class: an error code such as `ECONNREFUSED` or `UND_ERR_SOCKET`, never a message. */
+  readonly error?: string;
+  readonly refusal?: GatewayError;
+}
+
+/**
+ * The headers to pass on (request or answer): all but STRIPPED, the fields a `Connection` header names
+ * (RFC 9110 §7.6.1), and, for requests, every `warrant-*` header (identity is set by the gateway only).
+ */
+function forwardable(
+  headers: Record<string, string | string[] | undefined>,
+  request: boolean,
+): Record<string, string | string[]> {
+  const connection = headers['connection'];
+  const nominated =
+    connection === undefined
+      ? undefined
+      : new Set(
+          (Array.isArray(connection) ? connection.join(',') : connection)
+            .split(',')
+            .map((t) => t.trim().toLowerCase()),
+        );
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || STRIPPED.has(name) || nominated?.has(name)) continue;
+    if (request && name.startsWith(IDENTITY_PREFIX)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * `Expect: 100-continue` (RFC 9110 §10.1.1): the server's `checkContinue` handler sends no interim answer
+ * by itself, so a caller holding back its body gets `100 Continue` only once the gateway wants the body —
+ * after authentication, or after the allow for a streamed body. A refusal before that is a final answer
+ * and the body is never sent.
+ */
+const continued = new WeakSet<ServerResponse>();
+function sendContinue(req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers.expect === undefined || req.httpVersion !== '1.1' || continued.has(res)) return;
+  continued.add(res);
+  res.writeContinue();
+}
+
+/** Whether the whole answer was handed to the caller's connection (false: the caller went away first). */
+async function delivered(res: ServerResponse): Promise<boolean> {
+  try {
+    await finished(res);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An unexpected failure inside the forward step: not forwarded, as far as anyone can tell. */
+function failedForward(cause: unknown): Forwarded {
+  const refusal = new GatewayError(
+    502,
+    'bad_gateway',
+    'WARRANT_UPSTREAM_FAILED',
+    'the call could not be completed',
+    { cause },
+  );
+  return { outcome: 'upstream_failed', status: 502, error: errorClass(cause), refusal };
+}
+
+function errorClass(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown } | undefined;
+  if (typeof e?.code === 'string') return e.code;
+  return typeof e?.name === 'string' ? e.name : 'Error';
 }
 
 function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {

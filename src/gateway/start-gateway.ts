@@ -90,6 +90,8 @@ export async function startGateway(
     catalog,
     policy: options.policy ?? loadActionPolicy(config),
     limits: config.gateway.limits,
+    ...(config.gateway.publicUrl ? { publicUrl: config.gateway.publicUrl } : {}),
+    listenHost: config.gateway.listen.host,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -113,6 +115,9 @@ export async function startGateway(
   const server = listener.tls
     ? createHttpsServer({ ...listener.http, ...listener.tls }, handler)
     : createServer(listener.http, handler);
+  // `Expect: 100-continue`: no automatic interim answer; the gateway sends 100 Continue only once it wants
+  // the body (after authentication), so a refused caller never sends it.
+  server.on('checkContinue', handler);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -130,6 +135,10 @@ export async function startGateway(
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const scheme = listener.tls ? 'https' : 'http';
+  // Without gateway.publicUrl, the listener's own URL is the public one (localhost for every interface).
+  const publicHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : host;
+  gateway.listening(`${scheme}://${publicHost}:${address.port}`);
   return {
     url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`,
     gateway,

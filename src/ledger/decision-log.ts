@@ -27,7 +27,23 @@ export interface DecisionRecord {
   readonly requestDigest?: string;
   /** For outcome records: the decision this outcome belongs to. */
   readonly decisionId?: string;
+  /**
+   * For outcome records, what became of the allowed call: `forwarded` (the upstream answered and the whole
+   * answer reached the caller), `upstream_failed` (no answer: refused, reset, unusable), `upstream_timeout`
+   * (no answer headers in time), `upstream_interrupted` (the answer broke off), `client_aborted` (the
+   * caller went away first), `request_too_large` (a streamed body passed the limit on the way).
+   */
+  readonly outcome?:
+    | 'forwarded'
+    | 'upstream_failed'
+    | 'upstream_timeout'
+    | 'upstream_interrupted'
+    | 'client_aborted'
+    | 'request_too_large';
+  /** For outcome records: the status the caller was answered (upstream's or the gateway's), if any. */
   readonly status?: number;
+  /** For outcome records: the class of the failure (an error code such as `ECONNREFUSED`), never a message. */
+  readonly error?: string;
   readonly latencyMs?: number;
 }
 

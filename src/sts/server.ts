@@ -179,12 +179,15 @@ export function stsRequestHandler(
     ? createHash('sha256').update(options.adminToken).digest()
     : undefined;
   const isAdmin = (req: IncomingMessage): boolean => {
-    const header = req.headers.authorization;
+    const header = single(req, 'authorization');
     if (!adminDigest || header === undefined || !header.startsWith('Bearer ')) return false;
     return timingSafeEqual(createHash('sha256').update(header.slice(7)).digest(), adminDigest);
   };
   return async (req, res) => {
     try {
+      // A repeated Authorization is refused on every endpoint, never resolved by picking one (node keeps
+      // only the first in req.headers).
+      single(req, 'authorization');
       const url = new URL(req.url ?? '/', 'http://sts.invalid');
       const path = url.pathname;
       if (path.startsWith('/status/')) {

@@ -4,20 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { after, before, test } from 'node:test';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
+import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { ADMIN_TOKEN, agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
-import { expectRejection } from './rejections-support.ts';
+import { ASSERTION_TYPE, dpopProof, expectRejection } from './rejections-support.ts';
 
 const MALFORMED = { status: 400, error: 'invalid_request', code: 'WARRANT_REQUEST_MALFORMED' };
 const AUTH_FAILED = { status: 401, error: 'invalid_token', code: 'WARRANT_ADMIN_AUTH_FAILED' };
 const UNKNOWN = { status: 404, error: 'not_found', code: 'WARRANT_AGENT_UNKNOWN' };
 
 let h: Harness;
+let planner: AgentClient;
 
 before(async () => {
   h = await startHarness();
-  await h.agent('planner');
+  planner = await h.agent('planner');
 });
 
 after(() => h.close());
@@ -180,4 +183,86 @@ test('the admin API refuses a malformed revocation or query', async () => {
 
 test('the admin API refuses a path with malformed percent-encoding', async () => {
   await expectRejection(h, () => h.admin('GET', '/agents/%E0%A4%A'), MALFORMED);
+});
+
+/**
+ * A request whose Authorization header is sent once per value, as separate header lines (fetch would join
+ * them into one), answered as a fetch Response.
+ */
+function repeatedAuthorization(
+  method: string,
+  path: string,
+  authorizations: string[],
+  body?: { type: string; text: string },
+  extra: Record<string, string> = {},
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${h.url}${path}`, { method, agent: false });
+    req.setHeader('authorization', authorizations);
+    for (const [name, value] of Object.entries(extra)) req.setHeader(name, value);
+    if (body) req.setHeader('content-type', body.type);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers))
+          if (typeof value === 'string') headers.set(name, value);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body?.text);
+  });
+}
+
+test('a repeated Authorization header: 400 WARRANT_REQUEST_MALFORMED on the admin API, whichever copy is right', async () => {
+  const good = `Bearer ${ADMIN_TOKEN}`;
+  const newAgent = JSON.stringify({ name: 'twice', owner: 'mallory', publicJwk: generateSigningKey().jwk });
+  const before = await agentCount();
+  for (const authorizations of [
+    [good, good],
+    [good, 'Bearer wrong-token'],
+    ['Bearer wrong-token', good],
+    [good, 'Basic YWRtaW46YWRtaW4='],
+  ]) {
+    await expectRejection(h, () => repeatedAuthorization('GET', '/admin/agents', authorizations), MALFORMED);
+    await expectRejection(
+      h,
+      () =>
+        repeatedAuthorization('POST', '/admin/agents', authorizations, {
+          type: 'application/json',
+          text: newAgent,
+        }),
+      MALFORMED,
+    );
+    await expectRejection(
+      h,
+      () => repeatedAuthorization('POST', '/admin/agents/planner/disable', authorizations),
+      MALFORMED,
+    );
+  }
+  assert.equal(await agentCount(), before, 'nothing registered');
+  assert.equal(await h.plane.store.agents.get(agentIdOf('twice')), null);
+  assert.equal((await h.plane.store.agents.get(agentIdOf('planner')))?.status, 'active', 'nothing disabled');
+});
+
+test('a repeated Authorization header at the token endpoint: 400 WARRANT_REQUEST_MALFORMED, nothing issued', async () => {
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: ASSERTION_TYPE,
+    client_assertion: planner.clientAssertion(),
+  }).toString();
+  await expectRejection(
+    h,
+    () =>
+      repeatedAuthorization(
+        'POST',
+        '/token',
+        ['Basic YTpi', 'Basic YzpkCg=='],
+        { type: 'application/x-www-form-urlencoded', text: form },
+        { dpop: dpopProof(h, planner.key) },
+      ),
+    MALFORMED,
+  );
 });
