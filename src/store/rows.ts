@@ -47,6 +47,8 @@ const nullableJson = <T>(): Codec<T | null> => ({
 export interface RecordTable<R> {
   /** `a, b, c`: for SELECT lists and INSERT column lists. */
   readonly columns: string;
+  /** `x.a, x.b, x.c`: the columns of the table aliased `x` in a join. */
+  columnsOf(alias: string): string;
   fromRow(row: Row): R;
   /** Positional values in `columns` order. */
   values(record: R): ColumnValue[];
@@ -58,6 +60,7 @@ function recordTable<R>(spec: { readonly [K in keyof R]-?: readonly [string, Cod
   const codecs = fields.map((f) => spec[f][1] as Codec<unknown>);
   return {
     columns: columns.join(', '),
+    columnsOf: (alias) => columns.map((c) => `${alias}.${c}`).join(', '),
     fromRow(row) {
       const record = {} as Record<keyof R, unknown>;
       for (let i = 0; i < fields.length; i++) record[fields[i]!] = codecs[i]!.read(row[columns[i]!]);
@@ -71,7 +74,7 @@ function recordTable<R>(spec: { readonly [K in keyof R]-?: readonly [string, Cod
   };
 }
 
-const AGENTS = recordTable<AgentRecord>({
+export const AGENTS = recordTable<AgentRecord>({
   id: ['id', asIs()],
   name: ['name', asIs()],
   owner: ['owner', asIs()],
@@ -88,7 +91,7 @@ const AGENTS = recordTable<AgentRecord>({
   clientIds: ['client_ids', json()],
 });
 
-const TOKENS = recordTable<IssuedToken>({
+export const TOKENS = recordTable<IssuedToken>({
   hash: ['hash', asIs()],
   jti: ['jti', asIs()],
   kind: ['kind', asIs()],
@@ -108,7 +111,7 @@ const TOKENS = recordTable<IssuedToken>({
   revokeReason: ['revoke_reason', asIs()],
 });
 
-const SIGNING_KEYS = recordTable<StoredSigningKey>({
+export const SIGNING_KEYS = recordTable<StoredSigningKey>({
   kid: ['kid', asIs()],
   alg: ['alg', asIs()],
   material: ['material', asIs()],
@@ -117,7 +120,7 @@ const SIGNING_KEYS = recordTable<StoredSigningKey>({
   retireAt: ['retire_at', nullableInt],
 });
 
-const ISSUERS = recordTable<IssuerRecord>({
+export const ISSUERS = recordTable<IssuerRecord>({
   issuer: ['issuer', asIs()],
   kind: ['kind', asIs()],
   audience: ['audience', asIs()],
@@ -133,13 +136,8 @@ export function mapOrNull<R>(row: Row | undefined, map: (row: Row) => R): R | nu
   return row === undefined ? null : map(row);
 }
 
-export const AGENT_COLUMNS = AGENTS.columns;
-/** `AGENT_COLUMNS` qualified by the alias `a` (for joins). */
-export const AGENT_COLUMNS_OF_A = AGENT_COLUMNS.replace(/(\w+)/g, 'a.$1');
-export const agentFromRow = (row: Row): AgentRecord => AGENTS.fromRow(row);
-
-/** Values in `AGENT_COLUMNS` order for a new agent: active, no previous keys, no client ids by default. */
-export function agentValues(agent: NewAgent, now: number): ColumnValue[] {
+/** Values in `AGENTS.columns` order for a new agent: active, no previous keys, no client ids by default. */
+export function newAgentValues(agent: NewAgent, now: number): ColumnValue[] {
   return AGENTS.values({
     ...agent,
     status: agent.status ?? 'active',
@@ -153,19 +151,14 @@ export function agentValues(agent: NewAgent, now: number): ColumnValue[] {
 /** The agent a `… RETURNING` wrote, or `StoreNotFoundError` when no row matched `id`. */
 export function agentOrNotFound(row: Row | undefined, id: string): AgentRecord {
   if (row === undefined) throw new StoreNotFoundError(`no agent ${id}`);
-  return agentFromRow(row);
+  return AGENTS.fromRow(row);
 }
 
 /** A keyset page of agents from up to `limit + 1` rows by id: a row past `limit` only says a page follows. */
 export function agentPage(rows: readonly Row[], limit: number): Page<AgentRecord> {
-  const items = rows.slice(0, limit).map(agentFromRow);
+  const items = rows.slice(0, limit).map(AGENTS.fromRow);
   return { items, next: rows.length > limit ? items.at(-1)!.id : null };
 }
-
-export const TOKEN_COLUMNS = TOKENS.columns;
-export const tokenFromRow = (row: Row): IssuedToken => TOKENS.fromRow(row);
-/** Values in `TOKEN_COLUMNS` order. */
-export const tokenValues = (token: IssuedToken): ColumnValue[] => TOKENS.values(token);
 
 /** A row of `… RETURNING hash, status_list, status_idx`. */
 export function revokedFromRow(row: Row): RevokedToken {
@@ -175,11 +168,3 @@ export function revokedFromRow(row: Row): RevokedToken {
     statusIdx: row['status_idx'] === null ? null : Number(row['status_idx']),
   };
 }
-
-export const SIGNING_KEY_COLUMNS = SIGNING_KEYS.columns;
-export const signingKeyFromRow = (row: Row): StoredSigningKey => SIGNING_KEYS.fromRow(row);
-export const signingKeyValues = (key: StoredSigningKey): ColumnValue[] => SIGNING_KEYS.values(key);
-
-export const ISSUER_COLUMNS = ISSUERS.columns;
-export const issuerFromRow = (row: Row): IssuerRecord => ISSUERS.fromRow(row);
-export const issuerValues = (issuer: IssuerRecord): ColumnValue[] => ISSUERS.values(issuer);

@@ -1,15 +1,15 @@
 import pg from 'pg';
 import type { Clock, Store } from '../ports.ts';
 import { integer, text } from '../validate.ts';
-import { PostgresAgents } from './agents.ts';
+import { postgresAgents } from './agents.ts';
 import type { PostgresContext, Tx } from './context.ts';
-import { PostgresIssuers } from './issuers.ts';
-import { PostgresKeys } from './keys.ts';
+import { postgresIssuers } from './issuers.ts';
+import { postgresKeys } from './keys.ts';
 import { migratePostgres } from './migrate.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
-import { PostgresReplay } from './replay.ts';
-import { PostgresStatusBits, PostgresStatusLists } from './status-lists.ts';
-import { PostgresTokens } from './tokens.ts';
+import { postgresReplay } from './replay.ts';
+import { postgresStatusLists } from './status-lists.ts';
+import { postgresTokens } from './tokens.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database`. */
@@ -100,19 +100,18 @@ function transactions(pool: pg.Pool): Tx {
   };
 }
 
-/** The sub-stores over the pools (tokens and status lists share the status-bit writer). */
+/** The sub-stores over the pools. */
 function postgresStore(pool: pg.Pool, allocationPool: pg.Pool, clock: Clock): Store {
   const context: PostgresContext = { pool, tx: transactions(pool), now: () => Math.floor(clock()) };
-  const bits = new PostgresStatusBits();
   let closed = false;
   return {
     kind: 'postgres',
-    agents: new PostgresAgents(context),
-    tokens: new PostgresTokens(context, bits),
-    statusLists: new PostgresStatusLists(context, allocationPool, bits),
-    keys: new PostgresKeys(context),
-    replay: new PostgresReplay(context),
-    issuers: new PostgresIssuers(context),
+    agents: postgresAgents(context),
+    tokens: postgresTokens(context),
+    statusLists: postgresStatusLists(context, allocationPool),
+    keys: postgresKeys(context),
+    replay: postgresReplay(context),
+    issuers: postgresIssuers(context),
     async close() {
       if (closed) return;
       closed = true;

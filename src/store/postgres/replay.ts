@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { ReplayStore } from '../ports.ts';
 import { replayExpiry } from '../validate.ts';
 import { type PostgresContext, statement } from './context.ts';
@@ -14,24 +13,18 @@ const REPLAY_CONSUME = statement(
 );
 const REPLAY_PURGE = statement('replay_purge', 'DELETE FROM replay WHERE expires_at <= $1');
 
-export class PostgresReplay implements ReplayStore {
-  readonly #pool: pg.Pool;
-  readonly #now: () => number;
-  #sincePurge = 0;
-
-  constructor({ pool, now }: PostgresContext) {
-    this.#pool = pool;
-    this.#now = now;
-  }
-
-  async consume(namespace: string, id: string, expiresAt: number): Promise<boolean> {
-    const expiry = replayExpiry(namespace, id, expiresAt);
-    const now = this.#now();
-    if (++this.#sincePurge >= REPLAY_PURGE_EVERY) {
-      this.#sincePurge = 0;
-      await this.#pool.query(REPLAY_PURGE([now]));
-    }
-    const result = await this.#pool.query(REPLAY_CONSUME([namespace, id, expiry, now]));
-    return result.rowCount === 1;
-  }
+export function postgresReplay({ pool, now }: PostgresContext): ReplayStore {
+  let sincePurge = 0;
+  return {
+    async consume(namespace, id, expiresAt) {
+      const expiry = replayExpiry(namespace, id, expiresAt);
+      const at = now();
+      if (++sincePurge >= REPLAY_PURGE_EVERY) {
+        sincePurge = 0;
+        await pool.query(REPLAY_PURGE([at]));
+      }
+      const result = await pool.query(REPLAY_CONSUME([namespace, id, expiry, at]));
+      return result.rowCount === 1;
+    },
+  };
 }

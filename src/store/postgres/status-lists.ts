@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import type { RevokedToken, StatusListSnapshot, StatusListStore } from '../ports.ts';
+import type { RevokedToken, StatusListStore } from '../ports.ts';
 import { mapOrNull } from '../rows.ts';
 import { listAfter, slotsByList, snapshotFromRow } from '../status-bits.ts';
 import { allocateCount, checkIndices, MAX_STATUS_INDEX, text } from '../validate.ts';
-import { one, type PostgresContext, statement, type Tx } from './context.ts';
+import { one, type PostgresContext, statement } from './context.ts';
 
 const BITS_SELECT = statement(
   'bits_select',
@@ -20,7 +20,7 @@ const BITS_UPDATE = statement(
 );
 
 /** Status-bit writes inside the caller's transaction: the list row is locked, changed, written back. */
-export class PostgresStatusBits {
+export const postgresStatusBits = {
   async set(client: pg.PoolClient, listId: string, indices: readonly number[], value: 0 | 1): Promise<void> {
     if (indices.length === 0) return;
     let row = await one(client, BITS_SELECT([listId]));
@@ -30,13 +30,14 @@ export class PostgresStatusBits {
     }
     const after = listAfter(row, indices, value);
     if (after.dirty) await client.query(BITS_UPDATE([after.size, after.version, after.bits, listId]));
-  }
+  },
 
   /** Sets the bit of every revoked token that has a status slot; lists are locked in id order. */
   async setRevoked(client: pg.PoolClient, tokens: readonly RevokedToken[]): Promise<void> {
-    for (const [listId, indices] of slotsByList(tokens)) await this.set(client, listId, indices, 1);
-  }
-}
+    for (const [listId, indices] of slotsByList(tokens))
+      await postgresStatusBits.set(client, listId, indices, 1);
+  },
+};
 
 const LIST_ALLOCATE = statement(
   'list_allocate',
@@ -46,37 +47,27 @@ const LIST_ALLOCATE = statement(
 );
 const LIST_GET = statement('list_get', 'SELECT next_idx, version, bits FROM status_lists WHERE list_id = $1');
 
-export class PostgresStatusLists implements StatusListStore {
-  readonly #pool: pg.Pool;
-  readonly #allocationPool: pg.Pool;
-  readonly #tx: Tx;
-  readonly #bits: PostgresStatusBits;
+/** `allocationPool` commits asynchronously (see `openPostgresStore`). */
+export function postgresStatusLists({ pool, tx }: PostgresContext, allocationPool: pg.Pool): StatusListStore {
+  return {
+    /** One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: the row lock makes concurrent calls take turns. */
+    async allocate(listId, count = 1) {
+      text(listId, 'listId');
+      allocateCount(count);
+      const first = Number((await one(allocationPool, LIST_ALLOCATE([listId, count])))!['idx']);
+      // Past the last index the list stays over-allocated: the caller must move to a new list.
+      if (first + count - 1 > MAX_STATUS_INDEX) throw new RangeError(`status list ${listId} is full`);
+      return first;
+    },
 
-  /** `allocationPool` commits asynchronously (see `openPostgresStore`). */
-  constructor({ pool, tx }: PostgresContext, allocationPool: pg.Pool, bits: PostgresStatusBits) {
-    this.#pool = pool;
-    this.#allocationPool = allocationPool;
-    this.#tx = tx;
-    this.#bits = bits;
-  }
+    async set(listId, indices, value = 1) {
+      text(listId, 'listId');
+      checkIndices(indices, value);
+      await tx((client) => postgresStatusBits.set(client, listId, indices, value));
+    },
 
-  /** One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: the row lock makes concurrent calls take turns. */
-  async allocate(listId: string, count = 1): Promise<number> {
-    text(listId, 'listId');
-    allocateCount(count);
-    const first = Number((await one(this.#allocationPool, LIST_ALLOCATE([listId, count])))!['idx']);
-    // Past the last index the list stays over-allocated: the caller must move to a new list.
-    if (first + count - 1 > MAX_STATUS_INDEX) throw new RangeError(`status list ${listId} is full`);
-    return first;
-  }
-
-  async set(listId: string, indices: readonly number[], value: 0 | 1 = 1): Promise<void> {
-    text(listId, 'listId');
-    checkIndices(indices, value);
-    await this.#tx((client) => this.#bits.set(client, listId, indices, value));
-  }
-
-  async get(listId: string): Promise<StatusListSnapshot | null> {
-    return mapOrNull(await one(this.#pool, LIST_GET([text(listId, 'listId')])), snapshotFromRow);
-  }
+    async get(listId) {
+      return mapOrNull(await one(pool, LIST_GET([text(listId, 'listId')])), snapshotFromRow);
+    },
+  };
 }

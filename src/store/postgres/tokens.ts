@@ -1,10 +1,9 @@
-import type pg from 'pg';
-import type { IssuedToken, RevokedToken, RevokeSelector, TokenStore } from '../ports.ts';
-import { mapOrNull, type Row, revokedFromRow, TOKEN_COLUMNS, tokenFromRow, tokenValues } from '../rows.ts';
+import type { IssuedToken, TokenStore } from '../ports.ts';
+import { mapOrNull, type Row, revokedFromRow, TOKENS } from '../rows.ts';
 import { descendantsQuery, revokeCascade, revokeMatch } from '../sql.ts';
 import { anyText, checkSelector, checkToken, integer, type SelectorKind, text } from '../validate.ts';
-import { all, asConflict, one, type PostgresContext, param, pgCode, statement, type Tx } from './context.ts';
-import type { PostgresStatusBits } from './status-lists.ts';
+import { all, asConflict, one, type PostgresContext, param, pgCode, statement } from './context.ts';
+import { postgresStatusBits } from './status-lists.ts';
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 const REVOKE_ATTEMPTS = 5;
@@ -20,7 +19,7 @@ const TOKEN_RECORD = statement(
   `WITH p AS (
      SELECT revoked_at, revoke_reason FROM tokens WHERE hash = $4 FOR SHARE
    ), t AS (
-     INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+     INSERT INTO tokens (${TOKENS.columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
        COALESCE($16::bigint, (SELECT revoked_at FROM p)),
        CASE WHEN $16::bigint IS NULL THEN (SELECT revoke_reason FROM p) ELSE $17::text END)
      RETURNING hash, revoked_at, revoke_reason, status_list, status_idx
@@ -41,21 +40,21 @@ const TOKEN_RECORD = statement(
    )
    SELECT revoked_at, revoke_reason FROM t`,
 );
-const TOKEN_GET = statement('token_get', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1`);
-const TOKEN_GET_BY_JTI = statement('token_get_by_jti', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = $1`);
+const TOKEN_GET = statement('token_get', `SELECT ${TOKENS.columns} FROM tokens WHERE hash = $1`);
+const TOKEN_GET_BY_JTI = statement('token_get_by_jti', `SELECT ${TOKENS.columns} FROM tokens WHERE jti = $1`);
 const TOKEN_CHILDREN = statement(
   'token_children',
-  `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE parent_hash = $1 ORDER BY iat, hash`,
+  `SELECT ${TOKENS.columns} FROM tokens WHERE parent_hash = $1 ORDER BY iat, hash`,
 );
-const TOKEN_DESCENDANTS = statement('token_descendants', descendantsQuery(TOKEN_COLUMNS, param));
+const TOKEN_DESCENDANTS = statement('token_descendants', descendantsQuery(TOKENS.columns, param));
 const TOKEN_IS_REVOKED = statement('token_is_revoked', 'SELECT revoked_at FROM tokens WHERE hash = $1');
 const TOKEN_BY_TXN = statement(
   'token_by_txn',
-  `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE txn = $1 ORDER BY iat, hash`,
+  `SELECT ${TOKENS.columns} FROM tokens WHERE txn = $1 ORDER BY iat, hash`,
 );
 const TOKEN_LIVE = statement(
   'token_live',
-  `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE exp > $1 AND revoked_at IS NULL ORDER BY iat, hash`,
+  `SELECT ${TOKENS.columns} FROM tokens WHERE exp > $1 AND revoked_at IS NULL ORDER BY iat, hash`,
 );
 
 const REVOKE: Readonly<Record<SelectorKind, ReturnType<typeof statement>>> = {
@@ -70,88 +69,80 @@ const REVOKE_BELOW = statement(
   revokeCascade('SELECT hash FROM tokens WHERE parent_hash = ANY($1::text[])', param),
 );
 
-export class PostgresTokens implements TokenStore {
-  readonly #pool: pg.Pool;
-  readonly #tx: Tx;
-  readonly #bits: PostgresStatusBits;
-
-  constructor({ pool, tx }: PostgresContext, bits: PostgresStatusBits) {
-    this.#pool = pool;
-    this.#tx = tx;
-    this.#bits = bits;
-  }
-
-  async record(token: IssuedToken): Promise<IssuedToken> {
-    checkToken(token);
-    const values = [...tokenValues(token), [...new Set(token.actors)]];
-    const stored = (row: Row): IssuedToken => ({
-      ...token,
-      actors: [...token.actors],
-      revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
-      revokeReason: row['revoke_reason'] as string | null,
-    });
-    try {
-      return stored((await one(this.#pool, TOKEN_RECORD(values)))!);
-    } catch (error) {
-      throw asConflict(error, `token ${token.hash} (or its jti) already recorded`);
-    }
-  }
-
-  async get(hash: string): Promise<IssuedToken | null> {
-    return mapOrNull(await one(this.#pool, TOKEN_GET([text(hash, 'hash')])), tokenFromRow);
-  }
-
-  async getByJti(jti: string): Promise<IssuedToken | null> {
-    return mapOrNull(await one(this.#pool, TOKEN_GET_BY_JTI([text(jti, 'jti')])), tokenFromRow);
-  }
-
-  async children(hash: string): Promise<IssuedToken[]> {
-    return (await all(this.#pool, TOKEN_CHILDREN([text(hash, 'hash')]))).map(tokenFromRow);
-  }
-
-  async descendants(hash: string): Promise<IssuedToken[]> {
-    return (await all(this.#pool, TOKEN_DESCENDANTS([text(hash, 'hash')]))).map(tokenFromRow);
-  }
-
-  /**
-   * Round one revokes the matched tokens and every descendant it can see. A child whose insert held its
-   * parent's share lock committed before round one could update that parent, but after round one's
-   * snapshot; the next rounds revoke below what the previous round revoked until nothing is left.
-   * Deadlocks with a concurrent revocation of an overlapping set are retried.
-   */
-  async revoke(selector: RevokeSelector, reason: string, at: number): Promise<RevokedToken[]> {
-    const { kind, value } = checkSelector(selector);
-    anyText(reason, 'reason');
-    integer(at, 'at');
-    for (let attempt = 1; ; attempt++) {
+export function postgresTokens({ pool, tx }: PostgresContext): TokenStore {
+  return {
+    async record(token) {
+      checkToken(token);
+      const values = [...TOKENS.values(token), [...new Set(token.actors)]];
+      const stored = (row: Row): IssuedToken => ({
+        ...token,
+        actors: [...token.actors],
+        revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
+        revokeReason: row['revoke_reason'] as string | null,
+      });
       try {
-        return await this.#tx(async (client) => {
-          let round = (await all(client, REVOKE[kind]([value, at, reason]))).map(revokedFromRow);
-          const revoked = [...round];
-          while (round.length > 0) {
-            const below = REVOKE_BELOW([round.map((t) => t.hash), at, reason]);
-            round = (await all(client, below)).map(revokedFromRow);
-            revoked.push(...round);
-          }
-          await this.#bits.setRevoked(client, revoked);
-          return revoked;
-        });
+        return stored((await one(pool, TOKEN_RECORD(values)))!);
       } catch (error) {
-        if (attempt >= REVOKE_ATTEMPTS || !RETRYABLE.has(pgCode(error) ?? '')) throw error;
+        throw asConflict(error, `token ${token.hash} (or its jti) already recorded`);
       }
-    }
-  }
+    },
 
-  async isRevoked(hash: string): Promise<boolean | null> {
-    const row = await one(this.#pool, TOKEN_IS_REVOKED([text(hash, 'hash')]));
-    return row === undefined ? null : row['revoked_at'] !== null;
-  }
+    async get(hash) {
+      return mapOrNull(await one(pool, TOKEN_GET([text(hash, 'hash')])), TOKENS.fromRow);
+    },
 
-  async listByTxn(txn: string): Promise<IssuedToken[]> {
-    return (await all(this.#pool, TOKEN_BY_TXN([text(txn, 'txn')]))).map(tokenFromRow);
-  }
+    async getByJti(jti) {
+      return mapOrNull(await one(pool, TOKEN_GET_BY_JTI([text(jti, 'jti')])), TOKENS.fromRow);
+    },
 
-  async listLive(now: number): Promise<IssuedToken[]> {
-    return (await all(this.#pool, TOKEN_LIVE([integer(now, 'now')]))).map(tokenFromRow);
-  }
+    async children(hash) {
+      return (await all(pool, TOKEN_CHILDREN([text(hash, 'hash')]))).map(TOKENS.fromRow);
+    },
+
+    async descendants(hash) {
+      return (await all(pool, TOKEN_DESCENDANTS([text(hash, 'hash')]))).map(TOKENS.fromRow);
+    },
+
+    /**
+     * Round one revokes the matched tokens and every descendant it can see. A child whose insert held its
+     * parent's share lock committed before round one could update that parent, but after round one's
+     * snapshot; the next rounds revoke below what the previous round revoked until nothing is left.
+     * Deadlocks with a concurrent revocation of an overlapping set are retried.
+     */
+    async revoke(selector, reason, at) {
+      const { kind, value } = checkSelector(selector);
+      anyText(reason, 'reason');
+      integer(at, 'at');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await tx(async (client) => {
+            let round = (await all(client, REVOKE[kind]([value, at, reason]))).map(revokedFromRow);
+            const revoked = [...round];
+            while (round.length > 0) {
+              const below = REVOKE_BELOW([round.map((t) => t.hash), at, reason]);
+              round = (await all(client, below)).map(revokedFromRow);
+              revoked.push(...round);
+            }
+            await postgresStatusBits.setRevoked(client, revoked);
+            return revoked;
+          });
+        } catch (error) {
+          if (attempt >= REVOKE_ATTEMPTS || !RETRYABLE.has(pgCode(error) ?? '')) throw error;
+        }
+      }
+    },
+
+    async isRevoked(hash) {
+      const row = await one(pool, TOKEN_IS_REVOKED([text(hash, 'hash')]));
+      return row === undefined ? null : row['revoked_at'] !== null;
+    },
+
+    async listByTxn(txn) {
+      return (await all(pool, TOKEN_BY_TXN([text(txn, 'txn')]))).map(TOKENS.fromRow);
+    },
+
+    async listLive(now) {
+      return (await all(pool, TOKEN_LIVE([integer(now, 'now')]))).map(TOKENS.fromRow);
+    },
+  };
 }

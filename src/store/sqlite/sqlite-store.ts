@@ -3,16 +3,16 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Clock, Store } from '../ports.ts';
 import { integer, text } from '../validate.ts';
-import { SqliteAgents } from './agents.ts';
+import { sqliteAgents } from './agents.ts';
 import type { SqliteContext } from './context.ts';
 import { GroupCommit } from './group-commit.ts';
-import { SqliteIssuers } from './issuers.ts';
-import { SqliteKeys } from './keys.ts';
+import { sqliteIssuers } from './issuers.ts';
+import { sqliteKeys } from './keys.ts';
 import { migrateSqlite } from './migrate.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
-import { SqliteReplay } from './replay.ts';
-import { SqliteStatusBits, SqliteStatusLists } from './status-lists.ts';
-import { SqliteTokens } from './tokens.ts';
+import { sqliteReplay } from './replay.ts';
+import { sqliteStatusBits, sqliteStatusLists } from './status-lists.ts';
+import { sqliteTokens } from './tokens.ts';
 
 export interface SqliteStoreOptions {
   /** A file path (created 0600 in a 0700 directory when missing) or `':memory:'` for unit tests. */
@@ -69,15 +69,15 @@ function sqliteStore(db: DatabaseSync, clock: Clock): Store {
     tx: (fn) => group.write(fn),
     now: () => Math.floor(clock()),
   };
-  const bits = new SqliteStatusBits(context);
+  const bits = sqliteStatusBits(context);
   return {
     kind: 'sqlite',
-    agents: new SqliteAgents(context),
-    tokens: new SqliteTokens(context, bits),
-    statusLists: new SqliteStatusLists(context, bits),
-    keys: new SqliteKeys(context),
-    replay: new SqliteReplay(context),
-    issuers: new SqliteIssuers(context),
+    agents: sqliteAgents(context),
+    tokens: sqliteTokens(context, bits),
+    statusLists: sqliteStatusLists(context, bits),
+    keys: sqliteKeys(context),
+    replay: sqliteReplay(context),
+    issuers: sqliteIssuers(context),
     async close() {
       if (!db.isOpen) return;
       group.flush();
