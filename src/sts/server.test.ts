@@ -47,6 +47,8 @@ function idToken(): string {
   );
 }
 
+const post = (path: string, form: Record<string, string>) => h.request({ method: 'POST', path, form });
+
 const token = (agent: TestAgent, params: Record<string, string>, headers: Record<string, string> = {}) =>
   h.request({
     method: 'POST',
@@ -130,22 +132,12 @@ describe('STS endpoints, in-process', () => {
   });
 
   test('the token endpoint refuses a missing or unknown grant_type, issuing nothing', async () => {
-    refusal(
-      400,
-      'invalid_request',
-      'WARRANT_REQUEST_MALFORMED',
-    )(await h.request({ method: 'POST', path: '/token', form: { scope: 'x' } }));
+    refusal(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED')(await post('/token', { scope: 'x' }));
     refusal(
       400,
       'unsupported_grant_type',
       'WARRANT_GRANT_TYPE_UNSUPPORTED',
-    )(
-      await h.request({
-        method: 'POST',
-        path: '/token',
-        form: planner.authenticated({ grant_type: 'password' }),
-      }),
-    );
+    )(await post('/token', planner.authenticated({ grant_type: 'password' })));
     assert.deepEqual(await h.store.tokens.listLive(0), []);
   });
 
@@ -205,46 +197,26 @@ describe('STS endpoints, in-process', () => {
 
   test('introspection answers for the tokens the caller holds or receives, inactive for the others', async () => {
     const identity = await identityOf(planner);
-    const mine = await h.request({
-      method: 'POST',
-      path: '/introspect',
-      form: planner.authenticated({ token: identity }),
-    });
+    const mine = await post('/introspect', planner.authenticated({ token: identity }));
     assert.equal(mine.json()['active'], true);
     assert.equal(mine.json()['token_hash'], tokenHash(identity));
-    const theirs = await h.request({
-      method: 'POST',
-      path: '/introspect',
-      form: executor.authenticated({ token: identity }),
-    });
+    const theirs = await post('/introspect', executor.authenticated({ token: identity }));
     assert.deepEqual(theirs.json(), { active: false });
     refusal(
       401,
       'invalid_client',
       'WARRANT_CLIENT_AUTH_FAILED',
-    )(await h.request({ method: 'POST', path: '/introspect', form: { token: identity } }));
+    )(await post('/introspect', { token: identity }));
   });
 
   test('revocation answers 200 either way but revokes only a token the caller holds or receives', async () => {
     const identity = await identityOf(planner);
-    const byOther = await h.request({
-      method: 'POST',
-      path: '/revoke',
-      form: executor.authenticated({ token: identity }),
-    });
+    const byOther = await post('/revoke', executor.authenticated({ token: identity }));
     assert.deepEqual([byOther.status, byOther.body], [200, '']);
     assert.equal(await h.store.tokens.isRevoked(tokenHash(identity)), false);
-    const unknown = await h.request({
-      method: 'POST',
-      path: '/revoke',
-      form: planner.authenticated({ token: 'x.y.z' }),
-    });
+    const unknown = await post('/revoke', planner.authenticated({ token: 'x.y.z' }));
     assert.equal(unknown.status, 200);
-    const own = await h.request({
-      method: 'POST',
-      path: '/revoke',
-      form: planner.authenticated({ token: identity }),
-    });
+    const own = await post('/revoke', planner.authenticated({ token: identity }));
     assert.equal(own.status, 200);
     assert.equal(await h.store.tokens.isRevoked(tokenHash(identity)), true);
   });
@@ -256,15 +228,9 @@ describe('STS endpoints, in-process', () => {
       403,
       'access_denied',
       'WARRANT_DELEGATION_DENIED',
-    )(
-      await h.request({ method: 'POST', path: '/txn/complete', form: executor.authenticated({ txn: txn! }) }),
-    );
+    )(await post('/txn/complete', executor.authenticated({ txn: txn! })));
     assert.equal(await h.store.tokens.isRevoked(tokenHash(root)), false);
-    const done = await h.request({
-      method: 'POST',
-      path: '/txn/complete',
-      form: planner.authenticated({ txn: txn! }),
-    });
+    const done = await post('/txn/complete', planner.authenticated({ txn: txn! }));
     assert.deepEqual(done.json(), { txn, revoked: 1 });
     assert.equal(await h.store.tokens.isRevoked(tokenHash(root)), true);
   });
