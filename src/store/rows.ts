@@ -1,149 +1,170 @@
 /**
  * Row ↔ record mapping shared by the adapters. Both return snake_case columns with the same JS types
- * (text as string, integers as number, JSON as text), so one mapping serves both.
+ * (text as string, integers as number — PostgreSQL's BIGINT parsed to one —, JSON as text), so one mapping
+ * serves both. Each record kind is one table of `field: [column, codec]`: its column list, its row reader
+ * and the positional values of its INSERT all come from that table, so they cannot drift apart.
  */
-import type { AgentRecord, IssuedToken, IssuerRecord, NewAgent, StoredSigningKey } from './ports.ts';
+import { StoreNotFoundError } from './errors.ts';
+import type {
+  AgentRecord,
+  IssuedToken,
+  IssuerRecord,
+  NewAgent,
+  Page,
+  RevokedToken,
+  StoredSigningKey,
+} from './ports.ts';
 
 export type Row = Record<string, unknown>;
 
-export const AGENT_COLUMNS =
-  'id, name, owner, tier, trust_level, allowed_audiences, max_depth, status, public_jwk, jkt, previous_keys, created_at, updated_at, client_ids';
+/** What a column takes: both drivers bind these as TEXT, INTEGER/BIGINT or NULL. */
+export type ColumnValue = string | number | null;
 
-export const TOKEN_COLUMNS =
-  'hash, jti, kind, parent_hash, root_hash, txn, sub, actors, audience, grants_json, policy_version, status_list, status_idx, iat, exp, revoked_at, revoke_reason';
+/** How one field is read from its column and written to it. */
+interface Codec<T> {
+  read(value: unknown): T;
+  write(value: T): ColumnValue;
+}
 
-export const SIGNING_KEY_COLUMNS = 'kid, alg, material, state, created_at, retire_at';
+const IDENTITY: Codec<unknown> = { read: (value) => value, write: (value) => value as ColumnValue };
+/** Text (and nullable text) arrives as the JS value it is. */
+const asIs = <T>(): Codec<T> => IDENTITY as Codec<T>;
+const int: Codec<number> = { read: (value) => Number(value), write: (value) => value };
+const nullableInt: Codec<number | null> = {
+  read: (value) => (value === null ? null : Number(value)),
+  write: (value) => value,
+};
+const json = <T>(): Codec<T> => ({
+  read: (value) => JSON.parse(value as string) as T,
+  write: (value) => JSON.stringify(value),
+});
+const nullableJson = <T>(): Codec<T | null> => ({
+  read: (value) => (value === null ? null : (JSON.parse(value as string) as T)),
+  write: (value) => (value === null ? null : JSON.stringify(value)),
+});
 
-export const ISSUER_COLUMNS =
-  'issuer, kind, audience, jwks_uri, jwks, mapping, assertions, max_assertion_age_seconds';
+/** One record kind's columns, in table (and INSERT) order. */
+export interface RecordTable<R> {
+  /** `a, b, c`: for SELECT lists and INSERT column lists. */
+  readonly columns: string;
+  /** `x.a, x.b, x.c`: the columns of the table aliased `x` in a join. */
+  columnsOf(alias: string): string;
+  fromRow(row: Row): R;
+  /** Positional values in `columns` order. */
+  values(record: R): ColumnValue[];
+}
 
-const int = (value: unknown): number => Number(value);
-const nullableInt = (value: unknown): number | null => (value === null ? null : Number(value));
-const str = (value: unknown): string => value as string;
-const nullableStr = (value: unknown): string | null => (value === null ? null : (value as string));
-const json = <T>(value: unknown): T => JSON.parse(value as string) as T;
-
-export function agentFromRow(row: Row): AgentRecord {
+function recordTable<R>(spec: { readonly [K in keyof R]-?: readonly [string, Codec<R[K]>] }): RecordTable<R> {
+  const fields = Object.keys(spec) as (keyof R)[];
+  const columns = fields.map((f) => spec[f][0]);
+  const codecs = fields.map((f) => spec[f][1] as Codec<unknown>);
   return {
-    id: str(row['id']),
-    name: str(row['name']),
-    owner: str(row['owner']),
-    tier: str(row['tier']),
-    trustLevel: int(row['trust_level']),
-    allowedAudiences: json(row['allowed_audiences']),
-    maxDepth: int(row['max_depth']),
-    status: str(row['status']) as AgentRecord['status'],
-    publicJwk: json(row['public_jwk']),
-    jkt: str(row['jkt']),
-    previousKeys: json(row['previous_keys']),
-    clientIds: json(row['client_ids']),
-    createdAt: int(row['created_at']),
-    updatedAt: int(row['updated_at']),
+    columns: columns.join(', '),
+    columnsOf: (alias) => columns.map((c) => `${alias}.${c}`).join(', '),
+    fromRow(row) {
+      const record = {} as Record<keyof R, unknown>;
+      for (let i = 0; i < fields.length; i++) record[fields[i]!] = codecs[i]!.read(row[columns[i]!]);
+      return record as R;
+    },
+    values(record) {
+      const values = new Array<ColumnValue>(fields.length);
+      for (let i = 0; i < fields.length; i++) values[i] = codecs[i]!.write(record[fields[i]!]);
+      return values;
+    },
   };
 }
 
-/** Values in `AGENT_COLUMNS` order for a new agent. */
-export function agentValues(agent: NewAgent, now: number): (string | number)[] {
-  return [
-    agent.id,
-    agent.name,
-    agent.owner,
-    agent.tier,
-    agent.trustLevel,
-    JSON.stringify(agent.allowedAudiences),
-    agent.maxDepth,
-    agent.status ?? 'active',
-    JSON.stringify(agent.publicJwk),
-    agent.jkt,
-    '[]',
-    now,
-    now,
-    JSON.stringify(agent.clientIds ?? {}),
-  ];
+export const AGENTS = recordTable<AgentRecord>({
+  id: ['id', asIs()],
+  name: ['name', asIs()],
+  owner: ['owner', asIs()],
+  tier: ['tier', asIs()],
+  trustLevel: ['trust_level', int],
+  allowedAudiences: ['allowed_audiences', json()],
+  maxDepth: ['max_depth', int],
+  status: ['status', asIs()],
+  publicJwk: ['public_jwk', json()],
+  jkt: ['jkt', asIs()],
+  previousKeys: ['previous_keys', json()],
+  createdAt: ['created_at', int],
+  updatedAt: ['updated_at', int],
+  clientIds: ['client_ids', json()],
+});
+
+export const TOKENS = recordTable<IssuedToken>({
+  hash: ['hash', asIs()],
+  jti: ['jti', asIs()],
+  kind: ['kind', asIs()],
+  parentHash: ['parent_hash', asIs()],
+  rootHash: ['root_hash', asIs()],
+  txn: ['txn', asIs()],
+  sub: ['sub', asIs()],
+  actors: ['actors', json()],
+  audience: ['audience', asIs()],
+  grantsJson: ['grants_json', asIs()],
+  policyVersion: ['policy_version', asIs()],
+  statusList: ['status_list', asIs()],
+  statusIdx: ['status_idx', nullableInt],
+  iat: ['iat', int],
+  exp: ['exp', int],
+  revokedAt: ['revoked_at', nullableInt],
+  revokeReason: ['revoke_reason', asIs()],
+});
+
+export const SIGNING_KEYS = recordTable<StoredSigningKey>({
+  kid: ['kid', asIs()],
+  alg: ['alg', asIs()],
+  material: ['material', asIs()],
+  state: ['state', asIs()],
+  createdAt: ['created_at', int],
+  retireAt: ['retire_at', nullableInt],
+});
+
+export const ISSUERS = recordTable<IssuerRecord>({
+  issuer: ['issuer', asIs()],
+  kind: ['kind', asIs()],
+  audience: ['audience', asIs()],
+  jwksUri: ['jwks_uri', asIs()],
+  jwks: ['jwks', nullableJson()],
+  mapping: ['mapping', nullableJson()],
+  assertions: ['assertions', nullableJson()],
+  maxAssertionAgeSeconds: ['max_assertion_age_seconds', nullableInt],
+});
+
+/** `map(row)`, or `null` when the lookup found no row. */
+export function mapOrNull<R>(row: Row | undefined, map: (row: Row) => R): R | null {
+  return row === undefined ? null : map(row);
 }
 
-export function tokenFromRow(row: Row): IssuedToken {
+/** Values in `AGENTS.columns` order for a new agent: active, no previous keys, no client ids by default. */
+export function newAgentValues(agent: NewAgent, now: number): ColumnValue[] {
+  return AGENTS.values({
+    ...agent,
+    status: agent.status ?? 'active',
+    previousKeys: [],
+    clientIds: agent.clientIds ?? {},
+    createdAt: now,
+    updatedAt: now,
+  });
+}
+
+/** The agent a `… RETURNING` wrote, or `StoreNotFoundError` when no row matched `id`. */
+export function agentOrNotFound(row: Row | undefined, id: string): AgentRecord {
+  if (row === undefined) throw new StoreNotFoundError(`no agent ${id}`);
+  return AGENTS.fromRow(row);
+}
+
+/** A keyset page of agents from up to `limit + 1` rows by id: a row past `limit` only says a page follows. */
+export function agentPage(rows: readonly Row[], limit: number): Page<AgentRecord> {
+  const items = rows.slice(0, limit).map(AGENTS.fromRow);
+  return { items, next: rows.length > limit ? items.at(-1)!.id : null };
+}
+
+/** A row of `… RETURNING hash, status_list, status_idx`. */
+export function revokedFromRow(row: Row): RevokedToken {
   return {
-    hash: str(row['hash']),
-    jti: str(row['jti']),
-    kind: str(row['kind']) as IssuedToken['kind'],
-    parentHash: nullableStr(row['parent_hash']),
-    rootHash: nullableStr(row['root_hash']),
-    txn: nullableStr(row['txn']),
-    sub: str(row['sub']),
-    actors: json(row['actors']),
-    audience: str(row['audience']),
-    grantsJson: nullableStr(row['grants_json']),
-    policyVersion: nullableStr(row['policy_version']),
-    statusList: nullableStr(row['status_list']),
-    statusIdx: nullableInt(row['status_idx']),
-    iat: int(row['iat']),
-    exp: int(row['exp']),
-    revokedAt: nullableInt(row['revoked_at']),
-    revokeReason: nullableStr(row['revoke_reason']),
+    hash: row['hash'] as string,
+    statusList: row['status_list'] as string | null,
+    statusIdx: row['status_idx'] === null ? null : Number(row['status_idx']),
   };
-}
-
-/** Values in `TOKEN_COLUMNS` order. */
-export function tokenValues(token: IssuedToken): (string | number | null)[] {
-  return [
-    token.hash,
-    token.jti,
-    token.kind,
-    token.parentHash,
-    token.rootHash,
-    token.txn,
-    token.sub,
-    JSON.stringify(token.actors),
-    token.audience,
-    token.grantsJson,
-    token.policyVersion,
-    token.statusList,
-    token.statusIdx,
-    token.iat,
-    token.exp,
-    token.revokedAt,
-    token.revokeReason,
-  ];
-}
-
-export function signingKeyFromRow(row: Row): StoredSigningKey {
-  return {
-    kid: str(row['kid']),
-    alg: str(row['alg']),
-    material: str(row['material']),
-    state: str(row['state']) as StoredSigningKey['state'],
-    createdAt: int(row['created_at']),
-    retireAt: nullableInt(row['retire_at']),
-  };
-}
-
-export function signingKeyValues(key: StoredSigningKey): (string | number | null)[] {
-  return [key.kid, key.alg, key.material, key.state, key.createdAt, key.retireAt];
-}
-
-export function issuerFromRow(row: Row): IssuerRecord {
-  return {
-    issuer: str(row['issuer']),
-    kind: str(row['kind']) as IssuerRecord['kind'],
-    audience: str(row['audience']),
-    jwksUri: nullableStr(row['jwks_uri']),
-    jwks: row['jwks'] === null ? null : json(row['jwks']),
-    mapping: row['mapping'] === null ? null : json(row['mapping']),
-    assertions: row['assertions'] === null ? null : json(row['assertions']),
-    maxAssertionAgeSeconds: nullableInt(row['max_assertion_age_seconds']),
-  };
-}
-
-export function issuerValues(issuer: IssuerRecord): (string | number | null)[] {
-  return [
-    issuer.issuer,
-    issuer.kind,
-    issuer.audience,
-    issuer.jwksUri,
-    issuer.jwks === null ? null : JSON.stringify(issuer.jwks),
-    issuer.mapping === null ? null : JSON.stringify(issuer.mapping),
-    issuer.assertions === null ? null : JSON.stringify(issuer.assertions),
-    issuer.maxAssertionAgeSeconds,
-  ];
 }

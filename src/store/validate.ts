@@ -87,6 +87,13 @@ export function checkNewAgent(agent: NewAgent): void {
   if (agent.clientIds !== undefined) clientIds(agent.clientIds);
 }
 
+export function checkRotation(id: unknown, newJwk: unknown, newJkt: unknown, overlapUntil: unknown): void {
+  text(id, 'agent id');
+  jsonObject(newJwk, 'newJwk');
+  text(newJkt, 'newJkt');
+  integer(overlapUntil, 'overlapUntil');
+}
+
 /** At most this many OpenID providers per agent. */
 export const MAX_CLIENT_IDS = 32;
 

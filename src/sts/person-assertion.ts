@@ -1,9 +1,9 @@
 import type { PersonAssertionKind } from '../config/types.ts';
 import { WarrantError } from '../core/errors.ts';
 import { type Grant, parseGrants } from '../core/grants/index.ts';
-import type { AgentRecord } from '../store/ports.ts';
+import type { AgentRecord, ReplayStore } from '../store/ports.ts';
 import { OAuthError } from './oauth-error.ts';
-import type { Sts } from './sts.ts';
+import type { TrustedIssuers } from './trusted-issuers.ts';
 
 /** Longest person `sub` a warrant carries (the warrant claim limit). */
 const MAX_SUBJECT = 2048;
@@ -29,6 +29,16 @@ export interface Person {
   consume(): Promise<void>;
 }
 
+/** What verifying a person's assertion uses of the STS (`Sts` is one). */
+export interface PersonAssertionServices {
+  /** This STS: the audience of an ID-JAG, and the `iss` a `may_act` may name. */
+  readonly issuer: string;
+  readonly clock: () => number;
+  readonly trustedIssuers: Pick<TrustedIssuers, 'verify'>;
+  /** Where ID-JAG `jti`s are spent. */
+  readonly assertionReplay: ReplayStore;
+}
+
 const grantError = (code: ConstructorParameters<typeof OAuthError>[1], description: string) =>
   new OAuthError('invalid_grant', code, description);
 
@@ -49,7 +59,7 @@ const strings = (value: unknown): string[] | undefined =>
  * `iat`) must be within the issuer's `maxAssertionAgeSeconds`, and a `may_act` must name the agent.
  */
 export async function verifyPersonAssertion(
-  sts: Sts,
+  sts: PersonAssertionServices,
   token: string,
   kind: PersonAssertionKind,
   agent: AgentRecord,
@@ -157,7 +167,11 @@ interface IdJagBounds {
  * granted bounds the warrant: `resource`, `scope`, and `authorization_details` — which Warrant honours only as
  * `warrant_grant` entries; any other type is authority it cannot check, so the ID-JAG is refused (fail closed).
  */
-function checkIdJag(sts: Sts, claims: Readonly<Record<string, unknown>>, agent: AgentRecord): IdJagBounds {
+function checkIdJag(
+  sts: Pick<PersonAssertionServices, 'issuer'>,
+  claims: Readonly<Record<string, unknown>>,
+  agent: AgentRecord,
+): IdJagBounds {
   const aud = claims['aud'];
   const audience =
     typeof aud === 'string' ? aud : Array.isArray(aud) && aud.length === 1 ? aud[0] : undefined;

@@ -6,6 +6,7 @@ import { requirePostgres, POSTGRES_URL as URL } from '../../../test/support/serv
 import { storeContract } from '../contract.ts';
 import { openStore } from '../open-store.ts';
 import type { Store } from '../ports.ts';
+import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
 import { migratePostgres } from './migrate.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
@@ -110,15 +111,7 @@ describe('PostgreSQL store', () => {
     } finally {
       client.release();
     }
-    const store = await openStore({ kind: 'postgres', url: URL, schema });
-    try {
-      assert.deepEqual((await store.agents.get('spiffe://e/agent/a'))?.clientIds, {});
-      const issuer = await store.issuers.get('https://idp');
-      assert.equal(issuer?.assertions, null);
-      assert.equal(issuer?.maxAssertionAgeSeconds, null);
-    } finally {
-      await store.close();
-    }
+    await assertUpgradedFromV1(await openStore({ kind: 'postgres', url: URL, schema }));
   });
 
   test('options are validated before connecting', async () => {

@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { storeContract } from '../contract.ts';
 import { openStore } from '../open-store.ts';
+import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
 import { migrateSqlite } from './migrate.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 
@@ -80,15 +81,7 @@ describe('SQLite store', () => {
        INSERT INTO issuers VALUES ('https://idp', 'oidc', 'aud', 'https://idp/jwks', NULL, NULL);`,
     );
     db.close();
-    const store = await openStore({ kind: 'sqlite', path });
-    try {
-      assert.deepEqual((await store.agents.get('spiffe://e/agent/a'))?.clientIds, {});
-      const issuer = await store.issuers.get('https://idp');
-      assert.equal(issuer?.assertions, null);
-      assert.equal(issuer?.maxAssertionAgeSeconds, null);
-    } finally {
-      await store.close();
-    }
+    await assertUpgradedFromV1(await openStore({ kind: 'sqlite', path }));
   });
 
   test('a database written by a newer Warrant is refused', async () => {

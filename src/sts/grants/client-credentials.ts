@@ -1,5 +1,6 @@
 import { authenticateClient } from '../client-auth.ts';
 import { OAuthError } from '../oauth-error.ts';
+import { clientAuthContext } from './exchange/authenticate-caller.ts';
 import { type GrantHandler, TOKEN_TYPE } from './types.ts';
 
 /**
@@ -10,12 +11,7 @@ export const clientCredentials: GrantHandler = {
   grantType: 'client_credentials',
   async handle(sts, { params, dpop }) {
     const proof = dpop === undefined ? undefined : await sts.dpop(dpop, sts.tokenEndpoint);
-    const agent = await authenticateClient(params, {
-      agents: sts.store.agents,
-      replay: sts.assertionReplay,
-      audiences: sts.assertionAudiences,
-      now: sts.clock(),
-    });
+    const agent = await authenticateClient(params, clientAuthContext(sts));
     if (proof) sts.requireAgentKey(agent, proof);
     const audience = params.get('audience') ?? sts.issuer;
     if (audience !== sts.issuer) {

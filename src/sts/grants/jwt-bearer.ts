@@ -1,12 +1,15 @@
 import { parseCompact } from '../../core/jose/jws.ts';
-import { authenticateClient } from '../client-auth.ts';
 import { required } from '../http/form.ts';
 import { OAuthError } from '../oauth-error.ts';
-import { verifyPersonAssertion } from '../person-assertion.ts';
 import type { Sts } from '../sts.ts';
 import { ID_JAG_TYP, mapToAgent } from '../trusted-issuers.ts';
-import { checkAudience, issueRoot } from './token-exchange.ts';
-import { type GrantHandler, TOKEN_TYPE, type TokenResponse } from './types.ts';
+import { authenticateClientKey } from './exchange/authenticate-caller.ts';
+import { checkAudience } from './exchange/check-audience.ts';
+import { type Check, type ExchangeContext, exchangeContext, runChecks } from './exchange/context.ts';
+import { verifyDpop } from './exchange/verify-dpop.ts';
+import { verifyPerson } from './exchange/verify-person.ts';
+import { ROOT } from './token-exchange.ts';
+import { type GrantHandler, TOKEN_TYPE, type TokenRequest, type TokenResponse } from './types.ts';
 
 /**
  * RFC 7523 `jwt-bearer`, with two kinds of assertion told apart by their explicit `typ`:
@@ -22,7 +25,7 @@ export const jwtBearer: GrantHandler = {
   grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
   async handle(sts, request) {
     const assertion = required(request.params, 'assertion');
-    if (isIdJag(assertion)) return idJagGrant(sts, request.params, request.dpop, assertion);
+    if (isIdJag(assertion)) return idJagGrant(sts, request, assertion);
     const proof = await sts.dpop(request.dpop, sts.tokenEndpoint);
     const workload = await sts.trustedIssuers.verify(assertion, 'workload', sts.clock());
     const agentId = mapToAgent(workload);
@@ -55,35 +58,44 @@ function isIdJag(assertion: string): boolean {
   }
 }
 
-async function idJagGrant(
-  sts: Sts,
-  params: Map<string, string>,
-  dpop: string | undefined,
-  assertion: string,
-): Promise<TokenResponse> {
-  const proof = await sts.dpop(dpop, sts.tokenEndpoint);
-  const caller = await authenticateClient(params, {
-    agents: sts.store.agents,
-    replay: sts.assertionReplay,
-    audiences: sts.assertionAudiences,
-    now: sts.clock(),
-  });
-  sts.requireAgentKey(caller, proof);
-  if (params.has('audience'))
+/** Whom the ID-JAG's warrant is for: RFC 8707 `resource`, never `audience`. */
+function refuseAudience(ctx: Pick<ExchangeContext, 'params'>): void {
+  if (ctx.params.has('audience'))
     throw new OAuthError(
       'invalid_target',
       'WARRANT_AUDIENCE_NOT_ALLOWED',
       'name the recipient with resource (RFC 8707), not audience',
     );
-  const person = await verifyPersonAssertion(sts, assertion, 'id_jag', caller);
-  const audience =
-    params.get('resource') ?? (person.resources?.length === 1 ? person.resources[0] : undefined);
+}
+
+/** The recipient: the `resource` parameter, else the ID-JAG's `resource` when it names exactly one. */
+function resolveResource(ctx: Pick<ExchangeContext, 'params' | 'person' | 'audience'>): void {
+  const resources = ctx.person.resources;
+  const audience = ctx.params.get('resource') ?? (resources?.length === 1 ? resources[0] : undefined);
   if (audience === undefined)
     throw new OAuthError(
       'invalid_target',
       'WARRANT_AUDIENCE_NOT_ALLOWED',
       'name the recipient with resource (the ID-JAG names no single resource)',
     );
-  const recipient = await checkAudience(sts, caller, audience);
-  return issueRoot(sts, params, caller, proof, person, audience, recipient);
+  ctx.audience = audience;
+}
+
+/** An ID-JAG: the client and its key, the assertion, the recipient — then the root checks of an exchange. */
+const ID_JAG: readonly Check[] = [
+  verifyDpop,
+  authenticateClientKey,
+  refuseAudience,
+  verifyPerson,
+  resolveResource,
+  checkAudience,
+  ...ROOT,
+];
+
+async function idJagGrant(sts: Sts, request: TokenRequest, assertion: string): Promise<TokenResponse> {
+  const ctx = exchangeContext(sts, request);
+  ctx.subjectType = TOKEN_TYPE.idJag;
+  ctx.subjectToken = assertion;
+  await runChecks(ID_JAG, ctx);
+  return ctx.response;
 }

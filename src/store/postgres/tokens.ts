@@ -1,0 +1,148 @@
+import type { IssuedToken, TokenStore } from '../ports.ts';
+import { mapOrNull, type Row, revokedFromRow, TOKENS } from '../rows.ts';
+import { descendantsQuery, revokeCascade, revokeMatch } from '../sql.ts';
+import { anyText, checkSelector, checkToken, integer, type SelectorKind, text } from '../validate.ts';
+import { all, asConflict, one, type PostgresContext, param, pgCode, statement } from './context.ts';
+import { postgresStatusBits } from './status-lists.ts';
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
+const REVOKE_ATTEMPTS = 5;
+
+/**
+ * Records a token in one autocommit statement. A child share-locks its parent row, so a concurrent
+ * revocation either has committed (and the child inherits it here) or waits for this insert (and its
+ * next round finds the child). A token stored revoked gets its status bit set by the same statement
+ * (`set_bit` numbers bits LSB first within each byte, as the status list does).
+ */
+const TOKEN_RECORD = statement(
+  'token_record',
+  `WITH p AS (
+     SELECT revoked_at, revoke_reason FROM tokens WHERE hash = $4 FOR SHARE
+   ), t AS (
+     INSERT INTO tokens (${TOKENS.columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+       COALESCE($16::bigint, (SELECT revoked_at FROM p)),
+       CASE WHEN $16::bigint IS NULL THEN (SELECT revoke_reason FROM p) ELSE $17::text END)
+     RETURNING hash, revoked_at, revoke_reason, status_list, status_idx
+   ), a AS (
+     INSERT INTO token_actors (agent_id, hash) SELECT x, t.hash FROM t, unnest($18::text[]) AS x
+     ON CONFLICT DO NOTHING
+   ), s AS (
+     INSERT INTO status_lists AS l (list_id, next_idx, version, bits)
+     SELECT status_list, status_idx + 1, 1, set_bit(decode(repeat('00', status_idx / 8 + 1), 'hex'), status_idx, 1)
+     FROM t WHERE revoked_at IS NOT NULL AND status_list IS NOT NULL
+     ON CONFLICT (list_id) DO UPDATE SET
+       bits = set_bit(
+         CASE WHEN length(l.bits) > (EXCLUDED.next_idx - 1) / 8 THEN l.bits
+           ELSE l.bits || decode(repeat('00', ((EXCLUDED.next_idx - 1) / 8 + 1 - length(l.bits))::int), 'hex') END,
+         EXCLUDED.next_idx - 1, 1),
+       next_idx = GREATEST(l.next_idx, EXCLUDED.next_idx),
+       version = l.version + 1
+   )
+   SELECT revoked_at, revoke_reason FROM t`,
+);
+const TOKEN_GET = statement('token_get', `SELECT ${TOKENS.columns} FROM tokens WHERE hash = $1`);
+const TOKEN_GET_BY_JTI = statement('token_get_by_jti', `SELECT ${TOKENS.columns} FROM tokens WHERE jti = $1`);
+const TOKEN_CHILDREN = statement(
+  'token_children',
+  `SELECT ${TOKENS.columns} FROM tokens WHERE parent_hash = $1 ORDER BY iat, hash`,
+);
+const TOKEN_DESCENDANTS = statement('token_descendants', descendantsQuery(TOKENS.columns, param));
+const TOKEN_IS_REVOKED = statement('token_is_revoked', 'SELECT revoked_at FROM tokens WHERE hash = $1');
+const TOKEN_BY_TXN = statement(
+  'token_by_txn',
+  `SELECT ${TOKENS.columns} FROM tokens WHERE txn = $1 ORDER BY iat, hash`,
+);
+const TOKEN_LIVE = statement(
+  'token_live',
+  `SELECT ${TOKENS.columns} FROM tokens WHERE exp > $1 AND revoked_at IS NULL ORDER BY iat, hash`,
+);
+
+const REVOKE: Readonly<Record<SelectorKind, ReturnType<typeof statement>>> = {
+  hash: statement('revoke_hash', revokeCascade(revokeMatch('hash', param), param)),
+  txn: statement('revoke_txn', revokeCascade(revokeMatch('txn', param), param)),
+  agentId: statement('revoke_agent', revokeCascade(revokeMatch('agentId', param), param)),
+  sub: statement('revoke_sub', revokeCascade(revokeMatch('sub', param), param)),
+};
+/** The descendants of the tokens revoked by the previous round (children recorded while it ran). */
+const REVOKE_BELOW = statement(
+  'revoke_below',
+  revokeCascade('SELECT hash FROM tokens WHERE parent_hash = ANY($1::text[])', param),
+);
+
+export function postgresTokens({ pool, tx }: PostgresContext): TokenStore {
+  return {
+    async record(token) {
+      checkToken(token);
+      const values = [...TOKENS.values(token), [...new Set(token.actors)]];
+      const stored = (row: Row): IssuedToken => ({
+        ...token,
+        actors: [...token.actors],
+        revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
+        revokeReason: row['revoke_reason'] as string | null,
+      });
+      try {
+        return stored((await one(pool, TOKEN_RECORD(values)))!);
+      } catch (error) {
+        throw asConflict(error, `token ${token.hash} (or its jti) already recorded`);
+      }
+    },
+
+    async get(hash) {
+      return mapOrNull(await one(pool, TOKEN_GET([text(hash, 'hash')])), TOKENS.fromRow);
+    },
+
+    async getByJti(jti) {
+      return mapOrNull(await one(pool, TOKEN_GET_BY_JTI([text(jti, 'jti')])), TOKENS.fromRow);
+    },
+
+    async children(hash) {
+      return (await all(pool, TOKEN_CHILDREN([text(hash, 'hash')]))).map(TOKENS.fromRow);
+    },
+
+    async descendants(hash) {
+      return (await all(pool, TOKEN_DESCENDANTS([text(hash, 'hash')]))).map(TOKENS.fromRow);
+    },
+
+    /**
+     * Round one revokes the matched tokens and every descendant it can see. A child whose insert held its
+     * parent's share lock committed before round one could update that parent, but after round one's
+     * snapshot; the next rounds revoke below what the previous round revoked until nothing is left.
+     * Deadlocks with a concurrent revocation of an overlapping set are retried.
+     */
+    async revoke(selector, reason, at) {
+      const { kind, value } = checkSelector(selector);
+      anyText(reason, 'reason');
+      integer(at, 'at');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await tx(async (client) => {
+            let round = (await all(client, REVOKE[kind]([value, at, reason]))).map(revokedFromRow);
+            const revoked = [...round];
+            while (round.length > 0) {
+              const below = REVOKE_BELOW([round.map((t) => t.hash), at, reason]);
+              round = (await all(client, below)).map(revokedFromRow);
+              revoked.push(...round);
+            }
+            await postgresStatusBits.setRevoked(client, revoked);
+            return revoked;
+          });
+        } catch (error) {
+          if (attempt >= REVOKE_ATTEMPTS || !RETRYABLE.has(pgCode(error) ?? '')) throw error;
+        }
+      }
+    },
+
+    async isRevoked(hash) {
+      const row = await one(pool, TOKEN_IS_REVOKED([text(hash, 'hash')]));
+      return row === undefined ? null : row['revoked_at'] !== null;
+    },
+
+    async listByTxn(txn) {
+      return (await all(pool, TOKEN_BY_TXN([text(txn, 'txn')]))).map(TOKENS.fromRow);
+    },
+
+    async listLive(now) {
+      return (await all(pool, TOKEN_LIVE([integer(now, 'now')]))).map(TOKENS.fromRow);
+    },
+  };
+}

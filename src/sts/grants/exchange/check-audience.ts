@@ -1,0 +1,57 @@
+import { patternMatches } from '../../../core/grants/index.ts';
+import type { AgentParty, ResourceParty } from '../../../policy/index.ts';
+import type { AgentRecord } from '../../../store/ports.ts';
+import { OAuthError } from '../../oauth-error.ts';
+import type { ExchangeContext, ExchangeServices } from './context.ts';
+
+const MAX_AUDIENCE = 2048;
+
+/** Whom a warrant is for: a resource, or a registered agent (with its record). */
+export interface Recipient {
+  readonly party: AgentParty | ResourceParty;
+  readonly agent: AgentRecord | null;
+}
+
+export const agentParty = (a: AgentRecord): AgentParty => ({
+  kind: 'agent',
+  id: a.id,
+  tier: a.tier,
+  trustLevel: a.trustLevel,
+  owner: a.owner,
+});
+
+const notAllowed = (description: string) =>
+  new OAuthError('invalid_target', 'WARRANT_AUDIENCE_NOT_ALLOWED', description);
+
+/**
+ * A recipient the caller may obtain warrants for: one identifier (no whitespace, control character or `*`),
+ * allowed for the caller, and — a SPIFFE ID — a registered, active agent.
+ */
+export async function checkAudience(
+  ctx: Pick<ExchangeContext, 'caller' | 'audience' | 'recipient'> & {
+    readonly services: { readonly store: Pick<ExchangeServices['store'], 'agents'> };
+  },
+): Promise<void> {
+  const { audience } = ctx;
+  if (audience.length > MAX_AUDIENCE || /[\s\p{Cc}*]/u.test(audience))
+    throw notAllowed('audience must be one recipient identifier');
+  if (!ctx.caller.allowedAudiences.some((p) => patternMatches(p, audience)))
+    throw notAllowed('this agent may not obtain warrants for that audience');
+  if (!audience.startsWith('spiffe://')) {
+    ctx.recipient = { party: { kind: 'resource', id: audience }, agent: null };
+    return;
+  }
+  const agent = await ctx.services.store.agents.get(audience);
+  if (agent === null)
+    throw new OAuthError('invalid_target', 'WARRANT_AGENT_UNKNOWN', 'the audience is not a registered agent');
+  if (agent.status !== 'active')
+    throw new OAuthError('invalid_target', 'WARRANT_AGENT_DISABLED', 'the audience agent is disabled');
+  ctx.recipient = { party: agentParty(agent), agent };
+}
+
+/** Root: an ID-JAG that names resources (RFC 8707) roots warrants for those only. */
+export function checkPersonResources(ctx: Pick<ExchangeContext, 'person' | 'audience'>): void {
+  const { resources } = ctx.person;
+  if (resources !== undefined && !resources.includes(ctx.audience))
+    throw notAllowed('the audience is not one of the resources the ID-JAG grants');
+}

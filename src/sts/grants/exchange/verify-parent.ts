@@ -1,0 +1,57 @@
+import { WarrantError } from '../../../core/errors.ts';
+import { verifyToken } from '../../../core/tokens/index.ts';
+import { fromWarrantError, OAuthError } from '../../oauth-error.ts';
+import type { ExchangeContext, ExchangeServices } from './context.ts';
+
+/** Hop: the subject token is a warrant this STS signed, valid now. Takes the exchange's time. */
+export function verifyParent(
+  ctx: Pick<ExchangeContext, 'subjectToken' | 'now' | 'parent'> & {
+    readonly services: Pick<ExchangeServices, 'clock' | 'keys' | 'issuer'>;
+  },
+): void {
+  const { services } = ctx;
+  const now = services.clock();
+  ctx.now = now;
+  try {
+    ctx.parent = verifyToken('warrant', ctx.subjectToken, {
+      keys: services.keys.keySet(now).resolve,
+      issuer: services.issuer,
+      now,
+    });
+  } catch (error) {
+    if (error instanceof WarrantError) throw fromWarrantError(error, 'invalid_grant');
+    throw error;
+  }
+}
+
+/**
+ * Hop, the chain rule (DESIGN §3): the actor of each link is the audience of the link before it, so the only
+ * agent that may exchange a warrant is its recipient (proving its own key).
+ */
+export function checkChainLink(ctx: Pick<ExchangeContext, 'parent' | 'caller'>): void {
+  if (ctx.parent.claims.aud !== ctx.caller.id) {
+    throw new OAuthError(
+      'invalid_grant',
+      'WARRANT_CALLER_NOT_AUDIENCE',
+      'the caller is not the recipient of the subject warrant',
+    );
+  }
+}
+
+/**
+ * Hop: the parent is live. Revocation cascades to every descendant at revoke time (and races are caught when
+ * the child is recorded), so the parent's own state covers every ancestor. Unknown → fail closed.
+ */
+export async function checkParentLive(
+  ctx: Pick<ExchangeContext, 'parent'> & {
+    readonly services: { readonly store: Pick<ExchangeServices['store'], 'tokens'> };
+  },
+): Promise<void> {
+  if ((await ctx.services.store.tokens.isRevoked(ctx.parent.hash)) !== false) {
+    throw new OAuthError(
+      'invalid_grant',
+      'WARRANT_PARENT_REVOKED',
+      'the subject warrant is revoked or unknown',
+    );
+  }
+}
