@@ -1,7 +1,8 @@
 import type { PersonAssertionKind } from '../config/types.ts';
 import { WarrantError } from '../core/errors.ts';
 import { type Grant, parseGrants } from '../core/grants/index.ts';
-import type { AgentRecord, ReplayStore } from '../store/ports.ts';
+import type { AgentRecord } from '../store/ports.ts';
+import type { AssertionReplay } from './client-auth.ts';
 import { OAuthError } from './oauth-error.ts';
 import type { TrustedIssuers } from './trusted-issuers.ts';
 
@@ -36,7 +37,7 @@ export interface PersonAssertionServices {
   readonly clock: () => number;
   readonly trustedIssuers: Pick<TrustedIssuers, 'verify'>;
   /** Where ID-JAG `jti`s are spent. */
-  readonly assertionReplay: ReplayStore;
+  readonly assertionReplay: AssertionReplay;
 }
 
 const grantError = (code: ConstructorParameters<typeof OAuthError>[1], description: string) =>

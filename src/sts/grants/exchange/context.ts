@@ -4,7 +4,8 @@ import type { Grant } from '../../../core/grants/index.ts';
 import type { KeyResolver } from '../../../core/jose/jws.ts';
 import type { MayDelegate, VerifiedToken, WarrantClaims } from '../../../core/tokens/index.ts';
 import type { DecisionCache, PolicySet } from '../../../policy/index.ts';
-import type { AgentRecord, AgentStore, IssuedToken, ReplayStore, TokenStore } from '../../../store/ports.ts';
+import type { AgentRecord, AgentStore, IssuedToken, TokenStore } from '../../../store/ports.ts';
+import type { AssertionReplay } from '../../client-auth.ts';
 import type { Person } from '../../person-assertion.ts';
 import type { TrustedIssuers } from '../../trusted-issuers.ts';
 import type { TokenRequest, TokenResponse } from '../types.ts';
@@ -28,7 +29,7 @@ export interface ExchangeServices {
     readonly tokens: Pick<TokenStore, 'isRevoked'>;
   };
   /** Client-assertion `jti`s (and ID-JAG `jti`s) already seen. */
-  readonly assertionReplay: ReplayStore;
+  readonly assertionReplay: AssertionReplay;
   /** Audiences a client assertion may name. */
   readonly assertionAudiences: readonly string[];
   readonly trustedIssuers: Pick<TrustedIssuers, 'verify'>;
