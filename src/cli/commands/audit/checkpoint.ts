@@ -2,7 +2,15 @@
 import { Buffer } from 'node:buffer';
 import { parseCheckpoint, verifyCheckpoint } from '../../../ledger/checkpoint.ts';
 import { CliError, type Command, EXIT, UsageError } from '../../command.ts';
-import { givenKeys, KEY_OPTION, LEDGER_OPTIONS, localLedgerKeys, withLedger, writeOutput } from './shared.ts';
+import {
+  givenKeys,
+  KEY_OPTION,
+  LEDGER_OPTIONS,
+  localLedgerKeys,
+  OUT_OPTION,
+  withLedger,
+  writeOutput,
+} from './shared.ts';
 
 export const auditCheckpoint: Command = {
   name: 'audit checkpoint',
@@ -14,12 +22,7 @@ export const auditCheckpoint: Command = {
     'proves a later export consistent with it (RFC 9162), so a ledger rolled back to an earlier size or\n' +
     'rewritten (forked) fails. The file is written beside its name and renamed into place.',
   options: {
-    out: {
-      type: 'string',
-      short: 'o',
-      value: 'file',
-      description: 'write to this file (default: standard output)',
-    },
+    out: OUT_OPTION,
     key: {
       ...KEY_OPTION,
       description: 'the ledger verifier key to check it with (default: the local ledger key)',

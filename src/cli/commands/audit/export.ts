@@ -6,9 +6,11 @@ import {
   KEY_OPTION,
   LEDGER_OPTIONS,
   notFound,
+  OUT_OPTION,
   openSink,
   pickStrings,
   trustedKeys,
+  valueOption,
   withLedger,
 } from './shared.ts';
 
@@ -24,20 +26,11 @@ export const auditExport: Command = {
     '--until). Writes to standard output, or to --out: through a temporary file beside it, flushed and\n' +
     'renamed over it when complete, so a failed or killed export never leaves half a file there.',
   options: {
-    out: {
-      type: 'string',
-      short: 'o',
-      value: 'file',
-      description: 'write to this file (default: standard output)',
-    },
-    format: {
-      type: 'string',
-      value: 'jsonl|otel',
-      description: 'jsonl (default, verifiable) or otel (OTLP/JSON)',
-    },
-    txn: { type: 'string', value: 'txn', description: 'otel: only this transaction' },
-    since: { type: 'string', value: 'time', description: 'otel: decisions at or after this time (ISO 8601)' },
-    until: { type: 'string', value: 'time', description: 'otel: decisions before this time (ISO 8601)' },
+    out: OUT_OPTION,
+    format: valueOption('jsonl|otel', 'jsonl (default, verifiable) or otel (OTLP/JSON)'),
+    txn: valueOption('txn', 'otel: only this transaction'),
+    since: valueOption('time', 'otel: decisions at or after this time (ISO 8601)'),
+    until: valueOption('time', 'otel: decisions before this time (ISO 8601)'),
     key: {
       ...KEY_OPTION,
       description: 'a verifier key to list in the header (default: the local ledger key)',

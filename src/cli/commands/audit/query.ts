@@ -1,7 +1,7 @@
 /** `warrant audit query`: records by person, agent, action, decision, time. */
 import { printJson } from '../../admin-client.ts';
 import { type Command, EXIT } from '../../command.ts';
-import { asUsage, integerFlag, LEDGER_OPTIONS, pickStrings, withLedger } from './shared.ts';
+import { asUsage, integerFlag, LEDGER_OPTIONS, pickStrings, valueOption, withLedger } from './shared.ts';
 
 export const auditQuery: Command = {
   name: 'audit query',
@@ -12,23 +12,15 @@ export const auditQuery: Command = {
     'calling agent (its SPIFFE ID). At most --limit records (default 100); when there are more, the next\n' +
     'page starts with --after <the index printed>.',
   options: {
-    person: { type: 'string', value: 'sub', description: "the person's subject (root of the chain)" },
-    agent: { type: 'string', value: 'spiffe id', description: 'the calling agent' },
-    action: { type: 'string', value: 'action', description: 'the action, e.g. crm:contacts.read' },
-    decision: {
-      type: 'string',
-      value: 'decision',
-      description: 'allow, deny, approval_required or contained',
-    },
-    txn: { type: 'string', value: 'txn', description: 'the transaction' },
-    since: { type: 'string', value: 'time', description: 'records at or after this time (ISO 8601)' },
-    until: { type: 'string', value: 'time', description: 'records before this time (ISO 8601)' },
-    limit: {
-      type: 'string',
-      value: 'n',
-      description: 'at most this many records (default 100, at most 100000)',
-    },
-    after: { type: 'string', value: 'index', description: 'only records after this index (paging)' },
+    person: valueOption('sub', "the person's subject (root of the chain)"),
+    agent: valueOption('spiffe id', 'the calling agent'),
+    action: valueOption('action', 'the action, e.g. crm:contacts.read'),
+    decision: valueOption('decision', 'allow, deny, approval_required or contained'),
+    txn: valueOption('txn', 'the transaction'),
+    since: valueOption('time', 'records at or after this time (ISO 8601)'),
+    until: valueOption('time', 'records before this time (ISO 8601)'),
+    limit: valueOption('n', 'at most this many records (default 100, at most 100000)'),
+    after: valueOption('index', 'only records after this index (paging)'),
     ...LEDGER_OPTIONS,
     json: { type: 'boolean', description: 'print {records, next} as JSON' },
   },

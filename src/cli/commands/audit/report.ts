@@ -7,6 +7,7 @@ import {
   LEDGER_OPTIONS,
   notFound,
   pickStrings,
+  valueOption,
   withLedger,
   writeOutput,
 } from './shared.ts';
@@ -25,10 +26,10 @@ export const auditReport: Command = {
     'the chain drawn as a graph (person → agents → tools, with the decisions), every action, and where\n' +
     'the records sit in the signed ledger. Written to --out, or to standard output.',
   options: {
-    txn: { type: 'string', value: 'txn', description: 'disclosure: the transaction' },
-    out: { type: 'string', short: 'o', value: 'file', description: 'disclosure: the HTML file to write' },
-    since: { type: 'string', value: 'time', description: 'excessive-agency: from this time (ISO 8601)' },
-    until: { type: 'string', value: 'time', description: 'excessive-agency: before this time (ISO 8601)' },
+    txn: valueOption('txn', 'disclosure: the transaction'),
+    out: valueOption('file', 'disclosure: the HTML file to write', { short: 'o' }),
+    since: valueOption('time', 'excessive-agency: from this time (ISO 8601)'),
+    until: valueOption('time', 'excessive-agency: before this time (ISO 8601)'),
     ...LEDGER_OPTIONS,
     json: { type: 'boolean', description: 'excessive-agency: print the report as JSON' },
   },

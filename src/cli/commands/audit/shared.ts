@@ -19,27 +19,31 @@ import { openAtomicFile } from '../../atomic-file.ts';
 import { CliError, type Io, type OptionSpec, type ParsedArgs, UsageError } from '../../command.ts';
 import { loadCliConfig } from '../../config-file.ts';
 
+/** A string option, shown in help as `--name <value>`. */
+export function valueOption(
+  value: string,
+  description: string,
+  more: { readonly short?: string; readonly multiple?: boolean } = {},
+): OptionSpec {
+  return { type: 'string', value, description, ...more };
+}
+
+/** `--out <file>`: write to this file instead of standard output (atomically, see `openSink`). */
+export const OUT_OPTION: OptionSpec = valueOption('file', 'write to this file (default: standard output)', {
+  short: 'o',
+});
+
 /** Where the ledger is: `--data` (its `ledger.db`) or the store of `--config`. */
 export const LEDGER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  data: {
-    type: 'string',
-    value: 'dir',
-    description: 'data directory holding ledger.db (default ./.warrant)',
-  },
-  config: {
-    type: 'string',
-    short: 'c',
-    value: 'file',
-    description: 'configuration file (its dataDir, or its PostgreSQL store)',
-  },
+  data: valueOption('dir', 'data directory holding ledger.db (default ./.warrant)'),
+  config: valueOption('file', 'configuration file (its dataDir, or its PostgreSQL store)', { short: 'c' }),
 };
 
-export const KEY_OPTION: OptionSpec = {
-  type: 'string',
-  value: 'verifier key',
-  multiple: true,
-  description: 'trusted note verifier key of the ledger (name+hash+key)',
-};
+export const KEY_OPTION: OptionSpec = valueOption(
+  'verifier key',
+  'trusted note verifier key of the ledger (name+hash+key)',
+  { multiple: true },
+);
 
 export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'print the result as JSON' };
 

@@ -2,7 +2,7 @@
 import type { TraceCall, TraceNode } from '../../../ledger/audit/trace.ts';
 import { printJson } from '../../admin-client.ts';
 import { type Command, EXIT, UsageError } from '../../command.ts';
-import { grantText, JSON_OPTION, LEDGER_OPTIONS, notFound, withLedger } from './shared.ts';
+import { grantText, JSON_OPTION, LEDGER_OPTIONS, notFound, valueOption, withLedger } from './shared.ts';
 
 export const auditTrace: Command = {
   name: 'audit trace',
@@ -13,7 +13,7 @@ export const auditTrace: Command = {
     'held, and under each link the decisions made for its calls (allow/deny, action, resource, time,\n' +
     'response status). --json prints the tree.',
   options: {
-    txn: { type: 'string', value: 'txn', description: 'the transaction (or give it as the argument)' },
+    txn: valueOption('txn', 'the transaction (or give it as the argument)'),
     ...LEDGER_OPTIONS,
     json: JSON_OPTION,
   },

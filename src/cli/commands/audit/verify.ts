@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseCheckpoint } from '../../../ledger/checkpoint.ts';
 import { printJson } from '../../admin-client.ts';
 import { CliError, type Command, EXIT, UsageError } from '../../command.ts';
-import { givenKeys, KEY_OPTION, writeOutput } from './shared.ts';
+import { givenKeys, KEY_OPTION, valueOption, writeOutput } from './shared.ts';
 
 const ANCHOR_HELP =
   'A trust anchor is required (DESIGN §8): the file alone proves only that it agrees with itself, since\n' +
@@ -30,23 +30,18 @@ export const auditVerify: Command = {
     'WARRANT_AUDIT_EXPORT_FORKED, WARRANT_AUDIT_EXPORT_TAMPERED, WARRANT_AUDIT_EXPORT_MALFORMED).',
   options: {
     key: KEY_OPTION,
-    'trusted-checkpoint': {
-      type: 'string',
-      value: 'file',
+    'trusted-checkpoint': valueOption('file', 'a checkpoint (C2SP signed note) saved earlier, trusted', {
       multiple: true,
-      description: 'a checkpoint (C2SP signed note) saved earlier, trusted',
-    },
-    'witness-key': {
-      type: 'string',
-      value: 'verifier key',
-      multiple: true,
-      description: 'a trusted witness key: checkpoints it co-signed are anchored',
-    },
-    'save-checkpoint': {
-      type: 'string',
-      value: 'file',
-      description: "on success, save the export's latest checkpoint here (the next anchor)",
-    },
+    }),
+    'witness-key': valueOption(
+      'verifier key',
+      'a trusted witness key: checkpoints it co-signed are anchored',
+      { multiple: true },
+    ),
+    'save-checkpoint': valueOption(
+      'file',
+      "on success, save the export's latest checkpoint here (the next anchor)",
+    ),
     json: { type: 'boolean', description: 'print the verification result as JSON' },
   },
   positional: { name: '<export>', description: 'the export file (- for standard input)', required: true },
