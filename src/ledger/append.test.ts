@@ -5,7 +5,7 @@ import type { DecisionRecord } from './decision-log.ts';
 import { MerkleTree } from './merkle.ts';
 import { toEntry } from './records.ts';
 import { MemoryLedgerStore } from './store/memory-ledger-store.ts';
-import type { LedgerEntry, LedgerStore } from './store/ports.ts';
+import type { LedgerEntry } from './store/ports.ts';
 
 const record = (n: number): DecisionRecord => ({
   id: `d${n}`,
@@ -32,53 +32,46 @@ function hook(): BetweenBatches & { due: boolean; runs: number; commits: number 
   };
 }
 
-/** `store` with some methods replaced (the others bound to it). */
-function wrap(store: LedgerStore, overrides: Partial<LedgerStore>): LedgerStore {
-  return new Proxy(store, {
-    get: (target, prop) => {
-      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof LedgerStore];
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
+/** A memory store whose `appendBatch` waits for `release()` and records each batch's size. */
+class GatedStore extends MemoryLedgerStore {
+  readonly sizes: number[] = [];
+  #open: () => void = () => {};
+  #gate = new Promise<void>((resolve) => {
+    this.#open = resolve;
   });
+
+  override async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
+    this.sizes.push(entries.length);
+    await this.#gate;
+    await super.appendBatch(entries);
+  }
+
+  release(): void {
+    this.#open();
+  }
 }
 
-/** A memory store whose `appendBatch` waits for `release()` and records each batch's size. */
-function gatedStore(): { store: LedgerStore; sizes: number[]; release(): void } {
-  const inner = new MemoryLedgerStore();
-  const sizes: number[] = [];
-  let open: (() => void) | null = null;
-  let gate = new Promise<void>((r) => {
-    open = r;
-  });
-  const store = wrap(inner, {
-    appendBatch: async (entries: readonly LedgerEntry[]) => {
-      sizes.push(entries.length);
-      await gate;
-      await inner.appendBatch(entries);
-    },
-  });
-  return {
-    store,
-    sizes,
-    release() {
-      open?.();
-      gate = Promise.resolve();
-    },
-  };
+/** A memory store whose `appendBatch` throws while `fail` is set. */
+class FlakyStore extends MemoryLedgerStore {
+  fail = true;
+
+  override async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
+    if (this.fail) throw new Error('disk full');
+    await super.appendBatch(entries);
+  }
 }
 
 describe('GroupCommit', () => {
   test('appends arriving while a batch is written go together into the next batch', async () => {
-    const { store, sizes, release } = gatedStore();
+    const store = new GatedStore();
     const tree = new MerkleTree();
     const between = hook();
     const writer = new GroupCommit(store, tree, 4096, between);
     const first = writer.append(record(0));
     const rest = Array.from({ length: 9 }, (_, n) => writer.append(record(n + 1)));
-    release();
+    store.release();
     assert.deepEqual(await Promise.all([first, ...rest]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    assert.deepEqual(sizes, [1, 9]);
+    assert.deepEqual(store.sizes, [1, 9]);
     assert.equal(writer.batches, 2);
     assert.equal(writer.records, 10);
     assert.equal(tree.size, 10);
@@ -86,12 +79,12 @@ describe('GroupCommit', () => {
   });
 
   test('a batch holds at most maxBatch records', async () => {
-    const { store, sizes, release } = gatedStore();
+    const store = new GatedStore();
     const writer = new GroupCommit(store, new MerkleTree(), 3, hook());
     const all = Array.from({ length: 8 }, (_, n) => writer.append(record(n)));
-    release();
+    store.release();
     await Promise.all(all);
-    assert.deepEqual(sizes, [1, 3, 3, 1]);
+    assert.deepEqual(store.sizes, [1, 3, 3, 1]);
   });
 
   test('work the hook says is due runs before the next batch, on the writer loop', async () => {
@@ -118,18 +111,11 @@ describe('GroupCommit', () => {
   });
 
   test('a failed write rejects its batch with WARRANT_LEDGER_WRITE_FAILED and marks a resync', async () => {
-    const inner = new MemoryLedgerStore();
-    let fail = true;
-    const store = wrap(inner, {
-      appendBatch: async (entries: readonly LedgerEntry[]) => {
-        if (fail) throw new Error('disk full');
-        await inner.appendBatch(entries);
-      },
-    });
+    const store = new FlakyStore();
     const writer = new GroupCommit(store, new MerkleTree(), 4096, hook());
     await assert.rejects(writer.append(record(0)), { code: 'WARRANT_LEDGER_WRITE_FAILED' });
     assert.equal(writer.needsResync, true);
-    fail = false;
+    store.fail = false;
     assert.equal(await writer.append(record(1)), 0);
     assert.equal(writer.needsResync, false);
   });
