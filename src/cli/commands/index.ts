@@ -1,6 +1,6 @@
 import type { Command } from '../command.ts';
 import { agentCommands } from './agent.ts';
-import { auditCommands } from './audit.ts';
+import { auditCommands } from './audit/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';

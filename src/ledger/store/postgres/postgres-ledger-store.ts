@@ -1,6 +1,13 @@
-import pg from 'pg';
-import { migratePostgres } from '../../../store/postgres/migrate.ts';
+import type pg from 'pg';
+import {
+  checkPostgresUrl,
+  checkSchemaName,
+  createPostgresPool,
+  migratePool,
+  statements,
+} from '../../../sql/postgres.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
+import { POSTGRES_LEDGER_MIGRATIONS } from '../migrations.ts';
 import type {
   LeafData,
   LedgerEntry,
@@ -10,6 +17,7 @@ import type {
   StoredCheckpoint,
 } from '../ports.ts';
 import { QUERY_FIELDS } from '../ports.ts';
+import { checkpointFromRow, ENTRY_COLUMNS, entryFromRow, queryPage, querySql, type Row } from '../rows.ts';
 import {
   bytes,
   checkBatch,
@@ -20,7 +28,6 @@ import {
   range,
   sameBytes,
 } from '../validate.ts';
-import { POSTGRES_LEDGER_MIGRATIONS } from './migrations.ts';
 
 export interface PostgresLedgerStoreOptions {
   /** `postgres://user@host:port/database`. */
@@ -31,15 +38,10 @@ export interface PostgresLedgerStoreOptions {
   poolSize?: number;
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const INT8_OID = 20;
 const UNIQUE_VIOLATION = '23505';
-const ENTRY_COLUMNS = 'idx, leaf_hash, canonical, time, txn, person, caller, action, decision';
 
-/** A named statement: prepared once per connection, then reused. */
-function statement(name: string, text: string): (values?: unknown[]) => pg.QueryConfig {
-  return (values = []) => ({ name: `warrant_ledger_${name}`, text, values });
-}
+/** Named statements: prepared once per connection, then reused. */
+const statement = statements('warrant_ledger');
 
 const APPEND = statement(
   'append',
@@ -85,42 +87,22 @@ const COUNT = statement('count', 'SELECT coalesce(max(idx) + 1, 0) AS n FROM led
  */
 export async function openPostgresLedgerStore(options: PostgresLedgerStoreOptions): Promise<LedgerStore> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  const { url } = options;
-  if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))
-    throw new TypeError('url must start with postgres:// or postgresql://');
-  const schema = options.schema ?? 'warrant_ledger';
-  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema))
-    throw new TypeError('schema must match [a-z_][a-z0-9_]* (at most 63 characters)');
+  const url = checkPostgresUrl(options.url);
+  const schema = checkSchemaName(options.schema ?? 'warrant_ledger');
   const poolSize = options.poolSize ?? 4;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1)
     throw new TypeError('poolSize must be a positive integer');
 
-  const types = new pg.TypeOverrides();
-  // Every BIGINT here is an index, a size or an epoch-ms time, well inside Number.MAX_SAFE_INTEGER.
-  types.setTypeParser(INT8_OID, 'text', (value: string) => Number(value));
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: poolSize,
-    options: `-c search_path=${schema} -c synchronous_commit=on`,
-    types,
-  });
-  // An idle connection that dies is dropped by the pool; the next query reports the outage.
-  pool.on('error', () => {});
+  // Every BIGINT here is an index, a size or an epoch-ms time: read as numbers.
+  const pool = createPostgresPool({ url, schema, max: poolSize, settings: { synchronous_commit: 'on' } });
   try {
-    const client = await pool.connect();
-    try {
-      await migratePostgres(client, schema, POSTGRES_LEDGER_MIGRATIONS, Math.floor(Date.now() / 1000));
-    } finally {
-      client.release();
-    }
+    await migratePool(pool, schema, POSTGRES_LEDGER_MIGRATIONS, Math.floor(Date.now() / 1000));
   } catch (error) {
     await pool.end();
     throw error;
   }
   return new PostgresLedgerStore(pool);
 }
-
-type Row = Record<string, unknown>;
 
 class PostgresLedgerStore implements LedgerStore {
   readonly kind = 'postgres';
@@ -226,22 +208,8 @@ class PostgresLedgerStore implements LedgerStore {
   async query(q: LedgerQuery): Promise<LedgerPage> {
     this.#open();
     checkQuery(q);
-    const where: string[] = [];
-    const values: (string | number)[] = [];
-    const add = (condition: string, value: string | number) => {
-      values.push(value);
-      where.push(`${condition} $${values.length}`);
-    };
-    for (const f of QUERY_FIELDS) if (q[f] !== undefined) add(`${f} =`, q[f]);
-    if (q.since !== undefined) add('time >=', q.since);
-    if (q.until !== undefined) add('time <', q.until);
-    if (q.after !== undefined) add('idx >', q.after);
-    values.push(q.limit + 1);
-    const text = `SELECT ${ENTRY_COLUMNS} FROM ledger_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT $${values.length}`;
-    const rows = (await this.#pool.query<Row>(text, values)).rows.map(entryFromRow);
-    if (rows.length <= q.limit) return { items: rows, next: null };
-    rows.length = q.limit;
-    return { items: rows, next: rows.at(-1)!.index };
+    const { text, values } = querySql(q, (n) => `$${n}`);
+    return queryPage((await this.#pool.query<Row>(text, values)).rows.map(entryFromRow), q.limit);
   }
 
   async count(): Promise<number> {
@@ -254,27 +222,4 @@ class PostgresLedgerStore implements LedgerStore {
     this.#closing ??= this.#pool.end();
     return this.#closing;
   }
-}
-
-function entryFromRow(row: Row): LedgerEntry {
-  return {
-    index: Number(row['idx']),
-    leafHash: bytes(row['leaf_hash'] as Uint8Array),
-    canonical: row['canonical'] as string,
-    time: Number(row['time']),
-    txn: row['txn'] as string | null,
-    person: row['person'] as string | null,
-    caller: row['caller'] as string | null,
-    action: row['action'] as string | null,
-    decision: row['decision'] as string | null,
-  };
-}
-
-function checkpointFromRow(row: Row): StoredCheckpoint {
-  return {
-    size: Number(row['size']),
-    root: bytes(row['root'] as Uint8Array),
-    note: row['note'] as string,
-    time: Number(row['time']),
-  };
 }

@@ -1,9 +1,8 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
-import { migrateSqlite } from '../../../store/sqlite/migrate.ts';
+import { openSqliteFile } from '../../../sql/sqlite-open.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
+import { SQLITE_LEDGER_MIGRATIONS } from '../migrations.ts';
 import type {
   LeafData,
   LedgerEntry,
@@ -12,13 +11,13 @@ import type {
   LedgerStore,
   StoredCheckpoint,
 } from '../ports.ts';
-import { QUERY_FIELDS } from '../ports.ts';
+import { checkpointFromRow, ENTRY_COLUMNS, entryFromRow, queryPage, querySql } from '../rows.ts';
 import { checkBatch, checkCheckpoint, checkLimit, checkQuery, index, range } from '../validate.ts';
-import { SQLITE_LEDGER_MIGRATIONS } from './migrations.ts';
 import {
   NULL_START,
   type PackedBatch,
   TEXT_COLUMNS,
+  type WriterData,
   type WriterRequest,
   type WriterResponse,
 } from './writer-protocol.ts';
@@ -56,24 +55,14 @@ export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): 
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0)
     throw new TypeError('busyTimeoutMs must be a non-negative integer');
 
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Create the file ourselves so it never exists with wider permissions than 0600.
-  closeSync(openSync(path, 'a', 0o600));
-  chmodSync(path, 0o600);
-  const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-  try {
-    db.exec(
-      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous.toUpperCase()}; PRAGMA busy_timeout = ${busyTimeoutMs};`,
-    );
-    migrateSqlite(db, SQLITE_LEDGER_MIGRATIONS, Math.floor(Date.now() / 1000));
-    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteFile(path, {
+    synchronous,
+    busyTimeoutMs,
+    migrations: SQLITE_LEDGER_MIGRATIONS,
+    now: Math.floor(Date.now() / 1000),
+  });
   const worker = new Worker(new URL('./sqlite-writer.ts', import.meta.url), {
-    workerData: { path, synchronous: synchronous.toUpperCase(), busyTimeoutMs },
+    workerData: { path, synchronous, busyTimeoutMs } satisfies WriterData,
   });
   const store = new SqliteLedgerStore(db, worker);
   try {
@@ -89,8 +78,6 @@ interface Waiter {
   resolve: (value?: number | null) => void;
   reject: (error: unknown) => void;
 }
-
-const ENTRY_COLUMNS = 'idx, leaf_hash, canonical, time, txn, person, caller, action, decision';
 
 class SqliteLedgerStore implements LedgerStore {
   readonly kind = 'sqlite';
@@ -243,27 +230,13 @@ class SqliteLedgerStore implements LedgerStore {
   async query(q: LedgerQuery): Promise<LedgerPage> {
     this.#open();
     checkQuery(q);
-    const where: string[] = [];
-    const values: (string | number)[] = [];
-    const on = (condition: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      where.push(condition);
-      values.push(value);
-    };
-    for (const f of QUERY_FIELDS) on(`${f} = ?`, q[f]);
-    on('time >= ?', q.since);
-    on('time < ?', q.until);
-    on('idx > ?', q.after);
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM ledger_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT ?`;
-    let stmt = this.#queries.get(sql);
+    const { text, values } = querySql(q, () => '?');
+    let stmt = this.#queries.get(text);
     if (!stmt) {
-      stmt = this.#db.prepare(sql);
-      this.#queries.set(sql, stmt);
+      stmt = this.#db.prepare(text);
+      this.#queries.set(text, stmt);
     }
-    const rows = stmt.all(...values, q.limit + 1).map(entryFromRow);
-    if (rows.length <= q.limit) return { items: rows, next: null };
-    rows.length = q.limit;
-    return { items: rows, next: rows.at(-1)!.index };
+    return queryPage(stmt.all(...values).map(entryFromRow), q.limit);
   }
 
   async count(): Promise<number> {
@@ -283,8 +256,6 @@ class SqliteLedgerStore implements LedgerStore {
     return this.#closing;
   }
 }
-
-type Row = Record<string, unknown>;
 
 const encoder = new TextEncoder();
 
@@ -329,27 +300,4 @@ function pack(first: number, entries: readonly LedgerEntry[]): PackedBatch {
     }
   }
   return { first, count: n, hashes, times, text, bounds };
-}
-
-function entryFromRow(row: Row): LedgerEntry {
-  return {
-    index: Number(row['idx']),
-    leafHash: row['leaf_hash'] as Uint8Array,
-    canonical: row['canonical'] as string,
-    time: Number(row['time']),
-    txn: row['txn'] as string | null,
-    person: row['person'] as string | null,
-    caller: row['caller'] as string | null,
-    action: row['action'] as string | null,
-    decision: row['decision'] as string | null,
-  };
-}
-
-function checkpointFromRow(row: Row): StoredCheckpoint {
-  return {
-    size: Number(row['size']),
-    root: row['root'] as Uint8Array,
-    note: row['note'] as string,
-    time: Number(row['time']),
-  };
 }

@@ -3,28 +3,29 @@
  * on this thread's connection, so the commit's fsync (`synchronous = FULL`) never blocks the main event
  * loop, and appends arriving meanwhile gather into the next batch. Requests run one at a time, in order.
  */
-import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
+import { connectSqlite } from '../../../sql/sqlite-open.ts';
 import { recordLeafHash } from '../../canonical-record.ts';
-import { NULL_START, TEXT_COLUMNS, type WriterRequest, type WriterResponse } from './writer-protocol.ts';
+import { ENTRY_COLUMNS } from '../rows.ts';
+import {
+  NULL_START,
+  TEXT_COLUMNS,
+  type WriterData,
+  type WriterRequest,
+  type WriterResponse,
+} from './writer-protocol.ts';
 
-const { path, synchronous, busyTimeoutMs } = workerData as {
-  path: string;
-  synchronous: 'FULL' | 'NORMAL';
-  busyTimeoutMs: number;
-};
+const { path, synchronous, busyTimeoutMs } = workerData as WriterData;
 
-const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-db.exec(
-  `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA journal_size_limit = 67108864;`,
-);
+/** The WAL is truncated to 64 MiB after a checkpoint. */
+const db = connectSqlite(path, { synchronous, busyTimeoutMs, journalSizeLimit: 64 << 20 });
 const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
 const rollback = db.prepare('ROLLBACK');
 const next = db.prepare('SELECT coalesce(max(idx) + 1, 0) AS n FROM ledger_records');
 const insert = db.prepare(
   // Text arrives as UTF-8 bytes; CAST makes SQLite store them as TEXT without a round trip through JS strings.
-  `INSERT INTO ledger_records (idx, leaf_hash, canonical, time, txn, person, caller, action, decision)
+  `INSERT INTO ledger_records (${ENTRY_COLUMNS})
    VALUES (?, ?, CAST(? AS TEXT), ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`,
 );
 const verifyRows = db.prepare(

@@ -4,6 +4,13 @@
  * transferred (moved, not copied) to the writer, which binds the bytes straight into SQLite.
  */
 
+/** What the writer thread is started with (its `workerData`). */
+export interface WriterData {
+  readonly path: string;
+  readonly synchronous: 'full' | 'normal';
+  readonly busyTimeoutMs: number;
+}
+
 /** Text columns per record, in this order, in `PackedBatch.bounds`. */
 export const TEXT_COLUMNS = ['canonical', 'txn', 'person', 'caller', 'action', 'decision'] as const;
 

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { migratePostgres } from './migrate-postgres.ts';
+import type { Migration } from './migration.ts';
+import {
+  checkPostgresUrl,
+  checkSchemaName,
+  createPostgresPool,
+  migratePool,
+  statements,
+} from './postgres.ts';
+
+const URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
+const admin = new pg.Pool({ connectionString: URL, max: 3 });
+const schemas: string[] = [];
+after(async () => {
+  for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  await admin.end();
+});
+const freshSchema = () => {
+  const s = `warrant_sql_test_${randomBytes(6).toString('hex')}`;
+  schemas.push(s);
+  return s;
+};
+const M: Migration[] = [
+  { version: 1, name: '001_t', sql: 'CREATE TABLE t (x BIGINT)' },
+  { version: 2, name: '002_u', sql: 'CREATE TABLE u (y TEXT)' },
+];
+
+describe('PostgreSQL plumbing', () => {
+  test('the pool uses the schema and settings, reads BIGINT as numbers; migrations apply once', async () => {
+    const schema = freshSchema();
+    const pool = createPostgresPool({ url: URL, schema, max: 2, settings: { synchronous_commit: 'off' } });
+    try {
+      assert.deepEqual(await migratePool(pool, schema, M, 1000), [1, 2]);
+      assert.deepEqual(await migratePool(pool, schema, M, 2000), []);
+      await pool.query('INSERT INTO t VALUES (9007199254740991)');
+      const { rows } = await pool.query('SELECT x, current_setting($1) AS sc FROM t', ['synchronous_commit']);
+      assert.deepEqual(rows, [{ x: 9007199254740991, sc: 'off' }]);
+      const applied = await admin.query(
+        `SELECT version, applied_at::int AS at FROM "${schema}".schema_migrations ORDER BY 1`,
+      );
+      assert.deepEqual(applied.rows, [
+        { version: 1, at: 1000 },
+        { version: 2, at: 1000 },
+      ]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('a schema with a version this code does not know is refused; replicas migrate a new schema once', async () => {
+    const schema = freshSchema();
+    const clients = await Promise.all([admin.connect(), admin.connect()]);
+    try {
+      const done = await Promise.all(
+        clients.map((c) => migratePostgres(c, schema, M, 1, { table: 'my_migrations' })),
+      );
+      assert.deepEqual(done.flat().sort(), [1, 2]);
+      await admin.query(`INSERT INTO "${schema}".my_migrations VALUES (7, '007_future', 0)`);
+      await assert.rejects(migratePostgres(clients[0]!, schema, M, 1, { table: 'my_migrations' }), {
+        code: 'WARRANT_STORE_SCHEMA_UNSUPPORTED',
+        message: `schema ${schema} has version 7, newer than this Warrant`,
+      });
+    } finally {
+      for (const c of clients) c.release();
+    }
+  });
+
+  test('options are checked before anything connects', () => {
+    assert.throws(() => checkPostgresUrl('mysql://x'), TypeError);
+    assert.equal(checkPostgresUrl('postgresql://h/db'), 'postgresql://h/db');
+    assert.throws(() => checkSchemaName('Bad-Name'), TypeError);
+    assert.throws(() => createPostgresPool({ url: URL, schema: 'x"; --', max: 1 }), TypeError);
+    assert.throws(
+      () => createPostgresPool({ url: URL, schema: 'x', max: 1, settings: { 'a b': 'c' } }),
+      TypeError,
+    );
+  });
+
+  test('named statements carry the store prefix', () => {
+    const statement = statements('warrant_test');
+    assert.deepEqual(statement('get', 'SELECT 1')([1]), {
+      name: 'warrant_test_get',
+      text: 'SELECT 1',
+      values: [1],
+    });
+    assert.deepEqual(statement('all', 'SELECT 2')(), {
+      name: 'warrant_test_all',
+      text: 'SELECT 2',
+      values: [],
+    });
+  });
+});
