@@ -1,4 +1,5 @@
 export * from './claims.ts';
 export * from './kinds.ts';
 export * from './sign-token.ts';
+export * from './status-list.ts';
 export * from './verify-token.ts';

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { applyBits, sizedBits } from '../../core/tokens/status-list.ts';
 import { StoreConflictError, StoreNotFoundError } from '../errors.ts';
 import type {
   AgentListQuery,
@@ -40,7 +41,6 @@ import {
   tokenFromRow,
   tokenValues,
 } from '../rows.ts';
-import { applyBits, sizedBits } from '../status-bits.ts';
 import {
   agentStatus,
   allocateCount,

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { applyBits, sizedBits } from '../../core/tokens/status-list.ts';
 import { StoreConflictError, StoreNotFoundError } from '../errors.ts';
 import type {
   AgentListQuery,
@@ -42,7 +43,6 @@ import {
   tokenFromRow,
   tokenValues,
 } from '../rows.ts';
-import { applyBits, sizedBits } from '../status-bits.ts';
 import {
   agentStatus,
   allocateCount,
