@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../core/errors.ts';
-import { type Grant, patternMatches } from '../core/grants/index.ts';
+import { coveringGrant, DATA_CLASS_RANK, type Grant, grantCovers } from '../core/grants/index.ts';
 import type { WarrantClaims } from '../core/tokens/index.ts';
-import { type CatalogAction, type CatalogEntry, DATA_CLASS_RANK, type DataClass } from '../guard/catalog.ts';
+import type { CatalogEntry } from '../guard/catalog.ts';
 import { type RiskScore, scoreRisk } from '../guard/risk.ts';
 import type { DecisionCache, PolicySet } from '../policy/index.ts';
 import { type ConstraintCheck, checkConstraints, type ParameterValue } from './check-constraints.ts';
@@ -75,32 +75,6 @@ export interface CallInput {
   readonly parameters: ParameterReader | null;
 }
 
-/** The grant that covers `action` on `resource`, honouring its data-class ceiling; undefined when none. */
-export function coveringGrant(
-  grants: readonly Grant[],
-  action: CatalogAction,
-  resource: string,
-): Grant | undefined {
-  return grants.find((g) => covers(g, action, resource));
-}
-
-function covers(g: Grant, action: CatalogAction, resource: string): boolean {
-  if (!patternMatches(g.action, action.name) || !patternMatches(g.resource, resource)) return false;
-  const ceiling = g.constraints?.['data_class'];
-  if (
-    ceiling !== undefined &&
-    DATA_CLASS_RANK[action.dataClass] > (DATA_CLASS_RANK[ceiling as DataClass] ?? -1)
-  )
-    return false;
-  const destinations = g.constraints?.['destination'];
-  if (
-    Array.isArray(destinations) &&
-    !destinations.some((d) => typeof d === 'string' && patternMatches(d, resource))
-  )
-    return false;
-  return true;
-}
-
 /**
  * The grant that covers the call with its values: the first covering grant whose value constraints the
  * call satisfies. When none does, the first covering grant's failure is the answer (grants are a union:
@@ -114,7 +88,7 @@ function grantForCall(
 ): { grant: Grant; check: ConstraintCheck } | undefined {
   let first: { grant: Grant; check: ConstraintCheck } | undefined;
   for (const grant of grants) {
-    if (!covers(grant, action, resource)) continue;
+    if (!grantCovers(grant, action, resource)) continue;
     const check = checkConstraints(grant, action, reader);
     if (check.ok) return { grant, check };
     first ??= { grant, check };

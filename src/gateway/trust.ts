@@ -1,7 +1,6 @@
-import { inflateSync } from 'node:zlib';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { KeySet } from '../core/jose/key-set.ts';
-import { verifyToken } from '../core/tokens/index.ts';
+import { decodeStatusList, statusBit, verifyToken } from '../core/tokens/index.ts';
 
 /**
  * The STS key set as seen by a gateway in another process: fetched from the issuer's JWKS, refreshed
@@ -164,8 +163,7 @@ export class RevocationView {
       return 'stale';
     }
     if (Date.now() - list.asOf > this.#stalenessMs) return 'stale';
-    const byte = list.bits[status.idx >> 3];
-    if (byte !== undefined && ((byte >> (status.idx & 7)) & 1) === 1) return 'revoked';
+    if (statusBit(list.bits, status.idx) === 1) return 'revoked';
     // An index past the end of a fresh list was allocated after the pull: not revoked as of the feed.
     return 'valid';
   }
@@ -191,7 +189,7 @@ export class RevocationView {
     });
     const received = Date.now();
     if (token.claims.sub !== uri) throw new Error('status list is for another uri');
-    const bits = new Uint8Array(inflateSync(Buffer.from(token.claims.status_list.lst, 'base64url')));
+    const bits = await decodeStatusList(token.claims.status_list);
     const issuedAt = token.claims.iat * 1000;
     // Current as of its iat (on the local clock), never later than it arrived; and as of the feed's last
     // heartbeat when the feed has carried every revocation since before the list was signed.

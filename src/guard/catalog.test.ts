@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DATA_CLASSES } from '../core/grants/index.ts';
 import { ActionCatalog, type CatalogAction, CatalogError, catalogSchema } from './catalog.ts';
 
 const refund: CatalogAction = {
@@ -39,6 +40,13 @@ describe('action catalog', () => {
   test('the schema is a draft 2020-12 schema with closed objects', () => {
     assert.equal(catalogSchema['$schema'], 'https://json-schema.org/draft/2020-12/schema');
     assert.equal(catalogSchema['additionalProperties'], false);
+  });
+
+  test("the schema's data classes are the core's, in its order", () => {
+    const action = (
+      catalogSchema['$defs'] as Record<string, { properties: Record<string, { enum: string[] }> }>
+    )['action'];
+    assert.deepEqual(action?.properties['dataClass']?.enum, [...DATA_CLASSES]);
   });
 
   test('parameters are compiled once: pointer tokens decoded, header names lower-cased', () => {

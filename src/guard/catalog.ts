@@ -3,13 +3,12 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { parse as parseYaml } from 'yaml';
 import { toConfigError } from '../config/validate-config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { isPattern, patternMatches } from '../core/grants/index.ts';
+import { type DataClass, isPattern, patternMatches } from '../core/grants/index.ts';
 import schema from './catalog.schema.json' with { type: 'json' };
 
 export type Protocol = 'http' | 'mcp' | 'a2a' | 'openai';
 export type Impact = 'low' | 'medium' | 'high' | 'critical';
 export type Reversibility = 'reversible' | 'compensable' | 'irreversible';
-export type DataClass = 'public' | 'internal' | 'confidential' | 'restricted';
 
 /** How a call is recognised: by protocol and the protocol's own name for the operation. */
 export interface ActionMatch {
@@ -311,10 +310,3 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
-
-export const DATA_CLASS_RANK: Readonly<Record<DataClass, number>> = {
-  public: 0,
-  internal: 1,
-  confidential: 2,
-  restricted: 3,
-};

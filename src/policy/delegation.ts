@@ -9,6 +9,7 @@
  * The delegation is allowed only if every grant is; no grants is a deny. Grant narrowing (requested ⊆ held)
  * is the STS's check before this one: policy decides who may hand what to whom.
  */
+import { DATA_CLASS_RANK, type DataClass } from '../core/grants/index.ts';
 import type { DecisionCache } from './decision-cache.ts';
 import type { PolicySet } from './policy-set.ts';
 import type {
@@ -28,14 +29,6 @@ export const ENTITY_TYPES = Object.freeze({
 
 export const DELEGATE_ACTION: EntityUid = Object.freeze({ type: 'Warrant::Action', id: 'delegate' });
 
-/** Data classes from lowest to highest; the rank is what policies compare (`context.dataClassRank`). */
-export const DATA_CLASS_RANK = Object.freeze({
-  public: 0,
-  internal: 1,
-  confidential: 2,
-  restricted: 3,
-} as const);
-export type DataClass = keyof typeof DATA_CLASS_RANK;
 /** Rank of a grant without a `data_class` constraint (`context.dataClass` is then `"none"`). */
 export const NO_DATA_CLASS_RANK = -1;
 

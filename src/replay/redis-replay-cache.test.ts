@@ -5,8 +5,8 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { REDIS_URL, requireRedis } from '../../test/support/services.ts';
-import { replayCacheContract } from './contract.ts';
-import { HotStateUnavailableError, ReplayStateLostError } from './errors.ts';
+import { replayCacheContract } from '../core/dpop/replay-cache-contract.ts';
+import { HotStateUnavailableError, ReplayStateLostError } from '../core/dpop/replay-errors.ts';
 import { RedisReplayCache } from './redis-replay-cache.ts';
 
 await requireRedis();

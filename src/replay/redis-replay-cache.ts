@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
+import { checkConsumeArguments, type ReplayCache } from '../core/dpop/replay-cache.ts';
+import { HotStateUnavailableError, ReplayStateLostError } from '../core/dpop/replay-errors.ts';
 import { WarrantError } from '../core/errors.ts';
-import { HotStateUnavailableError, ReplayStateLostError } from './errors.ts';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   type HotStateConnectionOptions,
   openHotStateRedis,
 } from './redis-connection.ts';
-import { checkConsumeArguments, type ReplayCache } from './replay-cache.ts';
 
 export interface RedisReplayCacheOptions extends HotStateConnectionOptions {
   /** Prefix of every key (default `warrant:replay:`); give each deployment or test run its own. */

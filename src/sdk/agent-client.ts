@@ -3,14 +3,13 @@ import { createDpopProof } from '../core/dpop/index.ts';
 import type { Grant } from '../core/grants/index.ts';
 import type { SigningKey } from '../core/jose/jwk.ts';
 import { signCompact } from '../core/jose/jws.ts';
+import { CLIENT_ASSERTION_TYPE, GRANT_TYPE, TOKEN_TYPE } from '../core/tokens/token-types.ts';
 
-export const TOKEN_TYPES = Object.freeze({
-  idToken: 'urn:ietf:params:oauth:token-type:id_token',
-  /** An ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant) for this agent, as a root's subject token. */
-  idJag: 'urn:ietf:params:oauth:token-type:id-jag',
-  warrant: 'urn:warrant:params:oauth:token-type:warrant',
-  identity: 'urn:warrant:params:oauth:token-type:identity',
-});
+/**
+ * The RFC 8693 token type identifiers an agent passes as `subjectTokenType` (`idToken`, `idJag` for a root;
+ * `warrant` for a hop): the core's {@link TOKEN_TYPE}.
+ */
+export const TOKEN_TYPES = TOKEN_TYPE;
 
 /** An OAuth error answered by the STS, with its stable Warrant code. */
 export class StsRequestError extends Error {
@@ -105,7 +104,7 @@ export class AgentClient {
     for (let attempt = 0; ; attempt++) {
       const body = new URLSearchParams(params);
       if (options.auth !== false) {
-        body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+        body.set('client_assertion_type', CLIENT_ASSERTION_TYPE);
         body.set('client_assertion', this.clientAssertion());
       }
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -131,7 +130,7 @@ export class AgentClient {
 
   /** The agent's identity token (`wi+jwt`), bound to its key. */
   identity(): Promise<TokenResult> {
-    return this.#token({ grant_type: 'client_credentials' }, true);
+    return this.#token({ grant_type: GRANT_TYPE.clientCredentials }, true);
   }
 
   /**
@@ -140,7 +139,7 @@ export class AgentClient {
    */
   exchange(request: ExchangeRequest): Promise<TokenResult> {
     const params: Record<string, string> = {
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      grant_type: GRANT_TYPE.tokenExchange,
       subject_token: request.subjectToken,
       subject_token_type: request.subjectTokenType,
       audience: request.audience,

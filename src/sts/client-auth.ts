@@ -1,11 +1,11 @@
 import { WarrantError } from '../core/errors.ts';
 import { importPublicJwk, type VerificationKey } from '../core/jose/jwk.ts';
 import { parseCompact, verifyParsed } from '../core/jose/jws.ts';
+import { CLIENT_ASSERTION_TYP, CLIENT_ASSERTION_TYPE } from '../core/tokens/token-types.ts';
 import { checkNumericDates } from '../core/tokens/verify-token.ts';
 import type { AgentRecord, AgentStore } from '../store/ports.ts';
 import { OAuthError } from './oauth-error.ts';
 
-export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Longest lifetime accepted for a client assertion (seconds). */
 const MAX_ASSERTION_LIFETIME = 300;
 /**
@@ -107,7 +107,7 @@ export async function authenticateClient(
   // Only a holder of the agent key learns that the agent is disabled.
   if (agent.status !== 'active') throw fail('WARRANT_AGENT_DISABLED', 'the agent is disabled');
   const typ = parsed.header['typ'];
-  if (typ !== undefined && typ !== 'JWT' && typ !== 'client-authentication+jwt') {
+  if (typ !== undefined && typ !== 'JWT' && typ !== CLIENT_ASSERTION_TYP) {
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion typ is not acceptable');
   }
   const aud = claims['aud'];

@@ -1,6 +1,6 @@
 import { WarrantError } from '../core/errors.ts';
 import { parseCompact } from '../core/jose/jws.ts';
-import { TOKEN_TYPES, verifyToken } from '../core/tokens/index.ts';
+import { TYP, verifyToken } from '../core/tokens/index.ts';
 import type { AgentRecord } from '../store/ports.ts';
 import type { Sts } from './sts.ts';
 
@@ -17,8 +17,8 @@ export async function introspect(
   let kind: 'warrant' | 'identity';
   try {
     const typ = parseCompact(token).header['typ'];
-    if (typ === TOKEN_TYPES.warrant) kind = 'warrant';
-    else if (typ === TOKEN_TYPES.identity) kind = 'identity';
+    if (typ === TYP.warrant) kind = 'warrant';
+    else if (typ === TYP.identity) kind = 'identity';
     else return inactive;
     const now = sts.clock();
     const verified = verifyToken(kind, token, {
@@ -38,7 +38,7 @@ export async function introspect(
       active: true,
       token_type: 'DPoP',
       token_hash: verified.hash,
-      typ: TOKEN_TYPES[kind],
+      typ: TYP[kind],
       ...claims,
     };
   } catch (error) {

@@ -1,5 +1,4 @@
-import { deflateSync } from 'node:zlib';
-import { signToken } from '../core/tokens/index.ts';
+import { encodeStatusList, signToken } from '../core/tokens/index.ts';
 import type { Sts } from './sts.ts';
 
 /** Seconds a relying party may cache a status list before fetching it again. */
@@ -21,6 +20,7 @@ export async function signedStatusList(sts: Sts, listId: string): Promise<string
   if (cached && cached.key === key && cached.iat >= now) return cached.token;
   const bits = snapshot.bits.length > 0 ? snapshot.bits : new Uint8Array(1);
   const exp = now + 10 * STATUS_LIST_TTL;
+  const statusList = await encodeStatusList(bits);
   const token = signToken(
     'statusList',
     {
@@ -29,7 +29,7 @@ export async function signedStatusList(sts: Sts, listId: string): Promise<string
       iat: now,
       exp,
       ttl: STATUS_LIST_TTL,
-      status_list: { bits: 1, lst: deflateSync(bits).toString('base64url') },
+      status_list: statusList,
     },
     sts.keys.current,
   );

@@ -1,6 +1,7 @@
 import type { PersonAssertionKind, TrustedIssuer } from '../config/types.ts';
 import { WarrantError } from '../core/errors.ts';
 import { type ParsedJws, parseCompact, verifyParsedExternal } from '../core/jose/jws.ts';
+import { ID_JAG_TYP } from '../core/tokens/token-types.ts';
 import { checkNumericDates } from '../core/tokens/verify-token.ts';
 import type { IssuerRecord, IssuerStore } from '../store/ports.ts';
 import { IssuerKeys } from './issuer-keys.ts';
@@ -9,8 +10,7 @@ import { OAuthError } from './oauth-error.ts';
 /** What a foreign JWT is presented as: a person's assertion, or a workload's identity (jwt-bearer). */
 export type ForeignTokenKind = PersonAssertionKind | 'workload';
 
-/** The `typ` of an ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant §3). */
-export const ID_JAG_TYP = 'oauth-id-jag+jwt';
+export { ID_JAG_TYP };
 
 /** Skew allowed on other parties' clocks (seconds), as for Warrant's own tokens. */
 const CLOCK_TOLERANCE = 30;

@@ -11,6 +11,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import packageJson from '../../package.json' with { type: 'json' };
 import { ERROR_CODES } from '../core/errors.ts';
+import { GRANT_TYPE } from '../core/tokens/token-types.ts';
 import { FastCounter, FastHistogram } from './instruments.ts';
 
 /** Cache figures as the caches keep them (ChainCache, DecisionCache, …). */
@@ -61,9 +62,9 @@ export interface Metrics {
 
 /** Short label values for the grant types of `/token`; anything else is `other`. */
 const GRANT_TYPES: Readonly<Record<string, string>> = {
-  client_credentials: 'client_credentials',
-  'urn:ietf:params:oauth:grant-type:jwt-bearer': 'jwt-bearer',
-  'urn:ietf:params:oauth:grant-type:token-exchange': 'token-exchange',
+  [GRANT_TYPE.clientCredentials]: 'client_credentials',
+  [GRANT_TYPE.jwtBearer]: 'jwt-bearer',
+  [GRANT_TYPE.tokenExchange]: 'token-exchange',
 };
 
 const SECONDS_FAST = [

@@ -14,8 +14,8 @@ import { KeySet } from '../../src/core/jose/key-set.ts';
 import {
   type IdentityClaims,
   signToken,
-  TOKEN_TYPES,
   type TokenKind,
+  TYP,
   verifyToken,
 } from '../../src/core/tokens/index.ts';
 
@@ -57,35 +57,32 @@ test('baseline: a correct identity token verifies; JWS attacks keep their codes 
   assert.equal(outcome('identity', valid), 'accepted');
   const [h, p] = valid.split('.');
   assert.equal(outcome('identity', `${h}.${p}.`), 'WARRANT_JWS_MALFORMED');
-  const none = `${encode(JSON.stringify({ alg: 'none', typ: TOKEN_TYPES.identity }))}.${p}.${encode('x')}`;
+  const none = `${encode(JSON.stringify({ alg: 'none', typ: TYP.identity }))}.${p}.${encode('x')}`;
   assert.equal(outcome('identity', none), 'WARRANT_JWS_ALG_NOT_ALLOWED');
   assert.equal(
-    outcome(
-      'identity',
-      raw({ typ: TOKEN_TYPES.identity, jku: 'https://attacker.example/' }, { ...identity }),
-    ),
+    outcome('identity', raw({ typ: TYP.identity, jku: 'https://attacker.example/' }, { ...identity })),
     'WARRANT_JWS_HEADER_FORBIDDEN',
   );
   assert.equal(
-    outcome('identity', raw({ typ: TOKEN_TYPES.identity, crit: ['exp'] }, { ...identity })),
+    outcome('identity', raw({ typ: TYP.identity, crit: ['exp'] }, { ...identity })),
     'WARRANT_JWS_CRIT_UNSUPPORTED',
   );
-  const unknownKid = signCompact({ typ: TOKEN_TYPES.identity }, { ...identity }, generateSigningKey('EdDSA'));
+  const unknownKid = signCompact({ typ: TYP.identity }, { ...identity }, generateSigningKey('EdDSA'));
   assert.equal(outcome('identity', unknownKid), 'WARRANT_KEY_UNKNOWN');
 });
 
 test('wrong typ: another kind, a generic or missing typ, case and media-type variants', () => {
   for (const typ of [
-    TOKEN_TYPES.warrant,
-    TOKEN_TYPES.statusList,
-    TOKEN_TYPES.checkpoint,
+    TYP.warrant,
+    TYP.statusList,
+    TYP.checkpoint,
     'JWT',
     'jwt',
     'at+jwt',
     'dpop+jwt',
-    TOKEN_TYPES.identity.toUpperCase(),
-    `application/${TOKEN_TYPES.identity}`,
-    `${TOKEN_TYPES.identity} `,
+    TYP.identity.toUpperCase(),
+    `application/${TYP.identity}`,
+    `${TYP.identity} `,
     '',
   ]) {
     assert.equal(
@@ -96,10 +93,7 @@ test('wrong typ: another kind, a generic or missing typ, case and media-type var
   }
   assert.equal(outcome('identity', raw({}, { ...identity })), 'WARRANT_TOKEN_TYPE_MISMATCH');
   // A non-string typ never reaches the comparison: the JWS layer refuses it.
-  assert.equal(
-    outcome('identity', raw({ typ: [TOKEN_TYPES.identity] }, { ...identity })),
-    'WARRANT_JWS_MALFORMED',
-  );
+  assert.equal(outcome('identity', raw({ typ: [TYP.identity] }, { ...identity })), 'WARRANT_JWS_MALFORMED');
   // The valid identity token offered as each other kind.
   for (const kind of ['warrant', 'statusList', 'checkpoint'] as const) {
     assert.equal(outcome(kind, valid), 'WARRANT_TOKEN_TYPE_MISMATCH', kind);
@@ -121,7 +115,7 @@ test('not-yet-valid and future-issued tokens are refused', () => {
 });
 
 test('time claims of the wrong type are invalid, missing ones are missing, and lifetimes are capped', () => {
-  const typ = { typ: TOKEN_TYPES.identity };
+  const typ = { typ: TYP.identity };
   for (const bad of [
     { exp: String(identity.exp) },
     { exp: identity.exp + 0.5 },

@@ -1,5 +1,5 @@
 import type { Command } from '../command.ts';
-import { agentCommands } from './agent.ts';
+import { agentCommands } from './agent/index.ts';
 import { auditCommands } from './audit/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';

@@ -6,8 +6,8 @@ import { MAX_COMPACT_LENGTH, parseCompact } from '../../core/jose/jws.ts';
 import { KeySet } from '../../core/jose/key-set.ts';
 import {
   type IdentityClaims,
-  TOKEN_TYPES,
   type TokenKind,
+  TYP,
   type VerifiedToken,
   verifyToken,
   type WarrantClaims,
@@ -16,7 +16,7 @@ import { CliError, type Command, EXIT, type Io, UsageError } from '../command.ts
 import { readStdin } from '../read-stdin.ts';
 
 const KIND_BY_TYP = new Map<string, TokenKind>(
-  Object.entries(TOKEN_TYPES).map(([kind, typ]) => [typ, kind as TokenKind]),
+  Object.entries(TYP).map(([kind, typ]) => [typ, kind as TokenKind]),
 );
 
 export const tokenVerify: Command = {
@@ -140,7 +140,7 @@ function kindOf(compact: string): TokenKind {
     throw new CliError(
       `not a Warrant token: typ is ${typeof typ === 'string' ? JSON.stringify(typ.slice(0, 40)) : 'missing'} ` +
         '(WARRANT_TOKEN_TYPE_MISMATCH)',
-      `Warrant tokens have typ ${Object.values(TOKEN_TYPES).join(', ')}. Decode it with \`warrant token inspect\`.`,
+      `Warrant tokens have typ ${Object.values(TYP).join(', ')}. Decode it with \`warrant token inspect\`.`,
     );
   }
   return kind;
@@ -315,7 +315,7 @@ function chainJson(chain: VerifiedChain): Record<string, unknown> {
 }
 
 function describeToken(token: VerifiedToken<TokenKind>, issuerPinned: boolean): string {
-  const head = `valid: ${token.kind} token (${TOKEN_TYPES[token.kind]}); signature, claims and times checked (revocation not checked)`;
+  const head = `valid: ${token.kind} token (${TYP[token.kind]}); signature, claims and times checked (revocation not checked)`;
   const claims = token.claims as { iss: string; exp?: number };
   const lines = [head, `issuer    ${pinned(claims.iss, issuerPinned)}`];
   if (token.kind === 'warrant') {

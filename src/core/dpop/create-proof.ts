@@ -3,10 +3,9 @@ import { encode } from '../jose/base64url.ts';
 import { tokenHash } from '../jose/hash.ts';
 import type { SigningKey } from '../jose/jwk.ts';
 import { signCompact } from '../jose/jws.ts';
+import { DPOP_TYP } from '../tokens/token-types.ts';
 import { htuForm } from './htu.ts';
 import { publicJwkMembers } from './public-jwk.ts';
-
-export const DPOP_TYP = 'dpop+jwt';
 
 export interface CreateDpopProofOptions {
   /** The holder's key; its public half goes into the header as `jwk`. */

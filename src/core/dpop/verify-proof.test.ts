@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { ReplayStateLostError } from '../../replay/errors.ts';
-import { MemoryReplayCache } from '../../replay/memory-replay-cache.ts';
-import type { ReplayCache } from '../../replay/replay-cache.ts';
 import { ALGORITHMS } from '../jose/algorithms.ts';
 import { encode } from '../jose/base64url.ts';
 import { tokenHash } from '../jose/hash.ts';
@@ -15,6 +12,9 @@ import {
   DpopError,
   DpopNonces,
   MAX_DPOP_PROOF_LENGTH,
+  MemoryReplayCache,
+  type ReplayCache,
+  ReplayStateLostError,
   type VerifyDpopProofOptions,
   verifyDpopProof,
 } from './index.ts';

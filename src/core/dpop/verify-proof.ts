@@ -1,16 +1,16 @@
 import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
-import type { ReplayCache } from '../../replay/replay-cache.ts';
 import { JwsError, WarrantError } from '../errors.ts';
 import { ALGORITHMS, type Alg, algOf, isAlg } from '../jose/algorithms.ts';
 import { tokenHash } from '../jose/hash.ts';
 import { importPublicJwk, type PublicJwk, type VerificationKey } from '../jose/jwk.ts';
 import { type ParsedJws, parseCompact } from '../jose/jws.ts';
+import { DPOP_TYP } from '../tokens/token-types.ts';
 import { checkTimes } from '../tokens/verify-token.ts';
-import { DPOP_TYP } from './create-proof.ts';
 import { DpopError } from './errors.ts';
 import { hasQueryOrFragment, htuForm } from './htu.ts';
 import { publicJwkMembers } from './public-jwk.ts';
+import type { ReplayCache } from './replay-cache.ts';
 
 /** Hard cap on a DPoP proof (characters): a header with one public key and six short claims. */
 export const MAX_DPOP_PROOF_LENGTH = 4096;

@@ -10,11 +10,8 @@
  * | `enumeration` | any other `[a-z][a-z0-9_]*`      | non-empty array of distinct non-empty strings      |
  */
 
+import { DATA_CLASSES, dataClassRank } from './data-class.ts';
 import { isResourcePattern } from './pattern.ts';
-
-/** Data classes, least to most sensitive. `data_class: c` means "may touch data up to class c". */
-export const DATA_CLASSES = ['public', 'internal', 'confidential', 'restricted'] as const;
-export type DataClass = (typeof DATA_CLASSES)[number];
 
 export type ConstraintKind = 'maximum' | 'data_class' | 'destination' | 'enumeration';
 
@@ -25,11 +22,6 @@ export const MAX_ENUM_VALUE_LENGTH = 256;
 
 const MAXIMUM_KEY = /^max_[a-z0-9_]+$/;
 const ENUMERATION_KEY = /^[a-z][a-z0-9_]*$/;
-
-/** The rank of a data class in {@link DATA_CLASSES}, or -1 when it is not one. */
-export function dataClassRank(value: unknown): number {
-  return typeof value === 'string' ? (DATA_CLASSES as readonly string[]).indexOf(value) : -1;
-}
 
 /** The kind a key denotes, or `undefined` for a malformed key. Keys starting with `max_` are reserved for maxima. */
 export function constraintKind(key: string): ConstraintKind | undefined {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GrantError } from '../errors.ts';
-import { DATA_CLASSES } from './constraint.ts';
+import { DATA_CLASSES } from './data-class.ts';
 import { type Grant, isValidGrant, MAX_GRANTS, parseGrant, parseGrants } from './grant.ts';
 
 function show(value: unknown): string {

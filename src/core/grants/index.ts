@@ -1,4 +1,6 @@
 export * from './constraint.ts';
+export * from './covering-grant.ts';
+export * from './data-class.ts';
 export * from './grant.ts';
 export * from './is-within.ts';
 export * from './narrow.ts';

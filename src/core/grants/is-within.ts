@@ -3,7 +3,8 @@
  * or of an unknown kind is not within, and these functions never throw.
  */
 
-import { type ConstraintValue, constraintKind, dataClassRank, Invalid } from './constraint.ts';
+import { type ConstraintValue, constraintKind, Invalid } from './constraint.ts';
+import { dataClassRank } from './data-class.ts';
 import { type Grant, readGrant } from './grant.ts';
 import { patternWithin } from './pattern.ts';
 

@@ -4,7 +4,8 @@
  */
 
 import { GrantError } from '../errors.ts';
-import { type ConstraintValue, constraintKind, dataClassRank, Invalid } from './constraint.ts';
+import { type ConstraintValue, constraintKind, Invalid } from './constraint.ts';
+import { dataClassRank } from './data-class.ts';
 import { type Grant, MAX_GRANTS, parseGrant, readGrant } from './grant.ts';
 import { patternMeet, patternWithin } from './pattern.ts';
 

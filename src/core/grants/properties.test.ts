@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { GrantError } from '../errors.ts';
-import { DATA_CLASSES, dataClassRank } from './constraint.ts';
+import { DATA_CLASSES, dataClassRank } from './data-class.ts';
 import { type Grant, isValidGrant, parseGrant } from './grant.ts';
 import { grantsWithin, isWithin } from './is-within.ts';
 import { narrow } from './narrow.ts';

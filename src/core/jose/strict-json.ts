@@ -34,6 +34,24 @@ export function parseStrictJson(text: string): { value: unknown } | undefined {
   return hasDuplicateMember(text) ? undefined : { value };
 }
 
+/** The index of the quote that closes the string opening at `open` in already-valid JSON text. */
+function closingQuote(text: string, open: number): number {
+  let i = open + 1;
+  while (i < text.length) {
+    const d = text.charCodeAt(i);
+    if (d === 0x5c /* \ */) i += 2;
+    else if (d === 0x22 /* " */) break;
+    else i++;
+  }
+  return i;
+}
+
+/** The value of the string token `text[open..close]` (quotes included), unescaped only when it must be. */
+function memberName(text: string, open: number, close: number): string {
+  const raw = text.slice(open, close + 1);
+  return raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+}
+
 /** Scans already-valid JSON text; returns true when some object repeats a member name. */
 function hasDuplicateMember(text: string): boolean {
   // Fast path: no object can repeat a name if there are fewer than two members anywhere.
@@ -43,17 +61,10 @@ function hasDuplicateMember(text: string): boolean {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
-      i++;
-      while (i < text.length) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i += 2;
-        else if (d === 0x22) break;
-        else i++;
-      }
+      i = closingQuote(text, i);
       const top = stack[stack.length - 1];
       if (expectKey && top) {
-        const raw = text.slice(start, i + 1);
-        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const key = memberName(text, start, i);
         if (top.has(key)) return true;
         top.add(key);
         expectKey = false;
@@ -92,16 +103,9 @@ export function duplicateMembers(text: string, limit = 16): string[] {
     const top = stack[stack.length - 1];
     if (c === 0x22 /* " */) {
       const start = i;
-      i++;
-      while (i < text.length) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i += 2;
-        else if (d === 0x22) break;
-        else i++;
-      }
+      i = closingQuote(text, i);
       if (top?.kind === 'object' && top.expectKey) {
-        const raw = text.slice(start, i + 1);
-        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const key = memberName(text, start, i);
         if (top.keys.has(key)) found.push(pointer(key));
         top.keys.add(key);
         top.key = key;

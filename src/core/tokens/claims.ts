@@ -1,7 +1,8 @@
 import { TokenError } from '../errors.ts';
 import { type Grant, parseGrants } from '../grants/index.ts';
 import { isThumbprintShape } from '../jose/jwk.ts';
-import { EXCLUSIVE_CLAIMS, MAX_LIFETIME, type TokenKind } from './kinds.ts';
+import { EXCLUSIVE_CLAIMS, MAX_LIFETIME } from './kinds.ts';
+import type { TokenKind } from './token-types.ts';
 
 export interface Actor {
   readonly sub: string;

@@ -1,12 +1,4 @@
-/** Each token kind has its own explicit `typ` (RFC 8725 §3.11); a token of one kind never verifies as another. */
-export const TOKEN_TYPES = Object.freeze({
-  identity: 'wi+jwt',
-  warrant: 'warrant+jwt',
-  statusList: 'statuslist+jwt',
-  checkpoint: 'checkpoint+jwt',
-} as const);
-
-export type TokenKind = keyof typeof TOKEN_TYPES;
+import type { TokenKind } from './token-types.ts';
 
 /** Longest lifetime (exp - iat, seconds) each kind may claim. */
 export const MAX_LIFETIME: Readonly<Record<TokenKind, number>> = Object.freeze({

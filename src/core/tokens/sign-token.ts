@@ -1,7 +1,7 @@
 import type { SigningKey } from '../jose/jwk.ts';
 import { signCompact } from '../jose/jws.ts';
 import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
-import { TOKEN_TYPES, type TokenKind } from './kinds.ts';
+import { type TokenKind, TYP } from './token-types.ts';
 
 /**
  * Signs a token of `kind`. The claims are validated with the same rules a verifier applies, so an issuer
@@ -9,5 +9,5 @@ import { TOKEN_TYPES, type TokenKind } from './kinds.ts';
  */
 export function signToken<K extends TokenKind>(kind: K, claims: ClaimsByKind[K], key: SigningKey): string {
   CLAIM_VALIDATORS[kind](claims as unknown as Record<string, unknown>);
-  return signCompact({ typ: TOKEN_TYPES[kind] }, claims as unknown as Record<string, unknown>, key);
+  return signCompact({ typ: TYP[kind] }, claims as unknown as Record<string, unknown>, key);
 }

@@ -4,7 +4,7 @@ import { buildChain, ISSUER } from '../../../test/support/chains.ts';
 import { generateSigningKey } from '../jose/jwk.ts';
 import { signCompact } from '../jose/jws.ts';
 import { KeySet } from '../jose/key-set.ts';
-import { type IdentityClaims, signToken, TOKEN_TYPES, verifyToken } from './index.ts';
+import { type IdentityClaims, signToken, TYP, verifyToken } from './index.ts';
 
 const key = generateSigningKey();
 const holder = generateSigningKey('ES256');
@@ -60,7 +60,7 @@ describe('verifyToken', () => {
   });
 
   test('a warrant relabelled as an identity token is refused by its exclusive claims', () => {
-    const w = raw(TOKEN_TYPES.identity, { ...warrantClaims(), tier: 'executor' } as unknown as Record<
+    const w = raw(TYP.identity, { ...warrantClaims(), tier: 'executor' } as unknown as Record<
       string,
       unknown
     >);
@@ -70,7 +70,7 @@ describe('verifyToken', () => {
   for (const name of ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'cnf', 'tier'] as const) {
     test(`identity token without ${name} is refused`, () => {
       const { [name]: _, ...rest } = identity;
-      assert.throws(() => verifyToken('identity', raw(TOKEN_TYPES.identity, rest), opts), {
+      assert.throws(() => verifyToken('identity', raw(TYP.identity, rest), opts), {
         code: 'WARRANT_CLAIM_MISSING',
       });
     });
@@ -90,7 +90,7 @@ describe('verifyToken', () => {
   ] as const) {
     test(`warrant without ${name} is refused`, () => {
       const { [name]: _, ...rest } = warrantClaims();
-      assert.throws(() => verifyToken('warrant', raw(TOKEN_TYPES.warrant, rest), opts), {
+      assert.throws(() => verifyToken('warrant', raw(TYP.warrant, rest), opts), {
         code: 'WARRANT_CLAIM_MISSING',
       });
     });
@@ -98,10 +98,7 @@ describe('verifyToken', () => {
 
   test('a warrant with an unknown top-level claim is refused: WARRANT_CLAIM_UNKNOWN', () => {
     for (const extra of [{ role: 'admin' }, { scope_override: '*' }, { 'x-debug': true }, { act_as: {} }]) {
-      const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), ...extra } as unknown as Record<
-        string,
-        unknown
-      >);
+      const t = raw(TYP.warrant, { ...warrantClaims(), ...extra } as unknown as Record<string, unknown>);
       assert.throws(
         () => verifyToken('warrant', t, opts),
         { code: 'WARRANT_CLAIM_UNKNOWN' },
@@ -111,21 +108,18 @@ describe('verifyToken', () => {
   });
 
   test('an identity token with an unknown top-level claim is refused: WARRANT_CLAIM_UNKNOWN', () => {
-    const t = raw(TOKEN_TYPES.identity, { ...identity, admin: true });
+    const t = raw(TYP.identity, { ...identity, admin: true });
     assert.throws(() => verifyToken('identity', t, opts), { code: 'WARRANT_CLAIM_UNKNOWN' });
   });
 
   test('a claim of another kind stays WARRANT_CLAIM_INVALID (checked before unknown claims)', () => {
-    const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), tier: 'x' } as unknown as Record<
-      string,
-      unknown
-    >);
+    const t = raw(TYP.warrant, { ...warrantClaims(), tier: 'x' } as unknown as Record<string, unknown>);
     assert.throws(() => verifyToken('warrant', t, opts), { code: 'WARRANT_CLAIM_INVALID' });
   });
 
   test('a warrant without status is refused: WARRANT_STATUS_MISSING (and signToken will not mint one)', () => {
     const { status: _, ...rest } = warrantClaims();
-    assert.throws(() => verifyToken('warrant', raw(TOKEN_TYPES.warrant, rest), opts), {
+    assert.throws(() => verifyToken('warrant', raw(TYP.warrant, rest), opts), {
       code: 'WARRANT_STATUS_MISSING',
     });
     assert.throws(() => signToken('warrant', rest as never, key), { code: 'WARRANT_STATUS_MISSING' });
@@ -149,7 +143,7 @@ describe('verifyToken', () => {
   });
 
   test('an identity token may live at most 15 minutes', () => {
-    const t = raw(TOKEN_TYPES.identity, { ...identity, exp: now + 901 });
+    const t = raw(TYP.identity, { ...identity, exp: now + 901 });
     assert.throws(() => verifyToken('identity', t, opts), { code: 'WARRANT_TOKEN_LIFETIME_EXCEEDED' });
   });
 
@@ -182,21 +176,15 @@ describe('verifyToken', () => {
   });
 
   test('a warrant with an array audience is refused (single recipient)', () => {
-    const t = raw(TOKEN_TYPES.warrant, { ...warrantClaims(), aud: ['a', 'b'] } as unknown as Record<
-      string,
-      unknown
-    >);
+    const t = raw(TYP.warrant, { ...warrantClaims(), aud: ['a', 'b'] } as unknown as Record<string, unknown>);
     assert.throws(() => verifyToken('warrant', t, opts), { code: 'WARRANT_CLAIM_INVALID' });
   });
 
   test('a root warrant with prev, or an actor count that disagrees with depth, is refused', () => {
     const c = warrantClaims();
-    const withPrev = raw(TOKEN_TYPES.warrant, { ...c, prev: 'A'.repeat(43) } as unknown as Record<
-      string,
-      unknown
-    >);
+    const withPrev = raw(TYP.warrant, { ...c, prev: 'A'.repeat(43) } as unknown as Record<string, unknown>);
     assert.throws(() => verifyToken('warrant', withPrev, opts), { code: 'WARRANT_CLAIM_INVALID' });
-    const deeper = raw(TOKEN_TYPES.warrant, {
+    const deeper = raw(TYP.warrant, {
       ...c,
       depth: 1,
       prev: 'A'.repeat(43),
@@ -219,7 +207,7 @@ describe('verifyToken', () => {
       { depth: 1.5 },
     ]) {
       assert.throws(
-        () => verifyToken('warrant', raw(TOKEN_TYPES.warrant, { ...c, ...bad }), opts),
+        () => verifyToken('warrant', raw(TYP.warrant, { ...c, ...bad }), opts),
         { code: 'WARRANT_CLAIM_INVALID' },
         JSON.stringify(bad),
       );

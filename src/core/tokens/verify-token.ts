@@ -2,7 +2,7 @@ import { TokenError } from '../errors.ts';
 import { tokenHash } from '../jose/hash.ts';
 import { type KeyResolver, parseCompact, verifyParsed } from '../jose/jws.ts';
 import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
-import { TOKEN_TYPES, type TokenKind } from './kinds.ts';
+import { type TokenKind, TYP } from './token-types.ts';
 
 export interface VerifyTokenOptions {
   /** Trusted keys, looked up by `kid` only. */
@@ -42,10 +42,10 @@ export function verifyToken<K extends TokenKind>(
   const parsed = parseCompact(compact);
   const key = verifyParsed(parsed, options.keys);
   const typ = parsed.header['typ'];
-  if (typ !== TOKEN_TYPES[kind]) {
+  if (typ !== TYP[kind]) {
     throw new TokenError(
       'WARRANT_TOKEN_TYPE_MISMATCH',
-      `expected typ ${TOKEN_TYPES[kind]}, got ${typeof typ === 'string' ? typ.slice(0, 40) : 'none'}`,
+      `expected typ ${TYP[kind]}, got ${typeof typ === 'string' ? typ.slice(0, 40) : 'none'}`,
     );
   }
   const claims = CLAIM_VALIDATORS[kind](parsed.claims as Record<string, unknown>) as ClaimsByKind[K];

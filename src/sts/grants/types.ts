@@ -20,11 +20,4 @@ export interface GrantHandler {
   handle(sts: Sts, request: TokenRequest): Promise<TokenResponse>;
 }
 
-export const TOKEN_TYPE = Object.freeze({
-  idToken: 'urn:ietf:params:oauth:token-type:id_token',
-  /** An Identity Assertion JWT Authorization Grant (draft-ietf-oauth-identity-assertion-authz-grant). */
-  idJag: 'urn:ietf:params:oauth:token-type:id-jag',
-  jwt: 'urn:ietf:params:oauth:token-type:jwt',
-  warrant: 'urn:warrant:params:oauth:token-type:warrant',
-  identity: 'urn:warrant:params:oauth:token-type:identity',
-});
+export { TOKEN_TYPE } from '../../core/tokens/token-types.ts';

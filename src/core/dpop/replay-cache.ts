@@ -1,6 +1,7 @@
 /**
  * The replay-cache port: remembers single-use identifiers (DPoP `jti`s, approval ids, assertion `jti`s)
- * until they expire. One contract suite (`contract.ts`) runs against every adapter.
+ * until they expire. One contract suite (`replay-cache-contract.ts`) runs against every adapter: the
+ * in-process one beside this file, Redis in `src/replay/`.
  */
 export interface ReplayCache {
   /**

@@ -1,4 +1,4 @@
-import { WarrantError } from '../core/errors.ts';
+import { WarrantError } from '../errors.ts';
 
 /**
  * The hot-state store (Redis) is down, unreachable or too slow: the command was not answered within its

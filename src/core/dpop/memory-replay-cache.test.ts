@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { replayCacheContract } from './contract.ts';
 import { MemoryReplayCache } from './memory-replay-cache.ts';
+import { replayCacheContract } from './replay-cache-contract.ts';
 
 let clock = 1_900_000_000;
 

@@ -24,7 +24,7 @@ export class MemoryReplayCache implements ReplayCache {
   readonly #entries = new Map<string, number>();
   readonly #maxEntries: number;
   readonly #now: () => number;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   /** A lower bound on the earliest live expiry, so a full cache with nothing expired refuses in O(1). */
   #earliest = Number.POSITIVE_INFINITY;
   #refused = 0;
@@ -40,7 +40,8 @@ export class MemoryReplayCache implements ReplayCache {
     this.#now = now;
     if (sweepIntervalMs > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepIntervalMs);
-      this.#timer.unref();
+      // Node's timers can be unref'd so the sweep never keeps a process alive; other runtimes' cannot.
+      (this.#timer as { unref?: () => void }).unref?.();
     }
   }
 

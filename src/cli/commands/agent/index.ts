@@ -1,0 +1,17 @@
+import type { Command } from '../../command.ts';
+import { agentAdd } from './add.ts';
+import { agentDisable } from './disable.ts';
+import { agentEnable } from './enable.ts';
+import { agentList } from './list.ts';
+import { agentRotateKey } from './rotate-key.ts';
+import { agentShow } from './show.ts';
+
+/** `warrant agent …`, one file per subcommand, in the order `warrant --help` lists them. */
+export const agentCommands: readonly Command[] = [
+  agentAdd,
+  agentList,
+  agentShow,
+  agentDisable,
+  agentEnable,
+  agentRotateKey,
+];
