@@ -1,3 +1,4 @@
+import { GRANT_TYPE } from '../../core/tokens/token-types.ts';
 import { authenticateClient } from '../client-auth.ts';
 import { OAuthError } from '../oauth-error.ts';
 import { clientAuthContext } from './exchange/authenticate-caller.ts';
@@ -8,7 +9,7 @@ import { type GrantHandler, TOKEN_TYPE } from './types.ts';
  * token (`wi+jwt`), bound to that key. A DPoP proof, when sent, must be signed by the same key.
  */
 export const clientCredentials: GrantHandler = {
-  grantType: 'client_credentials',
+  grantType: GRANT_TYPE.clientCredentials,
   async handle(sts, { params, dpop }) {
     const proof = dpop === undefined ? undefined : await sts.dpop(dpop, sts.tokenEndpoint);
     const agent = await authenticateClient(params, clientAuthContext(sts));

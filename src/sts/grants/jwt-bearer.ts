@@ -1,4 +1,5 @@
 import { parseCompact } from '../../core/jose/jws.ts';
+import { GRANT_TYPE } from '../../core/tokens/token-types.ts';
 import { required } from '../http/form.ts';
 import { OAuthError } from '../oauth-error.ts';
 import type { Sts } from '../sts.ts';
@@ -22,7 +23,7 @@ import { type GrantHandler, TOKEN_TYPE, type TokenRequest, type TokenResponse } 
  *   identity token bound to the DPoP key the workload proves.
  */
 export const jwtBearer: GrantHandler = {
-  grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  grantType: GRANT_TYPE.jwtBearer,
   async handle(sts, request) {
     const assertion = required(request.params, 'assertion');
     if (isIdJag(assertion)) return idJagGrant(sts, request, assertion);

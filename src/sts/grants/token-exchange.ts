@@ -1,3 +1,4 @@
+import { GRANT_TYPE } from '../../core/tokens/token-types.ts';
 import { authenticateCaller } from './exchange/authenticate-caller.ts';
 import { checkAudience, checkPersonResources } from './exchange/check-audience.ts';
 import { checkDepth } from './exchange/check-depth.ts';
@@ -70,7 +71,7 @@ const PERSON: readonly Check[] = [verifyPerson, ...ROOT];
  * name the caller, and the result is a `warrant+jwt`.
  */
 export const tokenExchange: GrantHandler = {
-  grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  grantType: GRANT_TYPE.tokenExchange,
   async handle(sts, request) {
     const ctx = exchangeContext(sts, request);
     await runChecks(REQUEST, ctx);
