@@ -134,8 +134,10 @@ describe('gateway metrics', () => {
     assert.equal(buckets.at(-1)!.value, 5);
     assert.equal(samples.get('warrant_gateway_request_duration_ms_count'), 5);
     assert.equal(samples.get('warrant_gateway_request_duration_ms_bucket{le="0.1"}'), 0);
-    assert.equal(samples.get('warrant_gateway_request_duration_ms_bucket{le="1"}'), 3);
-    assert.equal(samples.get('warrant_gateway_request_duration_ms_bucket{le="1000"}'), 4);
+    // Only lower bounds of the durations are known (a loaded machine adds to each): the 30 ms call is
+    // never in a bucket below 30 ms, the 2 s call never at or below 1 s.
+    assert.ok(samples.get('warrant_gateway_request_duration_ms_bucket{le="25"}')! <= 3);
+    assert.ok(samples.get('warrant_gateway_request_duration_ms_bucket{le="1000"}')! <= 4);
     assert.ok(samples.get('warrant_gateway_request_duration_ms_sum')! >= 2030);
   });
 
