@@ -161,11 +161,12 @@ describe('gateway metrics', () => {
       0,
     );
     assert.equal(
-      samples.get('warrant_gateway_request_duration_seconds_bucket{route="/crm",outcome="deny",le="0.0025"}'),
+      samples.get('warrant_gateway_request_duration_seconds_bucket{route="/crm",outcome="deny",le="+Inf"}'),
       1,
     );
+    // Only the lower bound of a measured duration is known (a loaded machine adds to it).
     const sum = samples.get('warrant_gateway_request_duration_seconds_sum{route="/crm",outcome="deny"}')!;
-    assert.ok(sum >= 0.002 && sum < 1, String(sum));
+    assert.ok(sum >= 0.002, String(sum));
   });
 });
 
