@@ -36,17 +36,19 @@ export const gateway: Command = {
         'gateway.issuer is not set',
         'Set gateway.issuer to the STS URL (e.g. http://127.0.0.1:8080).',
       );
-    const { startGateway, loadActionPolicy } = await import('../../gateway/start-gateway.ts');
-    const { ActionCatalog, CatalogError } = await import('../../guard/catalog.ts');
-    let running: Awaited<ReturnType<typeof startGateway>>;
+    const { startDataPlane } = await import('../../runtime/data-plane.ts');
+    const { CatalogError } = await import('../../guard/catalog.ts');
+    let running: Awaited<ReturnType<typeof startDataPlane>>;
     try {
-      running = await startGateway(config, { issuer });
+      running = await startDataPlane(config, { issuer });
     } catch (error) {
       throw new CliError(
         `cannot start the gateway: ${(error as Error).message}`,
         error instanceof CatalogError
           ? `Fix that entry of the action catalog (docs/catalog.md); \`warrant config validate ${file}\` checks it.`
-          : `Is the STS at ${issuer} running?`,
+          : (error as { code?: unknown }).code === 'WARRANT_HOT_STATE_UNAVAILABLE'
+            ? 'Is Redis (redis.url) running? With gateway.replayCache: redis the gateway needs it to start.'
+            : `Is the STS at ${issuer} running?`,
         { cause: error },
       );
     }
@@ -57,11 +59,7 @@ export const gateway: Command = {
       void (async () => {
         try {
           const next = await loadCliConfig(file, {});
-          running.gateway.reload({
-            routes: next.gateway.routes,
-            catalog: next.guard.catalog ? ActionCatalog.fromFile(next.guard.catalog) : new ActionCatalog([]),
-            policy: loadActionPolicy(next),
-          });
+          running.reload(next);
           io.err(`reloaded: ${next.gateway.routes.length} routes\n`);
         } catch (error) {
           io.err(`reload failed, keeping the running configuration: ${(error as Error).message}\n`);

@@ -28,7 +28,7 @@ export const serve: Command = {
     if (!file)
       throw new UsageError('serve needs --config <file>; for a quick start without one use `warrant dev`');
     const config = await loadCliConfig(file, {});
-    const { startControlPlane } = await import('../../sts/start.ts');
+    const { startControlPlane } = await import('../../runtime/control-plane.ts');
     const adminToken = io.env[config.admin.tokenEnv];
     if (!adminToken) io.err(`no admin credential in $${config.admin.tokenEnv}: the admin API is disabled\n`);
     let plane: Awaited<ReturnType<typeof startControlPlane>>;
