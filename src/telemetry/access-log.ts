@@ -17,8 +17,8 @@ export interface AccessLogFields {
   readonly decision?: string;
   /** The Warrant error code of a refusal. */
   readonly code?: string;
-  /** STS: the OAuth `error` of a refusal (`invalid_grant`, `invalid_client`, …). */
-  readonly error?: string;
+  /** STS: the OAuth `error` of a refusal (`invalid_grant`, `invalid_client`, …). Not `error`: pino reads that as an Error. */
+  readonly oauthError?: string;
   /** STS `/token`: the grant type, when supported (else `other`). */
   readonly grantType?: string;
   readonly latencyMs: number;
@@ -43,7 +43,7 @@ export function accessLog(logger: Logger, fields: AccessLogFields): void {
       status: fields.status,
       decision: fields.decision,
       code: fields.code,
-      error: fields.error,
+      oauthError: fields.oauthError,
       grantType: fields.grantType,
       latencyMs: Math.round(fields.latencyMs * 1000) / 1000,
       txn: fields.txn,

@@ -16,7 +16,7 @@ import { type ControlPlane, startControlPlane } from '../../src/runtime/control-
 import { AgentClient } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
-import { createLogger, type Logger } from '../../src/telemetry/index.ts';
+import { createLogger, type Logger, type Metrics, type Tracing } from '../../src/telemetry/index.ts';
 import { POSTGRES_URL, requirePostgres } from './services.ts';
 
 export const TRUST_DOMAIN = 'warrant.test';
@@ -64,6 +64,8 @@ export interface HarnessOptions {
   readonly store?: 'sqlite' | 'postgres';
   /** The STS logger; default {@link quietLogger}. */
   readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly tracing?: Tracing;
   readonly overrides?: ConfigOverrides;
   /** Trusted issuers added after the harness's own person issuer. */
   readonly extraIssuers?: readonly TrustedIssuer[];
@@ -109,6 +111,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     adminToken: ADMIN_TOKEN,
     store,
     logger: options.logger ?? quietLogger(),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   const admin = (method: string, path: string, body?: unknown) =>
     fetch(`${plane.url}/admin${path}`, {

@@ -107,7 +107,7 @@ export function observe(
         status,
         ...(exchange ? { decision: status < 400 ? 'issued' : status < 500 ? 'refused' : 'error' } : {}),
         ...(code === undefined ? {} : { code }),
-        ...(note.error === undefined ? {} : { error: note.error.error }),
+        ...(note.error === undefined ? {} : { oauthError: note.error.error }),
         ...(note.grantType === undefined ? {} : { grantType: note.grantType }),
         latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
         ...(note.txn === undefined ? {} : { txn: note.txn }),
