@@ -25,8 +25,8 @@ import {
   createMetrics,
   createTracing,
   type Logger,
-  logError,
   type Metrics,
+  serializeError,
   type Tracing,
 } from '../telemetry/index.ts';
 import { type HotState, openHotState } from './hot-state.ts';
@@ -89,8 +89,10 @@ export async function startControlPlane(
   const logger = options.logger ?? createLogger({ service: 'sts' });
   const metrics = options.metrics ?? createMetrics('sts');
   const tracing = options.tracing ?? (await createTracing({ service: 'sts' }));
-  const onError = (error: unknown): void => {
-    logError(logger, error);
+  // The revocation relay's errors (Redis down, reconnecting, a malformed message): a warning each; the
+  // requests that fail meanwhile are refused and logged on their own.
+  const onHotStateError = (error: unknown): void => {
+    logger.warn({ err: serializeError(error) }, 'hot state: revocation relay error');
     options.onError?.(error);
   };
   // Undone in reverse order when a later step fails.
@@ -106,7 +108,10 @@ export async function startControlPlane(
     const policy = loadPolicy();
     const vault = new KeyVault(store.keys, process.env['WARRANT_KEY_ENCRYPTION_KEY']);
     const keys = await vault.load(config.sts.algorithms[0] ?? 'EdDSA', clock());
-    const hotState = await openHotState(config, 'sts', { metrics: metrics.hotState, onError });
+    const hotState = await openHotState(config, 'sts', {
+      metrics: metrics.hotState,
+      onError: onHotStateError,
+    });
     opened.push(() => hotState.close());
     const server = createServer(SERVER_OPTIONS);
     await new Promise<void>((resolve, reject) => {
@@ -142,7 +147,7 @@ export async function startControlPlane(
       'request',
       stsRequestHandler(sts, {
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
-        onError,
+        ...(options.onError ? { onError: options.onError } : {}),
         logger,
         metrics,
         tracing,
@@ -152,6 +157,8 @@ export async function startControlPlane(
       { url, issuer: sts.issuer, store: config.store.kind, hotState: hotState.kind },
       'sts listening',
     );
+    if (config.dashboard.enabled)
+      logger.warn('dashboard.enabled is set, but the dashboard is not built yet: /ui answers 404');
     let closing: Promise<void> | undefined;
     return {
       url,
