@@ -9,7 +9,7 @@
  * Today one role exists, `single-writer`: the gateway process owns an in-process `Ledger` that does both in
  * one transaction per batch (an entry is integrated as it becomes durable). That is `warrant dev` and a
  * single `warrant gateway`. Several gateway replicas need the split of Tessera, which this seam leaves room
- * for (docs/operations.md, "Several replicas"): each replica's sink appends acknowledged entries to a
+ * for (docs/architecture.md, "Several replicas"): each replica's sink appends acknowledged entries to a
  * PostgreSQL table, and the holder of a lease in PostgreSQL runs the integrator (in the control plane, or
  * any replica that wins the lease). The lease and the replica sink are not built yet.
  */

@@ -11,7 +11,9 @@ export const gateway: Command = {
     'routes, action catalog and action policy of the configuration file. It trusts the STS named by\n' +
     'gateway.issuer (its JWKS, status lists and revocation feed) and fails closed when revocation status is\n' +
     'older than gateway.statusStalenessSeconds. SIGHUP reloads routes, catalog and policy without dropping\n' +
-    'requests in flight; an invalid new configuration is reported and the old one stays.',
+    'requests in flight; an invalid new configuration is reported and the old one stays. Decisions go to the\n' +
+    'Merkle ledger of the configured store (<data>/ledger.db, or PostgreSQL), durable before forwarding.\n' +
+    'With gateway.replayCache: redis it does not start unless Redis answers.',
   options: {
     config: {
       type: 'string',

@@ -5,11 +5,12 @@ import { waitForSignal } from './wait-for-signal.ts';
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'STS + ledger + dashboard (control plane)',
+  summary: 'the control plane: STS and admin API',
   description:
     'Runs the control plane from a configuration file: the STS (token endpoints, introspection, revocation,\n' +
     'status lists, revocation feed, admin API) against the configured store (SQLite file or PostgreSQL).\n' +
     'Run several replicas against one PostgreSQL with `redis` configured: revocations reach every replica.\n' +
+    'Logs one JSON line per request on standard output; /metrics, /healthz and /readyz on the listener.\n' +
     'The admin API needs a credential in the environment variable named by admin.tokenEnv\n' +
     '(default WARRANT_ADMIN_TOKEN); without it the admin API answers 404.',
   options: {
