@@ -408,6 +408,57 @@ describe('warrant dev', () => {
   });
 });
 
+describe('warrant serve', () => {
+  test('starts the control plane from a file: JSON logs, /readyz and /metrics; no admin API without a token', async () => {
+    const data = join(dir, 'serve-data');
+    writeFileSync(
+      join(dir, 'serve.yaml'),
+      `dataDir: ${JSON.stringify(data)}\nsts:\n  listen: { host: 127.0.0.1, port: 0 }\n`,
+    );
+    const child = spawn(process.execPath, [MAIN, 'serve', '--config', 'serve.yaml'], {
+      cwd: dir,
+      env: { ...env, WARRANT_ADMIN_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    try {
+      const deadline = Date.now() + 30_000;
+      let url: string | undefined;
+      while (url === undefined && Date.now() < deadline) {
+        url = /^warrant serve listening on (http:\/\/\S+) /m.exec(stdout)?.[1];
+        if (child.exitCode !== null) assert.fail(`serve exited: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(url, stderr);
+      assert.match(stderr, /no admin credential in \$WARRANT_ADMIN_TOKEN: the admin API is disabled/);
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { ready: true, store: true, hotState: true });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      assert.match(metrics, /^warrant_build_info\{service="sts",version="[^"]+"\} 1$/m);
+      assert.equal((await fetch(`${url}/admin/agents`)).status, 404);
+      while (!stdout.includes('"path":"/admin/agents"') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+    const logged = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(logged.some((l) => l['msg'] === 'sts listening' && l['service'] === 'sts'));
+    const admin = logged.find((l) => l['msg'] === 'access' && l['path'] === '/admin/agents');
+    assert.equal(admin?.['status'], 404);
+    assert.equal(admin?.['code'], 'WARRANT_NOT_FOUND');
+    assert.match(stderr, /warrant serve stopped \(SIGTERM\)/);
+  });
+});
+
 describe('warrant token verify: closed claim sets (DESIGN §3)', () => {
   const fixture = buildChain(1);
   const key = fixture.issuerKey;

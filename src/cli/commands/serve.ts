@@ -38,7 +38,9 @@ export const serve: Command = {
     } catch (error) {
       throw new CliError(
         `cannot start the control plane: ${(error as Error).message}`,
-        'Check the store URL and the listen address in the configuration.',
+        (error as { code?: unknown }).code === 'WARRANT_HOT_STATE_UNAVAILABLE'
+          ? 'Is Redis (redis.url) running? With redis configured the STS needs it to start.'
+          : 'Check the store URL and the listen address in the configuration.',
         {
           cause: error,
         },
