@@ -193,6 +193,15 @@ export function createStsServer(sts: Sts, options: StsServerOptions = {}): Serve
 
 const isRoute = (path: string): boolean => Object.hasOwn(routes, path);
 
+/** The request target as a URL; `undefined` when it is not one (an absolute-form target such as `http://[`). */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://sts.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The OAuth error answered for a failure: its own, a core error's mapping, else an opaque 500. */
 function answerFor(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
@@ -218,13 +227,15 @@ export function stsRequestHandler(
     return timingSafeEqual(createHash('sha256').update(header.slice(7)).digest(), adminDigest);
   };
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://sts.invalid');
-    const path = url.pathname;
+    const url = requestUrl(req.url);
+    const path = url?.pathname ?? '';
     const seen = observe(options, req, path, routeOf(path, isRoute));
     try {
       // A repeated Authorization is refused on every endpoint, never resolved by picking one (node keeps
       // only the first in req.headers).
       single(req, 'authorization');
+      if (url === undefined)
+        throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', 'malformed request target');
       if (path.startsWith('/status/')) {
         const token = await signedStatusList(sts, path.slice('/status/'.length));
         if (token === undefined)

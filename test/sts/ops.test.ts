@@ -5,6 +5,7 @@
  * the exchange and revocation counters; each exchange a span, child of the caller's `traceparent`.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { type AgentClient, StsRequestError, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
@@ -159,13 +160,28 @@ describe('STS logs', () => {
   test('probes and scrapes write no access line', async () => {
     const before = lines.length;
     for (const path of ['/healthz', '/readyz', '/metrics']) await (await fetch(`${h.url}${path}`)).text();
-    assert.equal(
-      access()
-        .slice(-3)
-        .some((l) => ['/healthz', '/readyz', '/metrics'].includes(String(l['path']))),
-      false,
-    );
-    assert.equal(lines.length, before);
+    assert.equal(lines.length, before, 'nothing was logged');
+  });
+});
+
+describe('STS request targets', () => {
+  test('a request target that is no URL (http://[) is refused 400 and logged; the STS keeps serving', async () => {
+    const { port } = new URL(h.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('GET http://[ HTTP/1.1\r\nHost: sts\r\nConnection: close\r\n\r\n'),
+      );
+      socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /"code":"WARRANT_REQUEST_MALFORMED"/);
+    const line = access().at(-1);
+    assert.equal(line?.['status'], 400);
+    assert.equal(line?.['route'], 'none');
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
   });
 });
 
