@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,12 @@ interface Result {
   readonly stderr: string;
 }
 
-const env = { ...process.env, WARRANT_DEBUG: '' };
+const env = { ...process.env, WARRANT_DEBUG: '', LOG_LEVEL: '' };
+
+/** Whether script(1) (util-linux) is on the PATH, to run a command on a pseudo-terminal. */
+function hasScript(): boolean {
+  return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+}
 
 /** Runs `warrant …` to completion, optionally with standard input. */
 function warrant(args: readonly string[], input?: string): Promise<Result> {
@@ -275,7 +280,9 @@ describe('warrant token inspect', () => {
 
 describe('warrant dev', () => {
   /** Starts `warrant dev` and resolves with the process and its base URL once it prints its start line. */
-  function startDev(args: readonly string[]): Promise<{ child: ChildProcess; url: string; line: string }> {
+  function startDev(
+    args: readonly string[],
+  ): Promise<{ child: ChildProcess; url: string; line: string; stdout: () => string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
         cwd: dir,
@@ -288,7 +295,7 @@ describe('warrant dev', () => {
       child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         stdout += d;
         const match = /^warrant dev listening on (http:\/\/\S+) .*$/m.exec(stdout);
-        if (match) resolve({ child, url: match[1]!, line: match[0] });
+        if (match) resolve({ child, url: match[1]!, line: match[0], stdout: () => stdout });
       });
       child.on('exit', (code) => reject(new Error(`warrant dev exited with ${code}: ${stderr}`)));
     });
@@ -344,10 +351,111 @@ describe('warrant dev', () => {
     }
   });
 
+  test('stdout not a terminal: the STS logs one JSON line per request (the start lines aside)', async () => {
+    const running = await startDev(['--port', '0', '--data', join(dir, 'dev-json')]);
+    try {
+      assert.equal((await fetch(`${running.url}/jwks`)).status, 200);
+      const deadline = Date.now() + 5000;
+      while (!running.stdout().includes('"path":"/jwks"') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      assert.equal(await stop(running.child), 0);
+    }
+    const lines = running
+      .stdout()
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('warrant dev listening on '));
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const jwks = logged.find((l) => l['msg'] === 'access' && l['path'] === '/jwks');
+    assert.equal(jwks?.['service'], 'sts');
+    assert.equal(jwks?.['level'], 'info');
+    assert.equal(jwks?.['status'], 200);
+  });
+
+  test('stdout a terminal: human-readable log lines, not JSON', { skip: !hasScript() }, async () => {
+    const data = join(dir, 'dev-tty');
+    // script(1) gives the command a pseudo-terminal and copies what it writes to our pipe.
+    const command = [process.execPath, MAIN, 'dev', '--port', '0', '--data', data].join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, env, stdio: 'pipe' });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    try {
+      const deadline = Date.now() + 30_000;
+      let url: string | undefined;
+      while (url === undefined && Date.now() < deadline) {
+        url = /warrant dev listening on (http:\/\/\S+)/.exec(out)?.[1];
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(url, out);
+      assert.equal((await fetch(`${url}/jwks`)).status, 200);
+      while (!out.includes('/jwks') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: colours on a terminal
+    const text = out.replace(/\u001b\[[0-9;]*m/g, '');
+    const line = text.split(/\r?\n/).find((l) => l.includes('"path":"/jwks"'));
+    assert.ok(line, text);
+    assert.match(line, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: access \{/);
+  });
+
   test('a bad --port is a usage error', async () => {
     const { code, stderr } = await warrant(['dev', '--port', 'eighty']);
     assert.equal(code, 2);
     assert.match(stderr, /--port expects an integer from 0 to 65535/);
+  });
+});
+
+describe('warrant serve', () => {
+  test('starts the control plane from a file: JSON logs, /readyz and /metrics; no admin API without a token', async () => {
+    const data = join(dir, 'serve-data');
+    writeFileSync(
+      join(dir, 'serve.yaml'),
+      `dataDir: ${JSON.stringify(data)}\nsts:\n  listen: { host: 127.0.0.1, port: 0 }\n`,
+    );
+    const child = spawn(process.execPath, [MAIN, 'serve', '--config', 'serve.yaml'], {
+      cwd: dir,
+      env: { ...env, WARRANT_ADMIN_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    try {
+      const deadline = Date.now() + 30_000;
+      let url: string | undefined;
+      while (url === undefined && Date.now() < deadline) {
+        url = /^warrant serve listening on (http:\/\/\S+) /m.exec(stdout)?.[1];
+        if (child.exitCode !== null) assert.fail(`serve exited: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(url, stderr);
+      assert.match(stderr, /no admin credential in \$WARRANT_ADMIN_TOKEN: the admin API is disabled/);
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { ready: true, store: true, hotState: true });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      assert.match(metrics, /^warrant_build_info\{service="sts",version="[^"]+"\} 1$/m);
+      assert.equal((await fetch(`${url}/admin/agents`)).status, 404);
+      while (!stdout.includes('"path":"/admin/agents"') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+    const logged = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(logged.some((l) => l['msg'] === 'sts listening' && l['service'] === 'sts'));
+    const admin = logged.find((l) => l['msg'] === 'access' && l['path'] === '/admin/agents');
+    assert.equal(admin?.['status'], 404);
+    assert.equal(admin?.['code'], 'WARRANT_NOT_FOUND');
+    assert.match(stderr, /warrant serve stopped \(SIGTERM\)/);
   });
 });
 

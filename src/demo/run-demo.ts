@@ -5,8 +5,8 @@ import { generateSigningKey } from '../core/jose/jwk.ts';
 import { signCompact } from '../core/jose/jws.ts';
 import type { RunningGateway } from '../gateway/start-gateway.ts';
 import { ActionCatalog, type CatalogAction } from '../guard/catalog.ts';
+import type { ControlPlane } from '../runtime/control-plane.ts';
 import { AgentClient, TOKEN_TYPES } from '../sdk/agent-client.ts';
-import type { ControlPlane } from '../sts/start.ts';
 
 export const DEMO_TOOL = 'https://tools.demo.warrant/crm';
 

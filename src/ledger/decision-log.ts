@@ -61,7 +61,7 @@ export interface DecisionLog {
   close(): Promise<void>;
 }
 
-/** For tests and for `warrant dev --no-ledger`: keeps records in memory. */
+/** For tests: keeps records in memory. */
 export class MemoryDecisionLog implements DecisionLog {
   readonly records: DecisionRecord[] = [];
   async append(record: DecisionRecord): Promise<void> {

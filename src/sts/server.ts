@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WarrantError } from '../core/errors.ts';
+import { tokenHash } from '../core/jose/hash.ts';
 import { admin } from './admin.ts';
 import { authenticateClient } from './client-auth.ts';
 import { clientCredentials } from './grants/client-credentials.ts';
@@ -8,6 +9,7 @@ import { jwtBearer } from './grants/jwt-bearer.ts';
 import { tokenExchange } from './grants/token-exchange.ts';
 import type { GrantHandler } from './grants/types.ts';
 import { MAX_FORM_BYTES, parseForm, required } from './http/form.ts';
+import { observe, type RequestNote, routeOf, type StsTelemetry } from './http/observe.ts';
 import { readBody, sendError, sendJson } from './http/respond.ts';
 import { introspect } from './introspect.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
@@ -19,14 +21,21 @@ const GRANTS: ReadonlyMap<string, GrantHandler> = new Map(
   [clientCredentials, jwtBearer, tokenExchange].map((g) => [g.grantType, g]),
 );
 
-export interface StsServerOptions {
+export interface StsServerOptions extends StsTelemetry {
   /** The admin bearer credential; admin endpoints answer 401 to anything else, and 404 when unset. */
   readonly adminToken?: string;
   /** Called with every unexpected error (never with request contents). */
   readonly onError?: (error: unknown) => void;
 }
 
-type Route = (sts: Sts, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+type Route = (
+  sts: Sts,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  note: RequestNote,
+  options: StsServerOptions,
+) => Promise<void> | void;
 
 /** RFC 8414 authorization server metadata. */
 export function metadata(sts: Sts): Record<string, unknown> {
@@ -103,7 +112,13 @@ const routes: Record<string, Route> = {
   '/.well-known/jwks.json': (sts, _req, res) =>
     sendJson(res, 200, sts.keys.keySet(sts.clock()).toJwks(), { 'cache-control': 'public, max-age=60' }),
   '/healthz': (_sts, _req, res) => sendJson(res, 200, { status: 'ok' }),
-  '/readyz': async (sts, _req, res) => {
+  '/metrics': async (_sts, _req, res, _url, _note, options) => {
+    if (!options.metrics) throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such endpoint');
+    const { contentType, body } = await options.metrics.render();
+    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    res.end(body);
+  },
+  '/readyz': async (sts, _req, res, _url, _note, options) => {
     const [store, replay] = await Promise.all([
       probe(() => sts.store.agents.get(READINESS_PROBE_AGENT)),
       probe(async () => sts.dpopReplay.ping?.()),
@@ -111,12 +126,14 @@ const routes: Record<string, Route> = {
     // The relay of the other replicas' revocations is hot state too (Redis pub/sub).
     const hotState = replay && sts.feedCompleteSince() !== null;
     const ready = store && hotState;
+    if (!ready) options.logger?.warn({ store, hotState }, 'not ready');
     sendJson(res, ready ? 200 : 503, { ready, store, hotState });
   },
-  '/token': async (sts, req, res) => {
+  '/token': async (sts, req, res, _url, note) => {
     const params = await form(req);
     const grantType = required(params, 'grant_type');
     const handler = GRANTS.get(grantType);
+    note.grantType = handler ? grantType : 'other';
     if (!handler)
       throw new OAuthError(
         'unsupported_grant_type',
@@ -124,18 +141,22 @@ const routes: Record<string, Route> = {
         'unsupported grant_type',
       );
     const response = await handler.handle(sts, { params, dpop: single(req, 'dpop') });
+    note.tokenHash = tokenHash(response.access_token);
     sendJson(res, 200, response, { 'dpop-nonce': sts.nonces.issue(sts.clock()) });
   },
-  '/introspect': async (sts, req, res) => {
+  '/introspect': async (sts, req, res, _url, note) => {
     const params = await form(req);
     const caller = await authenticateClient(params, clientContext(sts));
-    sendJson(res, 200, await introspect(sts, required(params, 'token'), caller));
+    const token = required(params, 'token');
+    note.tokenHash = tokenHash(token);
+    sendJson(res, 200, await introspect(sts, token, caller));
   },
-  '/revoke': async (sts, req, res) => {
+  '/revoke': async (sts, req, res, _url, note) => {
     const params = await form(req);
     const caller = await authenticateClient(params, clientContext(sts));
     const token = required(params, 'token');
     const hash = createHash('sha256').update(token, 'latin1').digest('base64url');
+    note.tokenHash = hash;
     const record = await sts.store.tokens.get(hash);
     // RFC 7009 §2.2: unknown tokens and tokens of others get the same 200, revealing nothing.
     if (record !== null && (record.actors.includes(caller.id) || record.audience === caller.id)) {
@@ -144,10 +165,11 @@ const routes: Record<string, Route> = {
     res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0 });
     res.end();
   },
-  '/txn/complete': async (sts, req, res) => {
+  '/txn/complete': async (sts, req, res, _url, note) => {
     const params = await form(req);
     const caller = await authenticateClient(params, clientContext(sts));
     const txn = required(params, 'txn');
+    note.txn = txn;
     const tokens = await sts.store.tokens.listByTxn(txn);
     const root = tokens.find((t) => t.parentHash === null && t.kind === 'warrant');
     // Only the first agent of the transaction (the orchestrator the person delegated to) may close it.
@@ -158,7 +180,7 @@ const routes: Record<string, Route> = {
         'only the first agent of the transaction may complete it',
       );
     }
-    const revoked = await sts.revoke({ txn }, 'task complete');
+    const revoked = await sts.revoke({ txn }, 'task complete', 'complete');
     sendJson(res, 200, { txn, revoked: revoked.length });
   },
   '/revocations': (sts, req, res, url) => revocationFeed(sts, req, res, url),
@@ -167,6 +189,27 @@ const routes: Record<string, Route> = {
 /** The STS HTTP surface. Every failure is a JSON OAuth error with a stable code; nothing else leaks. */
 export function createStsServer(sts: Sts, options: StsServerOptions = {}): Server {
   return createServer(SERVER_OPTIONS, stsRequestHandler(sts, options));
+}
+
+const isRoute = (path: string): boolean => Object.hasOwn(routes, path);
+
+/** The request target as a URL; `undefined` when it is not one (an absolute-form target such as `http://[`). */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://sts.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The OAuth error answered for a failure: its own, a core error's mapping, else an opaque 500. */
+function answerFor(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof WarrantError) {
+    if (error.code === 'WARRANT_HOT_STATE_UNAVAILABLE') return fromWarrantError(error);
+    return new OAuthError('invalid_request', error.code, error.message);
+  }
+  return new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'internal error; nothing was issued');
 }
 
 export const SERVER_OPTIONS = { maxHeaderSize: 32 * 1024, requestTimeout: 30_000 } as const;
@@ -184,12 +227,15 @@ export function stsRequestHandler(
     return timingSafeEqual(createHash('sha256').update(header.slice(7)).digest(), adminDigest);
   };
   return async (req, res) => {
+    const url = requestUrl(req.url);
+    const path = url?.pathname ?? '';
+    const seen = observe(options, req, path, routeOf(path, isRoute));
     try {
       // A repeated Authorization is refused on every endpoint, never resolved by picking one (node keeps
       // only the first in req.headers).
       single(req, 'authorization');
-      const url = new URL(req.url ?? '/', 'http://sts.invalid');
-      const path = url.pathname;
+      if (url === undefined)
+        throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', 'malformed request target');
       if (path.startsWith('/status/')) {
         const token = await signedStatusList(sts, path.slice('/status/'.length));
         if (token === undefined)
@@ -221,24 +267,23 @@ export function stsRequestHandler(
         await admin(sts, req, res, url);
         return;
       }
-      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      const route = isRoute(path) ? routes[path] : undefined;
       if (!route) throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such endpoint');
-      await route(sts, req, res, url);
+      await route(sts, req, res, url, seen.note, options);
     } catch (error) {
       if (res.headersSent) {
+        seen.unexpected(error);
         res.destroy();
-        return;
+      } else {
+        const answer = answerFor(error);
+        if (answer.code === 'WARRANT_STS_UNAVAILABLE' && !(error instanceof OAuthError)) {
+          seen.unexpected(error);
+          options.onError?.(error);
+        }
+        seen.note.error = answer;
+        sendError(res, answer);
       }
-      if (error instanceof OAuthError) return sendError(res, error);
-      if (error instanceof WarrantError) {
-        if (error.code === 'WARRANT_HOT_STATE_UNAVAILABLE') return sendError(res, fromWarrantError(error));
-        return sendError(res, new OAuthError('invalid_request', error.code, error.message));
-      }
-      options.onError?.(error);
-      sendError(
-        res,
-        new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'internal error; nothing was issued'),
-      );
     }
+    seen.finish(res);
   };
 }

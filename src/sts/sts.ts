@@ -24,12 +24,20 @@ import type {
   RevokeSelector,
   Store,
 } from '../store/ports.ts';
+import type { RevocationKind } from '../telemetry/metrics.ts';
 import { type AssertionReplay, agentKeys } from './client-auth.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import type { KeyVault } from './signing-keys.ts';
 import { TrustedIssuers } from './trusted-issuers.ts';
 
 export const STATUS_LIST_ID = '1';
+
+function revocationKind(selector: RevokeSelector): RevocationKind {
+  if ('hash' in selector) return 'token';
+  if ('txn' in selector) return 'txn';
+  if ('agentId' in selector) return 'agent';
+  return 'person';
+}
 /** Status-list slots reserved per store round trip. */
 const STATUS_BLOCK = 64;
 
@@ -37,6 +45,8 @@ export interface RevocationEvent {
   readonly reason: string;
   readonly at: number;
   readonly revoked: readonly RevokedToken[];
+  /** What was revoked, on the replica that revoked it (events relayed from other replicas have none). */
+  readonly kind?: RevocationKind;
 }
 
 export interface StsOptions {
@@ -278,11 +288,18 @@ export class Sts {
     return { token, claims: full, record };
   }
 
-  /** Revokes what the selector matches and every descendant, then tells every listener. */
-  async revoke(selector: RevokeSelector, reason: string): Promise<RevokedToken[]> {
+  /**
+   * Revokes what the selector matches and every descendant, then tells every listener. `kind` says why, for
+   * the metrics (default: from the selector).
+   */
+  async revoke(
+    selector: RevokeSelector,
+    reason: string,
+    kind: RevocationKind = revocationKind(selector),
+  ): Promise<RevokedToken[]> {
     const at = this.clock();
     const revoked = await this.store.tokens.revoke(selector, reason, at);
-    if (revoked.length > 0) this.events.emit('revoked', { reason, at, revoked });
+    if (revoked.length > 0) this.events.emit('revoked', { reason, at, revoked, kind });
     return revoked;
   }
 
@@ -327,7 +344,8 @@ export class Sts {
     for (const token of await this.store.tokens.listLive(this.clock())) {
       if (token.kind !== 'warrant' || (await this.store.tokens.isRevoked(token.hash)) !== false) continue;
       if (!(await this.#stillPermitted(token)))
-        revoked += (await this.revoke({ hash: token.hash }, `policy changed to ${next.version}`)).length;
+        revoked += (await this.revoke({ hash: token.hash }, `policy changed to ${next.version}`, 'policy'))
+          .length;
     }
     return { version: next.version, previous, revoked };
   }

@@ -17,6 +17,10 @@ export interface AccessLogFields {
   readonly decision?: string;
   /** The Warrant error code of a refusal. */
   readonly code?: string;
+  /** STS: the OAuth `error` of a refusal (`invalid_grant`, `invalid_client`, …). Not `error`: pino reads that as an Error. */
+  readonly oauthError?: string;
+  /** STS `/token`: the grant type, when supported (else `other`). */
+  readonly grantType?: string;
   readonly latencyMs: number;
   readonly txn?: string;
   /** The token hash (SHA-256 base64url) of the presented warrant (leaf) or the issued token. */
@@ -39,6 +43,8 @@ export function accessLog(logger: Logger, fields: AccessLogFields): void {
       status: fields.status,
       decision: fields.decision,
       code: fields.code,
+      oauthError: fields.oauthError,
+      grantType: fields.grantType,
       latencyMs: Math.round(fields.latencyMs * 1000) / 1000,
       txn: fields.txn,
       tokenHash:

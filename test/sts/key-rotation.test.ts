@@ -16,16 +16,17 @@ import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts'
 import { signCompact } from '../../src/core/jose/jws.ts';
 import { KeySet } from '../../src/core/jose/key-set.ts';
 import { verifyToken } from '../../src/core/tokens/index.ts';
+import { type ControlPlane, startControlPlane } from '../../src/runtime/control-plane.ts';
 import { AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
-import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
 import {
   ADMIN_TOKEN,
   agentIdOf,
   clientIdOf,
   PERSON_AUDIENCE,
   PERSON_ISSUER,
+  quietLogger,
   TRUST_DOMAIN,
 } from '../support/sts-harness.ts';
 
@@ -61,7 +62,7 @@ describe('STS signing-key rotation', () => {
     });
   const start = async (port: number) => {
     store = await openStore({ kind: 'sqlite', path: dbPath });
-    plane = await startControlPlane(config(port), { adminToken: ADMIN_TOKEN, store });
+    plane = await startControlPlane(config(port), { adminToken: ADMIN_TOKEN, store, logger: quietLogger() });
   };
   const stop = async () => {
     await plane.close();

@@ -19,11 +19,11 @@ import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
 import { KeySet } from '../../src/core/jose/key-set.ts';
 import { signToken, verifyToken, type WarrantClaims } from '../../src/core/tokens/index.ts';
+import { type ControlPlane, startControlPlane } from '../../src/runtime/control-plane.ts';
 import { AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { IssuedToken, Store } from '../../src/store/ports.ts';
 import { REVOCATION_CHANNEL } from '../../src/sts/revocation-bus.ts';
-import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
 import { STATUS_LIST_ID } from '../../src/sts/sts.ts';
 import { POSTGRES_URL, REDIS_URL, requirePostgres, requireRedis } from '../support/services.ts';
 import {
@@ -33,6 +33,7 @@ import {
   type Harness,
   PERSON_AUDIENCE,
   PERSON_ISSUER,
+  quietLogger,
   startHarness,
   TRUST_DOMAIN,
 } from '../support/sts-harness.ts';
@@ -170,6 +171,7 @@ async function startCluster() {
     const plane = await startControlPlane(loadConfig(undefined, overrides(issuer)), {
       adminToken: ADMIN_TOKEN,
       store,
+      logger: quietLogger(),
     });
     planes.push(plane);
     return plane;
@@ -651,7 +653,9 @@ test('a control plane configured with an unreachable Redis fails to start and cl
       redis: { url: 'redis://127.0.0.1:1' },
       sts: { listen: { host: '127.0.0.1', port: 0 } },
     });
-    await assert.rejects(startControlPlane(config, { store }));
+    await assert.rejects(startControlPlane(config, { store, logger: quietLogger() }), {
+      code: 'WARRANT_HOT_STATE_UNAVAILABLE',
+    });
     assert.equal(await store.tokens.isRevoked('x'), null, 'the caller-owned store is left open');
   } finally {
     await store.close();

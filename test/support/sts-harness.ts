@@ -12,10 +12,11 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import type { ConfigOverrides, TrustedIssuer, WarrantConfig } from '../../src/config/types.ts';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
+import { type ControlPlane, startControlPlane } from '../../src/runtime/control-plane.ts';
 import { AgentClient } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
-import { type ControlPlane, startControlPlane } from '../../src/sts/start.ts';
+import { createLogger, type Logger, type Metrics, type Tracing } from '../../src/telemetry/index.ts';
 import { POSTGRES_URL, requirePostgres } from './services.ts';
 
 export const TRUST_DOMAIN = 'warrant.test';
@@ -56,8 +57,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A logger that writes nothing: tests keep their output quiet (pass a collecting destination to read logs). */
+export const quietLogger = (): Logger => createLogger({ service: 'sts', level: 'silent' });
+
 export interface HarnessOptions {
   readonly store?: 'sqlite' | 'postgres';
+  /** The STS logger; default {@link quietLogger}. */
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly tracing?: Tracing;
   readonly overrides?: ConfigOverrides;
   /** Trusted issuers added after the harness's own person issuer. */
   readonly extraIssuers?: readonly TrustedIssuer[];
@@ -99,7 +107,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   } else {
     store = await openStore({ kind: 'sqlite', path: ':memory:' });
   }
-  const plane = await startControlPlane(config, { adminToken: ADMIN_TOKEN, store });
+  const plane = await startControlPlane(config, {
+    adminToken: ADMIN_TOKEN,
+    store,
+    logger: options.logger ?? quietLogger(),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
   const admin = (method: string, path: string, body?: unknown) =>
     fetch(`${plane.url}/admin${path}`, {
       method,

@@ -1,8 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ConfigOverrides } from '../../config/types.ts';
-import type { ControlPlane } from '../../sts/start.ts';
 import { CliError, type Command, EXIT, parsePort, UsageError } from '../command.ts';
 import { loadCliConfig } from '../config-file.ts';
 import { KeyFileError } from '../key-file.ts';
@@ -66,60 +62,34 @@ export const dev: Command = {
     };
     const config = await loadCliConfig(values['config'] as string | undefined, overrides);
 
-    // The control plane (store drivers, Cedar) loads only for this command, so other commands start fast.
-    const { startControlPlane } = await import('../../sts/start.ts');
-    let server: ControlPlane;
+    // The runtime (store drivers, Cedar) loads only for this command, so other commands start fast.
+    const { startDev, PartStartError } = await import('../../runtime/dev.ts');
+    let dev: Awaited<ReturnType<typeof startDev>>;
     try {
-      server = await startControlPlane(config, {
-        adminToken: adminToken(config.dataDir, io.env[config.admin.tokenEnv], io),
+      dev = await startDev(config, {
+        ...(io.env[config.admin.tokenEnv] ? { adminToken: io.env[config.admin.tokenEnv] } : {}),
+        demo: values['demo'] === true,
+        onNotice: (line) => io.err(`${line}\n`),
       });
     } catch (error) {
-      throw explainStartFailure(error, config.sts.listen.host, config.sts.listen.port);
+      if (error instanceof PartStartError) throw explainStartFailure(error.cause, error.host, error.port);
+      throw error;
     }
-    const { startGateway } = await import('../../gateway/start-gateway.ts');
-    let gw: Awaited<ReturnType<typeof startGateway>>;
-    try {
-      gw = await startGateway(config, {
-        issuer: server.sts.issuer,
-        keys: () => server.sts.keys.keySet(server.sts.clock()).resolve,
-      });
-    } catch (error) {
-      await server.close();
-      throw explainStartFailure(error, config.gateway.listen.host, config.gateway.listen.port);
-    }
-    io.out(`warrant dev listening on ${server.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`);
-    io.err(
-      `gateway listening on ${gw.url} (${config.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
+    const { controlPlane, dataPlane } = dev;
+    io.out(
+      `warrant dev listening on ${controlPlane.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`,
     );
-
-    let demo: { close(): Promise<void> } | undefined;
-    if (values['demo'] === true) {
-      const { runDemo } = await import('../../demo/run-demo.ts');
-      const result = await runDemo(server, gw, config.trustDomain);
-      for (const line of result.lines) io.err(`${line}\n`);
-      demo = result;
-    }
+    io.err(
+      `gateway listening on ${dataPlane.url} (${config.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
+    );
+    for (const line of dev.demoLines) io.err(`${line}\n`);
 
     const signal = await waitForSignal();
-    await demo?.close();
-    await gw.close();
-    await server.close();
+    await dev.close();
     io.err(`warrant dev stopped (${signal})\n`);
     return EXIT.ok;
   },
 };
-
-/** The admin credential: from the environment, else a random one kept in `<data>/admin-token` (0600). */
-function adminToken(dataDir: string, fromEnv: string | undefined, io: { err(text: string): void }): string {
-  if (fromEnv) return fromEnv;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, 'admin-token');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const token = randomBytes(32).toString('base64url');
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  io.err(`created an admin token in ${path} (use it as a Bearer credential for /admin)\n`);
-  return token;
-}
 
 function explainStartFailure(error: unknown, host: string, port: number): unknown {
   if (error instanceof KeyFileError) return new CliError(error.message, error.hint, { cause: error });

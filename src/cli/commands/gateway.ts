@@ -11,7 +11,9 @@ export const gateway: Command = {
     'routes, action catalog and action policy of the configuration file. It trusts the STS named by\n' +
     'gateway.issuer (its JWKS, status lists and revocation feed) and fails closed when revocation status is\n' +
     'older than gateway.statusStalenessSeconds. SIGHUP reloads routes, catalog and policy without dropping\n' +
-    'requests in flight; an invalid new configuration is reported and the old one stays.',
+    'requests in flight; an invalid new configuration is reported and the old one stays. Decisions go to the\n' +
+    'Merkle ledger of the configured store (<data>/ledger.db, or PostgreSQL), durable before forwarding.\n' +
+    'With gateway.replayCache: redis it does not start unless Redis answers.',
   options: {
     config: {
       type: 'string',
@@ -36,17 +38,19 @@ export const gateway: Command = {
         'gateway.issuer is not set',
         'Set gateway.issuer to the STS URL (e.g. http://127.0.0.1:8080).',
       );
-    const { startGateway, loadActionPolicy } = await import('../../gateway/start-gateway.ts');
-    const { ActionCatalog, CatalogError } = await import('../../guard/catalog.ts');
-    let running: Awaited<ReturnType<typeof startGateway>>;
+    const { startDataPlane } = await import('../../runtime/data-plane.ts');
+    const { CatalogError } = await import('../../guard/catalog.ts');
+    let running: Awaited<ReturnType<typeof startDataPlane>>;
     try {
-      running = await startGateway(config, { issuer });
+      running = await startDataPlane(config, { issuer });
     } catch (error) {
       throw new CliError(
         `cannot start the gateway: ${(error as Error).message}`,
         error instanceof CatalogError
           ? `Fix that entry of the action catalog (docs/catalog.md); \`warrant config validate ${file}\` checks it.`
-          : `Is the STS at ${issuer} running?`,
+          : (error as { code?: unknown }).code === 'WARRANT_HOT_STATE_UNAVAILABLE'
+            ? 'Is Redis (redis.url) running? With gateway.replayCache: redis the gateway needs it to start.'
+            : `Is the STS at ${issuer} running?`,
         { cause: error },
       );
     }
@@ -57,11 +61,7 @@ export const gateway: Command = {
       void (async () => {
         try {
           const next = await loadCliConfig(file, {});
-          running.gateway.reload({
-            routes: next.gateway.routes,
-            catalog: next.guard.catalog ? ActionCatalog.fromFile(next.guard.catalog) : new ActionCatalog([]),
-            policy: loadActionPolicy(next),
-          });
+          running.reload(next);
           io.err(`reloaded: ${next.gateway.routes.length} routes\n`);
         } catch (error) {
           io.err(`reload failed, keeping the running configuration: ${(error as Error).message}\n`);

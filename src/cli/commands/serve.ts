@@ -5,11 +5,12 @@ import { waitForSignal } from './wait-for-signal.ts';
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'STS + ledger + dashboard (control plane)',
+  summary: 'the control plane: STS and admin API',
   description:
     'Runs the control plane from a configuration file: the STS (token endpoints, introspection, revocation,\n' +
     'status lists, revocation feed, admin API) against the configured store (SQLite file or PostgreSQL).\n' +
     'Run several replicas against one PostgreSQL with `redis` configured: revocations reach every replica.\n' +
+    'Logs one JSON line per request on standard output; /metrics, /healthz and /readyz on the listener.\n' +
     'The admin API needs a credential in the environment variable named by admin.tokenEnv\n' +
     '(default WARRANT_ADMIN_TOKEN); without it the admin API answers 404.',
   options: {
@@ -28,7 +29,7 @@ export const serve: Command = {
     if (!file)
       throw new UsageError('serve needs --config <file>; for a quick start without one use `warrant dev`');
     const config = await loadCliConfig(file, {});
-    const { startControlPlane } = await import('../../sts/start.ts');
+    const { startControlPlane } = await import('../../runtime/control-plane.ts');
     const adminToken = io.env[config.admin.tokenEnv];
     if (!adminToken) io.err(`no admin credential in $${config.admin.tokenEnv}: the admin API is disabled\n`);
     let plane: Awaited<ReturnType<typeof startControlPlane>>;
@@ -37,7 +38,9 @@ export const serve: Command = {
     } catch (error) {
       throw new CliError(
         `cannot start the control plane: ${(error as Error).message}`,
-        'Check the store URL and the listen address in the configuration.',
+        (error as { code?: unknown }).code === 'WARRANT_HOT_STATE_UNAVAILABLE'
+          ? 'Is Redis (redis.url) running? With redis configured the STS needs it to start.'
+          : 'Check the store URL and the listen address in the configuration.',
         {
           cause: error,
         },

@@ -11,7 +11,7 @@ export const tokenInspect: Command = {
   name: 'token inspect',
   summary: 'decode a token (header, claims, token hash) without verifying it',
   description:
-    'Decodes a compact JWS (a warrant, identity token, status list or checkpoint) and prints its header,\n' +
+    'Decodes a compact JWS (a warrant, identity token or status list) and prints its header,\n' +
     'its claims and its token hash (SHA-256 of the exact token, base64url: the id used in the ledger and\n' +
     'by `warrant revoke`). Nothing is verified. Pass - to read the token from standard input, which keeps\n' +
     'it out of your shell history.',

@@ -26,8 +26,8 @@ export const tokenVerify: Command = {
     'Verifies a token, or with --chain a whole Warrant-Chain (root, hop1, …, leaf: the value of the\n' +
     'Warrant-Chain header), against the keys of the STS (--jwks: its JWKS URL or a JWKS file). Checks\n' +
     'signatures, token kind, claims, times, and for a chain every link: prev/root hashes, actors, depth,\n' +
-    'narrowing grants and shrinking lifetimes. The kind of a single token (warrant, identity, status list,\n' +
-    'checkpoint) comes from its typ. Prints the person, actors, txn, grants, expiry and hashes; on failure,\n' +
+    'narrowing grants and shrinking lifetimes. The kind of a single token (warrant, identity or status list)\n' +
+    'comes from its typ. Prints the person, actors, txn, grants, expiry and hashes; on failure,\n' +
     'the stable error code and the index of the failing link, and exits 1. Revocation is not checked\n' +
     '(that needs the STS: the gateway does it). Pass - to read the token or chain from standard input.',
   options: {

@@ -78,19 +78,10 @@ export interface StatusListClaims {
   readonly status_list: { readonly bits: 1 | 2 | 4 | 8; readonly lst: string };
 }
 
-export interface CheckpointClaims {
-  readonly iss: string;
-  readonly iat: number;
-  readonly origin: string;
-  readonly tree_size: number;
-  readonly root_hash: string;
-}
-
 export interface ClaimsByKind {
   identity: IdentityClaims;
   warrant: WarrantClaims;
   statusList: StatusListClaims;
-  checkpoint: CheckpointClaims;
 }
 
 /** Longest string accepted in any claim; ids, URIs and names are far shorter. */
@@ -427,22 +418,10 @@ export function statusListClaims(c: Record<string, unknown>): StatusListClaims {
   });
 }
 
-export function checkpointClaims(c: Record<string, unknown>): CheckpointClaims {
-  refuseForeign(c, 'checkpoint');
-  return Object.freeze({
-    iss: str(c, 'iss')!,
-    iat: int(c, 'iat')!,
-    origin: str(c, 'origin')!,
-    tree_size: int(c, 'tree_size')!,
-    root_hash: hashClaim(c, 'root_hash'),
-  });
-}
-
 export const CLAIM_VALIDATORS: {
   readonly [K in TokenKind]: (c: Record<string, unknown>) => ClaimsByKind[K];
 } = {
   identity: identityClaims,
   warrant: warrantClaims,
   statusList: statusListClaims,
-  checkpoint: checkpointClaims,
 };

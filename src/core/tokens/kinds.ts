@@ -5,7 +5,6 @@ export const MAX_LIFETIME: Readonly<Record<TokenKind, number>> = Object.freeze({
   identity: 15 * 60,
   warrant: 24 * 60 * 60,
   statusList: 24 * 60 * 60,
-  checkpoint: 366 * 24 * 60 * 60,
 });
 
 /** Claims that belong to exactly one kind; their presence in a token of another kind is an error. */
@@ -25,5 +24,4 @@ export const EXCLUSIVE_CLAIMS: Readonly<Record<TokenKind, readonly string[]>> = 
     'apv',
   ],
   statusList: ['status_list', 'ttl'],
-  checkpoint: ['origin', 'tree_size', 'root_hash'],
 });

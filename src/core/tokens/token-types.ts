@@ -9,7 +9,6 @@ export const TYP = Object.freeze({
   identity: 'wi+jwt',
   warrant: 'warrant+jwt',
   statusList: 'statuslist+jwt',
-  checkpoint: 'checkpoint+jwt',
 } as const);
 
 /** A kind of token Warrant signs and verifies. */

@@ -50,6 +50,14 @@ describe('verifyToken', () => {
     });
   });
 
+  test('the token kinds are identity, warrant and status list; checkpoint+jwt is no kind (the ledger signs notes)', () => {
+    assert.deepEqual(TYP, {
+      identity: 'wi+jwt',
+      warrant: 'warrant+jwt',
+      statusList: 'statuslist+jwt',
+    });
+  });
+
   test('a missing or generic typ is refused', () => {
     assert.throws(() => verifyToken('identity', signCompact({}, { ...identity }, key), opts), {
       code: 'WARRANT_TOKEN_TYPE_MISMATCH',

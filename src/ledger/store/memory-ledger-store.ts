@@ -10,7 +10,7 @@ import type {
 import { QUERY_FIELDS } from './ports.ts';
 import { checkBatch, checkCheckpoint, checkLimit, checkQuery, index, range, sameBytes } from './validate.ts';
 
-/** The ledger in memory: for unit tests and `warrant dev --no-ledger`. Nothing survives the process. */
+/** The ledger in memory: for unit tests. Nothing survives the process. */
 export class MemoryLedgerStore implements LedgerStore {
   readonly kind = 'memory';
   readonly #entries: LedgerEntry[] = [];

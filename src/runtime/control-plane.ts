@@ -1,0 +1,185 @@
+/**
+ * The control plane as one process (`warrant serve`, and the first half of `warrant dev`): the STS with its
+ * admin API on one listener, over the configured store and hot state, with its logs, metrics and traces.
+ * Later the dashboard (`/ui`) and, with several gateway replicas, the ledger integrator (ledger-role.ts).
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { WarrantConfig } from '../config/types.ts';
+import {
+  DEFAULT_SCHEMA_FILE,
+  loadDefaultPolicySet,
+  loadPolicyFiles,
+  type PolicySet,
+} from '../policy/index.ts';
+import { openStore } from '../store/open-store.ts';
+import type { Store } from '../store/ports.ts';
+import type { RevocationBus } from '../sts/revocation-bus.ts';
+import { SERVER_OPTIONS, stsRequestHandler } from '../sts/server.ts';
+import { KeyVault } from '../sts/signing-keys.ts';
+import { Sts } from '../sts/sts.ts';
+import {
+  createLogger,
+  createMetrics,
+  createTracing,
+  type Logger,
+  type Metrics,
+  serializeError,
+  type Tracing,
+} from '../telemetry/index.ts';
+import { type HotState, openHotState } from './hot-state.ts';
+
+export interface ControlPlane {
+  readonly url: string;
+  readonly sts: Sts;
+  readonly server: Server;
+  readonly store: Store;
+  readonly hotState: HotState;
+  /** Revocations to and from the other replicas (when `redis` is configured). */
+  readonly bus: RevocationBus | undefined;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly tracing: Tracing;
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** Admin bearer credential (from the environment variable named by `admin.tokenEnv`). */
+  readonly adminToken?: string;
+  /** A store opened by the caller (tests); otherwise opened from the configuration. */
+  readonly store?: Store;
+  readonly clock?: () => number;
+  /** Called with every unexpected error, after it is logged (never with request contents). */
+  readonly onError?: (error: unknown) => void;
+  /** Default: `createLogger({ service: 'sts' })` (level and format from the CLI settings or `LOG_LEVEL`). */
+  readonly logger?: Logger;
+  /** Default: `createMetrics('sts')`, served at `/metrics`. */
+  readonly metrics?: Metrics;
+  /** Default: `createTracing({ service: 'sts' })` (off unless the `OTEL_*` variables turn it on). */
+  readonly tracing?: Tracing;
+}
+
+/** The delegation policy from the configured files, or the shipped defaults. */
+export function policyLoader(config: WarrantConfig): () => PolicySet {
+  const { delegation, schema } = config.policy;
+  if (delegation === undefined) return () => loadDefaultPolicySet({ name: 'delegation' });
+  return () => loadPolicyFiles(delegation, schema ?? DEFAULT_SCHEMA_FILE, { name: 'delegation' });
+}
+
+/** Opens the configured store: `<dataDir>/warrant.db` (SQLite, 0600 in a 0700 directory) or PostgreSQL. */
+export async function openConfiguredStore(config: WarrantConfig): Promise<Store> {
+  if (config.store.kind === 'postgres') return openStore({ kind: 'postgres', url: config.store.url! });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+  return openStore({ kind: 'sqlite', path: join(config.dataDir, 'warrant.db') });
+}
+
+/**
+ * Starts the control plane on the configured listener. The issuer is `sts.issuer` when configured, else the
+ * URL actually listened on. Whatever it opened is closed again when it fails to start (a caller's store is
+ * left open).
+ */
+export async function startControlPlane(
+  config: WarrantConfig,
+  options: ControlPlaneOptions = {},
+): Promise<ControlPlane> {
+  const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const logger = options.logger ?? createLogger({ service: 'sts' });
+  const metrics = options.metrics ?? createMetrics('sts');
+  const tracing = options.tracing ?? (await createTracing({ service: 'sts' }));
+  // The revocation relay's errors (Redis down, reconnecting, a malformed message): a warning each; the
+  // requests that fail meanwhile are refused and logged on their own.
+  const onHotStateError = (error: unknown): void => {
+    logger.warn({ err: serializeError(error) }, 'hot state: revocation relay error');
+    options.onError?.(error);
+  };
+  // Undone in reverse order when a later step fails.
+  const opened: (() => Promise<void>)[] = [];
+  const undo = async () => {
+    for (const close of opened.reverse()) await close().catch(() => {});
+  };
+  if (!options.tracing) opened.push(() => tracing.shutdown());
+  try {
+    const store = options.store ?? (await openConfiguredStore(config));
+    if (!options.store) opened.push(() => store.close());
+    const loadPolicy = policyLoader(config);
+    const policy = loadPolicy();
+    const vault = new KeyVault(store.keys, process.env['WARRANT_KEY_ENCRYPTION_KEY']);
+    const keys = await vault.load(config.sts.algorithms[0] ?? 'EdDSA', clock());
+    const hotState = await openHotState(config, 'sts', {
+      metrics: metrics.hotState,
+      onError: onHotStateError,
+    });
+    opened.push(() => hotState.close());
+    const server = createServer(SERVER_OPTIONS);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.sts.listen.port, config.sts.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    opened.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+    const sts = new Sts({
+      config,
+      issuer: config.sts.issuer ?? url,
+      store,
+      keys,
+      policy,
+      dpopReplay: hotState.replay,
+      clock,
+      vault,
+      loadPolicy,
+    });
+    // Subscribed before the first request, so no feed client misses another replica's revocation.
+    const bus = await hotState.relayRevocations(sts);
+    if (bus) sts.feedCompleteSince = () => bus.completeSince;
+    // Revocations this replica performed (the relay's events from other replicas carry no kind).
+    sts.events.on('revoked', (event) => {
+      if (event.kind !== undefined) metrics.sts.revoked(event.kind, event.revoked.length);
+    });
+    server.on(
+      'request',
+      stsRequestHandler(sts, {
+        ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+        ...(options.onError ? { onError: options.onError } : {}),
+        logger,
+        metrics,
+        tracing,
+      }),
+    );
+    logger.info(
+      { url, issuer: sts.issuer, store: config.store.kind, hotState: hotState.kind },
+      'sts listening',
+    );
+    if (config.dashboard.enabled)
+      logger.warn('dashboard.enabled is set, but the dashboard is not built yet: /ui answers 404');
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      sts,
+      server,
+      store,
+      hotState,
+      bus,
+      logger,
+      metrics,
+      tracing,
+      close() {
+        closing ??= (async () => {
+          server.closeAllConnections();
+          await undo();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The data plane as one process (`warrant gateway`, and the second half of `warrant dev`): one gateway
+ * replica — its listener and request path are the gateway's own (src/gateway/start-gateway.ts) — composed
+ * here with its hot state (hot-state.ts: the replay cache by the one rule) and its ledger role
+ * (ledger-role.ts: today the replica owns the in-process ledger, single writer).
+ */
+import type { WarrantConfig } from '../config/types.ts';
+import type { KeyResolver } from '../core/jose/jws.ts';
+import { loadActionPolicy, type RunningGateway, startGateway } from '../gateway/start-gateway.ts';
+import { ActionCatalog } from '../guard/catalog.ts';
+import type { PolicySet } from '../policy/index.ts';
+import { type HotState, openHotState } from './hot-state.ts';
+import { type DecisionSink, type LedgerRole, openLedgerRole } from './ledger-role.ts';
+
+export interface DataPlane {
+  /** The gateway's URL (its listener). */
+  readonly url: string;
+  /** The gateway replica as src/gateway/start-gateway.ts runs it. */
+  readonly replica: RunningGateway;
+  readonly hotState: HotState;
+  /** This replica's ledger jobs; `undefined` when the caller brought its own decision sink. */
+  readonly ledger: LedgerRole | undefined;
+  /**
+   * Applies the routes, action catalog and action policy of `next` without dropping requests in flight.
+   * Throws (and changes nothing) when the new catalog or policy is invalid.
+   */
+  reload(next: WarrantConfig): void;
+  /** Stops the gateway, then closes the ledger and the hot state. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface DataPlaneOptions {
+  /** The STS issuer (URL); default `gateway.issuer`. Its JWKS, status lists and revocation feed are used. */
+  readonly issuer?: string;
+  /** In-process key set (`warrant dev`); otherwise the issuer's JWKS is fetched. */
+  readonly keys?: () => KeyResolver;
+  /** Where decisions go instead of this replica's ledger role (tests); the caller closes it. */
+  readonly decisions?: DecisionSink;
+  readonly policy?: PolicySet;
+  readonly clock?: () => number;
+}
+
+/** The action catalog of the configuration (empty when none is configured). */
+export function loadCatalog(config: WarrantConfig): ActionCatalog {
+  return config.guard.catalog ? ActionCatalog.fromFile(config.guard.catalog) : new ActionCatalog([]);
+}
+
+/**
+ * Starts one gateway replica. Checked before anything is opened: the issuer and the action catalog (a bad
+ * entry is named before the STS is contacted). Then the hot state (Redis, when configured, must answer),
+ * the ledger, and the gateway; whatever was opened is closed again when a later step fails.
+ */
+export async function startDataPlane(
+  config: WarrantConfig,
+  options: DataPlaneOptions = {},
+): Promise<DataPlane> {
+  const issuer = options.issuer ?? config.gateway.issuer;
+  if (!issuer) throw new TypeError('the data plane needs an issuer (gateway.issuer)');
+  const catalog = loadCatalog(config);
+  const hotState = await openHotState(config, 'gateway');
+  let ledger: LedgerRole | undefined;
+  let replica: RunningGateway;
+  try {
+    if (!options.decisions) ledger = await openLedgerRole(config);
+    replica = await startGateway(config, {
+      issuer,
+      catalog,
+      replay: hotState.replay,
+      decisions: options.decisions ?? ledger!.sink,
+      ...(options.keys ? { keys: options.keys } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  } catch (error) {
+    await ledger?.close().catch(() => {});
+    await hotState.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: replica.url,
+    replica,
+    hotState,
+    ledger,
+    reload(next) {
+      replica.gateway.reload({
+        routes: next.gateway.routes,
+        catalog: loadCatalog(next),
+        policy: loadActionPolicy(next),
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        await replica.close();
+        await ledger?.close();
+        await hotState.close();
+      })();
+      return closing;
+    },
+  };
+}
