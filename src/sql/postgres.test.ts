@@ -5,11 +5,15 @@ import pg from 'pg';
 import { migratePostgres } from './migrate-postgres.ts';
 import type { Migration } from './migration.ts';
 import {
+  all,
   checkPostgresUrl,
   checkSchemaName,
   createPostgresPool,
   migratePool,
+  one,
+  pgCode,
   statements,
+  UNIQUE_VIOLATION,
 } from './postgres.ts';
 
 const URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
@@ -78,6 +82,33 @@ describe('PostgreSQL plumbing', () => {
       () => createPostgresPool({ url: URL, schema: 'x', max: 1, settings: { 'a b': 'c' } }),
       TypeError,
     );
+  });
+
+  test('one and all read rows; a unique violation is told by its SQLSTATE', async () => {
+    const schema = freshSchema();
+    const pool = createPostgresPool({ url: URL, schema, max: 1 });
+    try {
+      await migratePool(
+        pool,
+        schema,
+        [{ version: 1, name: '001_k', sql: 'CREATE TABLE k (x INT PRIMARY KEY)' }],
+        1,
+      );
+      await pool.query('INSERT INTO k VALUES (1), (2)');
+      const statement = statements('warrant_test');
+      assert.deepEqual(await all(pool, statement('all_k', 'SELECT x FROM k ORDER BY x')()), [
+        { x: 1 },
+        { x: 2 },
+      ]);
+      assert.deepEqual(await one(pool, statement('one_k', 'SELECT x FROM k WHERE x = $1')([2])), { x: 2 });
+      assert.equal(await one(pool, statement('one_k', 'SELECT x FROM k WHERE x = $1')([3])), undefined);
+      const error = await pool.query('INSERT INTO k VALUES (1)').catch((e: unknown) => e);
+      assert.equal(pgCode(error), UNIQUE_VIOLATION);
+      assert.equal(pgCode(new Error('x')), undefined);
+      assert.equal(pgCode(null), undefined);
+    } finally {
+      await pool.end();
+    }
   });
 
   test('named statements carry the store prefix', () => {

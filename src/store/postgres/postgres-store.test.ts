@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { requirePostgres, POSTGRES_URL as URL } from '../../../test/support/services.ts';
+import { migratePostgres } from '../../sql/migrate-postgres.ts';
 import { storeContract } from '../contract.ts';
 import { openStore } from '../open-store.ts';
 import type { Store } from '../ports.ts';
 import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
-import { migratePostgres } from './migrate.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
 await requirePostgres();

@@ -1,10 +1,14 @@
 import type pg from 'pg';
 import {
+  all,
   checkPostgresUrl,
   checkSchemaName,
   createPostgresPool,
   migratePool,
+  one,
+  pgCode,
   statements,
+  UNIQUE_VIOLATION,
 } from '../../../sql/postgres.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
 import { POSTGRES_LEDGER_MIGRATIONS } from '../migrations.ts';
@@ -37,8 +41,6 @@ export interface PostgresLedgerStoreOptions {
   /** Pool size (default 4: one writer at a time, the rest for reads). */
   poolSize?: number;
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 /** Named statements: prepared once per connection, then reused. */
 const statement = statements('warrant_ledger');
@@ -117,10 +119,6 @@ class PostgresLedgerStore implements LedgerStore {
     if (this.#closing) throw new LedgerClosedError('the ledger store is closed');
   }
 
-  async #rows(query: pg.QueryConfig): Promise<Row[]> {
-    return (await this.#pool.query<Row>(query)).rows;
-  }
-
   async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
     this.#open();
     const first = checkBatch(entries);
@@ -138,7 +136,7 @@ class PostgresLedgerStore implements LedgerStore {
     try {
       inserted = (await this.#pool.query(APPEND([first, ...columns]))).rowCount ?? 0;
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+      if (pgCode(error) === UNIQUE_VIOLATION)
         throw new LedgerConflictError(`batch starting at ${first} overlaps stored records`, { cause: error });
       throw error;
     }
@@ -149,19 +147,19 @@ class PostgresLedgerStore implements LedgerStore {
   async leafHashes(from: number, to: number): Promise<Uint8Array[]> {
     this.#open();
     range(from, to);
-    return (await this.#rows(LEAF_HASHES([from, to]))).map((r) => bytes(r['leaf_hash'] as Uint8Array));
+    return (await all(this.#pool, LEAF_HASHES([from, to]))).map((r) => bytes(r['leaf_hash'] as Uint8Array));
   }
 
   async entries(from: number, to: number): Promise<LedgerEntry[]> {
     this.#open();
     range(from, to);
-    return (await this.#rows(ENTRIES([from, to]))).map(entryFromRow);
+    return (await all(this.#pool, ENTRIES([from, to]))).map(entryFromRow);
   }
 
   async leafData(from: number, to: number): Promise<LeafData[]> {
     this.#open();
     range(from, to);
-    return (await this.#rows(LEAF_DATA([from, to]))).map((r) => ({
+    return (await all(this.#pool, LEAF_DATA([from, to]))).map((r) => ({
       index: Number(r['idx']),
       leafHash: bytes(r['leaf_hash'] as Uint8Array),
       canonical: r['canonical'] as string,
@@ -171,7 +169,7 @@ class PostgresLedgerStore implements LedgerStore {
   async getRecord(i: number): Promise<LedgerEntry | null> {
     this.#open();
     index(i, 'index');
-    const [row] = await this.#rows(GET([i]));
+    const row = await one(this.#pool, GET([i]));
     return row ? entryFromRow(row) : null;
   }
 
@@ -180,21 +178,21 @@ class PostgresLedgerStore implements LedgerStore {
     checkCheckpoint(cp);
     const { rowCount } = await this.#pool.query(PUT_CHECKPOINT([cp.size, cp.root, cp.note, cp.time]));
     if (rowCount === 1) return;
-    const [known] = await this.#rows(AT([cp.size]));
+    const known = await one(this.#pool, AT([cp.size]));
     if (known && !sameBytes(bytes(known['root'] as Uint8Array), cp.root))
       throw new LedgerConflictError(`a checkpoint of size ${cp.size} with another root is stored`);
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
     this.#open();
-    const [row] = await this.#rows(LATEST());
+    const row = await one(this.#pool, LATEST());
     return row ? checkpointFromRow(row) : null;
   }
 
   async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
     this.#open();
     index(size, 'size');
-    const [row] = await this.#rows(AT([size]));
+    const row = await one(this.#pool, AT([size]));
     return row ? checkpointFromRow(row) : null;
   }
 
@@ -202,7 +200,7 @@ class PostgresLedgerStore implements LedgerStore {
     this.#open();
     const limit = checkLimit(query?.limit);
     const after = query.after === undefined ? -1 : index(query.after, 'after');
-    return (await this.#rows(LIST([after, limit]))).map(checkpointFromRow);
+    return (await all(this.#pool, LIST([after, limit]))).map(checkpointFromRow);
   }
 
   async query(q: LedgerQuery): Promise<LedgerPage> {
@@ -214,7 +212,7 @@ class PostgresLedgerStore implements LedgerStore {
 
   async count(): Promise<number> {
     this.#open();
-    const [row] = await this.#rows(COUNT());
+    const row = await one(this.#pool, COUNT());
     return Number(row!['n']);
   }
 
