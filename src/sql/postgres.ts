@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { migratePostgres } from './migrate-postgres.ts';
 import type { Migration } from './migration.ts';
+import type { Row } from './row.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const INT8_OID = 20;
@@ -77,9 +78,6 @@ export async function migratePool(
     client.release();
   }
 }
-
-/** A row as `pg` returns it: column name → value. */
-export type Row = Record<string, unknown>;
 
 /** The first row `query` returns, if any. */
 export async function one(db: pg.Pool | pg.PoolClient, query: pg.QueryConfig): Promise<Row | undefined> {

@@ -5,10 +5,10 @@ import pg from 'pg';
 import { requirePostgres, POSTGRES_URL as URL } from '../../../test/support/services.ts';
 import { migratePostgres } from '../../sql/migrate-postgres.ts';
 import { storeContract } from '../contract.ts';
+import { POSTGRES_MIGRATIONS } from '../migrations.ts';
 import { openStore } from '../open-store.ts';
 import type { Store } from '../ports.ts';
 import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
-import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
 await requirePostgres();
 const admin = new pg.Pool({ connectionString: URL, max: 2 });

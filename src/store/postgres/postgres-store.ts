@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import { checkPostgresUrl, checkSchemaName, createPostgresPool, migratePool } from '../../sql/postgres.ts';
+import { POSTGRES_MIGRATIONS } from '../migrations.ts';
 import type { Clock, Store } from '../ports.ts';
 import { integer } from '../validate.ts';
 import { postgresAgents } from './agents.ts';
 import type { PostgresContext, Tx } from './context.ts';
 import { postgresIssuers } from './issuers.ts';
 import { postgresKeys } from './keys.ts';
-import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { postgresReplay } from './replay.ts';
 import { postgresStatusLists } from './status-lists.ts';
 import { postgresTokens } from './tokens.ts';

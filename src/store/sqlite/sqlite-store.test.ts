@@ -6,9 +6,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { migrateSqlite } from '../../sql/migrate-sqlite.ts';
 import { storeContract } from '../contract.ts';
+import { SQLITE_MIGRATIONS } from '../migrations.ts';
 import { openStore } from '../open-store.ts';
 import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
-import { SQLITE_MIGRATIONS } from './migrations.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'warrant-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));

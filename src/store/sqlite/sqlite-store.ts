@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { openSqliteFile } from '../../sql/sqlite-open.ts';
+import { SQLITE_MIGRATIONS } from '../migrations.ts';
 import type { Clock, Store } from '../ports.ts';
 import { integer, text } from '../validate.ts';
 import { sqliteAgents } from './agents.ts';
@@ -7,7 +8,6 @@ import type { SqliteContext } from './context.ts';
 import { GroupCommit } from './group-commit.ts';
 import { sqliteIssuers } from './issuers.ts';
 import { sqliteKeys } from './keys.ts';
-import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { sqliteReplay } from './replay.ts';
 import { sqliteStatusBits, sqliteStatusLists } from './status-lists.ts';
 import { sqliteTokens } from './tokens.ts';

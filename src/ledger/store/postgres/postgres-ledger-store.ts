@@ -10,6 +10,7 @@ import {
   statements,
   UNIQUE_VIOLATION,
 } from '../../../sql/postgres.ts';
+import type { Row } from '../../../sql/row.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
 import { POSTGRES_LEDGER_MIGRATIONS } from '../migrations.ts';
 import type {
@@ -20,8 +21,7 @@ import type {
   LedgerStore,
   StoredCheckpoint,
 } from '../ports.ts';
-import { QUERY_FIELDS } from '../ports.ts';
-import { checkpointFromRow, ENTRY_COLUMNS, entryFromRow, queryPage, querySql, type Row } from '../rows.ts';
+import { CHECKPOINTS, queryPage, querySql, RECORDS } from '../rows.ts';
 import {
   bytes,
   checkBatch,
@@ -47,7 +47,7 @@ const statement = statements('warrant_ledger');
 
 const APPEND = statement(
   'append',
-  `INSERT INTO ledger_records (${ENTRY_COLUMNS})
+  `INSERT INTO ledger_records (${RECORDS.columns})
    SELECT * FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
    WHERE (SELECT coalesce(max(idx) + 1, 0) FROM ledger_records) = $1`,
 );
@@ -57,13 +57,13 @@ const LEAF_HASHES = statement(
 );
 const ENTRIES = statement(
   'entries',
-  `SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+  `SELECT ${RECORDS.columns} FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
 );
 const LEAF_DATA = statement(
   'leaf_data',
   'SELECT idx, leaf_hash, canonical FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx',
 );
-const GET = statement('get', `SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx = $1`);
+const GET = statement('get', `SELECT ${RECORDS.columns} FROM ledger_records WHERE idx = $1`);
 const PUT_CHECKPOINT = statement(
   'put_checkpoint',
   'INSERT INTO ledger_checkpoints (size, root, note, time) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
@@ -122,16 +122,9 @@ class PostgresLedgerStore implements LedgerStore {
   async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
     this.#open();
     const first = checkBatch(entries);
-    const columns: unknown[][] = Array.from({ length: 9 }, () => new Array(entries.length));
-    entries.forEach((e, i) => {
-      columns[0]![i] = e.index;
-      columns[1]![i] = e.leafHash;
-      columns[2]![i] = e.canonical;
-      columns[3]![i] = e.time;
-      QUERY_FIELDS.forEach((f, j) => {
-        columns[4 + j]![i] = e[f];
-      });
-    });
+    // One array per column (`RECORDS` order; the batch is not empty), unnested by the INSERT.
+    const rows = entries.map(RECORDS.values);
+    const columns = rows[0]!.map((_, c) => rows.map((row) => row[c]));
     let inserted: number;
     try {
       inserted = (await this.#pool.query(APPEND([first, ...columns]))).rowCount ?? 0;
@@ -153,7 +146,7 @@ class PostgresLedgerStore implements LedgerStore {
   async entries(from: number, to: number): Promise<LedgerEntry[]> {
     this.#open();
     range(from, to);
-    return (await all(this.#pool, ENTRIES([from, to]))).map(entryFromRow);
+    return (await all(this.#pool, ENTRIES([from, to]))).map(RECORDS.fromRow);
   }
 
   async leafData(from: number, to: number): Promise<LeafData[]> {
@@ -170,7 +163,7 @@ class PostgresLedgerStore implements LedgerStore {
     this.#open();
     index(i, 'index');
     const row = await one(this.#pool, GET([i]));
-    return row ? entryFromRow(row) : null;
+    return row ? RECORDS.fromRow(row) : null;
   }
 
   async putCheckpoint(cp: StoredCheckpoint): Promise<void> {
@@ -186,28 +179,28 @@ class PostgresLedgerStore implements LedgerStore {
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
     this.#open();
     const row = await one(this.#pool, LATEST());
-    return row ? checkpointFromRow(row) : null;
+    return row ? CHECKPOINTS.fromRow(row) : null;
   }
 
   async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
     this.#open();
     index(size, 'size');
     const row = await one(this.#pool, AT([size]));
-    return row ? checkpointFromRow(row) : null;
+    return row ? CHECKPOINTS.fromRow(row) : null;
   }
 
   async checkpoints(query: { after?: number; limit: number }): Promise<StoredCheckpoint[]> {
     this.#open();
     const limit = checkLimit(query?.limit);
     const after = query.after === undefined ? -1 : index(query.after, 'after');
-    return (await all(this.#pool, LIST([after, limit]))).map(checkpointFromRow);
+    return (await all(this.#pool, LIST([after, limit]))).map(CHECKPOINTS.fromRow);
   }
 
   async query(q: LedgerQuery): Promise<LedgerPage> {
     this.#open();
     checkQuery(q);
     const { text, values } = querySql(q, (n) => `$${n}`);
-    return queryPage((await this.#pool.query<Row>(text, values)).rows.map(entryFromRow), q.limit);
+    return queryPage((await this.#pool.query<Row>(text, values)).rows.map(RECORDS.fromRow), q.limit);
   }
 
   async count(): Promise<number> {
