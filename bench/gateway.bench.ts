@@ -39,9 +39,8 @@ import {
   newAdminToken,
   type PersonIdp,
   personIdp,
-  personIdToken,
   registerAgent,
-  registerPlanner,
+  rootDelegation,
   type StsAdmin,
   TOOL,
   TRUST_DOMAIN,
@@ -445,21 +444,15 @@ async function issueChain(
   sts: StsAdmin,
   idp: PersonIdp,
 ): Promise<{ tokens: [string, string, string]; client: AgentClient }> {
-  const planner = await registerPlanner(sts);
-  const executor = await registerAgent(sts, 'executor', WIDE);
-  const third = await registerAgent(sts, 'third', WIDE);
-  const grants = [
-    { action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' },
-    { action: 'agent:*', resource: `spiffe://${TRUST_DOMAIN}/agent/*` },
-  ];
-  const r0 = await planner.exchange({
-    subjectToken: personIdToken(idp),
-    subjectTokenType: TOKEN_TYPES.idToken,
-    audience: executor.agentId,
-    grants,
+  const { executor, root } = await rootDelegation(sts, idp, {
+    grants: [
+      { action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' },
+      { action: 'agent:*', resource: `spiffe://${TRUST_DOMAIN}/agent/*` },
+    ],
   });
+  const third = await registerAgent(sts, 'third', WIDE);
   const r1 = await executor.exchange({
-    subjectToken: r0.access_token,
+    subjectToken: root,
     subjectTokenType: TOKEN_TYPES.warrant,
     audience: third.agentId,
   });
@@ -468,5 +461,5 @@ async function issueChain(
     subjectTokenType: TOKEN_TYPES.warrant,
     audience: TOOL,
   });
-  return { tokens: [r0.access_token, r1.access_token, r2.access_token], client: third };
+  return { tokens: [root, r1.access_token, r2.access_token], client: third };
 }

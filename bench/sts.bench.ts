@@ -35,13 +35,10 @@ import {
   newAdminToken,
   type PersonIdp,
   personIdp,
-  personIdToken,
-  registerAgent,
-  registerPlanner,
+  rootDelegation,
   type StsAdmin,
   TOOL,
   TRUST_DOMAIN,
-  WIDE,
 } from './lib/delegation.ts';
 import {
   commandCpuSeconds,
@@ -318,12 +315,7 @@ async function dpopNonce(tokenEndpoint: string): Promise<string> {
 
 async function warrantWorkload(sts: StsAdmin, idp: PersonIdp): Promise<Workload> {
   const { url } = sts;
-  const a = await registerPlanner(sts);
-  const b = await registerAgent(sts, 'executor', WIDE);
-  const root = await a.exchange({
-    subjectToken: personIdToken(idp),
-    subjectTokenType: TOKEN_TYPES.idToken,
-    audience: b.agentId,
+  const { executor: b, root } = await rootDelegation(sts, idp, {
     grants: [
       { action: 'crm:read', resource: 'crm/*', constraints: { max_rows: 100, data_class: 'confidential' } },
     ],
@@ -331,13 +323,13 @@ async function warrantWorkload(sts: StsAdmin, idp: PersonIdp): Promise<Workload>
   });
   // The workload's operation once through the SDK, and the result checked as a chain a tool would verify.
   const hop = await b.exchange({
-    subjectToken: root.access_token,
+    subjectToken: root,
     subjectTokenType: TOKEN_TYPES.warrant,
     audience: TOOL,
     scope: 'crm:read',
   });
   const jwks = await (await fetch(`${url}/jwks`)).json();
-  const chain = verifyChain([root.access_token, hop.access_token], {
+  const chain = verifyChain([root, hop.access_token], {
     keys: KeySet.fromJwks(jwks).resolve,
     issuer: url,
     audience: TOOL,
@@ -347,7 +339,7 @@ async function warrantWorkload(sts: StsAdmin, idp: PersonIdp): Promise<Workload>
 
   const fixed = new URLSearchParams({
     grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-    subject_token: root.access_token,
+    subject_token: root,
     subject_token_type: TOKEN_TYPES.warrant,
     audience: TOOL,
     requested_token_type: TOKEN_TYPES.warrant,

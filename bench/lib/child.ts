@@ -13,6 +13,8 @@ import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
 
 export interface Command {
   readonly type: string;
@@ -153,6 +155,27 @@ export async function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** Child side: the JSON spec the parent started this child with (`startChild`'s `spec`). */
+export function childSpec<T>(): T {
+  return JSON.parse(process.argv[2] ?? '{}') as T;
+}
+
+/**
+ * Child side: the configuration of a Warrant server child — its trust domain and data directory, and the
+ * `part` (`sts` or `gateway`) listening on a free loopback port with `settings`.
+ */
+export function loopbackConfig(
+  spec: { readonly trustDomain: string; readonly dataDir: string },
+  part: 'sts' | 'gateway',
+  settings: Record<string, unknown>,
+): WarrantConfig {
+  return loadConfig(undefined, {
+    trustDomain: spec.trustDomain,
+    dataDir: spec.dataDir,
+    [part]: { listen: { host: '127.0.0.1', port: 0 }, ...settings },
+  } as ConfigOverrides);
 }
 
 /** Child side: `server` listening on a free loopback port; resolves with its base URL. */

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
-import { AgentClient } from '../../src/sdk/agent-client.ts';
+import { AgentClient, type ExchangeRequest, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 
 export const TRUST_DOMAIN = 'bench.warrant.test';
 export const PERSON_ISSUER = 'https://idp.bench.warrant.test';
@@ -41,7 +41,7 @@ export function personIdp(dir: string): PersonIdp {
 }
 
 /** alice's ID token, addressed to the planner: valid 5 minutes, a fresh nonce. */
-export function personIdToken(idp: PersonIdp): string {
+function personIdToken(idp: PersonIdp): string {
   const now = Math.floor(Date.now() / 1000);
   const claims = {
     iss: PERSON_ISSUER,
@@ -83,7 +83,22 @@ export async function registerAgent(
   return new AgentClient({ issuer: sts.url, agentId: `spiffe://${TRUST_DOMAIN}/agent/${name}`, key });
 }
 
-/** The planner: alice's ID token (addressed to its client id) roots warrants for it. */
-export function registerPlanner(sts: StsAdmin): Promise<AgentClient> {
-  return registerAgent(sts, 'planner', { clientIds: { [PERSON_ISSUER]: PLANNER_CLIENT_ID } });
+/**
+ * The start of every benchmark chain: the planner (to whose client id alice's ID token is addressed) and
+ * the executor (`WIDE`) registered, and the root warrant person → planner → executor issued with `grants`.
+ */
+export async function rootDelegation(
+  sts: StsAdmin,
+  idp: PersonIdp,
+  request: Pick<ExchangeRequest, 'grants' | 'task'>,
+): Promise<{ planner: AgentClient; executor: AgentClient; root: string }> {
+  const planner = await registerAgent(sts, 'planner', { clientIds: { [PERSON_ISSUER]: PLANNER_CLIENT_ID } });
+  const executor = await registerAgent(sts, 'executor', WIDE);
+  const { access_token: root } = await planner.exchange({
+    subjectToken: personIdToken(idp),
+    subjectTokenType: TOKEN_TYPES.idToken,
+    audience: executor.agentId,
+    ...request,
+  });
+  return { planner, executor, root };
 }

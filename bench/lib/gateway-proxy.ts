@@ -11,13 +11,13 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
-import { closeServer, listenLoopback, serveCommands } from './child.ts';
+import { childSpec, closeServer, listenLoopback, serveCommands } from './child.ts';
 
 export interface ProxySpec {
   readonly upstream: string;
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as ProxySpec;
+const spec = childSpec<ProxySpec>();
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',

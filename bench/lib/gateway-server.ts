@@ -16,13 +16,11 @@
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load-config.ts';
-import type { ConfigOverrides } from '../../src/config/types.ts';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
 import { CRM_CONTACTS_READ } from '../../test/support/catalog-actions.ts';
-import { serveCommands } from './child.ts';
+import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 import { ed25519Verification } from './measure.ts';
 
 export type DecisionLogSpec = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'memory' };
@@ -86,23 +84,18 @@ async function fsyncProbe(dir: string, n: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as GatewayServerSpec;
-const config = loadConfig(undefined, {
-  trustDomain: spec.trustDomain,
-  dataDir: spec.dataDir,
-  gateway: {
-    listen: { host: '127.0.0.1', port: 0 },
-    routes: [
-      {
-        match: { pathPrefix: '/crm' },
-        upstream: `${spec.upstream.replace(/\/+$/, '')}/crm`,
-        audience: spec.audience,
-        protocol: 'http',
-        signedBodies: false,
-      },
-    ],
-  },
-} as ConfigOverrides);
+const spec = childSpec<GatewayServerSpec>();
+const config = loopbackConfig(spec, 'gateway', {
+  routes: [
+    {
+      match: { pathPrefix: '/crm' },
+      upstream: `${spec.upstream.replace(/\/+$/, '')}/crm`,
+      audience: spec.audience,
+      protocol: 'http',
+      signedBodies: false,
+    },
+  ],
+});
 const decisions = openDecisionLog(spec.decisions);
 const gw = await startGateway(config, {
   issuer: spec.issuer,

@@ -7,9 +7,9 @@ import {
   type ClientCredentialsProviderOptions,
   startClientCredentialsProvider,
 } from '../../test/support/oidc-provider-cc.ts';
-import { serveCommands } from './child.ts';
+import { childSpec, serveCommands } from './child.ts';
 
-const options = JSON.parse(process.argv[2] ?? '{}') as ClientCredentialsProviderOptions;
+const options = childSpec<ClientCredentialsProviderOptions>();
 const provider = await startClientCredentialsProvider(options);
 serveCommands(
   { url: provider.issuer, tokenEndpoint: provider.tokenEndpoint },

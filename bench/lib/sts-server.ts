@@ -9,12 +9,10 @@
  * and DPoP check with wall-clock timers, a coarse breakdown of where one request's time goes (meaningful
  * at concurrency 1).
  */
-import { loadConfig } from '../../src/config/load-config.ts';
-import type { ConfigOverrides } from '../../src/config/types.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
 import { startControlPlane } from '../../src/sts/start.ts';
-import { serveCommands } from './child.ts';
+import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 
 export interface StsServerSpec {
   /** An SQLite path (`:memory:` for none) or a PostgreSQL schema. */
@@ -32,17 +30,12 @@ export interface PhaseTotals {
   readonly [label: string]: { count: number; totalMs: number; maxMs: number; over5ms: number };
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as StsServerSpec;
-const config = loadConfig(undefined, {
-  trustDomain: spec.trustDomain,
-  dataDir: spec.dataDir,
-  sts: {
-    listen: { host: '127.0.0.1', port: 0 },
-    warrantLifetime: 3600,
-    ...(spec.hopLifetime === undefined ? {} : { hopLifetime: spec.hopLifetime }),
-    trustedIssuers: [{ ...spec.personIssuer, kind: 'oidc' }],
-  },
-} as ConfigOverrides);
+const spec = childSpec<StsServerSpec>();
+const config = loopbackConfig(spec, 'sts', {
+  warrantLifetime: 3600,
+  ...(spec.hopLifetime === undefined ? {} : { hopLifetime: spec.hopLifetime }),
+  trustedIssuers: [{ ...spec.personIssuer, kind: 'oidc' }],
+});
 const store: Store = await openStore(spec.store);
 const plane = await startControlPlane(config, { adminToken: spec.adminToken, store });
 
