@@ -28,32 +28,39 @@
  *                         BENCH_GW_PROFILE is the one that covers just a saturation window
  *   BENCH_GW_DIR=path     where the decision log (and temp files) go; default the OS temp dir
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createDpopProof } from '../src/core/dpop/index.ts';
-import { generateSigningKey, type SigningKey } from '../src/core/jose/jwk.ts';
-import { signCompact } from '../src/core/jose/jws.ts';
-import { AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { type AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { type Child, type CpuSnapshot, startChild } from './lib/child.ts';
 import { type ProfileSummary, summarizeProfile } from './lib/cpuprofile-summary.ts';
-import { type Child, type CpuSnapshot, startChild } from './lib/gateway-ipc.ts';
+import {
+  newAdminToken,
+  type PersonIdp,
+  personIdp,
+  registerAgent,
+  rootDelegation,
+  type StsAdmin,
+  TOOL,
+  TRUST_DOMAIN,
+  WIDE,
+} from './lib/delegation.ts';
+import { type Headers, Target } from './lib/gateway-load.ts';
+import type { DecisionLogSpec, GatewayServerSpec } from './lib/gateway-server.ts';
 import {
   batchSource,
   constantSource,
-  type HeaderSource,
-  type Headers,
+  deadlineAfter,
   quantile,
   type Saturation,
+  type Source,
   saturate,
   sequential,
-  Target,
-} from './lib/gateway-load.ts';
-import type { DecisionLogSpec, GatewayServerSpec } from './lib/gateway-server.ts';
-import type { GatewayStsSpec } from './lib/gateway-sts.ts';
+} from './lib/load.ts';
+import { SCALE, verdict } from './lib/measure.ts';
+import type { StsServerSpec } from './lib/sts-server.ts';
 
-const BENCH_MS = Number(process.env['BENCH_MS'] ?? 1000);
-const SCALE = BENCH_MS / 1000;
 const CONCURRENCY = 32;
 const LATENCY_REQUESTS = Math.max(300, Math.round(3000 * SCALE));
 const LATENCY_BLOCK = 500;
@@ -65,13 +72,7 @@ const EXTRA = process.env['BENCH_GW_EXTRA'] === '1';
 const PROFILE = process.env['BENCH_GW_PROFILE'] === '1';
 const CPU_PROF_DIR = process.env['BENCH_GW_CPU_PROF'];
 
-const TRUST_DOMAIN = 'bench.warrant.test';
-const PERSON_ISSUER = 'https://idp.bench.warrant.test';
-const PERSON_AUDIENCE = 'warrant-sts';
-/** The planner's client id at the person issuer: alice's ID token is addressed to it (DESIGN §2). */
-const PLANNER_CLIENT_ID = 'planner-app';
-const TOOL = 'https://tools.bench.warrant.test/crm';
-const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
+const ADMIN_TOKEN = newAdminToken();
 const PATH = '/crm/contacts/42';
 const EXPECT = '"name":"Ada Lovelace"';
 
@@ -102,9 +103,8 @@ interface Row {
 }
 
 const ms = (x: number) => x.toFixed(3);
-const pass = (ok: boolean) => (ok ? 'pass' : 'MISS');
 
-function sourceFor(spec: TargetSpec, n: number): HeaderSource {
+function sourceFor(spec: TargetSpec, n: number): Source<Headers> {
   return spec.prepare ? batchSource(spec.prepare(n)) : constantSource(spec.fixed ?? {});
 }
 
@@ -136,19 +136,19 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       .join(' ')}`,
   );
 
-  // The person's identity provider: the STS trusts ID tokens signed by this key.
-  const idpKey = generateSigningKey('ES256');
-  const jwksFile = join(dir, 'idp-jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...idpKey.jwk }] }));
+  // The person's identity provider: the STS trusts ID tokens signed by its key.
+  const idp = personIdp(dir);
 
   const [upstream, sts] = await startAll(children, [
     startChild('upstream', lib('gateway-upstream.ts'), {}),
-    startChild('sts', lib('gateway-sts.ts'), {
+    startChild('sts', lib('sts-server.ts'), {
+      store: { kind: 'sqlite', path: ':memory:' },
       trustDomain: TRUST_DOMAIN,
       dataDir: join(dir, 'sts'),
       adminToken: ADMIN_TOKEN,
-      personIssuer: { issuer: PERSON_ISSUER, jwksFile, audience: PERSON_AUDIENCE },
-    } satisfies GatewayStsSpec),
+      personIssuer: idp.trusted,
+      hopLifetime: 3600,
+    } satisfies StsServerSpec),
   ]);
   const gatewaySpec = (decisions: DecisionLogSpec): GatewayServerSpec => ({
     issuer: sts.ready.url,
@@ -182,7 +182,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   console.log(`decision log: FileDecisionLog (fdatasync group commit) at ${decisionFile} (${fsType})`);
 
   // The chain: alice → planner → executor → third → CRM tool, three warrants issued by the STS.
-  const chain = await issueChain(sts.ready.url, idpKey);
+  const chain = await issueChain({ url: sts.ready.url, adminToken: ADMIN_TOKEN }, idp);
   const third = chain.client;
   const chainHeader = chain.tokens.join(', ');
   const leaf = chain.tokens[2]!;
@@ -252,7 +252,8 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
 
   // (a) c=1 latency, interleaved in blocks.
   const rows = new Map<TargetSpec, Row>(specs.map((s) => [s, { name: s.target.name, c1: [], c1Extra: {} }]));
-  for (const s of specs) await sequential(s.target, sourceFor(s, WARMUP_REQUESTS), WARMUP_REQUESTS);
+  for (const s of specs)
+    await sequential(s.target, sourceFor(s, WARMUP_REQUESTS), { count: WARMUP_REQUESTS });
   for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
     const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
     for (const s of specs) {
@@ -260,7 +261,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       const server = s.server ?? upstream;
       const before = await server.cpu();
       const row = rows.get(s)!;
-      row.c1.push(...(await sequential(s.target, source, n)));
+      row.c1.push(...(await sequential(s.target, source, { count: n })));
       const after = await server.cpu();
       row.c1CpuMicros = (row.c1CpuMicros ?? 0) + after.cpuMicros - before.cpuMicros;
       row.c1Served = (row.c1Served ?? 0) + after.served - before.served;
@@ -272,7 +273,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   // (b) + (c) saturation: throughput and CPU per request.
   for (const s of specs) {
     if (s === full) await measureVerify();
-    const warm = await saturate(s.target, CONCURRENCY, sourceFor(s, 8000), WARMUP_MS);
+    const warm = await saturate(s.target, CONCURRENCY, sourceFor(s, 8000), deadlineAfter(WARMUP_MS));
     const rate = warm.completed / warm.seconds;
     const need = Math.min(400_000, Math.ceil((rate * THROUGHPUT_MS * 2) / 1000) + 3000);
     const t0 = performance.now();
@@ -280,7 +281,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     const prepMs = performance.now() - t0;
     const before = await Promise.all([s.server?.cpu(), upstream.cpu()]);
     const lg0 = process.cpuUsage();
-    const sat = await saturate(s.target, CONCURRENCY, source, THROUGHPUT_MS);
+    const sat = await saturate(s.target, CONCURRENCY, source, deadlineAfter(THROUGHPUT_MS));
     const lg = process.cpuUsage(lg0);
     const after = await Promise.all([s.server?.cpu(), upstream.cpu()]);
     const up = cpuDelta(before[1]!, after[1]!);
@@ -363,16 +364,16 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   const addedP99 = quantile(fullRow.c1, 0.99) - quantile(plainRow.c1, 0.99);
   console.log('\nDESIGN §9                                   measured             goal     ');
   console.log(
-    `1 gateway CPU/req − proxy CPU/req           ${`${cpuDiff.toFixed(1)} µs = ${inVerifies.toFixed(2)} × Ed25519`.padEnd(20)} ≤ ${GOALS.cpuInVerifies} ×   ${pass(inVerifies <= GOALS.cpuInVerifies)}`,
+    `1 gateway CPU/req − proxy CPU/req           ${`${cpuDiff.toFixed(1)} µs = ${inVerifies.toFixed(2)} × Ed25519`.padEnd(20)} ≤ ${GOALS.cpuInVerifies} ×   ${verdict(inVerifies <= GOALS.cpuInVerifies)}`,
   );
   console.log(
-    `2 throughput gateway / proxy                ${tputRatio.toFixed(3).padEnd(20)} ≥ ${GOALS.throughputRatio}     ${pass(tputRatio >= GOALS.throughputRatio)}`,
+    `2 throughput gateway / proxy                ${tputRatio.toFixed(3).padEnd(20)} ≥ ${GOALS.throughputRatio}     ${verdict(tputRatio >= GOALS.throughputRatio)}`,
   );
   console.log(
-    `3 added latency c=1, p50 (gw − proxy)       ${`${ms(addedP50)} ms`.padEnd(20)} ≤ ${GOALS.addedP50Ms} ms  ${pass(addedP50 <= GOALS.addedP50Ms)}`,
+    `3 added latency c=1, p50 (gw − proxy)       ${`${ms(addedP50)} ms`.padEnd(20)} ≤ ${GOALS.addedP50Ms} ms  ${verdict(addedP50 <= GOALS.addedP50Ms)}`,
   );
   console.log(
-    `3 added latency c=1, p99 (gw − proxy)       ${`${ms(addedP99)} ms`.padEnd(20)} ≤ ${GOALS.addedP99Ms} ms   ${pass(addedP99 <= GOALS.addedP99Ms)}`,
+    `3 added latency c=1, p99 (gw − proxy)       ${`${ms(addedP99)} ms`.padEnd(20)} ≤ ${GOALS.addedP99Ms} ms   ${verdict(addedP99 <= GOALS.addedP99Ms)}`,
   );
   const directRow = rows.get(direct)!;
   console.log(
@@ -400,7 +401,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       const file = join(profileDir, `${s === full ? 'gateway' : 'proxy'}-saturation.cpuprofile`);
       const source = sourceFor(s, Math.ceil((rps(rows.get(s)!) * THROUGHPUT_MS * 2) / 1000) + 3000);
       await s.server!.request({ type: 'profile-start', intervalMicros: 500 });
-      const sat = await saturate(s.target, CONCURRENCY, source, THROUGHPUT_MS);
+      const sat = await saturate(s.target, CONCURRENCY, source, deadlineAfter(THROUGHPUT_MS));
       await s.server!.request({ type: 'profile-stop', file });
       const summary = summarizeProfile(file, 30, sat.completed);
       profiled.push({ name: s.target.name, summary, requests: sat.completed });
@@ -440,51 +441,18 @@ async function startAll(children: Child[], starting: Promise<Child>[]): Promise<
 
 /** Registers three agents at the STS and has it issue person → planner → executor → third → tool. */
 async function issueChain(
-  stsUrl: string,
-  idpKey: SigningKey,
+  sts: StsAdmin,
+  idp: PersonIdp,
 ): Promise<{ tokens: [string, string, string]; client: AgentClient }> {
-  const admin = async (body: unknown) => {
-    const r = await fetch(`${stsUrl}/admin/agents`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (r.status !== 201) throw new Error(`agent registration: ${r.status} ${await r.text()}`);
-  };
-  const agent = async (name: string, metadata: Record<string, unknown> = {}) => {
-    const key = generateSigningKey('EdDSA');
-    await admin({ name, owner: 'alice@example.org', tier: 'planner', publicJwk: key.jwk, ...metadata });
-    return new AgentClient({ issuer: stsUrl, agentId: `spiffe://${TRUST_DOMAIN}/agent/${name}`, key });
-  };
-  const wide = { allowedAudiences: ['https://tools.bench.warrant.test/*', `spiffe://${TRUST_DOMAIN}/*`] };
-  const planner = await agent('planner', { clientIds: { [PERSON_ISSUER]: PLANNER_CLIENT_ID } });
-  const executor = await agent('executor', wide);
-  const third = await agent('third', wide);
-  const now = Math.floor(Date.now() / 1000);
-  const idToken = signCompact(
-    { typ: 'JWT' },
-    {
-      iss: PERSON_ISSUER,
-      sub: 'alice',
-      aud: PLANNER_CLIENT_ID,
-      iat: now,
-      exp: now + 300,
-      nonce: randomUUID(),
-    },
-    idpKey,
-  );
-  const grants = [
-    { action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' },
-    { action: 'agent:*', resource: `spiffe://${TRUST_DOMAIN}/agent/*` },
-  ];
-  const r0 = await planner.exchange({
-    subjectToken: idToken,
-    subjectTokenType: TOKEN_TYPES.idToken,
-    audience: executor.agentId,
-    grants,
+  const { executor, root } = await rootDelegation(sts, idp, {
+    grants: [
+      { action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' },
+      { action: 'agent:*', resource: `spiffe://${TRUST_DOMAIN}/agent/*` },
+    ],
   });
+  const third = await registerAgent(sts, 'third', WIDE);
   const r1 = await executor.exchange({
-    subjectToken: r0.access_token,
+    subjectToken: root,
     subjectTokenType: TOKEN_TYPES.warrant,
     audience: third.agentId,
   });
@@ -493,5 +461,5 @@ async function issueChain(
     subjectTokenType: TOKEN_TYPES.warrant,
     audience: TOOL,
   });
-  return { tokens: [r0.access_token, r1.access_token, r2.access_token], client: third };
+  return { tokens: [root, r1.access_token, r2.access_token], client: third };
 }

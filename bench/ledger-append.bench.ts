@@ -1,5 +1,6 @@
 /**
- * Ledger appends (DESIGN §9: ≥ 20,000 durable records/s on SQLite WAL group commit; proofs O(log n)).
+ * Ledger appends (DESIGN §9: ≥ 20,000 durable records/s on SQLite WAL group commit; proof generation is
+ * ledger-proofs.bench.ts).
  *
  * Durable records/s through `Ledger.append` (canonical JSON, leaf hash, Merkle tree, group commit, signed
  * checkpoints per `checkpointEvery` 1000 records / 1000 ms) on SQLite (`synchronous=FULL`: fsync per
@@ -9,16 +10,12 @@
  * durable log can do with the same bytes and the same batching.
  *
  * The CPU column is process CPU (both threads) per record: what the ledger costs whatever the disk.
- *
- * Then inclusion- and consistency-proof generation at about 2^10 and 2^20 records (O(log n)).
  *   BENCH_MS=3000                  longer windows
  *   BENCH_LEDGER_OPEN=1000000      also time `Ledger.open` (rebuild + verify) of a SQLite file of that many records
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { generateSigningKey } from '../src/core/jose/jwk.ts';
 import { type DecisionLog, type DecisionRecord, FileDecisionLog } from '../src/ledger/decision-log.ts';
 import { canonicalJson } from '../src/ledger/jcs.ts';
@@ -27,10 +24,10 @@ import { leafHash, MerkleTree } from '../src/ledger/merkle.ts';
 import type { LedgerEntry, LedgerStore } from '../src/ledger/store/ports.ts';
 import { openPostgresLedgerStore } from '../src/ledger/store/postgres/postgres-ledger-store.ts';
 import { openSqliteLedgerStore } from '../src/ledger/store/sqlite/sqlite-ledger-store.ts';
+import { postgresSchemas } from '../test/support/postgres-schemas.ts';
 import { POSTGRES_URL } from '../test/support/services.ts';
-import { measure } from './lib/measure.ts';
+import { BENCH_MS } from './lib/measure.ts';
 
-const BENCH_MS = Number(process.env['BENCH_MS'] ?? 1000);
 const WINDOW_MS = Math.max(1000, 2 * BENCH_MS);
 const GOAL = 20_000;
 const signer = { name: 'bench.warrant.test/ledger', key: generateSigningKey('EdDSA') };
@@ -136,8 +133,7 @@ async function measureLog(
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'warrant-ledger-bench-'));
-  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
-  const schemas: string[] = [];
+  const schemas = postgresSchemas('warrant_ledger_bench');
   let files = 0;
   const sqlite = (synchronous: 'full' | 'normal') => async () => {
     const store = await openSqliteLedgerStore({ path: join(dir, `l${++files}`, 'ledger.db'), synchronous });
@@ -145,9 +141,8 @@ export async function run(): Promise<void> {
     return { log, done: () => log.close() };
   };
   const postgres = async () => {
-    const schema = `warrant_ledger_bench_${randomBytes(5).toString('hex')}`;
-    schemas.push(schema);
-    const log = await Ledger.open(await openPostgresLedgerStore({ url: POSTGRES_URL, schema }), signer);
+    const store = await openPostgresLedgerStore({ url: POSTGRES_URL, schema: schemas.fresh() });
+    const log = await Ledger.open(store, signer);
     return { log, done: () => log.close() };
   };
   const file = async () => {
@@ -191,42 +186,11 @@ export async function run(): Promise<void> {
       `goal (DESIGN §9): ≥ ${GOAL.toLocaleString('en-US')} durable records/s on SQLite WAL group commit — ${Math.round(goal.perSecond).toLocaleString('en-US')}/s at c=64 (fsync per batch): ${goal.perSecond >= GOAL ? 'met' : 'NOT met'}`,
     );
 
-    proofs();
     const openN = Number(process.env['BENCH_LEDGER_OPEN'] ?? 0);
     if (openN > 0) await timeOpen(join(dir, 'open', 'ledger.db'), openN);
   } finally {
-    for (const schema of schemas)
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await admin.end();
+    await schemas.dropAll().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Proof generation at 2^10 and 2^20 records: the cost stays flat (O(log n)); one SHA-256 of a record as the unit. */
-function proofs(): void {
-  const sample = new TextEncoder().encode(canonicalJson({ ...record(1), index: 1 }));
-  console.log('\nledger: proof generation (µs per proof; ratio to one leaf hash of a record)');
-  const unitCost = measure('leaf hash of one canonical record', () => leafHash(sample));
-  console.log(
-    `${'leaf hash of one canonical record'.padEnd(44)}  ${unitCost.microsPerOp.toFixed(2).padStart(8)} µs  baseline`,
-  );
-  for (const exp of [10, 20]) {
-    const n = 2 ** exp + 12_345 * (exp === 20 ? 1 : 0);
-    const tree = new MerkleTree();
-    const h = leafHash(sample);
-    for (let i = 0; i < n; i++) tree.append(h);
-    let i = 0;
-    const next = (mod: number) => {
-      i = (i * 7 + 13) % mod;
-      return i;
-    };
-    const inc = measure(`inclusion n=${n}`, () => tree.inclusionProof(next(n), n));
-    const con = measure(`consistency n=${n}`, () => tree.consistencyProof(1 + next(n - 1), n));
-    for (const m of [inc, con]) {
-      console.log(
-        `${m.name.padEnd(44)}  ${m.microsPerOp.toFixed(2).padStart(8)} µs  ${(m.microsPerOp / unitCost.microsPerOp).toFixed(2)}`,
-      );
-    }
   }
 }
 

@@ -17,36 +17,48 @@
  *   BENCH_STS_PHASES=1    the STS children time store calls and the DPoP check in the c=1 window (printed)
  *   BENCH_WAIT_QUIET_S=n  before each server, wait up to n s for other processes to leave the cores idle
  */
-import { fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { verifyChain } from '../src/core/chain/index.ts';
 import { createDpopProof } from '../src/core/dpop/index.ts';
-import { exportPrivateJwk, generateSigningKey, type SigningKey } from '../src/core/jose/jwk.ts';
+import { exportPrivateJwk, generateSigningKey } from '../src/core/jose/jwk.ts';
 import { parseCompact, signCompact, verifyParsed } from '../src/core/jose/jws.ts';
 import { KeySet } from '../src/core/jose/key-set.ts';
-import { AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { TOKEN_TYPES } from '../src/sdk/agent-client.ts';
 import type { ClientCredentialsProviderOptions } from '../test/support/oidc-provider-cc.ts';
+import { postgresSchemas } from '../test/support/postgres-schemas.ts';
 import { POSTGRES_URL } from '../test/support/services.ts';
+import { startChild } from './lib/child.ts';
+import {
+  newAdminToken,
+  type PersonIdp,
+  personIdp,
+  rootDelegation,
+  type StsAdmin,
+  TOOL,
+  TRUST_DOMAIN,
+} from './lib/delegation.ts';
 import {
   commandCpuSeconds,
-  ErrorLog,
   LoadClient,
   machineCpu,
   type PreparedRequest,
   processCpuSeconds,
+} from './lib/http-load.ts';
+import {
+  batchSource,
+  deadlineAfter,
+  ErrorLog,
   quantile,
-  type RequestSource,
+  type Source,
   saturate,
   sequential,
-} from './lib/http-load.ts';
+} from './lib/load.ts';
+import { SCALE, verdict } from './lib/measure.ts';
 import type { PhaseTotals, StsServerSpec } from './lib/sts-server.ts';
 
-const BENCH_MS = Number(process.env['BENCH_MS'] ?? 1000);
-const SCALE = BENCH_MS / 1000;
 const CONCURRENCY = 16;
 const LATENCY_REQUESTS = Math.max(200, Math.round(2000 * SCALE));
 const WARMUP_REQUESTS = 300;
@@ -58,13 +70,7 @@ const LATENCY_CHUNK = 500;
 /** The latency phase stops early when a slow server would make it last longer than this. */
 const LATENCY_MAX_MS = Math.max(3000, 8000 * SCALE);
 
-const TRUST_DOMAIN = 'bench.warrant.test';
-const PERSON_ISSUER = 'https://idp.bench.warrant.test';
-const PERSON_AUDIENCE = 'warrant-sts';
-/** The planner's client id at the person issuer: alice's ID token is addressed to it (DESIGN §2). */
-const PLANNER_CLIENT_ID = 'planner-app';
-const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
-const TOOL = 'https://tools.bench.warrant.test/crm';
+const ADMIN_TOKEN = newAdminToken();
 const PROFILE = process.env['BENCH_STS_PROFILE'] === '1';
 const FORM = 'application/x-www-form-urlencoded';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -104,53 +110,8 @@ interface Workload {
 const okToken = (status: number, body: Buffer) => status === 200 && body.includes('"access_token":"ey');
 
 /** A source over a prepared batch that stops when used up or too old. */
-function batchSource(batch: readonly PreparedRequest[]): RequestSource {
-  const born = performance.now();
-  let i = 0;
-  return () => (i < batch.length && performance.now() - born < MAX_BATCH_AGE_MS ? batch[i++] : undefined);
-}
-
-interface Child {
-  readonly pid: number;
-  readonly ready: { url: string; tokenEndpoint?: string };
-  /** Sends a command and resolves with the child's one answer. */
-  request<T>(command: { type: string; [name: string]: unknown }): Promise<T>;
-  stop(): Promise<void>;
-}
-
-async function startChild(script: string, arg: unknown): Promise<Child> {
-  const child = fork(new URL(script, import.meta.url), [JSON.stringify(arg)], {
-    execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await new Promise<{ url: string; tokenEndpoint?: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { url: string; tokenEndpoint?: string }));
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-  const request = <T>(command: { type: string }) =>
-    new Promise<T>((resolve, reject) => {
-      const died = () => reject(new Error(`${script} exited while handling ${command.type}`));
-      child.once('exit', died);
-      child.once('message', (m) => {
-        child.off('exit', died);
-        resolve(m as T);
-      });
-      child.send(command, (error) => error && reject(error));
-    });
-  return {
-    pid: child.pid!,
-    ready,
-    request,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'stop' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+const freshSource = (batch: readonly PreparedRequest[]): Source<PreparedRequest> =>
+  batchSource(batch, MAX_BATCH_AGE_MS);
 
 /** Optional instrumentation around the two timed phases (the STS child's phase timers and CPU profiles). */
 interface Hooks {
@@ -198,7 +159,7 @@ async function measureServer(
   // Warm-up: sequential, then a short saturated probe whose rate sizes the throughput batches.
   {
     const client = new LoadClient(workload.endpoint, 1, workload.check, errors);
-    await sequential(client, batchSource(await workload.prepare(WARMUP_REQUESTS)));
+    await sequential(client, freshSource(await workload.prepare(WARMUP_REQUESTS)));
     client.close();
   }
   let probeRate: number;
@@ -207,8 +168,8 @@ async function measureServer(
     const probe = await saturate(
       client,
       CONCURRENCY,
-      batchSource(await workload.prepare(Math.ceil(8 * PROBE_MS))), // ≤ 8,000/s; a faster server just ends early
-      process.hrtime.bigint() + BigInt(Math.round(PROBE_MS * 1e6)),
+      freshSource(await workload.prepare(Math.ceil(8 * PROBE_MS))), // ≤ 8,000/s; a faster server just ends early
+      deadlineAfter(PROBE_MS),
     );
     client.close();
     probeRate = probe.completed / probe.seconds;
@@ -221,10 +182,10 @@ async function measureServer(
   {
     const client = new LoadClient(workload.endpoint, 1, workload.check, errors);
     // A slow server gets fewer samples rather than a run of minutes.
-    const deadline = process.hrtime.bigint() + BigInt(Math.round(LATENCY_MAX_MS * 1e6));
+    const deadline = deadlineAfter(LATENCY_MAX_MS);
     while (latencies.length < LATENCY_REQUESTS && process.hrtime.bigint() < deadline) {
       const batch = await workload.prepare(Math.min(LATENCY_REQUESTS - latencies.length, LATENCY_CHUNK));
-      latencies.push(...(await sequential(client, batchSource(batch), deadline)));
+      latencies.push(...(await sequential(client, freshSource(batch), { deadline })));
     }
     client.close();
   }
@@ -242,12 +203,7 @@ async function measureServer(
     const batch = await workload.prepare(size);
     const client = new LoadClient(workload.endpoint, CONCURRENCY, workload.check, errors);
     cpu.begin();
-    const segment = await saturate(
-      client,
-      CONCURRENCY,
-      batchSource(batch),
-      process.hrtime.bigint() + BigInt(Math.round(remainingMs * 1e6)),
-    );
+    const segment = await saturate(client, CONCURRENCY, freshSource(batch), deadlineAfter(remainingMs));
     cpu.end();
     client.close();
     completed += segment.completed;
@@ -344,28 +300,6 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 // ---------------------------------------------------------------------------------------------------------
 // Warrant STS
 
-async function adminPost(url: string, path: string, body: unknown): Promise<Response> {
-  return fetch(`${url}/admin${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
-
-async function registerAgent(url: string, name: string, extra: Record<string, unknown> = {}) {
-  const key = generateSigningKey();
-  const response = await adminPost(url, '/agents', {
-    name,
-    owner: 'alice@example.org',
-    tier: 'planner',
-    publicJwk: key.jwk,
-    ...extra,
-  });
-  if (response.status !== 201)
-    throw new Error(`agent registration: ${response.status} ${await response.text()}`);
-  return new AgentClient({ issuer: url, agentId: `spiffe://${TRUST_DOMAIN}/agent/${name}`, key });
-}
-
 /** A DPoP nonce from the STS: a token request without a proof is answered with one. */
 async function dpopNonce(tokenEndpoint: string): Promise<string> {
   const response = await fetch(tokenEndpoint, {
@@ -379,28 +313,9 @@ async function dpopNonce(tokenEndpoint: string): Promise<string> {
   return nonce;
 }
 
-async function warrantWorkload(url: string, idpKey: SigningKey): Promise<Workload> {
-  const a = await registerAgent(url, 'planner', { clientIds: { [PERSON_ISSUER]: PLANNER_CLIENT_ID } });
-  const b = await registerAgent(url, 'executor', {
-    allowedAudiences: ['https://tools.bench.warrant.test/*', `spiffe://${TRUST_DOMAIN}/*`],
-  });
-  const now = Math.floor(Date.now() / 1000);
-  const idToken = signCompact(
-    { typ: 'JWT' },
-    {
-      iss: PERSON_ISSUER,
-      sub: 'alice',
-      aud: PLANNER_CLIENT_ID,
-      iat: now,
-      exp: now + 300,
-      nonce: randomUUID(),
-    },
-    idpKey,
-  );
-  const root = await a.exchange({
-    subjectToken: idToken,
-    subjectTokenType: TOKEN_TYPES.idToken,
-    audience: b.agentId,
+async function warrantWorkload(sts: StsAdmin, idp: PersonIdp): Promise<Workload> {
+  const { url } = sts;
+  const { executor: b, root } = await rootDelegation(sts, idp, {
     grants: [
       { action: 'crm:read', resource: 'crm/*', constraints: { max_rows: 100, data_class: 'confidential' } },
     ],
@@ -408,13 +323,13 @@ async function warrantWorkload(url: string, idpKey: SigningKey): Promise<Workloa
   });
   // The workload's operation once through the SDK, and the result checked as a chain a tool would verify.
   const hop = await b.exchange({
-    subjectToken: root.access_token,
+    subjectToken: root,
     subjectTokenType: TOKEN_TYPES.warrant,
     audience: TOOL,
     scope: 'crm:read',
   });
   const jwks = await (await fetch(`${url}/jwks`)).json();
-  const chain = verifyChain([root.access_token, hop.access_token], {
+  const chain = verifyChain([root, hop.access_token], {
     keys: KeySet.fromJwks(jwks).resolve,
     issuer: url,
     audience: TOOL,
@@ -424,7 +339,7 @@ async function warrantWorkload(url: string, idpKey: SigningKey): Promise<Workloa
 
   const fixed = new URLSearchParams({
     grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-    subject_token: root.access_token,
+    subject_token: root,
     subject_token_type: TOKEN_TYPES.warrant,
     audience: TOOL,
     requested_token_type: TOKEN_TYPES.warrant,
@@ -454,7 +369,7 @@ async function benchWarrant(
   name: string,
   store: StsServerSpec['store'],
   dir: string,
-  idp: { key: SigningKey; jwksFile: string },
+  idp: PersonIdp,
 ): Promise<Result> {
   const dataDir = join(dir, `data-${store.kind}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -463,10 +378,10 @@ async function benchWarrant(
     trustDomain: TRUST_DOMAIN,
     dataDir,
     adminToken: ADMIN_TOKEN,
-    personIssuer: { issuer: PERSON_ISSUER, jwksFile: idp.jwksFile, audience: PERSON_AUDIENCE },
+    personIssuer: idp.trusted,
     phases: process.env['BENCH_STS_PHASES'] === '1',
   };
-  const child = await startChild('./lib/sts-server.ts', spec);
+  const child = await startChild('sts', new URL('./lib/sts-server.ts', import.meta.url), spec);
   const hooks: Hooks = {};
   let phases: PhaseTotals | undefined;
   if (spec.phases) {
@@ -489,7 +404,7 @@ async function benchWarrant(
     hooks.afterThroughput = stop(`c${CONCURRENCY}`);
   }
   try {
-    const workload = await warrantWorkload(child.ready.url, idp.key);
+    const workload = await warrantWorkload({ url: child.ready.url, adminToken: ADMIN_TOKEN }, idp);
     const result = await measureServer(name, 'warrant', workload, child.pid, hooks);
     return { ...result, ...(phases ? { phases } : {}) };
   } finally {
@@ -520,10 +435,10 @@ async function benchOidcProvider(): Promise<Result> {
     resource,
     scope: 'api:read',
   };
-  const child = await startChild('./lib/oidc-server.ts', options);
+  const child = await startChild('oidc-provider', new URL('./lib/oidc-server.ts', import.meta.url), options);
   try {
     const issuer = child.ready.url;
-    const tokenEndpoint = child.ready.tokenEndpoint!;
+    const tokenEndpoint = child.ready['tokenEndpoint'] as string;
     const fixed = new URLSearchParams({
       grant_type: 'client_credentials',
       scope: 'api:read',
@@ -579,11 +494,11 @@ async function benchOidcProvider(): Promise<Result> {
 
 /** The transport floor: the same requests and load generator against a server that does no token work. */
 async function benchFloor(): Promise<Result> {
-  const child = await startChild('./lib/echo-server.ts', {});
+  const child = await startChild('floor', new URL('./lib/echo-server.ts', import.meta.url), {});
   try {
     const body = Buffer.from(`grant_type=client_credentials&client_assertion=${'x'.repeat(400)}`, 'latin1');
     const workload: Workload = {
-      endpoint: child.ready.tokenEndpoint!,
+      endpoint: child.ready['tokenEndpoint'] as string,
       check: okToken,
       async prepare(n) {
         return Array.from({ length: n }, () => ({
@@ -599,15 +514,11 @@ async function benchFloor(): Promise<Result> {
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '—');
-const verdict = (ok: boolean) => (ok ? 'pass' : 'MISS');
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'warrant-bench-sts-'));
-  const schema = `warrant_bench_${randomBytes(6).toString('hex')}`;
-  const idpKey = generateSigningKey('ES256');
-  const jwksFile = join(dir, 'idp-jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...idpKey.jwk }] }));
-  const idp = { key: idpKey, jwksFile };
+  const schemas = postgresSchemas('warrant_bench');
+  const idp = personIdp(dir);
   const results: Result[] = [];
   console.log(
     `\ntoken exchange over HTTP on loopback: ${LATENCY_REQUESTS} sequential requests (c=1) for latency, ` +
@@ -627,21 +538,15 @@ export async function run(): Promise<void> {
     results.push(
       await benchWarrant(
         'Warrant STS, PostgreSQL',
-        { kind: 'postgres', url: POSTGRES_URL, schema },
+        { kind: 'postgres', url: POSTGRES_URL, schema: schemas.fresh() },
         dir,
         idp,
       ),
     );
   } finally {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    try {
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } catch (error) {
-      console.error(`could not drop schema ${schema}: ${(error as Error).message}`);
-    } finally {
-      await client.end().catch(() => {});
-    }
+    await schemas
+      .dropAll()
+      .catch((error: Error) => console.error(`could not drop the benchmark's schema: ${error.message}`));
     if (PROFILE) console.log(`CPU profiles of the STS children: ${join(dir, 'profiles')}`);
     else rmSync(dir, { recursive: true, force: true });
   }

@@ -2,9 +2,10 @@
  * Child process for bench/sts.bench.ts: the transport floor — a plain `node:http` server that reads the
  * form body and answers a fixed token-sized JSON, with no verification, signing or storage. Measured with
  * the same load generator, it shows what loopback HTTP and the client cost before any token work.
+ * Answers `{ type: 'ready', url, tokenEndpoint }` over IPC, then the commands of child.ts.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLoopback, serveCommands } from './child.ts';
 
 const body = Buffer.from(
   JSON.stringify({
@@ -25,13 +26,5 @@ const server = createServer((req, res) => {
     res.end(body);
   });
 });
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  process.send!({ type: 'ready', url, tokenEndpoint: `${url}/token` });
-});
-process.on('message', (message: { type: string }) => {
-  if (message.type !== 'stop') return;
-  server.closeAllConnections();
-  server.close(() => process.send!({ type: 'stopped' }, () => process.exit(0)));
-});
+const url = await listenLoopback(server);
+serveCommands({ url, tokenEndpoint: `${url}/token` }, { stop: () => closeServer(server) });

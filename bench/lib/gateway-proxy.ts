@@ -7,18 +7,17 @@
  * `flushHeaders()`, an extra socket write per response, is gateway cost here).
  *
  * argv[2] is a JSON `{ upstream }`. Answers `{ type: 'ready', url }` over IPC, then the commands of
- * gateway-ipc.ts.
+ * child.ts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { serveCommands } from './gateway-ipc.ts';
+import { childSpec, closeServer, listenLoopback, serveCommands } from './child.ts';
 
 export interface ProxySpec {
   readonly upstream: string;
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as ProxySpec;
+const spec = childSpec<ProxySpec>();
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -88,16 +87,14 @@ async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
 
 const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void proxy(req, res));
 server.keepAliveTimeout = 60_000;
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const { port } = server.address() as AddressInfo;
+const url = await listenLoopback(server);
 
 serveCommands(
-  { url: `http://127.0.0.1:${port}` },
+  { url },
   {
     server,
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       await pool.close();
     },
   },

@@ -9,20 +9,19 @@
  * it reaches the gateway as one constructor argument. A new kind (e.g. a Merkle ledger) is one more case.
  *
  * argv[2] is a JSON `GatewayServerSpec`. Answers `{ type: 'ready', url }` over IPC, then the commands of
- * gateway-ipc.ts plus `ed25519` (CPU µs of one node:crypto Ed25519 verification, measured here) and
+ * child.ts plus `ed25519` (CPU µs of one node:crypto Ed25519 verification, measured here) and
  * `fsync-probe` (latency of one small append + fdatasync in the decision log's directory: the floor any
  * durable-before-forward record puts under latency at c=1).
  */
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load-config.ts';
-import type { ConfigOverrides } from '../../src/config/types.ts';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
-import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
+import { ActionCatalog } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
-import { serveCommands } from './gateway-ipc.ts';
+import { CRM_CONTACTS_READ } from '../../test/support/catalog-actions.ts';
+import { childSpec, loopbackConfig, serveCommands } from './child.ts';
+import { ed25519Verification } from './measure.ts';
 
 export type DecisionLogSpec = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'memory' };
 
@@ -38,16 +37,6 @@ export interface GatewayServerSpec {
   readonly decisions: DecisionLogSpec;
 }
 
-/** The one action the benchmark calls: a low-impact read, allowed by the shipped policy (risk < 40). */
-const BENCH_ACTION: CatalogAction = {
-  name: 'crm:contacts.read',
-  match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
-  impact: 'low',
-  dataClass: 'internal',
-  reversibility: 'reversible',
-  blastRadius: 1,
-};
-
 function openDecisionLog(spec: DecisionLogSpec): DecisionLog {
   switch (spec.kind) {
     case 'file':
@@ -59,18 +48,14 @@ function openDecisionLog(spec: DecisionLogSpec): DecisionLog {
 
 /** CPU microseconds (this thread's process, user + system) per node:crypto Ed25519 verification. */
 function ed25519VerifyMicros(ms: number, messageBytes = 512): { cpuMicros: number; wallMicros: number } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const message = Buffer.alloc(messageBytes, 'eyJhbGciOiJFZERTQSJ9');
-  const signature = sign(null, message, privateKey);
-  for (let i = 0; i < 500; i++) verify(null, message, publicKey, signature);
+  const verifyOnce = ed25519Verification(Buffer.alloc(messageBytes, 'eyJhbGciOiJFZERTQSJ9'));
+  for (let i = 0; i < 500; i++) verifyOnce();
   let n = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + ms;
   while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) {
-      if (!verify(null, message, publicKey, signature)) throw new Error('Ed25519 verify failed');
-    }
+    for (let i = 0; i < 100; i++) verifyOnce();
     n += 100;
   }
   const wall = performance.now() - t0;
@@ -99,28 +84,24 @@ async function fsyncProbe(dir: string, n: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as GatewayServerSpec;
-const config = loadConfig(undefined, {
-  trustDomain: spec.trustDomain,
-  dataDir: spec.dataDir,
-  gateway: {
-    listen: { host: '127.0.0.1', port: 0 },
-    routes: [
-      {
-        match: { pathPrefix: '/crm' },
-        upstream: `${spec.upstream.replace(/\/+$/, '')}/crm`,
-        audience: spec.audience,
-        protocol: 'http',
-        signedBodies: false,
-      },
-    ],
-  },
-} as ConfigOverrides);
+const spec = childSpec<GatewayServerSpec>();
+const config = loopbackConfig(spec, 'gateway', {
+  routes: [
+    {
+      match: { pathPrefix: '/crm' },
+      upstream: `${spec.upstream.replace(/\/+$/, '')}/crm`,
+      audience: spec.audience,
+      protocol: 'http',
+      signedBodies: false,
+    },
+  ],
+});
 const decisions = openDecisionLog(spec.decisions);
 const gw = await startGateway(config, {
   issuer: spec.issuer,
   decisions,
-  catalog: new ActionCatalog([BENCH_ACTION]),
+  // The one action the benchmark calls.
+  catalog: new ActionCatalog([CRM_CONTACTS_READ]),
 });
 
 serveCommands(

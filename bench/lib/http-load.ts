@@ -1,39 +1,21 @@
 /**
- * A small HTTP/1.1 load generator for loopback benchmarks: keep-alive `node:http` connections, requests
- * prepared (signed) before the timed window, every response checked. Latency is measured per request from
- * `request()` to the last body byte.
+ * The client of bench/sts.bench.ts (a `Sender` for load.ts): keep-alive `node:http` connections POSTing
+ * requests prepared (signed) before the timed window, every response checked, latency per request from
+ * `request()` to the last body byte. And where CPU went, from Linux's /proc.
  */
-
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import type { ErrorLog, Sender } from './load.ts';
 
 export interface PreparedRequest {
   readonly headers: Readonly<Record<string, string | number>>;
   readonly body: Buffer;
 }
 
-/** Where a batch of prepared requests comes from: `undefined` once it is used up or too old to use. */
-export type RequestSource = () => PreparedRequest | undefined;
-
 /** True when the response is the success the workload expects. */
 export type ResponseCheck = (status: number, body: Buffer) => boolean;
 
-/** Failed responses (and transport errors), with a few distinct samples to print. */
-export class ErrorLog {
-  count = 0;
-  /** How many of `count` happened before the measured windows. */
-  duringWarmup = 0;
-  readonly samples = new Map<string, number>();
-
-  add(what: string): void {
-    this.count++;
-    const key = what.slice(0, 300);
-    if (this.samples.size < 8 || this.samples.has(key))
-      this.samples.set(key, (this.samples.get(key) ?? 0) + 1);
-  }
-}
-
-export class LoadClient {
+export class LoadClient implements Sender<PreparedRequest> {
   readonly #agent: Agent;
   readonly #url: URL;
   readonly #check: ResponseCheck;
@@ -86,61 +68,6 @@ export class LoadClient {
   close(): void {
     this.#agent.destroy();
   }
-}
-
-/**
- * Sends requests one after another (concurrency 1) until the source runs dry or `deadline` (hrtime ns)
- * passes; returns each latency (ms).
- */
-export async function sequential(
-  client: LoadClient,
-  next: RequestSource,
-  deadline?: bigint,
-): Promise<number[]> {
-  const latencies: number[] = [];
-  while (deadline === undefined || process.hrtime.bigint() < deadline) {
-    const r = next();
-    if (r === undefined) break;
-    latencies.push(await client.send(r));
-  }
-  return latencies;
-}
-
-export interface Saturation {
-  readonly completed: number;
-  readonly seconds: number;
-  readonly latencies: number[];
-}
-
-/**
- * `concurrency` requests in flight at all times until `deadline` (hrtime ns) or until the source runs dry;
- * the time runs from the first send to the last response.
- */
-export async function saturate(
-  client: LoadClient,
-  concurrency: number,
-  next: RequestSource,
-  deadline: bigint,
-): Promise<Saturation> {
-  const latencies: number[] = [];
-  const start = process.hrtime.bigint();
-  const worker = async () => {
-    while (process.hrtime.bigint() < deadline) {
-      const r = next();
-      if (r === undefined) return;
-      latencies.push(await client.send(r));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { completed: latencies.length, seconds, latencies };
-}
-
-/** The `q` quantile (0..1) of the values, nearest rank. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */

@@ -1,4 +1,29 @@
-/** Small, dependency-free micro-benchmark harness: warm up, then run batches until the time budget is spent. */
+/**
+ * Small, dependency-free micro-benchmark harness: warm up, then run batches until the time budget is spent;
+ * and the settings and baselines every benchmark shares.
+ */
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+
+/** The unit every measurement window scales with, in ms (`BENCH_MS`, default 1000). */
+export const BENCH_MS = Number(process.env['BENCH_MS'] ?? 1000);
+/** `BENCH_MS` relative to its default: what the server benchmarks scale request counts and windows by. */
+export const SCALE = BENCH_MS / 1000;
+
+/** A DESIGN §9 goal's verdict. */
+export const verdict = (ok: boolean): string => (ok ? 'pass' : 'MISS');
+
+/**
+ * The baseline the CPU figures are divided by: one raw node:crypto Ed25519 verification of `message`
+ * (under a fresh key). Returns a function doing one; it throws if the signature does not verify.
+ */
+export function ed25519Verification(message: Uint8Array): () => void {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const signature = sign(null, message, privateKey);
+  return () => {
+    if (!verify(null, message, publicKey, signature)) throw new Error('Ed25519 verification failed');
+  };
+}
+
 export interface Measurement {
   readonly name: string;
   readonly ops: number;
@@ -7,11 +32,7 @@ export interface Measurement {
   readonly microsPerOp: number;
 }
 
-export function measure(
-  name: string,
-  fn: () => unknown,
-  budgetMs = Number(process.env['BENCH_MS'] ?? 1000),
-): Measurement {
+export function measure(name: string, fn: () => unknown, budgetMs = BENCH_MS): Measurement {
   // Warm-up: let the JIT settle and caches fill.
   const warmEnd = performance.now() + Math.min(200, budgetMs / 4);
   while (performance.now() < warmEnd) fn();

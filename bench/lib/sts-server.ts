@@ -1,29 +1,30 @@
 /**
- * Child process for bench/sts.bench.ts: the Warrant STS on loopback over a durable store (an SQLite file in
- * a temp dir, or PostgreSQL in a given schema), so the load generator never shares its event loop.
+ * Child process for the server benchmarks: the Warrant STS on loopback. For bench/sts.bench.ts it is the
+ * server measured, over a durable store (an SQLite file in a temp dir, or PostgreSQL in a given schema); for
+ * bench/gateway.bench.ts it issues the delegation chain and is what the gateway trusts (JWKS, status lists,
+ * revocation feed), off the measured path, on an in-memory store.
  *
- * argv[2] is a JSON `StsServerSpec`. The child answers `{ type: 'ready', url }` over IPC, then serves
- * `Command`s one at a time, answering each with one message.
- * With `phases: true` it wraps the STS's store calls and DPoP check with wall-clock timers: a coarse
- * breakdown of where one request's time goes (meaningful at concurrency 1). `profile-start`/`-stop` take a
- * V8 CPU profile of just the window between them (see bench/lib/cpuprofile-summary.ts).
+ * argv[2] is a JSON `StsServerSpec`. The child answers `{ type: 'ready', url }` over IPC, then the commands
+ * of child.ts, plus `phases-reset` and `phases-get`: with `phases: true` it wraps the STS's store calls
+ * and DPoP check with wall-clock timers, a coarse breakdown of where one request's time goes (meaningful
+ * at concurrency 1).
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load-config.ts';
-import type { ConfigOverrides } from '../../src/config/types.ts';
 import { startControlPlane } from '../../src/runtime/control-plane.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
+import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 
 export interface StsServerSpec {
+  /** An SQLite path (`:memory:` for none) or a PostgreSQL schema. */
   readonly store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
   readonly trustDomain: string;
   readonly dataDir: string;
   readonly adminToken: string;
   readonly personIssuer: { issuer: string; jwksFile: string; audience: string };
+  /** Seconds a hop lives (default: the STS's own). */
+  readonly hopLifetime?: number;
   readonly phases?: boolean;
 }
 
@@ -31,18 +32,15 @@ export interface PhaseTotals {
   readonly [label: string]: { count: number; totalMs: number; maxMs: number; over5ms: number };
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as StsServerSpec;
-const config = loadConfig(undefined, {
-  trustDomain: spec.trustDomain,
-  dataDir: spec.dataDir,
-  sts: {
-    listen: { host: '127.0.0.1', port: 0 },
-    warrantLifetime: 3600,
-    trustedIssuers: [{ ...spec.personIssuer, kind: 'oidc' }],
-  },
-} as ConfigOverrides);
+const spec = childSpec<StsServerSpec>();
+const config = loopbackConfig(spec, 'sts', {
+  warrantLifetime: 3600,
+  ...(spec.hopLifetime === undefined ? {} : { hopLifetime: spec.hopLifetime }),
+  trustedIssuers: [{ ...spec.personIssuer, kind: 'oidc' }],
+});
 const store: Store = await openStore(spec.store);
-// Access lines are written as in production (info), to /dev/null: their cost is part of the figures.
+// Access lines are written as in production (info), to /dev/null: their cost is part of the STS figures
+// (for the gateway bench this STS is off the measured path).
 const plane = await startControlPlane(config, {
   adminToken: spec.adminToken,
   store,
@@ -92,45 +90,20 @@ if (spec.phases) {
   });
 }
 
-/** Requests from the benchmark, each answered with one message. */
-type Command =
-  | { type: 'phases-reset' }
-  | { type: 'phases-get' }
-  | { type: 'profile-start'; intervalMicros: number }
-  | { type: 'profile-stop'; file: string }
-  | { type: 'stop' };
-
-let session: Session | undefined;
-process.on('message', async (message: Command) => {
-  switch (message.type) {
-    case 'phases-reset':
-      for (const key of Object.keys(phases)) delete phases[key];
-      process.send!({ type: 'ok' });
-      return;
-    case 'phases-get':
-      process.send!({ type: 'phases', phases });
-      return;
-    case 'profile-start':
-      session = new Session();
-      session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.setSamplingInterval', { interval: message.intervalMicros });
-      await session.post('Profiler.start');
-      process.send!({ type: 'ok' });
-      return;
-    case 'profile-stop': {
-      const { profile } = await session!.post('Profiler.stop');
-      session!.disconnect();
-      session = undefined;
-      writeFileSync(message.file, JSON.stringify(profile));
-      process.send!({ type: 'ok' });
-      return;
-    }
-    case 'stop':
+serveCommands(
+  { url: plane.url },
+  {
+    handle(command) {
+      if (command.type === 'phases-reset') {
+        for (const key of Object.keys(phases)) delete phases[key];
+        return Promise.resolve({ type: 'ok' });
+      }
+      if (command.type === 'phases-get') return Promise.resolve({ type: 'phases', phases });
+      return undefined;
+    },
+    async stop() {
       await plane.close();
       await store.close();
-      process.send!({ type: 'stopped' }, () => process.exit(0));
-      return;
-  }
-});
-process.send!({ type: 'ready', url: plane.url });
+    },
+  },
+);

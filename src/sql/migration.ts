@@ -33,3 +33,37 @@ export function pending(
   if (unknown.length > 0) throw newer(Math.max(...unknown));
   return [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version));
 }
+
+/** What a migration's text takes from the database it is written for: where SQLite and PostgreSQL differ. */
+export interface Dialect {
+  /** A 64-bit integer. */
+  readonly int: string;
+  readonly bytes: string;
+  /** After `CREATE TABLE (…)`. */
+  readonly table: string;
+  /** After `CREATE TABLE (…)` of a table read only by its primary key (SQLite stores it without rowid). */
+  readonly keyedTable: string;
+}
+
+export const SQLITE_DIALECT: Dialect = {
+  int: 'INTEGER',
+  bytes: 'BLOB',
+  table: ' STRICT',
+  keyedTable: ' STRICT, WITHOUT ROWID',
+};
+export const POSTGRES_DIALECT: Dialect = { int: 'BIGINT', bytes: 'BYTEA', table: '', keyedTable: '' };
+
+/** A migration written once for both databases: its text comes from the dialect `D`. */
+export interface DialectMigration<D extends Dialect> {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: (dialect: D) => string;
+}
+
+/** `migrations` written out for one dialect. */
+export function inDialect<D extends Dialect>(
+  migrations: readonly DialectMigration<D>[],
+  dialect: D,
+): readonly Migration[] {
+  return migrations.map((m) => ({ version: m.version, name: m.name, sql: m.sql(dialect) }));
+}

@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
+import { postgresSchemas } from '../../test/support/postgres-schemas.ts';
+import { requirePostgres, POSTGRES_URL as URL } from '../../test/support/services.ts';
 import { migratePostgres } from './migrate-postgres.ts';
 import type { Migration } from './migration.ts';
-import {
-  checkPostgresUrl,
-  checkSchemaName,
-  createPostgresPool,
-  migratePool,
-  statements,
-} from './postgres.ts';
+import * as sql from './postgres.ts';
 
-const URL = process.env['WARRANT_TEST_POSTGRES_URL'] ?? 'postgres://postgres:test@127.0.0.1:5432/test';
-const admin = new pg.Pool({ connectionString: URL, max: 3 });
-const schemas: string[] = [];
-after(async () => {
-  for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  await admin.end();
-});
-const freshSchema = () => {
-  const s = `warrant_sql_test_${randomBytes(6).toString('hex')}`;
-  schemas.push(s);
-  return s;
-};
+await requirePostgres();
+const { admin, fresh: freshSchema, dropAll } = postgresSchemas('warrant_sql_test');
+after(dropAll);
 const M: Migration[] = [
   { version: 1, name: '001_t', sql: 'CREATE TABLE t (x BIGINT)' },
   { version: 2, name: '002_u', sql: 'CREATE TABLE u (y TEXT)' },
@@ -32,10 +17,15 @@ const M: Migration[] = [
 describe('PostgreSQL plumbing', () => {
   test('the pool uses the schema and settings, reads BIGINT as numbers; migrations apply once', async () => {
     const schema = freshSchema();
-    const pool = createPostgresPool({ url: URL, schema, max: 2, settings: { synchronous_commit: 'off' } });
+    const pool = sql.createPostgresPool({
+      url: URL,
+      schema,
+      max: 2,
+      settings: { synchronous_commit: 'off' },
+    });
     try {
-      assert.deepEqual(await migratePool(pool, schema, M, 1000), [1, 2]);
-      assert.deepEqual(await migratePool(pool, schema, M, 2000), []);
+      assert.deepEqual(await sql.migratePool(pool, schema, M, 1000), [1, 2]);
+      assert.deepEqual(await sql.migratePool(pool, schema, M, 2000), []);
       await pool.query('INSERT INTO t VALUES (9007199254740991)');
       const { rows } = await pool.query('SELECT x, current_setting($1) AS sc FROM t', ['synchronous_commit']);
       assert.deepEqual(rows, [{ x: 9007199254740991, sc: 'off' }]);
@@ -70,18 +60,47 @@ describe('PostgreSQL plumbing', () => {
   });
 
   test('options are checked before anything connects', () => {
-    assert.throws(() => checkPostgresUrl('mysql://x'), TypeError);
-    assert.equal(checkPostgresUrl('postgresql://h/db'), 'postgresql://h/db');
-    assert.throws(() => checkSchemaName('Bad-Name'), TypeError);
-    assert.throws(() => createPostgresPool({ url: URL, schema: 'x"; --', max: 1 }), TypeError);
+    assert.throws(() => sql.checkPostgresUrl('mysql://x'), TypeError);
+    assert.equal(sql.checkPostgresUrl('postgresql://h/db'), 'postgresql://h/db');
+    assert.throws(() => sql.checkSchemaName('Bad-Name'), TypeError);
+    assert.throws(() => sql.createPostgresPool({ url: URL, schema: 'x"; --', max: 1 }), TypeError);
     assert.throws(
-      () => createPostgresPool({ url: URL, schema: 'x', max: 1, settings: { 'a b': 'c' } }),
+      () => sql.createPostgresPool({ url: URL, schema: 'x', max: 1, settings: { 'a b': 'c' } }),
       TypeError,
     );
   });
 
+  test('one and all read rows; a unique violation is told by its SQLSTATE', async () => {
+    const schema = freshSchema();
+    const pool = sql.createPostgresPool({ url: URL, schema, max: 1 });
+    try {
+      await sql.migratePool(
+        pool,
+        schema,
+        [{ version: 1, name: '001_k', sql: 'CREATE TABLE k (x INT PRIMARY KEY)' }],
+        1,
+      );
+      await pool.query('INSERT INTO k VALUES (1), (2)');
+      const statement = sql.statements('warrant_test');
+      assert.deepEqual(await sql.all(pool, statement('all_k', 'SELECT x FROM k ORDER BY x')()), [
+        { x: 1 },
+        { x: 2 },
+      ]);
+      assert.deepEqual(await sql.one(pool, statement('one_k', 'SELECT x FROM k WHERE x = $1')([2])), {
+        x: 2,
+      });
+      assert.equal(await sql.one(pool, statement('one_k', 'SELECT x FROM k WHERE x = $1')([3])), undefined);
+      const error = await pool.query('INSERT INTO k VALUES (1)').catch((e: unknown) => e);
+      assert.equal(sql.pgCode(error), sql.UNIQUE_VIOLATION);
+      assert.equal(sql.pgCode(new Error('x')), undefined);
+      assert.equal(sql.pgCode(null), undefined);
+    } finally {
+      await pool.end();
+    }
+  });
+
   test('named statements carry the store prefix', () => {
-    const statement = statements('warrant_test');
+    const statement = sql.statements('warrant_test');
     assert.deepEqual(statement('get', 'SELECT 1')([1]), {
       name: 'warrant_test_get',
       text: 'SELECT 1',

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { migratePostgres } from './migrate-postgres.ts';
 import type { Migration } from './migration.ts';
+import type { Row } from './row.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const INT8_OID = 20;
@@ -77,6 +78,24 @@ export async function migratePool(
     client.release();
   }
 }
+
+/** The first row `query` returns, if any. */
+export async function one(db: pg.Pool | pg.PoolClient, query: pg.QueryConfig): Promise<Row | undefined> {
+  return (await db.query<Row>(query)).rows[0];
+}
+
+/** Every row `query` returns. */
+export async function all(db: pg.Pool | pg.PoolClient, query: pg.QueryConfig): Promise<Row[]> {
+  return (await db.query<Row>(query)).rows;
+}
+
+/** The SQLSTATE of a `pg` error (`undefined` for anything else). */
+export function pgCode(error: unknown): string | undefined {
+  return (error as { code?: string } | null)?.code;
+}
+
+/** SQLSTATE `unique_violation`. */
+export const UNIQUE_VIOLATION = '23505';
 
 /** A named statement: prepared once per connection, then reused. Names are `<prefix>_<name>`. */
 export type Statement = (values?: unknown[]) => pg.QueryConfig;

@@ -1,9 +1,17 @@
 /**
- * Row ↔ record mapping shared by the adapters. Both return snake_case columns with the same JS types
- * (text as string, integers as number — PostgreSQL's BIGINT parsed to one —, JSON as text), so one mapping
- * serves both. Each record kind is one table of `field: [column, codec]`: its column list, its row reader
- * and the positional values of its INSERT all come from that table, so they cannot drift apart.
+ * The STS store's record kinds as tables of `field: [column, codec]` (see `src/sql/record-table.ts`), shared
+ * by both adapters, and the row helpers the adapters share.
  */
+import {
+  asIs,
+  type ColumnValue,
+  int,
+  json,
+  nullableInt,
+  nullableJson,
+  recordTable,
+} from '../sql/record-table.ts';
+import type { Row } from '../sql/row.ts';
 import { StoreNotFoundError } from './errors.ts';
 import type {
   AgentRecord,
@@ -15,64 +23,7 @@ import type {
   StoredSigningKey,
 } from './ports.ts';
 
-export type Row = Record<string, unknown>;
-
-/** What a column takes: both drivers bind these as TEXT, INTEGER/BIGINT or NULL. */
-export type ColumnValue = string | number | null;
-
-/** How one field is read from its column and written to it. */
-interface Codec<T> {
-  read(value: unknown): T;
-  write(value: T): ColumnValue;
-}
-
-const IDENTITY: Codec<unknown> = { read: (value) => value, write: (value) => value as ColumnValue };
-/** Text (and nullable text) arrives as the JS value it is. */
-const asIs = <T>(): Codec<T> => IDENTITY as Codec<T>;
-const int: Codec<number> = { read: (value) => Number(value), write: (value) => value };
-const nullableInt: Codec<number | null> = {
-  read: (value) => (value === null ? null : Number(value)),
-  write: (value) => value,
-};
-const json = <T>(): Codec<T> => ({
-  read: (value) => JSON.parse(value as string) as T,
-  write: (value) => JSON.stringify(value),
-});
-const nullableJson = <T>(): Codec<T | null> => ({
-  read: (value) => (value === null ? null : (JSON.parse(value as string) as T)),
-  write: (value) => (value === null ? null : JSON.stringify(value)),
-});
-
-/** One record kind's columns, in table (and INSERT) order. */
-export interface RecordTable<R> {
-  /** `a, b, c`: for SELECT lists and INSERT column lists. */
-  readonly columns: string;
-  /** `x.a, x.b, x.c`: the columns of the table aliased `x` in a join. */
-  columnsOf(alias: string): string;
-  fromRow(row: Row): R;
-  /** Positional values in `columns` order. */
-  values(record: R): ColumnValue[];
-}
-
-function recordTable<R>(spec: { readonly [K in keyof R]-?: readonly [string, Codec<R[K]>] }): RecordTable<R> {
-  const fields = Object.keys(spec) as (keyof R)[];
-  const columns = fields.map((f) => spec[f][0]);
-  const codecs = fields.map((f) => spec[f][1] as Codec<unknown>);
-  return {
-    columns: columns.join(', '),
-    columnsOf: (alias) => columns.map((c) => `${alias}.${c}`).join(', '),
-    fromRow(row) {
-      const record = {} as Record<keyof R, unknown>;
-      for (let i = 0; i < fields.length; i++) record[fields[i]!] = codecs[i]!.read(row[columns[i]!]);
-      return record as R;
-    },
-    values(record) {
-      const values = new Array<ColumnValue>(fields.length);
-      for (let i = 0; i < fields.length; i++) values[i] = codecs[i]!.write(record[fields[i]!]);
-      return values;
-    },
-  };
-}
+export type { Row } from '../sql/row.ts';
 
 export const AGENTS = recordTable<AgentRecord>({
   id: ['id', asIs()],

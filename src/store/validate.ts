@@ -18,6 +18,21 @@ import type {
 const MAX_TEXT = 4096;
 export const MAX_LIST_LIMIT = 1000;
 
+/** `value` when it is an object (not null); a `TypeError` saying `what` must be one otherwise. */
+function object<T>(value: T, what: string): T {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${what} must be an object`);
+  return value;
+}
+
+/** `value` when it is one of `allowed`; a `TypeError` listing them otherwise (`a, b or c`). */
+function oneOf<const V extends string>(value: unknown, allowed: readonly V[], what: string): V {
+  if (!allowed.includes(value as V)) {
+    const list = `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`;
+    throw new TypeError(`${what} must be ${list}`);
+  }
+  return value as V;
+}
+
 export function text(value: unknown, what: string, max = MAX_TEXT): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > max) {
     throw new TypeError(`${what} must be a string of 1..${max} characters`);
@@ -68,12 +83,11 @@ export function stringArray(value: unknown, what: string): string[] {
 }
 
 export function agentStatus(value: unknown): AgentStatus {
-  if (value !== 'active' && value !== 'disabled') throw new TypeError('status must be active or disabled');
-  return value;
+  return oneOf(value, ['active', 'disabled'], 'status');
 }
 
 export function checkNewAgent(agent: NewAgent): void {
-  if (typeof agent !== 'object' || agent === null) throw new TypeError('agent must be an object');
+  object(agent, 'agent');
   text(agent.id, 'agent id');
   anyText(agent.name, 'agent name');
   anyText(agent.owner, 'agent owner');
@@ -116,7 +130,7 @@ export function clientIds(value: unknown): Record<string, string> {
  * present, is checked here and written by the adapter beside its client-id index).
  */
 export function patchValues(patch: AgentPatch): (string | number | null)[] {
-  if (typeof patch !== 'object' || patch === null) throw new TypeError('patch must be an object');
+  object(patch, 'patch');
   for (const key of Object.keys(patch)) {
     if (!['name', 'owner', 'tier', 'trustLevel', 'allowedAudiences', 'maxDepth', 'clientIds'].includes(key)) {
       throw new TypeError(`patch cannot change ${key}`);
@@ -136,7 +150,7 @@ export function patchValues(patch: AgentPatch): (string | number | null)[] {
 }
 
 export function checkListQuery(query: AgentListQuery): void {
-  if (typeof query !== 'object' || query === null) throw new TypeError('query must be an object');
+  object(query, 'query');
   integer(query.limit, 'limit', 1);
   if (query.limit > MAX_LIST_LIMIT) throw new TypeError(`limit must be at most ${MAX_LIST_LIMIT}`);
   if (query.status !== undefined) agentStatus(query.status);
@@ -144,11 +158,10 @@ export function checkListQuery(query: AgentListQuery): void {
 }
 
 export function checkToken(token: IssuedToken): void {
-  if (typeof token !== 'object' || token === null) throw new TypeError('token must be an object');
+  object(token, 'token');
   text(token.hash, 'token hash');
   text(token.jti, 'jti');
-  if (token.kind !== 'identity' && token.kind !== 'warrant')
-    throw new TypeError('kind must be identity or warrant');
+  oneOf(token.kind, ['identity', 'warrant'], 'kind');
   nullableText(token.parentHash, 'parentHash');
   nullableText(token.rootHash, 'rootHash');
   nullableText(token.txn, 'txn');
@@ -173,7 +186,7 @@ export function checkToken(token: IssuedToken): void {
 export type SelectorKind = 'hash' | 'txn' | 'agentId' | 'sub';
 
 export function checkSelector(selector: RevokeSelector): { kind: SelectorKind; value: string } {
-  if (typeof selector !== 'object' || selector === null) throw new TypeError('selector must be an object');
+  object(selector, 'selector');
   const keys = Object.keys(selector);
   const kind = keys[0];
   if (keys.length !== 1 || (kind !== 'hash' && kind !== 'txn' && kind !== 'agentId' && kind !== 'sub')) {
@@ -195,12 +208,11 @@ export function checkIndices(indices: readonly number[], value: unknown): void {
 }
 
 export function signingKeyState(value: unknown): SigningKeyState {
-  if (value !== 'current' && value !== 'previous') throw new TypeError('state must be current or previous');
-  return value;
+  return oneOf(value, ['current', 'previous'], 'state');
 }
 
 export function checkSigningKey(key: StoredSigningKey): void {
-  if (typeof key !== 'object' || key === null) throw new TypeError('key must be an object');
+  object(key, 'key');
   text(key.kid, 'kid');
   text(key.alg, 'alg');
   // Never echo the material: only its type is checked.
@@ -211,11 +223,9 @@ export function checkSigningKey(key: StoredSigningKey): void {
 }
 
 export function checkIssuer(issuer: IssuerRecord): void {
-  if (typeof issuer !== 'object' || issuer === null) throw new TypeError('issuer must be an object');
+  object(issuer, 'issuer');
   text(issuer.issuer, 'issuer');
-  if (issuer.kind !== 'oidc' && issuer.kind !== 'kubernetes' && issuer.kind !== 'spiffe') {
-    throw new TypeError('issuer kind must be oidc, kubernetes or spiffe');
-  }
+  oneOf(issuer.kind, ['oidc', 'kubernetes', 'spiffe'], 'issuer kind');
   text(issuer.audience, 'audience');
   nullableText(issuer.jwksUri, 'jwksUri');
   nullableJsonObject(issuer.jwks, 'jwks');

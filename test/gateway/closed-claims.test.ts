@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { CRM_CONTACTS_READ } from '../support/catalog-actions.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
 import {
@@ -35,16 +36,7 @@ before(async () => {
   h = await startGatewayHarness({
     upstreams: { crm: up.handler('crm') },
     routes: (u) => [{ match: { pathPrefix: '/crm' }, upstream: u['crm']!, audience: CRM, protocol: 'http' }],
-    catalog: [
-      {
-        name: 'crm:contacts.read',
-        match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
-        impact: 'low',
-        dataClass: 'internal',
-        reversibility: 'reversible',
-        blastRadius: 1,
-      },
-    ],
+    catalog: [CRM_CONTACTS_READ],
   });
   planner = await h.sts.agent('planner');
   executor = await h.sts.agent('executor', WIDE);

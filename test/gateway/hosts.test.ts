@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { CRM_CONTACTS_READ } from '../support/catalog-actions.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
 import {
@@ -154,14 +155,7 @@ before(async () => {
       },
     ],
     catalog: [
-      {
-        name: 'crm:contacts.read',
-        match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
-        impact: 'low',
-        dataClass: 'internal',
-        reversibility: 'reversible',
-        blastRadius: 1,
-      },
+      CRM_CONTACTS_READ,
       {
         name: 'crm:tls.read',
         match: { protocol: 'http', method: 'GET', path: '/tls*' },

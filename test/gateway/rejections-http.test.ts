@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { headerBytesForDepth } from '../../src/config/header-budget.ts';
 import { MAX_CHAIN_LINKS } from '../../src/core/chain/verify-chain.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { CRM_CONTACTS_READ } from '../support/catalog-actions.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
 import {
@@ -57,16 +58,7 @@ before(async () => {
   h = await startGatewayHarness({
     upstreams: { crm: up.handler('crm') },
     routes: (u) => [{ match: { pathPrefix: '/crm' }, upstream: u['crm']!, audience: CRM, protocol: 'http' }],
-    catalog: [
-      {
-        name: 'crm:contacts.read',
-        match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
-        impact: 'low',
-        dataClass: 'internal',
-        reversibility: 'reversible',
-        blastRadius: 1,
-      },
-    ],
+    catalog: [CRM_CONTACTS_READ],
     sts: { overrides: { sts: { maxDepth: MAX_DEPTH }, policy: { delegation } } },
   });
   const agents: AgentClient[] = [];

@@ -9,6 +9,7 @@ import { createDpopProof } from '../../src/core/dpop/index.ts';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { type StatusRef, signToken, type WarrantClaims } from '../../src/core/tokens/index.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { CRM_CONTACTS_READ } from '../support/catalog-actions.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
 import {
@@ -74,14 +75,7 @@ before(async () => {
         reversibility: 'reversible',
         blastRadius: 1,
       },
-      {
-        name: 'crm:contacts.read',
-        match: { protocol: 'http', method: 'GET', path: '/crm/contacts*' },
-        impact: 'low',
-        dataClass: 'internal',
-        reversibility: 'reversible',
-        blastRadius: 1,
-      },
+      CRM_CONTACTS_READ,
       {
         name: 'mail:inbox.read',
         match: { protocol: 'http', method: 'GET', path: '/mail/inbox*' },

@@ -4,20 +4,16 @@
  * the column types that differ come from the dialect. Never edit a released migration (nor what its text
  * takes from the dialect): append the next number.
  */
-import type { Migration } from '../../sql/migration.ts';
+import {
+  type Dialect,
+  type DialectMigration,
+  inDialect,
+  type Migration,
+  POSTGRES_DIALECT,
+  SQLITE_DIALECT,
+} from '../../sql/migration.ts';
 
-interface Dialect {
-  /** A 64-bit integer. */
-  readonly int: string;
-  readonly bytes: string;
-  /** After `CREATE TABLE (…)`. */
-  readonly table: string;
-}
-
-const SQLITE: Dialect = { int: 'INTEGER', bytes: 'BLOB', table: ' STRICT' };
-const POSTGRES: Dialect = { int: 'BIGINT', bytes: 'BYTEA', table: '' };
-
-const MIGRATIONS: readonly { version: number; name: string; sql: (d: Dialect) => string }[] = [
+const MIGRATIONS: readonly DialectMigration<Dialect>[] = [
   {
     version: 1,
     name: '001_ledger',
@@ -49,8 +45,5 @@ CREATE TABLE ledger_checkpoints (
   },
 ];
 
-const inDialect = (d: Dialect): readonly Migration[] =>
-  MIGRATIONS.map((m) => ({ version: m.version, name: m.name, sql: m.sql(d) }));
-
-export const SQLITE_LEDGER_MIGRATIONS: readonly Migration[] = inDialect(SQLITE);
-export const POSTGRES_LEDGER_MIGRATIONS: readonly Migration[] = inDialect(POSTGRES);
+export const SQLITE_LEDGER_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, SQLITE_DIALECT);
+export const POSTGRES_LEDGER_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, POSTGRES_DIALECT);

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { POSTGRES_LEDGER_MIGRATIONS, SQLITE_LEDGER_MIGRATIONS } from './migrations.ts';
-import { checkpointFromRow, entryFromRow, queryPage, querySql } from './rows.ts';
+import { CHECKPOINTS, queryPage, querySql, RECORDS } from './rows.ts';
 
 describe('ledger rows', () => {
   test('a row maps to an entry and a checkpoint; byte columns become plain Uint8Arrays', () => {
     const hash = Buffer.alloc(32, 7);
     const columns = { txn: 't', person: null, caller: 'c', action: null, decision: 'allow' };
-    const entry = entryFromRow({ idx: 3, leaf_hash: hash, canonical: '{}', time: 10, ...columns });
+    const entry = RECORDS.fromRow({ idx: 3, leaf_hash: hash, canonical: '{}', time: 10, ...columns });
     assert.equal(Object.getPrototypeOf(entry.leafHash), Uint8Array.prototype);
     assert.deepEqual(
       { ...entry, leafHash: [...entry.leafHash] },
       { index: 3, leafHash: [...hash], canonical: '{}', time: 10, ...columns },
     );
-    const cp = checkpointFromRow({ size: '5', root: new Uint8Array(32), note: 'n', time: '7' });
+    const cp = CHECKPOINTS.fromRow({ size: '5', root: new Uint8Array(32), note: 'n', time: '7' });
     assert.deepEqual(cp, { size: 5, root: new Uint8Array(32), note: 'n', time: 7 });
   });
 
@@ -39,7 +39,7 @@ describe('ledger rows', () => {
 
   test('queryPage: a next index only when there was one row more than the limit', () => {
     const rows = (n: number) =>
-      Array.from({ length: n }, (_, i) => entryFromRow({ idx: i, leaf_hash: new Uint8Array(32) }));
+      Array.from({ length: n }, (_, i) => RECORDS.fromRow({ idx: i, leaf_hash: new Uint8Array(32) }));
     assert.deepEqual(queryPage(rows(2), 2).next, null);
     const page = queryPage(rows(3), 2);
     assert.deepEqual([page.items.length, page.next], [2, 1]);

@@ -2,37 +2,34 @@
  * The ledger tables as the SQL adapters (SQLite, PostgreSQL) read them: the columns, a row mapped back to
  * an entry or a checkpoint, and the SELECT of a query.
  */
+import { asIs, type Codec, int, recordTable } from '../../sql/record-table.ts';
 import type { LedgerEntry, LedgerQuery, StoredCheckpoint } from './ports.ts';
 import { QUERY_FIELDS } from './ports.ts';
 import { bytes } from './validate.ts';
 
-export type Row = Record<string, unknown>;
+/** Byte columns arrive as a Buffer (SQLite, pg): read as a plain Uint8Array. */
+const blob: Codec<Uint8Array> = { read: (value) => bytes(value as Uint8Array), write: (value) => value };
 
-/** The columns of `ledger_records`, in the order `entryFromRow` reads (and the writers insert). */
-export const ENTRY_COLUMNS = 'idx, leaf_hash, canonical, time, txn, person, caller, action, decision';
+/** `ledger_records`: the columns in the order the writers insert them. */
+export const RECORDS = recordTable<LedgerEntry>({
+  index: ['idx', int],
+  leafHash: ['leaf_hash', blob],
+  canonical: ['canonical', asIs()],
+  time: ['time', int],
+  txn: ['txn', asIs()],
+  person: ['person', asIs()],
+  caller: ['caller', asIs()],
+  action: ['action', asIs()],
+  decision: ['decision', asIs()],
+});
 
-export function entryFromRow(row: Row): LedgerEntry {
-  return {
-    index: Number(row['idx']),
-    leafHash: bytes(row['leaf_hash'] as Uint8Array),
-    canonical: row['canonical'] as string,
-    time: Number(row['time']),
-    txn: row['txn'] as string | null,
-    person: row['person'] as string | null,
-    caller: row['caller'] as string | null,
-    action: row['action'] as string | null,
-    decision: row['decision'] as string | null,
-  };
-}
-
-export function checkpointFromRow(row: Row): StoredCheckpoint {
-  return {
-    size: Number(row['size']),
-    root: bytes(row['root'] as Uint8Array),
-    note: row['note'] as string,
-    time: Number(row['time']),
-  };
-}
+/** `ledger_checkpoints`. */
+export const CHECKPOINTS = recordTable<StoredCheckpoint>({
+  size: ['size', int],
+  root: ['root', blob],
+  note: ['note', asIs()],
+  time: ['time', int],
+});
 
 /**
  * The SELECT of a (checked) query: the records matching every field given, by index, at most
@@ -55,7 +52,7 @@ export function querySql(
   on('time <', q.until);
   on('idx >', q.after);
   values.push(q.limit + 1);
-  const text = `SELECT ${ENTRY_COLUMNS} FROM ledger_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT ${param(values.length)}`;
+  const text = `SELECT ${RECORDS.columns} FROM ledger_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT ${param(values.length)}`;
   return { text, values };
 }
 

@@ -1,10 +1,11 @@
 import type pg from 'pg';
+import { all, one } from '../../sql/postgres.ts';
 import { previousKeysAfterRotation } from '../agent-keys.ts';
 import type { AgentStore } from '../ports.ts';
 import { AGENTS, agentOrNotFound, agentPage, mapOrNull, newAgentValues } from '../rows.ts';
 import { paramsFor } from '../sql.ts';
 import { agentStatus, checkListQuery, checkNewAgent, checkRotation, patchValues, text } from '../validate.ts';
-import { all, asConflict, one, type PostgresContext, param, statement } from './context.ts';
+import { asConflict, type PostgresContext, param, statement } from './context.ts';
 
 const AGENT_INSERT = statement(
   'agent_insert',

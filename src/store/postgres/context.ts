@@ -1,6 +1,6 @@
 import type pg from 'pg';
+import { pgCode, statements, UNIQUE_VIOLATION } from '../../sql/postgres.ts';
 import { StoreConflictError } from '../errors.ts';
-import type { Row } from '../rows.ts';
 import type { Param } from '../sql.ts';
 
 /** Runs `fn` in one transaction on a pooled connection: committed when it resolves, rolled back when not. */
@@ -17,12 +17,6 @@ export interface PostgresContext {
 /** PostgreSQL's numbered parameters. */
 export const param: Param = (n) => `$${n}`;
 
-const UNIQUE_VIOLATION = '23505';
-
-export function pgCode(error: unknown): string | undefined {
-  return (error as { code?: string } | null)?.code;
-}
-
 /** A unique violation as a `StoreConflictError` saying `what` (or `what(constraint)`); any other error as it is. */
 export function asConflict(
   error: unknown,
@@ -33,16 +27,5 @@ export function asConflict(
   return new StoreConflictError(typeof what === 'string' ? what : what(constraint), { cause: error });
 }
 
-/** A named (so prepared once per connection, then reused) statement. */
-export function statement(name: string, sql: string): (values?: unknown[]) => pg.QueryConfig {
-  const prepared = `warrant_store_${name}`;
-  return (values = []) => ({ name: prepared, text: sql, values });
-}
-
-export async function one(db: pg.Pool | pg.PoolClient, query: pg.QueryConfig): Promise<Row | undefined> {
-  return (await db.query<Row>(query)).rows[0];
-}
-
-export async function all(db: pg.Pool | pg.PoolClient, query: pg.QueryConfig): Promise<Row[]> {
-  return (await db.query<Row>(query)).rows;
-}
+/** The STS store's named statements (prepared once per connection, then reused). */
+export const statement = statements('warrant_store');

@@ -1,8 +1,9 @@
+import { all, one } from '../../sql/postgres.ts';
 import type { IssuerStore } from '../ports.ts';
 import { ISSUERS, mapOrNull } from '../rows.ts';
 import { paramsFor } from '../sql.ts';
 import { checkIssuer, text } from '../validate.ts';
-import { all, one, type PostgresContext, param, statement } from './context.ts';
+import { type PostgresContext, param, statement } from './context.ts';
 
 const ISSUER_PUT = statement(
   'issuer_put',

@@ -1,9 +1,10 @@
+import { all } from '../../sql/postgres.ts';
 import { StoreNotFoundError } from '../errors.ts';
 import type { KeyStore } from '../ports.ts';
 import { SIGNING_KEYS } from '../rows.ts';
 import { paramsFor } from '../sql.ts';
 import { checkSigningKey, nullableInteger, signingKeyState, text } from '../validate.ts';
-import { all, asConflict, type PostgresContext, param, statement } from './context.ts';
+import { asConflict, type PostgresContext, param, statement } from './context.ts';
 
 const KEY_INSERT = statement(
   'key_insert',

@@ -1,36 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
+import { postgresSchemas } from '../../../test/support/postgres-schemas.ts';
 import { requirePostgres, POSTGRES_URL as URL } from '../../../test/support/services.ts';
+import { migratePostgres } from '../../sql/migrate-postgres.ts';
 import { storeContract } from '../contract.ts';
+import { POSTGRES_MIGRATIONS } from '../migrations.ts';
 import { openStore } from '../open-store.ts';
 import type { Store } from '../ports.ts';
 import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
-import { migratePostgres } from './migrate.ts';
-import { POSTGRES_MIGRATIONS } from './migrations.ts';
 
 await requirePostgres();
-const admin = new pg.Pool({ connectionString: URL, max: 2 });
-const created = new Set<string>();
+const { admin, fresh: freshSchema, drop, dropAll } = postgresSchemas('warrant_test');
 const schemaOf = new WeakMap<Store, string>();
-
-/** A schema of its own for every store, so parallel runs never collide; all are dropped at the end. */
-function freshSchema(): string {
-  const schema = `warrant_test_${randomBytes(6).toString('hex')}`;
-  created.add(schema);
-  return schema;
-}
-
-async function drop(schema: string): Promise<void> {
-  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  created.delete(schema);
-}
-
-after(async () => {
-  for (const schema of [...created]) await drop(schema);
-  await admin.end();
-});
+after(dropAll);
 
 storeContract(
   'postgres',

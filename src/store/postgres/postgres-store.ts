@@ -1,12 +1,12 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { checkPostgresUrl, checkSchemaName, createPostgresPool, migratePool } from '../../sql/postgres.ts';
+import { POSTGRES_MIGRATIONS } from '../migrations.ts';
 import type { Clock, Store } from '../ports.ts';
-import { integer, text } from '../validate.ts';
+import { integer } from '../validate.ts';
 import { postgresAgents } from './agents.ts';
 import type { PostgresContext, Tx } from './context.ts';
 import { postgresIssuers } from './issuers.ts';
 import { postgresKeys } from './keys.ts';
-import { migratePostgres } from './migrate.ts';
-import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { postgresReplay } from './replay.ts';
 import { postgresStatusLists } from './status-lists.ts';
 import { postgresTokens } from './tokens.ts';
@@ -22,9 +22,6 @@ export interface PostgresStoreOptions {
   clock?: Clock;
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const INT8_OID = 20;
-
 const systemClock: Clock = () => Date.now() / 1000;
 
 /**
@@ -33,45 +30,19 @@ const systemClock: Clock = () => Date.now() / 1000;
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  const url = text(options.url, 'url');
-  if (!/^postgres(ql)?:\/\//.test(url))
-    throw new TypeError('url must start with postgres:// or postgresql://');
-  const schema = options.schema ?? 'warrant_sts';
-  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
-    throw new TypeError('schema must match [a-z_][a-z0-9_]* (at most 63 characters)');
-  }
+  const url = checkPostgresUrl(options.url);
+  const schema = checkSchemaName(options.schema ?? 'warrant_sts');
   const poolSize = integer(options.poolSize ?? 10, 'poolSize', 1);
   const clock = options.clock ?? systemClock;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function');
 
-  const types = new pg.TypeOverrides();
-  // Every BIGINT here is an epoch time or a counter well inside Number.MAX_SAFE_INTEGER.
-  types.setTypeParser(INT8_OID, 'text', (value: string) => Number(value));
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: poolSize,
-    options: `-c search_path=${schema}`,
-    types,
-  });
+  const pool = createPostgresPool({ url, schema, max: poolSize });
   // Status-index allocation commits asynchronously (no WAL flush wait, so the hot counter row is locked
   // for microseconds, not a disk flush). Safe: an index matters only once a token carrying it is
   // recorded, and that later synchronous commit flushes the WAL past the allocation too.
-  const allocationPool = new pg.Pool({
-    connectionString: url,
-    max: 2,
-    options: `-c search_path=${schema} -c synchronous_commit=off`,
-    types,
-  });
-  // An idle connection that dies is dropped by the pool; the next query reports the outage.
-  pool.on('error', () => {});
-  allocationPool.on('error', () => {});
+  const allocationPool = createPostgresPool({ url, schema, max: 2, settings: { synchronous_commit: 'off' } });
   try {
-    const client = await pool.connect();
-    try {
-      await migratePostgres(client, schema, POSTGRES_MIGRATIONS, Math.floor(clock()));
-    } finally {
-      client.release();
-    }
+    await migratePool(pool, schema, POSTGRES_MIGRATIONS, Math.floor(clock()));
   } catch (error) {
     await Promise.all([pool.end(), allocationPool.end()]);
     throw error;

@@ -1,9 +1,10 @@
 import type pg from 'pg';
+import { one } from '../../sql/postgres.ts';
 import type { RevokedToken, StatusListStore } from '../ports.ts';
 import { mapOrNull } from '../rows.ts';
 import { listAfter, slotsByList, snapshotFromRow } from '../status-bits.ts';
 import { allocateCount, checkIndices, MAX_STATUS_INDEX, text } from '../validate.ts';
-import { one, type PostgresContext, statement } from './context.ts';
+import { type PostgresContext, statement } from './context.ts';
 
 const BITS_SELECT = statement(
   'bits_select',

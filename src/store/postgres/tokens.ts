@@ -1,8 +1,9 @@
+import { all, one, pgCode } from '../../sql/postgres.ts';
 import type { IssuedToken, TokenStore } from '../ports.ts';
 import { mapOrNull, type Row, revokedFromRow, TOKENS } from '../rows.ts';
 import { descendantsQuery, revokeCascade, revokeMatch } from '../sql.ts';
 import { anyText, checkSelector, checkToken, integer, type SelectorKind, text } from '../validate.ts';
-import { all, asConflict, one, type PostgresContext, param, pgCode, statement } from './context.ts';
+import { asConflict, type PostgresContext, param, statement } from './context.ts';
 import { postgresStatusBits } from './status-lists.ts';
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
+import { migrateSqlite } from '../../sql/migrate-sqlite.ts';
 import { storeContract } from '../contract.ts';
+import { SQLITE_MIGRATIONS } from '../migrations.ts';
 import { openStore } from '../open-store.ts';
 import { assertUpgradedFromV1 } from '../upgrade-contract.ts';
-import { migrateSqlite } from './migrate.ts';
-import { SQLITE_MIGRATIONS } from './migrations.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'warrant-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSqliteFile } from '../../sql/sqlite-open.ts';
+import { SQLITE_MIGRATIONS } from '../migrations.ts';
 import type { Clock, Store } from '../ports.ts';
 import { integer, text } from '../validate.ts';
 import { sqliteAgents } from './agents.ts';
@@ -8,8 +8,6 @@ import type { SqliteContext } from './context.ts';
 import { GroupCommit } from './group-commit.ts';
 import { sqliteIssuers } from './issuers.ts';
 import { sqliteKeys } from './keys.ts';
-import { migrateSqlite } from './migrate.ts';
-import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { sqliteReplay } from './replay.ts';
 import { sqliteStatusBits, sqliteStatusLists } from './status-lists.ts';
 import { sqliteTokens } from './tokens.ts';
@@ -37,23 +35,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const busyTimeoutMs = integer(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs');
   const clock = options.clock ?? systemClock;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function');
-  const inMemory = path === ':memory:';
-  if (!inMemory) {
-    const dir = dirname(resolve(path));
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Create the file ourselves so it never exists with wider permissions than 0600.
-    closeSync(openSync(path, 'a', 0o600));
-    chmodSync(path, 0o600);
-  }
-  const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  const db = openSqliteFile(path, {
+    synchronous: 'normal',
+    busyTimeoutMs,
+    migrations: SQLITE_MIGRATIONS,
+    now: Math.floor(clock()),
+  });
   try {
-    db.exec(
-      `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyTimeoutMs};`,
-    );
-    migrateSqlite(db, SQLITE_MIGRATIONS, Math.floor(clock()));
-    if (!inMemory) {
-      for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
-    }
     return sqliteStore(db, clock);
   } catch (error) {
     db.close();

@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
+import { postgresSchemas } from '../../../../test/support/postgres-schemas.ts';
 import { requirePostgres, POSTGRES_URL as URL } from '../../../../test/support/services.ts';
 import { ledgerStoreContract } from '../contract.ts';
 import type { LedgerStore } from '../ports.ts';
 import { openPostgresLedgerStore } from './postgres-ledger-store.ts';
 
 await requirePostgres();
-const admin = new pg.Pool({ connectionString: URL, max: 2 });
-const created = new Set<string>();
+const { admin, fresh: freshSchema, drop, dropAll } = postgresSchemas('warrant_ledger_test');
 const schemaOf = new WeakMap<LedgerStore, string>();
-
-/** A schema of its own for every store, so parallel runs never collide; all are dropped at the end. */
-function freshSchema(): string {
-  const schema = `warrant_ledger_test_${randomBytes(6).toString('hex')}`;
-  created.add(schema);
-  return schema;
-}
-
-async function drop(schema: string): Promise<void> {
-  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  created.delete(schema);
-}
 
 async function open(schema: string): Promise<LedgerStore> {
   const store = await openPostgresLedgerStore({ url: URL, schema });
@@ -30,10 +16,7 @@ async function open(schema: string): Promise<LedgerStore> {
   return store;
 }
 
-after(async () => {
-  for (const schema of [...created]) await drop(schema);
-  await admin.end();
-});
+after(dropAll);
 
 ledgerStoreContract('postgres', {
   open: () => open(freshSchema()),

@@ -1,11 +1,16 @@
 import type pg from 'pg';
 import {
+  all,
   checkPostgresUrl,
   checkSchemaName,
   createPostgresPool,
   migratePool,
+  one,
+  pgCode,
   statements,
+  UNIQUE_VIOLATION,
 } from '../../../sql/postgres.ts';
+import type { Row } from '../../../sql/row.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
 import { POSTGRES_LEDGER_MIGRATIONS } from '../migrations.ts';
 import type {
@@ -16,8 +21,7 @@ import type {
   LedgerStore,
   StoredCheckpoint,
 } from '../ports.ts';
-import { QUERY_FIELDS } from '../ports.ts';
-import { checkpointFromRow, ENTRY_COLUMNS, entryFromRow, queryPage, querySql, type Row } from '../rows.ts';
+import { CHECKPOINTS, queryPage, querySql, RECORDS } from '../rows.ts';
 import {
   bytes,
   checkBatch,
@@ -38,14 +42,12 @@ export interface PostgresLedgerStoreOptions {
   poolSize?: number;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 /** Named statements: prepared once per connection, then reused. */
 const statement = statements('warrant_ledger');
 
 const APPEND = statement(
   'append',
-  `INSERT INTO ledger_records (${ENTRY_COLUMNS})
+  `INSERT INTO ledger_records (${RECORDS.columns})
    SELECT * FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
    WHERE (SELECT coalesce(max(idx) + 1, 0) FROM ledger_records) = $1`,
 );
@@ -55,13 +57,13 @@ const LEAF_HASHES = statement(
 );
 const ENTRIES = statement(
   'entries',
-  `SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+  `SELECT ${RECORDS.columns} FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
 );
 const LEAF_DATA = statement(
   'leaf_data',
   'SELECT idx, leaf_hash, canonical FROM ledger_records WHERE idx >= $1 AND idx < $2 ORDER BY idx',
 );
-const GET = statement('get', `SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx = $1`);
+const GET = statement('get', `SELECT ${RECORDS.columns} FROM ledger_records WHERE idx = $1`);
 const PUT_CHECKPOINT = statement(
   'put_checkpoint',
   'INSERT INTO ledger_checkpoints (size, root, note, time) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
@@ -117,28 +119,17 @@ class PostgresLedgerStore implements LedgerStore {
     if (this.#closing) throw new LedgerClosedError('the ledger store is closed');
   }
 
-  async #rows(query: pg.QueryConfig): Promise<Row[]> {
-    return (await this.#pool.query<Row>(query)).rows;
-  }
-
   async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
     this.#open();
     const first = checkBatch(entries);
-    const columns: unknown[][] = Array.from({ length: 9 }, () => new Array(entries.length));
-    entries.forEach((e, i) => {
-      columns[0]![i] = e.index;
-      columns[1]![i] = e.leafHash;
-      columns[2]![i] = e.canonical;
-      columns[3]![i] = e.time;
-      QUERY_FIELDS.forEach((f, j) => {
-        columns[4 + j]![i] = e[f];
-      });
-    });
+    // One array per column (`RECORDS` order; the batch is not empty), unnested by the INSERT.
+    const rows = entries.map(RECORDS.values);
+    const columns = rows[0]!.map((_, c) => rows.map((row) => row[c]));
     let inserted: number;
     try {
       inserted = (await this.#pool.query(APPEND([first, ...columns]))).rowCount ?? 0;
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION)
+      if (pgCode(error) === UNIQUE_VIOLATION)
         throw new LedgerConflictError(`batch starting at ${first} overlaps stored records`, { cause: error });
       throw error;
     }
@@ -149,19 +140,19 @@ class PostgresLedgerStore implements LedgerStore {
   async leafHashes(from: number, to: number): Promise<Uint8Array[]> {
     this.#open();
     range(from, to);
-    return (await this.#rows(LEAF_HASHES([from, to]))).map((r) => bytes(r['leaf_hash'] as Uint8Array));
+    return (await all(this.#pool, LEAF_HASHES([from, to]))).map((r) => bytes(r['leaf_hash'] as Uint8Array));
   }
 
   async entries(from: number, to: number): Promise<LedgerEntry[]> {
     this.#open();
     range(from, to);
-    return (await this.#rows(ENTRIES([from, to]))).map(entryFromRow);
+    return (await all(this.#pool, ENTRIES([from, to]))).map(RECORDS.fromRow);
   }
 
   async leafData(from: number, to: number): Promise<LeafData[]> {
     this.#open();
     range(from, to);
-    return (await this.#rows(LEAF_DATA([from, to]))).map((r) => ({
+    return (await all(this.#pool, LEAF_DATA([from, to]))).map((r) => ({
       index: Number(r['idx']),
       leafHash: bytes(r['leaf_hash'] as Uint8Array),
       canonical: r['canonical'] as string,
@@ -171,8 +162,8 @@ class PostgresLedgerStore implements LedgerStore {
   async getRecord(i: number): Promise<LedgerEntry | null> {
     this.#open();
     index(i, 'index');
-    const [row] = await this.#rows(GET([i]));
-    return row ? entryFromRow(row) : null;
+    const row = await one(this.#pool, GET([i]));
+    return row ? RECORDS.fromRow(row) : null;
   }
 
   async putCheckpoint(cp: StoredCheckpoint): Promise<void> {
@@ -180,41 +171,41 @@ class PostgresLedgerStore implements LedgerStore {
     checkCheckpoint(cp);
     const { rowCount } = await this.#pool.query(PUT_CHECKPOINT([cp.size, cp.root, cp.note, cp.time]));
     if (rowCount === 1) return;
-    const [known] = await this.#rows(AT([cp.size]));
+    const known = await one(this.#pool, AT([cp.size]));
     if (known && !sameBytes(bytes(known['root'] as Uint8Array), cp.root))
       throw new LedgerConflictError(`a checkpoint of size ${cp.size} with another root is stored`);
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
     this.#open();
-    const [row] = await this.#rows(LATEST());
-    return row ? checkpointFromRow(row) : null;
+    const row = await one(this.#pool, LATEST());
+    return row ? CHECKPOINTS.fromRow(row) : null;
   }
 
   async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
     this.#open();
     index(size, 'size');
-    const [row] = await this.#rows(AT([size]));
-    return row ? checkpointFromRow(row) : null;
+    const row = await one(this.#pool, AT([size]));
+    return row ? CHECKPOINTS.fromRow(row) : null;
   }
 
   async checkpoints(query: { after?: number; limit: number }): Promise<StoredCheckpoint[]> {
     this.#open();
     const limit = checkLimit(query?.limit);
     const after = query.after === undefined ? -1 : index(query.after, 'after');
-    return (await this.#rows(LIST([after, limit]))).map(checkpointFromRow);
+    return (await all(this.#pool, LIST([after, limit]))).map(CHECKPOINTS.fromRow);
   }
 
   async query(q: LedgerQuery): Promise<LedgerPage> {
     this.#open();
     checkQuery(q);
     const { text, values } = querySql(q, (n) => `$${n}`);
-    return queryPage((await this.#pool.query<Row>(text, values)).rows.map(entryFromRow), q.limit);
+    return queryPage((await this.#pool.query<Row>(text, values)).rows.map(RECORDS.fromRow), q.limit);
   }
 
   async count(): Promise<number> {
     this.#open();
-    const [row] = await this.#rows(COUNT());
+    const row = await one(this.#pool, COUNT());
     return Number(row!['n']);
   }
 

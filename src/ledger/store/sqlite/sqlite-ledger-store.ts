@@ -11,7 +11,7 @@ import type {
   LedgerStore,
   StoredCheckpoint,
 } from '../ports.ts';
-import { checkpointFromRow, ENTRY_COLUMNS, entryFromRow, queryPage, querySql } from '../rows.ts';
+import { CHECKPOINTS, queryPage, querySql, RECORDS } from '../rows.ts';
 import { checkBatch, checkCheckpoint, checkLimit, checkQuery, index, range } from '../validate.ts';
 import {
   NULL_START,
@@ -97,11 +97,11 @@ class SqliteLedgerStore implements LedgerStore {
     const s = (sql: string) => db.prepare(sql);
     this.#s = {
       leafHashes: s('SELECT leaf_hash FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx'),
-      entries: s(`SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx`),
+      entries: s(`SELECT ${RECORDS.columns} FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx`),
       leafData: s(
         'SELECT idx, leaf_hash, canonical FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx',
       ),
-      get: s(`SELECT ${ENTRY_COLUMNS} FROM ledger_records WHERE idx = ?`),
+      get: s(`SELECT ${RECORDS.columns} FROM ledger_records WHERE idx = ?`),
       latest: s('SELECT size, root, note, time FROM ledger_checkpoints ORDER BY size DESC LIMIT 1'),
       at: s('SELECT size, root, note, time FROM ledger_checkpoints WHERE size = ?'),
       list: s('SELECT size, root, note, time FROM ledger_checkpoints WHERE size > ? ORDER BY size LIMIT ?'),
@@ -168,7 +168,7 @@ class SqliteLedgerStore implements LedgerStore {
   async entries(from: number, to: number): Promise<LedgerEntry[]> {
     this.#open();
     range(from, to);
-    return this.#s['entries']!.all(from, to).map(entryFromRow);
+    return this.#s['entries']!.all(from, to).map(RECORDS.fromRow);
   }
 
   async leafData(from: number, to: number): Promise<LeafData[]> {
@@ -190,7 +190,7 @@ class SqliteLedgerStore implements LedgerStore {
     this.#open();
     index(i, 'index');
     const row = this.#s['get']!.get(i);
-    return row ? entryFromRow(row) : null;
+    return row ? RECORDS.fromRow(row) : null;
   }
 
   async putCheckpoint(cp: StoredCheckpoint): Promise<void> {
@@ -210,21 +210,21 @@ class SqliteLedgerStore implements LedgerStore {
   async latestCheckpoint(): Promise<StoredCheckpoint | null> {
     this.#open();
     const row = this.#s['latest']!.get();
-    return row ? checkpointFromRow(row) : null;
+    return row ? CHECKPOINTS.fromRow(row) : null;
   }
 
   async checkpointAt(size: number): Promise<StoredCheckpoint | null> {
     this.#open();
     index(size, 'size');
     const row = this.#s['at']!.get(size);
-    return row ? checkpointFromRow(row) : null;
+    return row ? CHECKPOINTS.fromRow(row) : null;
   }
 
   async checkpoints(query: { after?: number; limit: number }): Promise<StoredCheckpoint[]> {
     this.#open();
     const limit = checkLimit(query?.limit);
     const after = query.after === undefined ? -1 : index(query.after, 'after');
-    return this.#s['list']!.all(after, limit).map(checkpointFromRow);
+    return this.#s['list']!.all(after, limit).map(CHECKPOINTS.fromRow);
   }
 
   async query(q: LedgerQuery): Promise<LedgerPage> {
@@ -236,7 +236,7 @@ class SqliteLedgerStore implements LedgerStore {
       stmt = this.#db.prepare(text);
       this.#queries.set(text, stmt);
     }
-    return queryPage(stmt.all(...values).map(entryFromRow), q.limit);
+    return queryPage(stmt.all(...values).map(RECORDS.fromRow), q.limit);
   }
 
   async count(): Promise<number> {

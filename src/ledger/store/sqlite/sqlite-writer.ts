@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connectSqlite } from '../../../sql/sqlite-open.ts';
 import { recordLeafHash } from '../../canonical-record.ts';
-import { ENTRY_COLUMNS } from '../rows.ts';
+import { RECORDS } from '../rows.ts';
 import {
   NULL_START,
   TEXT_COLUMNS,
@@ -25,7 +25,7 @@ const rollback = db.prepare('ROLLBACK');
 const next = db.prepare('SELECT coalesce(max(idx) + 1, 0) AS n FROM ledger_records');
 const insert = db.prepare(
   // Text arrives as UTF-8 bytes; CAST makes SQLite store them as TEXT without a round trip through JS strings.
-  `INSERT INTO ledger_records (${ENTRY_COLUMNS})
+  `INSERT INTO ledger_records (${RECORDS.columns})
    VALUES (?, ?, CAST(? AS TEXT), ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`,
 );
 const verifyRows = db.prepare(

@@ -1,6 +1,7 @@
 /**
- * Process plumbing for bench/gateway.bench.ts: each server (upstream, plain proxy, STS, gateway) runs in its
- * own child process and talks to the load generator over IPC.
+ * Process plumbing for the server benchmarks: each server (STS, gateway, upstream, plain proxy, baselines)
+ * runs in its own child process, so the load generator never shares its event loop, and talks to the
+ * benchmark over IPC.
  *
  * Child side: `serveCommands` answers `cpu` (this process's CPU time and the requests its server has
  * received so far), `profile-start` / `profile-stop` (a V8 CPU profile of just the window between them,
@@ -11,6 +12,9 @@ import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
 
 export interface Command {
   readonly type: string;
@@ -124,7 +128,10 @@ export async function startChild(
     const next = queue.then(
       () =>
         new Promise<T>((resolve, reject) => {
+          const died = () => reject(new Error(`${name} exited while handling ${command.type}`));
+          child.once('exit', died);
           child.once('message', (m: { type?: string; message?: string }) => {
+            child.off('exit', died);
             if (m.type === 'error') reject(new Error(`${name}: ${m.message}`));
             else resolve(m as T);
           });
@@ -148,4 +155,37 @@ export async function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** Child side: the JSON spec the parent started this child with (`startChild`'s `spec`). */
+export function childSpec<T>(): T {
+  return JSON.parse(process.argv[2] ?? '{}') as T;
+}
+
+/**
+ * Child side: the configuration of a Warrant server child — its trust domain and data directory, and the
+ * `part` (`sts` or `gateway`) listening on a free loopback port with `settings`.
+ */
+export function loopbackConfig(
+  spec: { readonly trustDomain: string; readonly dataDir: string },
+  part: 'sts' | 'gateway',
+  settings: Record<string, unknown>,
+): WarrantConfig {
+  return loadConfig(undefined, {
+    trustDomain: spec.trustDomain,
+    dataDir: spec.dataDir,
+    [part]: { listen: { host: '127.0.0.1', port: 0 }, ...settings },
+  } as ConfigOverrides);
+}
+
+/** Child side: `server` listening on a free loopback port; resolves with its base URL. */
+export async function listenLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Child side: drops every connection (keep-alive ones too) and closes `server`. */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

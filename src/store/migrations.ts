@@ -1,0 +1,150 @@
+/**
+ * Schema migrations of the STS store, applied in order by `migrateSqlite()` (one `BEGIN IMMEDIATE`
+ * transaction) / `migratePostgres()` (one transaction under an advisory lock; statements unqualified, run
+ * with `search_path` set to the store's schema) and recorded in `schema_migrations`. One text per
+ * migration, written for both databases: what differs comes from the dialect. Never edit a released
+ * migration (nor what its text takes from the dialect): append the next number.
+ *
+ * SQLite tables are STRICT. JSON values are text, stored exactly as written (PostgreSQL's jsonb would
+ * reorder keys). PostgreSQL text columns use the "C" collation, so ordering (and keyset pagination) is by
+ * code point, exactly as SQLite's BINARY.
+ */
+import {
+  type Dialect,
+  type DialectMigration,
+  inDialect,
+  POSTGRES_DIALECT,
+  SQLITE_DIALECT,
+} from '../sql/migration.ts';
+import type { Migration } from './migration.ts';
+
+interface StoreDialect extends Dialect {
+  /** A text column. */
+  readonly text: string;
+}
+
+const MIGRATIONS: readonly DialectMigration<StoreDialect>[] = [
+  {
+    version: 1,
+    name: '001_initial',
+    sql: (d) => `
+CREATE TABLE agents (
+  id ${d.text} PRIMARY KEY,
+  name ${d.text} NOT NULL,
+  owner ${d.text} NOT NULL,
+  tier ${d.text} NOT NULL,
+  trust_level INTEGER NOT NULL,
+  allowed_audiences ${d.text} NOT NULL,
+  max_depth INTEGER NOT NULL,
+  status ${d.text} NOT NULL CHECK (status IN ('active', 'disabled')),
+  public_jwk ${d.text} NOT NULL,
+  jkt ${d.text} NOT NULL,
+  previous_keys ${d.text} NOT NULL,
+  created_at ${d.int} NOT NULL,
+  updated_at ${d.int} NOT NULL
+)${d.table};
+CREATE INDEX agents_status_id ON agents (status, id);
+
+-- Every key thumbprint in use (until NULL = current key): uniqueness across agents and lookup.
+CREATE TABLE agent_keys (
+  jkt ${d.text} PRIMARY KEY,
+  agent_id ${d.text} NOT NULL,
+  until ${d.int}
+)${d.keyedTable};
+CREATE INDEX agent_keys_agent ON agent_keys (agent_id);
+
+CREATE TABLE tokens (
+  hash ${d.text} PRIMARY KEY,
+  jti ${d.text} NOT NULL UNIQUE,
+  kind ${d.text} NOT NULL CHECK (kind IN ('identity', 'warrant')),
+  parent_hash ${d.text},
+  root_hash ${d.text},
+  txn ${d.text},
+  sub ${d.text} NOT NULL,
+  actors ${d.text} NOT NULL,
+  audience ${d.text} NOT NULL,
+  grants_json ${d.text},
+  policy_version ${d.text},
+  status_list ${d.text},
+  status_idx INTEGER,
+  iat ${d.int} NOT NULL,
+  exp ${d.int} NOT NULL,
+  revoked_at ${d.int},
+  revoke_reason ${d.text}
+)${d.keyedTable};
+CREATE INDEX tokens_parent ON tokens (parent_hash) WHERE parent_hash IS NOT NULL;
+CREATE INDEX tokens_txn ON tokens (txn) WHERE txn IS NOT NULL;
+CREATE INDEX tokens_sub ON tokens (sub);
+CREATE INDEX tokens_exp ON tokens (exp);
+
+-- One row per (agent, token) for every agent in the token's actor chain.
+CREATE TABLE token_actors (
+  agent_id ${d.text} NOT NULL,
+  hash ${d.text} NOT NULL,
+  PRIMARY KEY (agent_id, hash)
+)${d.keyedTable};
+
+CREATE TABLE status_lists (
+  list_id ${d.text} PRIMARY KEY,
+  next_idx ${d.int} NOT NULL,
+  version ${d.int} NOT NULL,
+  bits ${d.bytes} NOT NULL
+)${d.table};
+
+CREATE TABLE signing_keys (
+  kid ${d.text} PRIMARY KEY,
+  alg ${d.text} NOT NULL,
+  material ${d.text} NOT NULL,
+  state ${d.text} NOT NULL CHECK (state IN ('current', 'previous')),
+  created_at ${d.int} NOT NULL,
+  retire_at ${d.int}
+)${d.table};
+
+CREATE TABLE replay (
+  namespace ${d.text} NOT NULL,
+  id ${d.text} NOT NULL,
+  expires_at ${d.int} NOT NULL,
+  PRIMARY KEY (namespace, id)
+)${d.keyedTable};
+CREATE INDEX replay_expires ON replay (expires_at);
+
+CREATE TABLE issuers (
+  issuer ${d.text} PRIMARY KEY,
+  kind ${d.text} NOT NULL CHECK (kind IN ('oidc', 'kubernetes', 'spiffe')),
+  audience ${d.text} NOT NULL,
+  jwks_uri ${d.text},
+  jwks ${d.text},
+  mapping ${d.text}
+)${d.table};
+`,
+  },
+  {
+    version: 2,
+    name: '002_agent_client_ids',
+    sql: (d) => `
+-- Each agent's client id at each OpenID provider (issuer → client id), as JSON; and the index that keeps a
+-- (issuer, client id) pair to one agent, so an ID token addressed to it roots warrants for that agent only.
+ALTER TABLE agents ADD COLUMN client_ids ${d.text} NOT NULL DEFAULT '{}';
+CREATE TABLE agent_client_ids (
+  issuer ${d.text} NOT NULL,
+  client_id ${d.text} NOT NULL,
+  agent_id ${d.text} NOT NULL,
+  PRIMARY KEY (issuer, client_id)
+)${d.keyedTable};
+CREATE INDEX agent_client_ids_agent ON agent_client_ids (agent_id);
+
+-- Which persons' assertions a stored issuer may send, and how old they may be (NULL: the defaults).
+ALTER TABLE issuers ADD COLUMN assertions ${d.text};
+ALTER TABLE issuers ADD COLUMN max_assertion_age_seconds ${d.int};
+`,
+  },
+];
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, {
+  ...SQLITE_DIALECT,
+  text: 'TEXT',
+});
+export const POSTGRES_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, {
+  ...POSTGRES_DIALECT,
+  text: 'TEXT COLLATE "C"',
+});
