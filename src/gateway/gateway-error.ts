@@ -22,6 +22,8 @@ export type GatewayErrorName =
 export class GatewayError extends WarrantError {
   readonly error: GatewayErrorName;
   readonly status: number;
+  /** No credentials at all: the challenge carries no error code (RFC 6750 §3.1). */
+  bare = false;
 
   constructor(
     status: number,
@@ -41,10 +43,9 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
   if (e.status === 401 || e.error === 'insufficient_scope') {
     const description = e.message.replaceAll('"', "'").slice(0, 200);
     // RFC 6750 §3.1: a request with no credentials at all gets a challenge without an error code.
-    const parts =
-      e.code === 'WARRANT_CREDENTIALS_MISSING' && e.message.startsWith('a DPoP-bound warrant is required')
-        ? ['algs="EdDSA ES256"']
-        : [`error="${e.error}"`, `error_description="${description}"`, 'algs="EdDSA ES256"'];
+    const parts = e.bare
+      ? ['algs="EdDSA ES256"']
+      : [`error="${e.error}"`, `error_description="${description}"`, 'algs="EdDSA ES256"'];
     if (resourceMetadata) parts.push(`resource_metadata="${resourceMetadata}"`);
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }

@@ -3,23 +3,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Pool } from 'undici';
-import {
-  ChainCache,
-  type VerifiedChain,
-  type VerifiedWarrant,
-  verifyChain,
-  verifyWarrant,
-} from '../core/chain/index.ts';
-import { verifyDpopProof } from '../core/dpop/index.ts';
+import { ChainCache } from '../core/chain/index.ts';
 import { WarrantError } from '../core/errors.ts';
 import type { Grant } from '../core/grants/index.ts';
 import { verifyRequestSignature } from '../core/http-signatures/message-signature.ts';
-import { importPublicJwk, type PublicJwk } from '../core/jose/jwk.ts';
+import { importPublicJwk } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
+import type { RevocationStatus } from '../verify/revocation-view.ts';
+import { CredentialsMissingError, type Presented, verifyPresented } from '../verify/verify-presented.ts';
 import { authorizeCall, type CallDecision, CallDecisionCache } from './authorize-call.ts';
 import { GatewayError, sendGatewayError } from './gateway-error.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -34,7 +29,6 @@ import {
   type HostEntry,
   readHost,
 } from './request-head.ts';
-import type { RevocationView } from './trust.ts';
 
 export interface GatewayRoute {
   readonly match: { readonly host?: string; readonly pathPrefix: string };
@@ -62,7 +56,7 @@ export interface GatewayOptions {
   /** The STS issuer whose warrants are accepted. */
   readonly issuer: string;
   readonly keys: () => KeyResolver;
-  readonly revocation: RevocationView;
+  readonly revocation: RevocationStatus;
   readonly replay: ReplayCache;
   readonly decisions: DecisionLog;
   readonly routes: readonly GatewayRoute[];
@@ -111,30 +105,31 @@ const STRIPPED = new Set([
 ]);
 const IDENTITY_PREFIX = 'warrant-';
 
-interface Verified {
-  readonly leaf: VerifiedWarrant;
-  readonly chain: VerifiedChain | undefined;
-  readonly token: string;
-  /** The presenter's public key, proven by the DPoP proof (= the warrant's cnf key). */
-  readonly presenter: PublicJwk;
-}
-
 const unauthorized = (
   code: WarrantError['code'],
   message: string,
   error: 'invalid_token' | 'invalid_dpop_proof' = 'invalid_token',
-) => new GatewayError(401, error, code, message);
+  options?: { cause?: unknown },
+) => new GatewayError(401, error, code, message, options);
 
 /**
- * A replay cache that cannot answer (Redis down or slow) is the gateway's trouble: 503, fail closed. One
- * that lost its memory after the proof became usable refuses the proof (401, a new proof will do).
+ * A refusal of the presented credentials (src/verify): 401, but 503 when the recipient cannot check —
+ * a replay cache that cannot answer (Redis down or slow) or revocation status past its bound: fail closed.
+ * A replay cache that lost its memory after the proof became usable refuses the proof (401, a new proof
+ * will do).
  */
-function replayRefusal(error: unknown): never {
-  if (error instanceof WarrantError && error.code === 'WARRANT_HOT_STATE_UNAVAILABLE')
-    throw new GatewayError(503, 'unavailable', error.code, error.message, { cause: error });
-  if (error instanceof WarrantError && error.code === 'WARRANT_REPLAY_STATE_LOST')
-    throw unauthorized(error.code, error.message, 'invalid_dpop_proof');
-  throw error;
+function credentialRefusal(error: WarrantError): GatewayError {
+  const code = error.code;
+  if (code === 'WARRANT_HOT_STATE_UNAVAILABLE' || code === 'WARRANT_STATUS_STALE')
+    return new GatewayError(503, 'unavailable', code, error.message, { cause: error });
+  if (code === 'WARRANT_REQUEST_MALFORMED')
+    return new GatewayError(400, 'invalid_request', code, error.message, { cause: error });
+  const dpop = code.startsWith('WARRANT_DPOP_') || code === 'WARRANT_REPLAY_STATE_LOST';
+  const refusal = unauthorized(code, error.message, dpop ? 'invalid_dpop_proof' : 'invalid_token', {
+    cause: error,
+  });
+  if (error instanceof CredentialsMissingError) refusal.bare = true;
+  return refusal;
 }
 
 /**
@@ -256,7 +251,20 @@ export class Gateway {
       // Host and Origin before any credential is read: a DNS-rebound page gets nothing checked or opened.
       checkHost(host, this.#allowedHosts(route));
       checkOrigin(req, scheme, host, this.#publicUrl, route);
-      const verified = await this.#authenticate(req, route, `${origin}${url.pathname}`);
+      const verified = await verifyPresented(
+        { method: req.method ?? 'GET', htu: `${origin}${url.pathname}`, headers: req.headersDistinct },
+        {
+          issuer: this.#o.issuer,
+          keys: this.#o.keys(),
+          audience: route.audience,
+          replay: this.#o.replay,
+          revocation: this.#o.revocation,
+          now: this.#clock(),
+          cache: this.chainCache,
+        },
+      ).catch((error: unknown) => {
+        throw error instanceof WarrantError ? credentialRefusal(error) : error;
+      });
       // A declared oversized body is refused before any decision or forward (streamed ones are cut at the limit).
       if (Number(req.headers['content-length'] ?? 0) > this.#o.limits.maxBodyBytes)
         throw new GatewayError(
@@ -364,75 +372,13 @@ export class Gateway {
     }
   }
 
-  /** Steps 1–3: DPoP proof, warrant or chain for this audience and key, revocation status. */
-  async #authenticate(req: IncomingMessage, route: GatewayRoute, htu: string): Promise<Verified> {
-    const authorization = single(req, 'authorization');
-    if (authorization === undefined)
-      throw unauthorized('WARRANT_CREDENTIALS_MISSING', 'a DPoP-bound warrant is required');
-    const space = authorization.indexOf(' ');
-    const scheme = authorization.slice(0, space).toLowerCase();
-    const token = authorization.slice(space + 1).trim();
-    if (scheme !== 'dpop' || token.length === 0) {
-      throw unauthorized(
-        'WARRANT_CREDENTIALS_MISSING',
-        'use Authorization: DPoP <warrant>; bearer warrants are refused',
-      );
-    }
-    const proof = single(req, 'dpop');
-    if (proof === undefined)
-      throw unauthorized('WARRANT_DPOP_INVALID', 'a DPoP proof is required', 'invalid_dpop_proof');
-    const now = this.#clock();
-    const verifiedProof = await verifyDpopProof(proof, {
-      htm: req.method ?? 'GET',
-      htu,
-      accessToken: token,
-      replay: this.#o.replay,
-      now,
-    }).catch(replayRefusal);
-    const options = {
-      keys: this.#o.keys(),
-      issuer: this.#o.issuer,
-      audience: route.audience,
-      jkt: verifiedProof.jkt,
-      now,
-      cache: this.chainCache,
-    };
-    const chainHeader = single(req, 'warrant-chain');
-    let leaf: VerifiedWarrant;
-    let chain: VerifiedChain | undefined;
-    if (chainHeader !== undefined) {
-      chain = verifyChain(chainHeader, options);
-      if (chain.leaf.compact !== token)
-        throw unauthorized('WARRANT_CHAIN_MALFORMED', 'the chain does not end with the presented warrant');
-      leaf = chain.leaf;
-    } else {
-      leaf = verifyWarrant(token, options);
-    }
-    for (const link of chain?.links ?? [leaf]) {
-      if (link.claims.status && !this.#o.revocation.has(link.claims.status.uri)) {
-        await this.#o.revocation.ensure(link.claims.status.uri);
-      }
-      const state = this.#o.revocation.check(link.hash, link.claims.status);
-      if (state === 'revoked')
-        throw unauthorized('WARRANT_TOKEN_REVOKED', 'the warrant or an ancestor is revoked');
-      if (state === 'stale')
-        throw new GatewayError(
-          503,
-          'unavailable',
-          'WARRANT_STATUS_STALE',
-          'revocation status is unavailable; failing closed',
-        );
-    }
-    return { leaf, chain, token, presenter: verifiedProof.jwk };
-  }
-
   /**
    * Steps 4–5: every call of the request resolves to a catalog action, is covered by a grant whose
    * constraints its parameters satisfy, and is allowed. `grants`: the distinct grants the calls used.
    */
   #decide(
     calls: readonly CallDescriptor[],
-    verified: Verified,
+    verified: Presented,
     route: GatewayRoute,
     parameters: RequestParameters,
   ): { decision: CallDecision; action?: CatalogEntry; resource?: string; grants: readonly Grant[] } {
@@ -489,7 +435,7 @@ export class Gateway {
     action: CatalogEntry | undefined,
     /** The resource the decision was about (`model:<name>`, a substituted `{tool}`), as authorized. */
     resource: string | undefined,
-    verified: Verified,
+    verified: Presented,
     route: GatewayRoute,
     req: IncomingMessage,
     body: Buffer | undefined,
@@ -536,7 +482,7 @@ export class Gateway {
     host: string,
     scheme: 'http' | 'https',
     body: Buffer | undefined,
-    verified: Verified,
+    verified: Presented,
     decisionId: string,
     filterTools: boolean,
     /** `warrant-grant`: the grant (JSON) the call was allowed under; absent for session calls. */
@@ -685,7 +631,7 @@ export class Gateway {
   }
 
   /** `tools/list` answers only the tools this caller's warrant and policy would allow it to call. */
-  #filterToolsList(text: string, contentType: string, verified: Verified): string {
+  #filterToolsList(text: string, contentType: string, verified: Presented): string {
     const allowed = (tool: string): boolean => {
       const action = this.#catalog.resolve({ protocol: 'mcp', rpcMethod: 'tools/call', tool });
       if (!action) return false;
@@ -883,21 +829,6 @@ function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {
         Number(b.match.host !== undefined) - Number(a.match.host !== undefined),
     ),
   );
-}
-
-function single(req: IncomingMessage, name: string): string | undefined {
-  // headersDistinct: node silently drops a repeated Authorization from `headers` and joins repeated DPoP
-  // and Warrant-Chain lines with ', '; a repeat is refused, never resolved by picking one. A DPoP proof or
-  // a warrant never holds a comma, so a comma is a joined repeat too.
-  const values = req.headersDistinct[name];
-  if (values === undefined) return undefined;
-  if (values.length !== 1 || ((name === 'dpop' || name === 'authorization') && values[0]!.includes(','))) {
-    // RFC 9449 §4.3: more than one DPoP header fails proof validation (401 invalid_dpop_proof, §7.1).
-    if (name === 'dpop')
-      throw unauthorized('WARRANT_DPOP_INVALID', 'more than one DPoP proof', 'invalid_dpop_proof');
-    throw new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
-  }
-  return values[0];
 }
 
 function describe(call: CallDescriptor): string {

@@ -16,8 +16,9 @@ import {
   type PolicySet,
 } from '../policy/index.ts';
 import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
+import { RemoteKeys } from '../verify/remote-keys.ts';
+import { RevocationView } from '../verify/revocation-view.ts';
 import { Gateway } from './gateway.ts';
-import { RemoteKeys, RevocationView } from './trust.ts';
 
 export interface RunningGateway {
   readonly url: string;
