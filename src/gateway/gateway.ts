@@ -1,20 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Pool } from 'undici';
 import { ChainCache } from '../core/chain/index.ts';
-import { WarrantError } from '../core/errors.ts';
 import type { Grant } from '../core/grants/index.ts';
 import { verifyRequestSignature } from '../core/http-signatures/message-signature.ts';
 import { importPublicJwk } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
+import { declaresMoreThan, limitedBody, readBody, sendContinue } from '../http/body.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
 import type { RevocationStatus } from '../verify/revocation-view.ts';
-import { CredentialsMissingError, type Presented, verifyPresented } from '../verify/verify-presented.ts';
+import { type Presented, verifyPresented } from '../verify/verify-presented.ts';
 import { authorizeCall, type CallDecision, CallDecisionCache } from './authorize-call.ts';
 import { GatewayError, sendGatewayError } from './gateway-error.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -104,33 +103,6 @@ const STRIPPED = new Set([
   'x-forwarded-proto',
 ]);
 const IDENTITY_PREFIX = 'warrant-';
-
-const unauthorized = (
-  code: WarrantError['code'],
-  message: string,
-  error: 'invalid_token' | 'invalid_dpop_proof' = 'invalid_token',
-  options?: { cause?: unknown },
-) => new GatewayError(401, error, code, message, options);
-
-/**
- * A refusal of the presented credentials (src/verify): 401, but 503 when the recipient cannot check —
- * a replay cache that cannot answer (Redis down or slow) or revocation status past its bound: fail closed.
- * A replay cache that lost its memory after the proof became usable refuses the proof (401, a new proof
- * will do).
- */
-function credentialRefusal(error: WarrantError): GatewayError {
-  const code = error.code;
-  if (code === 'WARRANT_HOT_STATE_UNAVAILABLE' || code === 'WARRANT_STATUS_STALE')
-    return new GatewayError(503, 'unavailable', code, error.message, { cause: error });
-  if (code === 'WARRANT_REQUEST_MALFORMED')
-    return new GatewayError(400, 'invalid_request', code, error.message, { cause: error });
-  const dpop = code.startsWith('WARRANT_DPOP_') || code === 'WARRANT_REPLAY_STATE_LOST';
-  const refusal = unauthorized(code, error.message, dpop ? 'invalid_dpop_proof' : 'invalid_token', {
-    cause: error,
-  });
-  if (error instanceof CredentialsMissingError) refusal.bare = true;
-  return refusal;
-}
 
 /**
  * The policy enforcement point (DESIGN §7). Per request, in order: DPoP proof; warrant or full chain for
@@ -239,10 +211,7 @@ export class Gateway {
       return this.#resourceMetadata(res, url.pathname);
     const route = this.route(host, url.pathname);
     if (!route) {
-      sendGatewayError(
-        res,
-        new GatewayError(404, 'not_found', 'WARRANT_ROUTE_UNKNOWN', 'no route for this host and path'),
-      );
+      sendGatewayError(res, new GatewayError('WARRANT_ROUTE_UNKNOWN', 'no route for this host and path'));
       return;
     }
     const metadataUrl = this.resourceMetadataUrl(route);
@@ -263,16 +232,10 @@ export class Gateway {
           cache: this.chainCache,
         },
       ).catch((error: unknown) => {
-        throw error instanceof WarrantError ? credentialRefusal(error) : error;
+        throw GatewayError.from(error);
       });
       // A declared oversized body is refused before any decision or forward (streamed ones are cut at the limit).
-      if (Number(req.headers['content-length'] ?? 0) > this.#o.limits.maxBodyBytes)
-        throw new GatewayError(
-          413,
-          'payload_too_large',
-          'WARRANT_BODY_TOO_LARGE',
-          `the body is larger than ${this.#o.limits.maxBodyBytes} bytes`,
-        );
+      if (declaresMoreThan(req, this.#o.limits.maxBodyBytes)) throw tooLarge(this.#o.limits.maxBodyBytes);
       // JSON-RPC and OpenAI calls are read whole (the action is in the body); plain HTTP streams through,
       // unless the route requires a signature over the body or its action reads a parameter from it.
       const needsBody =
@@ -283,7 +246,9 @@ export class Gateway {
           this.#catalog.resolve({ protocol: 'http', method: req.method ?? 'GET', path: url.pathname })
             ?.readsBody === true);
       if (needsBody) sendContinue(req, res);
-      const body = needsBody ? await readLimited(req, this.#o.limits.maxBodyBytes) : undefined;
+      const body = needsBody
+        ? await readBody(req, this.#o.limits.maxBodyBytes, () => tooLarge(this.#o.limits.maxBodyBytes))
+        : undefined;
       if (route.signedBodies) {
         try {
           verifyRequestSignature({
@@ -296,9 +261,7 @@ export class Gateway {
             now: this.#clock(),
           });
         } catch (error) {
-          if (error instanceof WarrantError)
-            throw new GatewayError(401, 'invalid_token', error.code, error.message);
-          throw error;
+          throw GatewayError.from(error);
         }
       }
       const calls = readCall(route.protocol, req.method ?? 'GET', url.pathname, body);
@@ -310,8 +273,6 @@ export class Gateway {
         await this.#o.decisions.append(record);
       } catch (cause) {
         throw new GatewayError(
-          503,
-          'unavailable',
           'WARRANT_DECISION_NOT_RECORDED',
           'the decision could not be recorded; nothing was forwarded',
           { cause },
@@ -320,8 +281,6 @@ export class Gateway {
       this.metrics.decision(decision.decision);
       if (decision.decision !== 'allow') {
         throw new GatewayError(
-          403,
-          decision.error ?? 'access_denied',
           decision.code ?? 'WARRANT_CALL_DENIED',
           decision.reasons.join('; ').slice(0, 300),
         );
@@ -352,21 +311,7 @@ export class Gateway {
         res.destroy();
         return;
       }
-      const e =
-        error instanceof GatewayError
-          ? error
-          : error instanceof WarrantError
-            ? unauthorized(
-                error.code,
-                error.message,
-                error.code.startsWith('WARRANT_DPOP_') ? 'invalid_dpop_proof' : 'invalid_token',
-              )
-            : new GatewayError(
-                502,
-                'bad_gateway',
-                'WARRANT_UPSTREAM_FAILED',
-                'the call could not be completed',
-              );
+      const e = GatewayError.from(error);
       if (e.status === 401) this.metrics.decision('unauthenticated');
       sendGatewayError(res, e, metadataUrl);
     }
@@ -527,7 +472,7 @@ export class Gateway {
     if (!body && req.method !== 'GET' && req.method !== 'HEAD') {
       // The caller may now send the body it held back for `Expect: 100-continue`.
       sendContinue(req, res);
-      limited = limitStream(req, this.#o.limits.maxBodyBytes);
+      limited = limitedBody(req, this.#o.limits.maxBodyBytes);
     }
     // A caller that goes away (e.g. an MCP client closing its SSE stream) releases the upstream request too.
     const abort = new AbortController();
@@ -552,31 +497,18 @@ export class Gateway {
       const code = errorClass(cause);
       if (callerGone()) return { outcome: 'client_aborted', error: code };
       if (code === 'WARRANT_BODY_TOO_LARGE') {
-        const refusal = new GatewayError(
-          413,
-          'payload_too_large',
-          'WARRANT_BODY_TOO_LARGE',
-          'the request body is too large',
-        );
+        const refusal = new GatewayError('WARRANT_BODY_TOO_LARGE', 'the request body is too large');
         return { outcome: 'request_too_large', status: 413, refusal };
       }
       if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-        const refusal = new GatewayError(
-          504,
-          'gateway_timeout',
-          'WARRANT_UPSTREAM_TIMEOUT',
-          'the upstream did not answer in time',
-          { cause },
-        );
+        const refusal = new GatewayError('WARRANT_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', {
+          cause,
+        });
         return { outcome: 'upstream_timeout', status: 504, error: code, refusal };
       }
-      const refusal = new GatewayError(
-        502,
-        'bad_gateway',
-        'WARRANT_UPSTREAM_FAILED',
-        'the upstream could not be reached',
-        { cause },
-      );
+      const refusal = new GatewayError('WARRANT_UPSTREAM_FAILED', 'the upstream could not be reached', {
+        cause,
+      });
       return { outcome: 'upstream_failed', status: 502, error: code, refusal };
     }
     const upstreamStatus = response.statusCode;
@@ -588,13 +520,9 @@ export class Gateway {
       } catch (cause) {
         const code = errorClass(cause);
         if (callerGone()) return { outcome: 'client_aborted', error: code };
-        const refusal = new GatewayError(
-          502,
-          'bad_gateway',
-          'WARRANT_UPSTREAM_FAILED',
-          'the upstream answer broke off',
-          { cause },
-        );
+        const refusal = new GatewayError('WARRANT_UPSTREAM_FAILED', 'the upstream answer broke off', {
+          cause,
+        });
         return { outcome: 'upstream_interrupted', status: 502, error: code, refusal };
       }
       const filtered = this.#filterToolsList(text, String(response.headers['content-type'] ?? ''), verified);
@@ -702,10 +630,7 @@ export class Gateway {
       this.#routes.find((r) => r.match.pathPrefix === suffix) ??
       (suffix === '/' ? undefined : this.route(undefined, suffix));
     if (!route) {
-      sendGatewayError(
-        res,
-        new GatewayError(404, 'not_found', 'WARRANT_ROUTE_UNKNOWN', 'no protected resource here'),
-      );
+      sendGatewayError(res, new GatewayError('WARRANT_ROUTE_UNKNOWN', 'no protected resource here'));
       return;
     }
     const body = JSON.stringify({
@@ -779,19 +704,6 @@ function forwardable(
   return out;
 }
 
-/**
- * `Expect: 100-continue` (RFC 9110 §10.1.1): the server's `checkContinue` handler sends no interim answer
- * by itself, so a caller holding back its body gets `100 Continue` only once the gateway wants the body —
- * after authentication, or after the allow for a streamed body. A refusal before that is a final answer
- * and the body is never sent.
- */
-const continued = new WeakSet<ServerResponse>();
-function sendContinue(req: IncomingMessage, res: ServerResponse): void {
-  if (req.headers.expect === undefined || req.httpVersion !== '1.1' || continued.has(res)) return;
-  continued.add(res);
-  res.writeContinue();
-}
-
 /** Whether the whole answer was handed to the caller's connection (false: the caller went away first). */
 async function delivered(res: ServerResponse): Promise<boolean> {
   try {
@@ -804,13 +716,7 @@ async function delivered(res: ServerResponse): Promise<boolean> {
 
 /** An unexpected failure inside the forward step: not forwarded, as far as anyone can tell. */
 function failedForward(cause: unknown): Forwarded {
-  const refusal = new GatewayError(
-    502,
-    'bad_gateway',
-    'WARRANT_UPSTREAM_FAILED',
-    'the call could not be completed',
-    { cause },
-  );
+  const refusal = new GatewayError('WARRANT_UPSTREAM_FAILED', 'the call could not be completed', { cause });
   return { outcome: 'upstream_failed', status: 502, error: errorClass(cause), refusal };
 }
 
@@ -881,41 +787,5 @@ function resourceOf(
     .replace('{tool}', call.protocol === 'mcp' ? (call.tool ?? '') : '');
 }
 
-async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit)
-    throw new GatewayError(
-      413,
-      'payload_too_large',
-      'WARRANT_BODY_TOO_LARGE',
-      `the body is larger than ${limit} bytes`,
-    );
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit)
-      throw new GatewayError(
-        413,
-        'payload_too_large',
-        'WARRANT_BODY_TOO_LARGE',
-        `the body is larger than ${limit} bytes`,
-      );
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-function limitStream(req: IncomingMessage, limit: number): NodeJS.ReadableStream {
-  let size = 0;
-  const limiter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      if (size > limit)
-        callback(Object.assign(new Error('body too large'), { code: 'WARRANT_BODY_TOO_LARGE' }));
-      else callback(null, chunk);
-    },
-  });
-  req.on('error', (e) => limiter.destroy(e));
-  return req.pipe(limiter);
-}
+const tooLarge = (limit: number) =>
+  new GatewayError('WARRANT_BODY_TOO_LARGE', `the body is larger than ${limit} bytes`);

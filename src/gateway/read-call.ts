@@ -10,8 +10,7 @@ interface RpcRequest {
   readonly duplicates: readonly string[];
 }
 
-const bad = (message: string) =>
-  new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', message);
+const bad = (message: string) => new GatewayError('WARRANT_REQUEST_MALFORMED', message);
 
 /**
  * The JSON-RPC requests of a body. A member name repeated inside a call's arguments (see `argumentsRegion`)
