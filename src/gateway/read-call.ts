@@ -140,20 +140,3 @@ export function readCall(
     }
   }
 }
-
-/** Protocol housekeeping that needs a valid warrant for the route but no catalog action. */
-export function isSessionCall(call: CallDescriptor): boolean {
-  if (call.protocol === 'mcp') {
-    return (
-      call.rpcMethod === 'initialize' ||
-      call.rpcMethod === 'ping' ||
-      call.rpcMethod === 'tools/list' ||
-      call.rpcMethod === '$response' ||
-      call.rpcMethod.startsWith('notifications/') ||
-      call.rpcMethod === '$http:GET' ||
-      call.rpcMethod === '$http:DELETE'
-    );
-  }
-  if (call.protocol === 'a2a') return call.rpcMethod === '$response';
-  return false;
-}
