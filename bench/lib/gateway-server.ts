@@ -17,11 +17,13 @@ import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { ConfigOverrides } from '../../src/config/types.ts';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
+import { createLogger } from '../../src/telemetry/index.ts';
 import { serveCommands } from './gateway-ipc.ts';
 
 export type DecisionLogSpec = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'memory' };
@@ -121,6 +123,13 @@ const gw = await startGateway(config, {
   issuer: spec.issuer,
   decisions,
   catalog: new ActionCatalog([BENCH_ACTION]),
+  // The gateway logs an access line per request, as in production (info, JSON, written asynchronously);
+  // to /dev/null rather than the terminal the bench prints its figures on.
+  logger: createLogger({
+    service: 'gateway',
+    level: 'info',
+    destination: pino.destination({ dest: '/dev/null', sync: false }),
+  }),
 });
 
 serveCommands(

@@ -13,6 +13,7 @@ import type { GuardView } from '../guard/check-call.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import type { DecisionCache, PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
+import type { GatewayMetrics, RequestTrace } from '../telemetry/index.ts';
 import type { RevocationStatus } from '../verify/revocation-view.ts';
 import type { Presented } from '../verify/verify-presented.ts';
 import type { CallDecision, CallDecisionCache } from './authorize-call.ts';
@@ -68,8 +69,8 @@ export interface GatewayServices {
   answerResourceMetadata(res: ServerResponse, path: string): void;
   /** The connection pool to an upstream origin. */
   pool(origin: string): Pool;
-  /** Decision counters (`/metrics`). */
-  readonly metrics: { decision(outcome: string, code?: string): void };
+  /** The gateway's instruments (`/metrics`): decisions are counted once recorded. */
+  readonly metrics: Pick<GatewayMetrics, 'decision'>;
   /** Tells the gateway whether the last durable append succeeded (readiness: "ledger writable"). */
   appended(ok: boolean): void;
 }
@@ -104,6 +105,11 @@ export class GatewayCall {
   readonly catalog: ActionCatalog;
   readonly policy: PolicySet;
   readonly scheme: 'http' | 'https';
+  /**
+   * The request's trace: the caller's trace id (or a new one) and this request's span (the decision's
+   * span when tracing is on); its `traceparent` goes to the upstream, its trace id into the record.
+   */
+  readonly trace: RequestTrace;
   /** Set when a step answered the request itself (the steps after it do not run). */
   answered = false;
 
@@ -135,7 +141,7 @@ export class GatewayCall {
     gw: GatewayServices,
     req: IncomingMessage,
     res: ServerResponse,
-    state: { readonly catalog: ActionCatalog; readonly policy: PolicySet },
+    state: { readonly catalog: ActionCatalog; readonly policy: PolicySet; readonly trace: RequestTrace },
   ) {
     this.started = process.hrtime.bigint();
     this.gw = gw;
@@ -143,6 +149,7 @@ export class GatewayCall {
     this.res = res;
     this.catalog = state.catalog;
     this.policy = state.policy;
+    this.trace = state.trace;
     this.scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   }
 

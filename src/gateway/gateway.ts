@@ -6,11 +6,20 @@ import type { ActionCatalog } from '../guard/catalog.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
+import {
+  accessLog,
+  createLogger,
+  createMetrics,
+  type Logger,
+  logError,
+  type Metrics,
+  TRACING_OFF,
+  type Tracing,
+} from '../telemetry/index.ts';
 import type { RevocationStatus } from '../verify/revocation-view.ts';
 import { CallDecisionCache } from './authorize-call.ts';
 import { GatewayCall, type GatewayLimits, type GatewayRoute, type GatewayServices } from './context.ts';
 import { GatewayError, sendGatewayError } from './gateway-error.ts';
-import { GatewayMetrics } from './metrics.ts';
 import { allowedHosts, defaultHosts, type HostEntry } from './request-head.ts';
 import { GATEWAY_STEPS } from './steps/index.ts';
 
@@ -40,6 +49,12 @@ export interface GatewayOptions {
   /** Trust level of a calling agent (progressive trust, DESIGN §6); 0 when unknown. */
   readonly trustLevel?: (agentId: string) => number;
   readonly clock?: () => number;
+  /** Access and error lines; default `createLogger({service: 'gateway'})` (level: `--log-level`, `LOG_LEVEL`). */
+  readonly logger?: Logger;
+  /** The registry `/metrics` answers from; default a new `createMetrics('gateway')`. */
+  readonly metrics?: Metrics;
+  /** Spans, one per decision; default off (the trace context is still read and passed upstream). */
+  readonly tracing?: Tracing;
 }
 
 const METADATA_PATH = '/.well-known/oauth-protected-resource';
@@ -59,7 +74,10 @@ export class Gateway {
   readonly chainCache = new ChainCache();
   readonly decisionCache = new DecisionCache();
   readonly callCache = new CallDecisionCache();
-  readonly metrics = new GatewayMetrics();
+  /** The Prometheus registry of this gateway (process, runtime and gateway instruments). */
+  readonly metrics: Metrics;
+  readonly #logger: Logger;
+  readonly #tracing: Tracing;
   readonly #clock: () => number;
   #publicUrl: string;
   #defaultHosts: readonly HostEntry[];
@@ -78,6 +96,16 @@ export class Gateway {
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.#publicUrl = (options.publicUrl ?? 'http://localhost').replace(/\/+$/, '');
     this.#defaultHosts = defaultHosts(this.#publicUrl, options.listenHost);
+    this.metrics = options.metrics ?? createMetrics('gateway');
+    this.#logger = options.logger ?? createLogger({ service: 'gateway' });
+    this.#tracing = options.tracing ?? TRACING_OFF;
+    this.metrics.gateway.readCaches(() => ({
+      presented: this.chainCache.texts,
+      chain: this.chainCache.chains,
+      token: this.chainCache.tokens,
+      call: this.callCache,
+      decision: this.decisionCache,
+    }));
     const gateway = this;
     this.#services = {
       id: options.id,
@@ -98,7 +126,7 @@ export class Gateway {
       route: (host, path) => this.route(host, path),
       allowedHosts: (route) => this.#allowedHosts(route),
       answerResourceMetadata: (res, path) => this.#resourceMetadata(res, path),
-      metrics: this.metrics,
+      metrics: this.metrics.gateway,
       pool: (origin) => this.#pool(origin),
       appended: (ok) => {
         this.#appendFailed = !ok;
@@ -158,36 +186,89 @@ export class Gateway {
     );
   }
 
-  /** One request: the steps in order, sharing one `GatewayCall`; a refusal ends it with its answer. */
+  /**
+   * One request: the steps in order, sharing one `GatewayCall`; a refusal ends it with its answer. Then,
+   * whatever happened, one access line, the request's metrics and the end of its span.
+   */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const call = new GatewayCall(this.#services, req, res, { catalog: this.#catalog, policy: this.#policy });
+    const trace = this.#tracing.traceContextFor(req.headers, 'warrant.decision');
+    const call = new GatewayCall(this.#services, req, res, {
+      catalog: this.#catalog,
+      policy: this.#policy,
+      trace,
+    });
+    let refusal: GatewayError | undefined;
     try {
       for (const step of GATEWAY_STEPS) {
         const pending = step.run(call);
         if (pending !== undefined) await pending;
-        if (call.answered) return;
+        if (call.answered) break;
       }
-      this.metrics.observe(call.started);
     } catch (error) {
-      this.#refuse(call, error);
+      refusal = GatewayError.from(error);
+      this.#refuse(call, refusal);
     }
+    this.#finish(call, refusal);
   }
 
-  /** Answers a refusal: requests that reached a route are timed and their challenge names its metadata. */
-  #refuse(call: GatewayCall, error: unknown): void {
+  /** Answers a refusal (or, once the answer has started, cuts the connection). */
+  #refuse(call: GatewayCall, e: GatewayError): void {
     const { res, route } = call;
-    const e = GatewayError.from(error);
-    if (route === undefined) {
-      sendGatewayError(res, e);
-      return;
-    }
-    this.metrics.observe(call.started);
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    if (e.status === 401) this.metrics.decision('unauthenticated');
-    sendGatewayError(res, e, this.resourceMetadataUrl(route));
+    // A challenge names the route's RFC 9728 metadata (MCP clients find the STS through it).
+    sendGatewayError(res, e, route === undefined ? undefined : this.resourceMetadataUrl(route));
+  }
+
+  /**
+   * The request's figures: requests that reached a route are timed and counted (401s as
+   * `unauthenticated`; decisions were counted when recorded); every request gets one access line; a
+   * failure of the gateway's own (5xx) is logged with its code and cause; the span ends.
+   */
+  #finish(call: GatewayCall, refusal: GatewayError | undefined): void {
+    const { route, trace } = call;
+    const status = refusal?.status ?? call.forwarded?.status ?? call.res.statusCode;
+    const decided = call.decisionId === undefined ? undefined : call.verdict?.decision;
+    const decision = decided?.decision ?? (status === 401 ? 'unauthenticated' : undefined);
+    const code = refusal?.code;
+    if (route !== undefined) {
+      if (decision === 'unauthenticated') this.metrics.gateway.decision('unauthenticated', code);
+      else if (code === 'WARRANT_HOT_STATE_UNAVAILABLE') this.metrics.hotState.error('replay');
+      this.metrics.gateway.observe(call.started, route.match.pathPrefix, decision ?? 'refused');
+    }
+    const claims = call.presented?.leaf.claims;
+    accessLog(this.#logger, {
+      ...(route === undefined ? {} : { route: route.match.pathPrefix }),
+      method: call.req.method ?? 'GET',
+      path: call.url?.pathname ?? '',
+      status,
+      ...(decision === undefined ? {} : { decision }),
+      ...(code === undefined ? {} : { code }),
+      latencyMs: Number(process.hrtime.bigint() - call.started) / 1e6,
+      ...(claims === undefined ? {} : { txn: claims.txn, tokenHash: call.presented!.leaf.hash }),
+      traceId: trace.traceId,
+    });
+    if (refusal !== undefined && refusal.status >= 500)
+      logError(this.#logger, refusal.cause ?? refusal, {
+        status: refusal.status,
+        code: refusal.code,
+        ...(route === undefined ? {} : { route: route.match.pathPrefix }),
+        ...(claims === undefined ? {} : { txn: claims.txn }),
+        traceId: trace.traceId,
+      });
+    if (trace.recording) {
+      trace.setAttributes({
+        'http.request.method': call.req.method ?? 'GET',
+        ...(route === undefined ? {} : { 'http.route': route.match.pathPrefix }),
+        ...(decision === undefined ? {} : { 'warrant.decision': decision }),
+        ...(claims === undefined
+          ? {}
+          : { 'warrant.txn': claims.txn, 'warrant.token_hash': call.presented!.leaf.hash }),
+      });
+    }
+    trace.end({ status, ...(code === undefined ? {} : { code }) });
   }
 
   #allowedHosts(route: GatewayRoute): readonly HostEntry[] {

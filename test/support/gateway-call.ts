@@ -12,6 +12,7 @@ import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
 import { MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../../src/policy/index.ts';
 import { MemoryReplayCache } from '../../src/replay/index.ts';
+import { TRACING_OFF } from '../../src/telemetry/index.ts';
 import { agentId, buildChain, type ChainFixture, ISSUER } from './chains.ts';
 
 export interface FakeRequestInit {
@@ -182,6 +183,10 @@ export function fakeCall(init: FakeCallInit = {}) {
   const res = fakeResponse();
   const catalog =
     init.catalog instanceof ActionCatalog ? init.catalog : new ActionCatalog(init.catalog ?? []);
-  const call = new GatewayCall(services, req, res, { catalog, policy: init.policy ?? fakePolicy() });
+  const call = new GatewayCall(services, req, res, {
+    catalog,
+    policy: init.policy ?? fakePolicy(),
+    trace: TRACING_OFF.traceContextFor(req.headers),
+  });
   return { call, req, res, services };
 }

@@ -34,10 +34,13 @@ const STRIPPED = new Set([
   'x-forwarded-proto',
 ]);
 const IDENTITY_PREFIX = 'warrant-';
+/** W3C trace context: the gateway sends its own (its span as the upstream's parent). */
+const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
 
 /**
  * The headers to pass on (request or answer): all but STRIPPED, the fields a `Connection` header names
- * (RFC 9110 §7.6.1), and, for requests, every `warrant-*` header (identity is set by the gateway only).
+ * (RFC 9110 §7.6.1), and, for requests, every `warrant-*` header (identity is set by the gateway only)
+ * and the caller's trace context (the gateway sends its own).
  */
 export function forwardable(
   headers: Record<string, string | string[] | undefined>,
@@ -55,7 +58,7 @@ export function forwardable(
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || STRIPPED.has(name) || nominated?.has(name)) continue;
-    if (request && name.startsWith(IDENTITY_PREFIX)) continue;
+    if (request && (name.startsWith(IDENTITY_PREFIX) || TRACE_CONTEXT.has(name))) continue;
     out[name] = value;
   }
   return out;

@@ -16,6 +16,7 @@ import {
 } from '../../../test/support/gateway-call.ts';
 import { ActionCatalog } from '../../guard/catalog.ts';
 import { listen } from '../../http/listen.ts';
+import { TRACING_OFF } from '../../telemetry/index.ts';
 import { GatewayCall, type GatewayRoute } from '../context.ts';
 import { GatewayError, sendGatewayError } from '../gateway-error.ts';
 import { GATEWAY_STEPS } from './index.ts';
@@ -56,7 +57,8 @@ before(async () => {
   const up = await listen(upstream, 0, '127.0.0.1');
   route = { ...ROUTE, upstream: `${up.url}/api` };
   gateway = createServer(async (req, res) => {
-    const call = new GatewayCall(services, req, res, { catalog, policy: fakePolicy() });
+    const trace = TRACING_OFF.traceContextFor(req.headers);
+    const call = new GatewayCall(services, req, res, { catalog, policy: fakePolicy(), trace });
     try {
       for (const step of GATEWAY_STEPS) await step.run(call);
     } catch (error) {

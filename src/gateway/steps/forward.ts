@@ -20,14 +20,14 @@ export const forward: GatewayStep = {
   name: 'forward',
   async run(call: GatewayCall): Promise<void> {
     const decisionId = need(call.decisionId, 'decisionId');
-    const forwarded = await send(call, decisionId).catch(failedForward);
+    const forwarded = await forwardUpstream(call, decisionId).catch(failedForward);
     call.forwarded = forwarded;
     noteOutcome(call, decisionId, forwarded);
     if (forwarded.refusal) throw forwarded.refusal;
   },
 };
 
-async function send(call: GatewayCall, decisionId: string): Promise<Forwarded> {
+async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<Forwarded> {
   const { req, res, body, gw } = call;
   const route = need(call.route, 'route');
   const url = need(call.url, 'url');
@@ -47,6 +47,10 @@ async function send(call: GatewayCall, decisionId: string): Promise<Forwarded> {
     need(call.verdict, 'verdict').grants,
   );
   if (body) headers['content-length'] = String(body.length);
+  // W3C trace context: the upstream's parent is this request's span (same trace id, new parent id); the
+  // caller's `tracestate` goes on only with a valid `traceparent`.
+  headers['traceparent'] = call.trace.traceparent;
+  if (call.trace.tracestate !== undefined) headers['tracestate'] = call.trace.tracestate;
   const basePath = upstream.pathname.replace(/\/+$/, '');
   const rest =
     route.match.pathPrefix === '/'

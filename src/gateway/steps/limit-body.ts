@@ -14,7 +14,7 @@ export const tooLarge = (limit: number): GatewayError =>
 
 export const limitBody: GatewayStep = {
   name: 'limit-body',
-  async run(call: GatewayCall): Promise<void> {
+  run(call: GatewayCall): Promise<void> | undefined {
     const { req, res, catalog } = call;
     const route = need(call.route, 'route');
     const limit = call.gw.limits.maxBodyBytes;
@@ -27,8 +27,10 @@ export const limitBody: GatewayStep = {
       call.httpAction = { action };
       needsBody = action?.readsBody === true;
     }
-    if (!needsBody) return;
+    if (!needsBody) return undefined;
     sendContinue(req, res);
-    call.body = await readBody(req, limit, () => tooLarge(limit));
+    return readBody(req, limit, () => tooLarge(limit)).then((body) => {
+      call.body = body;
+    });
   },
 };

@@ -67,5 +67,7 @@ export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
     risk: decision.risk,
     trustLevel: need(call.guard, 'guard').trustLevel,
     requestDigest: digest.digest('base64url'),
+    // The request's W3C trace: from a record to its trace, and back.
+    traceId: call.trace.traceId,
   };
 }
