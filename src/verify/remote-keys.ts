@@ -2,8 +2,9 @@ import type { KeyResolver } from '../core/jose/jws.ts';
 import { KeySet } from '../core/jose/key-set.ts';
 
 /**
- * The STS key set as seen by a recipient in another process (a gateway, a receiver): fetched from the issuer's JWKS, refreshed
- * periodically and (rate-limited) when a token names a kid it does not know yet.
+ * The STS key set as seen by a recipient in another process (a gateway, a receiver): fetched from the
+ * issuer's JWKS, and fetched again — at most every 10 s — when a token names a kid it does not know yet
+ * (a key rotation). An unknown kid resolves to nothing meanwhile: the token is refused, never trusted.
  */
 export class RemoteKeys {
   readonly #url: string;
