@@ -21,16 +21,18 @@ interface Profile {
 /** Gateway steps whose inclusive time is shown (function names as V8 reports them). */
 const STEPS: readonly [string, string][] = [
   ['handle', 'Gateway.handle (all synchronous gateway work)'],
-  ['#authenticate', '  #authenticate (DPoP + chain + revocation)'],
+  ['verifyPresented', '  authenticate: verifyPresented (DPoP + chain + revocation)'],
   ['verifyDpopProof', '    verifyDpopProof'],
   ['verifyChain', '    verifyChain (ChainCache)'],
-  ['#decide', '  #decide (catalog + grants + risk + policy)'],
+  ['checkCall', '  guard: checkCall (catalog + trust level)'],
+  ['verdictOf', '  decide (grants + risk + policy)'],
   ['authorize', '    PolicySet.authorize (Cedar + decision cache)'],
   ['decisionKey', '      decisionKey (canonical JSON + SHA-256)'],
-  ['#record', '  #record (decision record + request digest)'],
+  ['decisionRecord', '  record: decisionRecord (decision record + request digest)'],
   ['append', '  DecisionLog.append (JSON.stringify + queue)'],
   ['#flush', '  FileDecisionLog #flush (write + fdatasync calls)'],
-  ['#forward', '  #forward (headers + undici request + response streaming)'],
+  ['forwardUpstream', '  forward (headers + undici request + response streaming)'],
+  ['#finish', '  access line, metrics, span'],
 ];
 
 type Frame = ProfileNode['callFrame'];

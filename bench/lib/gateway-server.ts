@@ -16,9 +16,11 @@
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
+import { createLogger } from '../../src/telemetry/index.ts';
 import { CRM_CONTACTS_READ } from '../../test/support/catalog-actions.ts';
 import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 import { ed25519Verification } from './measure.ts';
@@ -102,6 +104,13 @@ const gw = await startGateway(config, {
   decisions,
   // The one action the benchmark calls.
   catalog: new ActionCatalog([CRM_CONTACTS_READ]),
+  // The gateway logs an access line per request, as in production (info, JSON, written asynchronously);
+  // to /dev/null rather than the terminal the bench prints its figures on.
+  logger: createLogger({
+    service: 'gateway',
+    level: 'info',
+    destination: pino.destination({ dest: '/dev/null', sync: false }),
+  }),
 });
 
 serveCommands(

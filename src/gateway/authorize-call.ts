@@ -1,9 +1,15 @@
 import type { ErrorCode } from '../core/errors.ts';
-import { coveringGrant, DATA_CLASS_RANK, type Grant, grantCovers } from '../core/grants/index.ts';
+import { coveringGrant, type Grant, grantCovers } from '../core/grants/index.ts';
 import type { WarrantClaims } from '../core/tokens/index.ts';
 import type { CatalogEntry } from '../guard/catalog.ts';
 import { type RiskScore, scoreRisk } from '../guard/risk.ts';
-import type { DecisionCache, PolicySet } from '../policy/index.ts';
+import {
+  type CallPolicyInput,
+  callPolicyKey,
+  callPolicyRequest,
+  type DecisionCache,
+  type PolicySet,
+} from '../policy/index.ts';
 import { type ConstraintCheck, checkConstraints, type ParameterValue } from './check-constraints.ts';
 import type { ParameterReader } from './read-parameters.ts';
 
@@ -142,11 +148,20 @@ export function authorizeCall(input: CallInput): CallDecision {
       risk,
     };
   }
-  const approved = claims.apv !== undefined && claims.apv.action === action.name;
-  const key = `${input.policy.version}\u0000${claims.act.sub}\u0000${action.name}\u0000${action.impact}\u0000${action.dataClass}\u0000${input.resource}\u0000${risk.score}\u0000${input.trustLevel}\u0000${claims.depth}\u0000${claims.sub}\u0000${approved}`;
+  const policyInput: CallPolicyInput = {
+    caller: claims.act.sub,
+    person: claims.sub,
+    depth: claims.depth,
+    action,
+    resource: input.resource,
+    risk: risk.score,
+    trustLevel: input.trustLevel,
+    approved: claims.apv !== undefined && claims.apv.action === action.name,
+  };
+  const key = callPolicyKey(input.policy.version, policyInput);
   let decision = input.calls?.get(key);
   if (decision === undefined) {
-    decision = cedarCall(input, risk.score, approved);
+    decision = input.policy.authorize(callPolicyRequest(policyInput), input.cache);
     input.calls?.set(key, decision);
   }
   if (decision.decision !== 'allow') {
@@ -174,48 +189,4 @@ export function authorizeCall(input: CallInput): CallDecision {
     used,
     ...(values === undefined ? {} : { values }),
   };
-}
-
-function cedarCall(
-  input: CallInput,
-  risk: number,
-  approved: boolean,
-): { decision: 'allow' | 'deny'; reasons: readonly string[]; errors: readonly string[] } {
-  const { claims, action } = input;
-  return input.policy.authorize(
-    {
-      principal: { type: 'Warrant::Agent', id: claims.act.sub },
-      action: { type: 'Warrant::Action', id: 'call' },
-      resource: input.resource.startsWith('spiffe://')
-        ? { type: 'Warrant::Agent', id: input.resource }
-        : { type: 'Warrant::Resource', id: input.resource },
-      context: {
-        action: action.name,
-        impact: action.impact,
-        risk,
-        trustLevel: input.trustLevel,
-        depth: claims.depth,
-        person: claims.sub,
-        dataClassRank: DATA_CLASS_RANK[action.dataClass],
-        approved,
-      },
-      entities: [
-        {
-          uid: { type: 'Warrant::Agent', id: claims.act.sub },
-          attrs: { tier: 'unknown', trustLevel: input.trustLevel, owner: '' },
-          parents: [],
-        },
-        ...(input.resource.startsWith('spiffe://')
-          ? [
-              {
-                uid: { type: 'Warrant::Agent', id: input.resource },
-                attrs: { tier: 'unknown', trustLevel: 0, owner: '' },
-                parents: [],
-              },
-            ]
-          : [{ uid: { type: 'Warrant::Resource', id: input.resource }, attrs: {}, parents: [] }]),
-      ],
-    },
-    input.cache,
-  );
 }

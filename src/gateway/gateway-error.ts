@@ -1,38 +1,38 @@
 import type { ServerResponse } from 'node:http';
 import { type ErrorCode, WarrantError } from '../core/errors.ts';
+import { type ResourceErrorName, resourceError } from '../http/error-table.ts';
+import { ProtocolError } from '../http/protocol-error.ts';
+import { CredentialsMissingError } from '../verify/verify-presented.ts';
 
-export type GatewayErrorName =
-  | 'invalid_request'
-  | 'invalid_token'
-  | 'invalid_dpop_proof'
-  | 'use_dpop_nonce'
-  | 'insufficient_scope'
-  | 'access_denied'
-  | 'not_found'
-  | 'misdirected_request'
-  | 'payload_too_large'
-  | 'bad_gateway'
-  | 'gateway_timeout'
-  | 'unavailable';
+export type GatewayErrorName = ResourceErrorName;
 
 /**
- * A refusal answered by the gateway: RFC 6750 / RFC 9449 `WWW-Authenticate` on 401 (and 403 for
- * insufficient_scope), a JSON body `{error, error_description, code}`; never a token or a stack.
+ * A refusal answered by the gateway: status and `error` from the code (src/http/error-table.ts, the
+ * resource face), RFC 6750 / RFC 9449 `WWW-Authenticate` on 401 (and 403 insufficient_scope), a JSON body
+ * `{error, error_description, code}`; never a token or a stack.
  */
-export class GatewayError extends WarrantError {
-  readonly error: GatewayErrorName;
-  readonly status: number;
+export class GatewayError extends ProtocolError<ResourceErrorName> {
+  /** No credentials at all: the challenge carries no error code (RFC 6750 §3.1). */
+  readonly bare: boolean;
 
-  constructor(
-    status: number,
-    error: GatewayErrorName,
-    code: ErrorCode,
-    description: string,
-    options?: { cause?: unknown },
-  ) {
-    super(code, description, options);
-    this.status = status;
-    this.error = error;
+  constructor(code: ErrorCode, description: string, options: { cause?: unknown; bare?: boolean } = {}) {
+    const { status, error } = resourceError(code);
+    super(status, error, code, description, options.cause === undefined ? {} : { cause: options.cause });
+    this.bare = options.bare === true;
+  }
+
+  /**
+   * Any failure as the gateway answers it: a refusal as it is, a `WarrantError` by its code, anything
+   * else (a bug, an unexpected failure) as 502 without detail.
+   */
+  static from(error: unknown): GatewayError {
+    if (error instanceof GatewayError) return error;
+    if (error instanceof WarrantError)
+      return new GatewayError(error.code, error.message, {
+        cause: error,
+        bare: error instanceof CredentialsMissingError,
+      });
+    return new GatewayError('WARRANT_UPSTREAM_FAILED', 'the call could not be completed', { cause: error });
   }
 }
 
@@ -41,14 +41,13 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
   if (e.status === 401 || e.error === 'insufficient_scope') {
     const description = e.message.replaceAll('"', "'").slice(0, 200);
     // RFC 6750 §3.1: a request with no credentials at all gets a challenge without an error code.
-    const parts =
-      e.code === 'WARRANT_CREDENTIALS_MISSING' && e.message.startsWith('a DPoP-bound warrant is required')
-        ? ['algs="EdDSA ES256"']
-        : [`error="${e.error}"`, `error_description="${description}"`, 'algs="EdDSA ES256"'];
+    const parts = e.bare
+      ? ['algs="EdDSA ES256"']
+      : [`error="${e.error}"`, `error_description="${description}"`, 'algs="EdDSA ES256"'];
     if (resourceMetadata) parts.push(`resource_metadata="${resourceMetadata}"`);
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }
-  const body = JSON.stringify({ error: e.error, error_description: e.message, code: e.code });
+  const body = JSON.stringify(e.body());
   headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(e.status, headers);
   res.end(body);

@@ -1,60 +1,29 @@
-import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { Pool } from 'undici';
-import {
-  ChainCache,
-  type VerifiedChain,
-  type VerifiedWarrant,
-  verifyChain,
-  verifyWarrant,
-} from '../core/chain/index.ts';
-import { verifyDpopProof } from '../core/dpop/index.ts';
-import { WarrantError } from '../core/errors.ts';
-import type { Grant } from '../core/grants/index.ts';
-import { verifyRequestSignature } from '../core/http-signatures/message-signature.ts';
-import { importPublicJwk, type PublicJwk } from '../core/jose/jwk.ts';
+import { ChainCache } from '../core/chain/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
-import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
-import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
+import type { ActionCatalog } from '../guard/catalog.ts';
+import type { DecisionLog } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
-import { authorizeCall, type CallDecision, CallDecisionCache } from './authorize-call.ts';
-import { GatewayError, sendGatewayError } from './gateway-error.ts';
-import { GatewayMetrics } from './metrics.ts';
-import { isSessionCall, readCall } from './read-call.ts';
-import { RequestParameters } from './read-parameters.ts';
 import {
-  allowedHosts,
-  checkHost,
-  checkOrigin,
-  checkTarget,
-  defaultHosts,
-  type HostEntry,
-  readHost,
-} from './request-head.ts';
-import type { RevocationView } from './trust.ts';
+  accessLog,
+  createLogger,
+  createMetrics,
+  type Logger,
+  logError,
+  type Metrics,
+  TRACING_OFF,
+  type Tracing,
+} from '../telemetry/index.ts';
+import type { RevocationStatus } from '../verify/revocation-view.ts';
+import { CallDecisionCache } from './authorize-call.ts';
+import { GatewayCall, type GatewayLimits, type GatewayRoute, type GatewayServices } from './context.ts';
+import { GatewayError, sendGatewayError } from './gateway-error.ts';
+import { allowedHosts, defaultHosts, type HostEntry } from './request-head.ts';
+import { GATEWAY_STEPS } from './steps/index.ts';
 
-export interface GatewayRoute {
-  readonly match: { readonly host?: string; readonly pathPrefix: string };
-  readonly upstream: string;
-  readonly audience: string;
-  readonly protocol: Protocol;
-  /** Require an RFC 9421 signature by the caller's key over method, target, Content-Digest and warrant hash. */
-  readonly signedBodies?: boolean;
-  /** Host values this route answers (`name` or `name:port`); absent: `match.host`, else the gateway defaults. */
-  readonly allowedHosts?: readonly string[];
-  /** Browser origins allowed besides the gateway's own; any other `Origin` is refused. */
-  readonly allowedOrigins?: readonly string[];
-  /** Forward the caller's `Host` to the upstream (default true); false sends the upstream URL's host. */
-  readonly preserveHost?: boolean;
-}
-
-export interface GatewayLimits {
-  readonly maxBodyBytes: number;
-  readonly upstreamTimeoutMs: number;
-}
+export type { GatewayLimits, GatewayRoute } from './context.ts';
 
 export interface GatewayOptions {
   /** This gateway's id, written into every decision record. */
@@ -62,7 +31,7 @@ export interface GatewayOptions {
   /** The STS issuer whose warrants are accepted. */
   readonly issuer: string;
   readonly keys: () => KeyResolver;
-  readonly revocation: RevocationView;
+  readonly revocation: RevocationStatus;
   readonly replay: ReplayCache;
   readonly decisions: DecisionLog;
   readonly routes: readonly GatewayRoute[];
@@ -80,68 +49,21 @@ export interface GatewayOptions {
   /** Trust level of a calling agent (progressive trust, DESIGN §6); 0 when unknown. */
   readonly trustLevel?: (agentId: string) => number;
   readonly clock?: () => number;
+  /** Access and error lines; default `createLogger({service: 'gateway'})` (level: `--log-level`, `LOG_LEVEL`). */
+  readonly logger?: Logger;
+  /** The registry `/metrics` answers from; default a new `createMetrics('gateway')`. */
+  readonly metrics?: Metrics;
+  /** Spans, one per decision; default off (the trace context is still read and passed upstream). */
+  readonly tracing?: Tracing;
 }
 
-/**
- * Headers never forwarded (either way): the connection-specific fields of RFC 9110 §7.6.1 (and whatever a
- * `Connection` header names, see `forwardable`), `Expect` (the gateway answers the expectation itself),
- * the caller's credentials, the forwarding facts the gateway sets itself, and `Host` and `Content-Length`,
- * which the gateway sets. `warrant-*` identity headers a caller sends are dropped too (IDENTITY_PREFIX).
- */
-const STRIPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  'expect',
-  'host',
-  'authorization',
-  'dpop',
-  'warrant-chain',
-  'content-length',
-  'forwarded',
-  'x-forwarded-host',
-  'x-forwarded-proto',
-]);
-const IDENTITY_PREFIX = 'warrant-';
-
-interface Verified {
-  readonly leaf: VerifiedWarrant;
-  readonly chain: VerifiedChain | undefined;
-  readonly token: string;
-  /** The presenter's public key, proven by the DPoP proof (= the warrant's cnf key). */
-  readonly presenter: PublicJwk;
-}
-
-const unauthorized = (
-  code: WarrantError['code'],
-  message: string,
-  error: 'invalid_token' | 'invalid_dpop_proof' = 'invalid_token',
-) => new GatewayError(401, error, code, message);
+const METADATA_PATH = '/.well-known/oauth-protected-resource';
 
 /**
- * A replay cache that cannot answer (Redis down or slow) is the gateway's trouble: 503, fail closed. One
- * that lost its memory after the proof became usable refuses the proof (401, a new proof will do).
- */
-function replayRefusal(error: unknown): never {
-  if (error instanceof WarrantError && error.code === 'WARRANT_HOT_STATE_UNAVAILABLE')
-    throw new GatewayError(503, 'unavailable', error.code, error.message, { cause: error });
-  if (error instanceof WarrantError && error.code === 'WARRANT_REPLAY_STATE_LOST')
-    throw unauthorized(error.code, error.message, 'invalid_dpop_proof');
-  throw error;
-}
-
-/**
- * The policy enforcement point (DESIGN §7). Per request, in order: DPoP proof; warrant or full chain for
- * this route's audience and the presenter's key; revocation status; action from the catalog; grants, risk
- * and the action policy; a durable decision record; then forward with verified identity headers and
- * without the caller's credentials. Any failure answers a precise error and forwards nothing.
+ * The policy enforcement point (DESIGN §7): each request runs the steps of `GATEWAY_STEPS` in order —
+ * request head; DPoP proof, warrant or chain, revocation status; body; signature; the calls; the guard;
+ * grants, risk and the action policy; a durable decision record; then forward with verified identity
+ * headers and without the caller's credentials. Any failure answers a precise error and forwards nothing.
  */
 export class Gateway {
   readonly #o: GatewayOptions;
@@ -152,12 +74,19 @@ export class Gateway {
   readonly chainCache = new ChainCache();
   readonly decisionCache = new DecisionCache();
   readonly callCache = new CallDecisionCache();
-  readonly metrics = new GatewayMetrics();
+  /** The Prometheus registry of this gateway (process, runtime and gateway instruments). */
+  readonly metrics: Metrics;
+  readonly #logger: Logger;
+  readonly #tracing: Tracing;
   readonly #clock: () => number;
   #publicUrl: string;
   #defaultHosts: readonly HostEntry[];
   /** Each route's allowed hosts, parsed once. */
   #hosts = new WeakMap<GatewayRoute, readonly HostEntry[]>();
+  /** Whether the last durable append failed (readiness: the ledger is not writable). */
+  #appendFailed = false;
+  /** What the steps see of the gateway. */
+  readonly #services: GatewayServices;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -167,6 +96,42 @@ export class Gateway {
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.#publicUrl = (options.publicUrl ?? 'http://localhost').replace(/\/+$/, '');
     this.#defaultHosts = defaultHosts(this.#publicUrl, options.listenHost);
+    this.metrics = options.metrics ?? createMetrics('gateway');
+    this.#logger = options.logger ?? createLogger({ service: 'gateway' });
+    this.#tracing = options.tracing ?? TRACING_OFF;
+    this.metrics.gateway.readCaches(() => ({
+      presented: this.chainCache.texts,
+      chain: this.chainCache.chains,
+      token: this.chainCache.tokens,
+      call: this.callCache,
+      decision: this.decisionCache,
+    }));
+    const gateway = this;
+    this.#services = {
+      id: options.id,
+      issuer: options.issuer,
+      limits: options.limits,
+      get publicUrl() {
+        return gateway.#publicUrl;
+      },
+      keys: options.keys,
+      replay: options.replay,
+      revocation: options.revocation,
+      decisions: options.decisions,
+      chainCache: this.chainCache,
+      decisionCache: this.decisionCache,
+      callCache: this.callCache,
+      now: this.#clock,
+      trustLevel: options.trustLevel,
+      route: (host, path) => this.route(host, path),
+      allowedHosts: (route) => this.#allowedHosts(route),
+      answerResourceMetadata: (res, path) => this.#resourceMetadata(res, path),
+      metrics: this.metrics.gateway,
+      pool: (origin) => this.#pool(origin),
+      appended: (ok) => {
+        this.#appendFailed = !ok;
+      },
+    };
   }
 
   /** Called once the listener is bound: without a configured public URL, the listener's URL is it. */
@@ -200,18 +165,14 @@ export class Gateway {
     return this.#routes;
   }
 
-  /** RFC 9728 protected-resource metadata URL for a route (MCP clients discover the STS through it). */
-  resourceMetadataUrl(route: GatewayRoute): string {
-    return `${this.#publicUrl}/.well-known/oauth-protected-resource${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`;
+  /** Whether the decision log took the last durable append (false after a failed one, until one succeeds). */
+  get ledgerWritable(): boolean {
+    return !this.#appendFailed;
   }
 
-  #allowedHosts(route: GatewayRoute): readonly HostEntry[] {
-    let hosts = this.#hosts.get(route);
-    if (!hosts) {
-      hosts = allowedHosts(route, this.#defaultHosts);
-      this.#hosts.set(route, hosts);
-    }
-    return hosts;
+  /** RFC 9728 protected-resource metadata URL for a route (MCP clients discover the STS through it). */
+  resourceMetadataUrl(route: GatewayRoute): string {
+    return `${this.#publicUrl}${METADATA_PATH}${route.match.pathPrefix === '/' ? '' : route.match.pathPrefix}`;
   }
 
   route(host: string | undefined, path: string): GatewayRoute | undefined {
@@ -225,541 +186,120 @@ export class Gateway {
     );
   }
 
+  /**
+   * One request: the steps in order, sharing one `GatewayCall`; a refusal ends it with its answer. Then,
+   * whatever happened, one access line, the request's metrics and the end of its span.
+   */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = process.hrtime.bigint();
-    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    let host: string;
+    const trace = this.#tracing.traceContextFor(req.headers, 'warrant.decision');
+    const call = new GatewayCall(this.#services, req, res, {
+      catalog: this.#catalog,
+      policy: this.#policy,
+      trace,
+    });
+    let refusal: GatewayError | undefined;
     try {
-      // The request head first: origin-form target, exactly one well-formed Host.
-      checkTarget(req);
-      host = readHost(req);
+      for (const step of GATEWAY_STEPS) {
+        const pending = step.run(call);
+        if (pending !== undefined) await pending;
+        if (call.answered) break;
+      }
     } catch (error) {
-      sendGatewayError(res, error as GatewayError);
-      return;
+      refusal = GatewayError.from(error);
+      this.#refuse(call, refusal);
     }
-    // Origin-form targets are appended to a fixed base, so `//other/x` stays a path, never an authority.
-    const url = new URL(`http://gateway.invalid${req.url}`);
-    const origin = `${scheme}://${host}`;
-    if (url.pathname.startsWith('/.well-known/oauth-protected-resource'))
-      return this.#resourceMetadata(res, url.pathname);
-    const route = this.route(host, url.pathname);
-    if (!route) {
-      sendGatewayError(
-        res,
-        new GatewayError(404, 'not_found', 'WARRANT_ROUTE_UNKNOWN', 'no route for this host and path'),
-      );
-      return;
-    }
-    const metadataUrl = this.resourceMetadataUrl(route);
-    let decisionId: string | undefined;
-    try {
-      // Host and Origin before any credential is read: a DNS-rebound page gets nothing checked or opened.
-      checkHost(host, this.#allowedHosts(route));
-      checkOrigin(req, scheme, host, this.#publicUrl, route);
-      const verified = await this.#authenticate(req, route, `${origin}${url.pathname}`);
-      // A declared oversized body is refused before any decision or forward (streamed ones are cut at the limit).
-      if (Number(req.headers['content-length'] ?? 0) > this.#o.limits.maxBodyBytes)
-        throw new GatewayError(
-          413,
-          'payload_too_large',
-          'WARRANT_BODY_TOO_LARGE',
-          `the body is larger than ${this.#o.limits.maxBodyBytes} bytes`,
-        );
-      // JSON-RPC and OpenAI calls are read whole (the action is in the body); plain HTTP streams through,
-      // unless the route requires a signature over the body or its action reads a parameter from it.
-      const needsBody =
-        route.signedBodies ||
-        (route.protocol !== 'http' && req.method === 'POST') ||
-        (route.protocol === 'http' &&
-          this.#catalog.readsBody &&
-          this.#catalog.resolve({ protocol: 'http', method: req.method ?? 'GET', path: url.pathname })
-            ?.readsBody === true);
-      if (needsBody) sendContinue(req, res);
-      const body = needsBody ? await readLimited(req, this.#o.limits.maxBodyBytes) : undefined;
-      if (route.signedBodies) {
-        try {
-          verifyRequestSignature({
-            method: req.method ?? 'GET',
-            url: `${origin}${req.url ?? '/'}`,
-            body: body ?? Buffer.alloc(0),
-            headers: req.headers,
-            warrantHash: verified.leaf.hash,
-            key: importPublicJwk(verified.presenter),
-            now: this.#clock(),
-          });
-        } catch (error) {
-          if (error instanceof WarrantError)
-            throw new GatewayError(401, 'invalid_token', error.code, error.message);
-          throw error;
-        }
-      }
-      const calls = readCall(route.protocol, req.method ?? 'GET', url.pathname, body);
-      const parameters = new RequestParameters(url, req, body);
-      const { decision, action, resource, grants } = this.#decide(calls, verified, route, parameters);
-      decisionId = randomUUID();
-      const record = this.#record(decisionId, decision, action, resource, verified, route, req, body);
-      try {
-        await this.#o.decisions.append(record);
-      } catch (cause) {
-        throw new GatewayError(
-          503,
-          'unavailable',
-          'WARRANT_DECISION_NOT_RECORDED',
-          'the decision could not be recorded; nothing was forwarded',
-          { cause },
-        );
-      }
-      this.metrics.decision(decision.decision);
-      if (decision.decision !== 'allow') {
-        throw new GatewayError(
-          403,
-          decision.error ?? 'access_denied',
-          decision.code ?? 'WARRANT_CALL_DENIED',
-          decision.reasons.join('; ').slice(0, 300),
-        );
-      }
-      // Any request holding a tools/list (alone or in a batch) has its answer filtered.
-      const filterTools =
-        route.protocol === 'mcp' && calls.some((c) => c.protocol === 'mcp' && c.rpcMethod === 'tools/list');
-      const forwarded = await this.#forward(
-        req,
-        res,
-        route,
-        url,
-        host,
-        scheme,
-        body,
-        verified,
-        decisionId,
-        filterTools,
-        grantHeader(grants),
-      ).catch(failedForward);
-      // The outcome record says what happened to the allowed call: forwarded and answered, or not.
-      this.#noteOutcome(decisionId, started, forwarded);
-      if (forwarded.refusal) throw forwarded.refusal;
-      this.metrics.observe(started);
-    } catch (error) {
-      this.metrics.observe(started);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const e =
-        error instanceof GatewayError
-          ? error
-          : error instanceof WarrantError
-            ? unauthorized(
-                error.code,
-                error.message,
-                error.code.startsWith('WARRANT_DPOP_') ? 'invalid_dpop_proof' : 'invalid_token',
-              )
-            : new GatewayError(
-                502,
-                'bad_gateway',
-                'WARRANT_UPSTREAM_FAILED',
-                'the call could not be completed',
-              );
-      if (e.status === 401) this.metrics.decision('unauthenticated');
-      sendGatewayError(res, e, metadataUrl);
-    }
+    this.#finish(call, refusal);
   }
 
-  /** Steps 1–3: DPoP proof, warrant or chain for this audience and key, revocation status. */
-  async #authenticate(req: IncomingMessage, route: GatewayRoute, htu: string): Promise<Verified> {
-    const authorization = single(req, 'authorization');
-    if (authorization === undefined)
-      throw unauthorized('WARRANT_CREDENTIALS_MISSING', 'a DPoP-bound warrant is required');
-    const space = authorization.indexOf(' ');
-    const scheme = authorization.slice(0, space).toLowerCase();
-    const token = authorization.slice(space + 1).trim();
-    if (scheme !== 'dpop' || token.length === 0) {
-      throw unauthorized(
-        'WARRANT_CREDENTIALS_MISSING',
-        'use Authorization: DPoP <warrant>; bearer warrants are refused',
-      );
+  /** Answers a refusal (or, once the answer has started, cuts the connection). */
+  #refuse(call: GatewayCall, e: GatewayError): void {
+    const { res, route } = call;
+    if (res.headersSent) {
+      res.destroy();
+      return;
     }
-    const proof = single(req, 'dpop');
-    if (proof === undefined)
-      throw unauthorized('WARRANT_DPOP_INVALID', 'a DPoP proof is required', 'invalid_dpop_proof');
-    const now = this.#clock();
-    const verifiedProof = await verifyDpopProof(proof, {
-      htm: req.method ?? 'GET',
-      htu,
-      accessToken: token,
-      replay: this.#o.replay,
-      now,
-    }).catch(replayRefusal);
-    const options = {
-      keys: this.#o.keys(),
-      issuer: this.#o.issuer,
-      audience: route.audience,
-      jkt: verifiedProof.jkt,
-      now,
-      cache: this.chainCache,
-    };
-    const chainHeader = single(req, 'warrant-chain');
-    let leaf: VerifiedWarrant;
-    let chain: VerifiedChain | undefined;
-    if (chainHeader !== undefined) {
-      chain = verifyChain(chainHeader, options);
-      if (chain.leaf.compact !== token)
-        throw unauthorized('WARRANT_CHAIN_MALFORMED', 'the chain does not end with the presented warrant');
-      leaf = chain.leaf;
-    } else {
-      leaf = verifyWarrant(token, options);
-    }
-    for (const link of chain?.links ?? [leaf]) {
-      if (link.claims.status && !this.#o.revocation.has(link.claims.status.uri)) {
-        await this.#o.revocation.ensure(link.claims.status.uri);
-      }
-      const state = this.#o.revocation.check(link.hash, link.claims.status);
-      if (state === 'revoked')
-        throw unauthorized('WARRANT_TOKEN_REVOKED', 'the warrant or an ancestor is revoked');
-      if (state === 'stale')
-        throw new GatewayError(
-          503,
-          'unavailable',
-          'WARRANT_STATUS_STALE',
-          'revocation status is unavailable; failing closed',
-        );
-    }
-    return { leaf, chain, token, presenter: verifiedProof.jwk };
+    // A challenge names the route's RFC 9728 metadata (MCP clients find the STS through it).
+    sendGatewayError(res, e, route === undefined ? undefined : this.resourceMetadataUrl(route));
   }
 
   /**
-   * Steps 4–5: every call of the request resolves to a catalog action, is covered by a grant whose
-   * constraints its parameters satisfy, and is allowed. `grants`: the distinct grants the calls used.
+   * The request's figures: requests that reached a route are timed and counted (401s as
+   * `unauthenticated`; decisions were counted when recorded); every request gets one access line; a
+   * failure of the gateway's own (5xx) is logged with its code and cause; the span ends.
    */
-  #decide(
-    calls: readonly CallDescriptor[],
-    verified: Verified,
-    route: GatewayRoute,
-    parameters: RequestParameters,
-  ): { decision: CallDecision; action?: CatalogEntry; resource?: string; grants: readonly Grant[] } {
-    const trustLevel = this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0;
-    const grants: Grant[] = [];
-    let last: { decision: CallDecision; action?: CatalogEntry; resource?: string } | undefined;
-    for (const call of calls) {
-      if (isSessionCall(call)) continue;
-      const action = this.#catalog.resolve(call);
-      if (action === undefined) {
-        return {
-          decision: {
-            decision: 'deny',
-            reasons: [`${describe(call)} is not in the action catalog`],
-            code: 'WARRANT_ACTION_UNKNOWN',
-            error: 'access_denied',
-            policyVersion: this.#policy.version,
-            risk: { score: 0, factors: [] },
-          },
-          grants,
-        };
-      }
-      const resource = resourceOf(action, call, route);
-      const decision = authorizeCall({
-        claims: verified.leaf.claims,
-        action,
-        resource,
-        trustLevel,
-        policy: this.#policy,
-        cache: this.decisionCache,
-        calls: this.callCache,
-        parameters: parameters.reader(call),
+  #finish(call: GatewayCall, refusal: GatewayError | undefined): void {
+    const { route, trace } = call;
+    const status = refusal?.status ?? call.forwarded?.status ?? call.res.statusCode;
+    const decided = call.decisionId === undefined ? undefined : call.verdict?.decision;
+    const decision = decided?.decision ?? (status === 401 ? 'unauthenticated' : undefined);
+    const code = refusal?.code;
+    if (route !== undefined) {
+      if (decision === 'unauthenticated') this.metrics.gateway.decision('unauthenticated', code);
+      else if (code === 'WARRANT_HOT_STATE_UNAVAILABLE') this.metrics.hotState.error('replay');
+      this.metrics.gateway.observe(call.started, route.match.pathPrefix, decision ?? 'refused');
+    }
+    const claims = call.presented?.leaf.claims;
+    accessLog(this.#logger, {
+      ...(route === undefined ? {} : { route: route.match.pathPrefix }),
+      method: call.req.method ?? 'GET',
+      path: call.url?.pathname ?? '',
+      status,
+      ...(decision === undefined ? {} : { decision }),
+      ...(code === undefined ? {} : { code }),
+      latencyMs: Number(process.hrtime.bigint() - call.started) / 1e6,
+      ...(claims === undefined ? {} : { txn: claims.txn, tokenHash: call.presented!.leaf.hash }),
+      traceId: trace.traceId,
+    });
+    if (refusal !== undefined && refusal.status >= 500)
+      logError(this.#logger, refusal.cause ?? refusal, {
+        status: refusal.status,
+        code: refusal.code,
+        ...(route === undefined ? {} : { route: route.match.pathPrefix }),
+        ...(claims === undefined ? {} : { txn: claims.txn }),
+        traceId: trace.traceId,
       });
-      if (decision.decision !== 'allow') return { decision, action, resource, grants };
-      if (decision.used !== undefined && !grants.includes(decision.used)) grants.push(decision.used);
-      last = { decision, action, resource };
+    if (trace.recording) {
+      trace.setAttributes({
+        'http.request.method': call.req.method ?? 'GET',
+        ...(route === undefined ? {} : { 'http.route': route.match.pathPrefix }),
+        ...(decision === undefined ? {} : { 'warrant.decision': decision }),
+        ...(claims === undefined
+          ? {}
+          : { 'warrant.txn': claims.txn, 'warrant.token_hash': call.presented!.leaf.hash }),
+      });
     }
-    return {
-      ...(last ?? {
-        decision: {
-          decision: 'allow',
-          reasons: ['protocol session call'],
-          policyVersion: this.#policy.version,
-          risk: { score: 0, factors: [] },
-        },
-      }),
-      grants,
-    };
+    trace.end({ status, ...(code === undefined ? {} : { code }) });
   }
 
-  #record(
-    id: string,
-    decision: CallDecision,
-    action: CatalogEntry | undefined,
-    /** The resource the decision was about (`model:<name>`, a substituted `{tool}`), as authorized. */
-    resource: string | undefined,
-    verified: Verified,
-    route: GatewayRoute,
-    req: IncomingMessage,
-    body: Buffer | undefined,
-  ): DecisionRecord {
-    const c = verified.leaf.claims;
-    const digest = createHash('sha256').update(`${req.method} ${req.url}\n`);
-    if (body) digest.update(body);
-    const links = verified.chain?.links ?? [verified.leaf];
-    return {
-      id,
-      kind: 'decision',
-      time: new Date().toISOString(),
-      gateway: this.#o.id,
-      decision: decision.decision,
-      reasons: decision.reasons,
-      ...(decision.code ? { code: decision.code } : {}),
-      person: { sub: c.sub, iss: c.sub_iss },
-      caller: c.act.sub,
-      recipient: route.audience,
-      ...(action ? { action: action.name, resource: resource ?? route.audience } : {}),
-      granted: c.grants,
-      ...(decision.used ? { used: decision.used } : {}),
-      ...(decision.values ? { parameters: decision.values } : {}),
-      chain: links.map((l) => ({ hash: l.hash, actor: l.claims.act.sub })),
-      txn: c.txn,
-      ...(c.task ? { task: c.task } : {}),
-      policyVersion: decision.policyVersion,
-      risk: decision.risk,
-      trustLevel: this.#o.trustLevel?.(c.act.sub) ?? 0,
-      requestDigest: digest.digest('base64url'),
-    };
+  #allowedHosts(route: GatewayRoute): readonly HostEntry[] {
+    let hosts = this.#hosts.get(route);
+    if (!hosts) {
+      hosts = allowedHosts(route, this.#defaultHosts);
+      this.#hosts.set(route, hosts);
+    }
+    return hosts;
   }
 
-  /**
-   * Step 7: forward with verified identity headers and stream the answer back. Never throws for what the
-   * upstream or the caller does: it says what happened (the outcome record), and a failure before the
-   * upstream answered comes back as the refusal to send.
-   */
-  async #forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: GatewayRoute,
-    url: URL,
-    host: string,
-    scheme: 'http' | 'https',
-    body: Buffer | undefined,
-    verified: Verified,
-    decisionId: string,
-    filterTools: boolean,
-    /** `warrant-grant`: the grant (JSON) the call was allowed under; absent for session calls. */
-    grant: string | undefined,
-  ): Promise<Forwarded> {
-    const upstream = new URL(route.upstream);
-    let pool = this.#pools.get(upstream.origin);
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
     if (!pool) {
-      pool = new Pool(upstream.origin, {
+      pool = new Pool(origin, {
         connections: 128,
         headersTimeout: this.#o.limits.upstreamTimeoutMs,
         bodyTimeout: this.#o.limits.upstreamTimeoutMs,
       });
-      this.#pools.set(upstream.origin, pool);
+      this.#pools.set(origin, pool);
     }
-    const headers = forwardable(req.headers, true);
-    // The upstream's own Host and Origin checks (e.g. MCP DNS-rebinding protection) see what the caller
-    // sent, which the gateway has checked against the route; X-Forwarded-Host/Proto say it either way.
-    if (route.preserveHost !== false) headers['host'] = host;
-    headers['x-forwarded-host'] = host;
-    headers['x-forwarded-proto'] = scheme;
-    const c = verified.leaf.claims;
-    headers['warrant-person'] = c.sub;
-    headers['warrant-person-issuer'] = c.sub_iss;
-    headers['warrant-actor'] = c.act.sub;
-    headers['warrant-txn'] = c.txn;
-    headers['warrant-chain-digest'] = verified.chain?.digest ?? verified.leaf.hash;
-    headers['warrant-decision'] = decisionId;
-    if (grant !== undefined) headers['warrant-grant'] = grant;
-    // An agent recipient gets the warrant it received: its subject_token for its own exchange. It is bound
-    // to the caller's key (cnf) and addressed to this recipient, so it opens nothing else. Tools never
-    // delegate and never see it.
-    if (route.audience.startsWith('spiffe://')) headers['warrant-token'] = verified.token;
-    if (body) headers['content-length'] = String(body.length);
-    const basePath = upstream.pathname.replace(/\/+$/, '');
-    const rest =
-      route.match.pathPrefix === '/'
-        ? url.pathname
-        : url.pathname.slice(route.match.pathPrefix.replace(/\/+$/, '').length);
-    const path = `${basePath}${rest}` || '/';
-    let limited: NodeJS.ReadableStream | undefined;
-    if (!body && req.method !== 'GET' && req.method !== 'HEAD') {
-      // The caller may now send the body it held back for `Expect: 100-continue`.
-      sendContinue(req, res);
-      limited = limitStream(req, this.#o.limits.maxBodyBytes);
-    }
-    // A caller that goes away (e.g. an MCP client closing its SSE stream) releases the upstream request too.
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    const callerGone = () => abort.signal.aborted;
-    let response: Awaited<ReturnType<Pool['request']>>;
-    try {
-      response = await pool.request({
-        method: (req.method ?? 'GET') as 'GET',
-        path: `${path}${url.search}`,
-        headers,
-        body: body ?? (limited as never) ?? null,
-        signal: abort.signal,
-        // With the caller's Host preserved, TLS still names and verifies the upstream itself (undici would
-        // otherwise take the SNI name from the Host header). An IP address is passed too: TLS then verifies
-        // the certificate against it (node warns once that an IP is never sent as SNI).
-        ...(upstream.protocol === 'https:' ? { servername: upstream.hostname.replace(/^\[|\]$/g, '') } : {}),
-      });
-    } catch (cause) {
-      const code = errorClass(cause);
-      if (callerGone()) return { outcome: 'client_aborted', error: code };
-      if (code === 'WARRANT_BODY_TOO_LARGE') {
-        const refusal = new GatewayError(
-          413,
-          'payload_too_large',
-          'WARRANT_BODY_TOO_LARGE',
-          'the request body is too large',
-        );
-        return { outcome: 'request_too_large', status: 413, refusal };
-      }
-      if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-        const refusal = new GatewayError(
-          504,
-          'gateway_timeout',
-          'WARRANT_UPSTREAM_TIMEOUT',
-          'the upstream did not answer in time',
-          { cause },
-        );
-        return { outcome: 'upstream_timeout', status: 504, error: code, refusal };
-      }
-      const refusal = new GatewayError(
-        502,
-        'bad_gateway',
-        'WARRANT_UPSTREAM_FAILED',
-        'the upstream could not be reached',
-        { cause },
-      );
-      return { outcome: 'upstream_failed', status: 502, error: code, refusal };
-    }
-    const upstreamStatus = response.statusCode;
-    const out = forwardable(response.headers, false);
-    if (filterTools) {
-      let text: string;
-      try {
-        text = await response.body.text();
-      } catch (cause) {
-        const code = errorClass(cause);
-        if (callerGone()) return { outcome: 'client_aborted', error: code };
-        const refusal = new GatewayError(
-          502,
-          'bad_gateway',
-          'WARRANT_UPSTREAM_FAILED',
-          'the upstream answer broke off',
-          { cause },
-        );
-        return { outcome: 'upstream_interrupted', status: 502, error: code, refusal };
-      }
-      const filtered = this.#filterToolsList(text, String(response.headers['content-type'] ?? ''), verified);
-      out['content-length'] = String(Buffer.byteLength(filtered));
-      res.writeHead(upstreamStatus, out);
-      res.end(filtered);
-      return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
-    }
-    if (response.headers['content-length'] !== undefined)
-      out['content-length'] = String(response.headers['content-length']);
-    res.writeHead(upstreamStatus, out);
-    res.flushHeaders();
-    try {
-      for await (const chunk of response.body) {
-        if (!res.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off('drain', done).off('close', done);
-              resolve();
-            };
-            res.on('drain', done).on('close', done);
-          });
-        }
-      }
-      res.end();
-    } catch (cause) {
-      const code = errorClass(cause);
-      if (callerGone()) return { outcome: 'client_aborted', status: upstreamStatus, error: code };
-      // The answer has started: the caller learns of the break by its connection closing.
-      res.destroy(cause as Error);
-      return { outcome: 'upstream_interrupted', status: upstreamStatus, error: code };
-    }
-    return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
-  }
-
-  /** `tools/list` answers only the tools this caller's warrant and policy would allow it to call. */
-  #filterToolsList(text: string, contentType: string, verified: Verified): string {
-    const allowed = (tool: string): boolean => {
-      const action = this.#catalog.resolve({ protocol: 'mcp', rpcMethod: 'tools/call', tool });
-      if (!action) return false;
-      const route = { audience: verified.leaf.claims.aud } as GatewayRoute;
-      return (
-        authorizeCall({
-          claims: verified.leaf.claims,
-          action,
-          resource: resourceOf(action, { protocol: 'mcp', rpcMethod: 'tools/call', tool }, route),
-          trustLevel: this.#o.trustLevel?.(verified.leaf.claims.act.sub) ?? 0,
-          policy: this.#policy,
-          cache: this.decisionCache,
-          calls: this.callCache,
-          // Listing, not calling: there are no values yet; each call is checked when it is made.
-          parameters: null,
-        }).decision === 'allow'
-      );
-    };
-    const filterMessage = (json: string): string => {
-      try {
-        const parsed = JSON.parse(json) as unknown;
-        // A batch is answered with an array of responses.
-        const messages = (Array.isArray(parsed) ? parsed : [parsed]) as {
-          result?: { tools?: { name: string }[] };
-        }[];
-        let changed = false;
-        for (const message of messages) {
-          if (!Array.isArray(message?.result?.tools)) continue;
-          message.result.tools = message.result.tools.filter(
-            (t) => typeof t?.name === 'string' && allowed(t.name),
-          );
-          changed = true;
-        }
-        return changed ? JSON.stringify(parsed) : json;
-      } catch {
-        // Fail closed: an answer that may list tools but cannot be read is not passed on as it is.
-        return json.includes('"tools"')
-          ? JSON.stringify({
-              jsonrpc: '2.0',
-              id: null,
-              error: { code: -32603, message: 'tools/list answer could not be filtered' },
-            })
-          : json;
-      }
-    };
-    if (contentType.startsWith('text/event-stream')) {
-      // One SSE event may spread its data over several `data:` lines (joined by newlines): filter the
-      // whole event's data, never line by line, so a split message cannot slip through unfiltered.
-      return text
-        .split(/\n\n/)
-        .map((event) => {
-          const lines = event.split('\n');
-          const data = lines
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
-          if (data.length === 0) return event;
-          const rest = lines.filter((l) => !l.startsWith('data:'));
-          return [...rest, `data: ${filterMessage(data.join('\n'))}`].join('\n');
-        })
-        .join('\n\n');
-    }
-    return filterMessage(text);
+    return pool;
   }
 
   #resourceMetadata(res: ServerResponse, path: string): void {
-    const suffix = path.slice('/.well-known/oauth-protected-resource'.length) || '/';
+    const suffix = path.slice(METADATA_PATH.length) || '/';
     const route =
       this.#routes.find((r) => r.match.pathPrefix === suffix) ??
       (suffix === '/' ? undefined : this.route(undefined, suffix));
     if (!route) {
-      sendGatewayError(
-        res,
-        new GatewayError(404, 'not_found', 'WARRANT_ROUTE_UNKNOWN', 'no protected resource here'),
-      );
+      sendGatewayError(res, new GatewayError('WARRANT_ROUTE_UNKNOWN', 'no protected resource here'));
       return;
     }
     const body = JSON.stringify({
@@ -775,103 +315,9 @@ export class Gateway {
     res.end(body);
   }
 
-  /** The outcome record of an allowed call: it rides with the next durable batch (nothing waits for it). */
-  #noteOutcome(decisionId: string, started: bigint, forwarded: Forwarded): void {
-    const outcome: DecisionRecord = {
-      id: randomUUID(),
-      kind: 'outcome',
-      time: new Date().toISOString(),
-      gateway: this.#o.id,
-      decisionId,
-      outcome: forwarded.outcome,
-      ...(forwarded.status === undefined ? {} : { status: forwarded.status }),
-      ...(forwarded.error === undefined ? {} : { error: forwarded.error }),
-      latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-    };
-    if (this.#o.decisions.note) this.#o.decisions.note(outcome);
-    else void this.#o.decisions.append(outcome).catch(() => {});
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
   }
-}
-
-/** What became of an allowed call (the outcome record), and the refusal to answer when it was not forwarded. */
-interface Forwarded {
-  readonly outcome: NonNullable<DecisionRecord['outcome']>;
-  /** The status the caller was answered (the upstream's, or the gateway's refusal); absent if none. */
-  readonly status?: number;
-  /** The failure's class: an error code such as `ECONNREFUSED` or `UND_ERR_SOCKET`, never a message. */
-  readonly error?: string;
-  readonly refusal?: GatewayError;
-}
-
-/**
- * The headers to pass on (request or answer): all but STRIPPED, the fields a `Connection` header names
- * (RFC 9110 §7.6.1), and, for requests, every `warrant-*` header (identity is set by the gateway only).
- */
-function forwardable(
-  headers: Record<string, string | string[] | undefined>,
-  request: boolean,
-): Record<string, string | string[]> {
-  const connection = headers['connection'];
-  const nominated =
-    connection === undefined
-      ? undefined
-      : new Set(
-          (Array.isArray(connection) ? connection.join(',') : connection)
-            .split(',')
-            .map((t) => t.trim().toLowerCase()),
-        );
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || STRIPPED.has(name) || nominated?.has(name)) continue;
-    if (request && name.startsWith(IDENTITY_PREFIX)) continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-/**
- * `Expect: 100-continue` (RFC 9110 §10.1.1): the server's `checkContinue` handler sends no interim answer
- * by itself, so a caller holding back its body gets `100 Continue` only once the gateway wants the body —
- * after authentication, or after the allow for a streamed body. A refusal before that is a final answer
- * and the body is never sent.
- */
-const continued = new WeakSet<ServerResponse>();
-function sendContinue(req: IncomingMessage, res: ServerResponse): void {
-  if (req.headers.expect === undefined || req.httpVersion !== '1.1' || continued.has(res)) return;
-  continued.add(res);
-  res.writeContinue();
-}
-
-/** Whether the whole answer was handed to the caller's connection (false: the caller went away first). */
-async function delivered(res: ServerResponse): Promise<boolean> {
-  try {
-    await finished(res);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** An unexpected failure inside the forward step: not forwarded, as far as anyone can tell. */
-function failedForward(cause: unknown): Forwarded {
-  const refusal = new GatewayError(
-    502,
-    'bad_gateway',
-    'WARRANT_UPSTREAM_FAILED',
-    'the call could not be completed',
-    { cause },
-  );
-  return { outcome: 'upstream_failed', status: 502, error: errorClass(cause), refusal };
-}
-
-function errorClass(error: unknown): string {
-  const e = error as { code?: unknown; name?: unknown } | undefined;
-  if (typeof e?.code === 'string') return e.code;
-  return typeof e?.name === 'string' ? e.name : 'Error';
 }
 
 function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {
@@ -883,108 +329,4 @@ function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {
         Number(b.match.host !== undefined) - Number(a.match.host !== undefined),
     ),
   );
-}
-
-function single(req: IncomingMessage, name: string): string | undefined {
-  // headersDistinct: node silently drops a repeated Authorization from `headers` and joins repeated DPoP
-  // and Warrant-Chain lines with ', '; a repeat is refused, never resolved by picking one. A DPoP proof or
-  // a warrant never holds a comma, so a comma is a joined repeat too.
-  const values = req.headersDistinct[name];
-  if (values === undefined) return undefined;
-  if (values.length !== 1 || ((name === 'dpop' || name === 'authorization') && values[0]!.includes(','))) {
-    // RFC 9449 §4.3: more than one DPoP header fails proof validation (401 invalid_dpop_proof, §7.1).
-    if (name === 'dpop')
-      throw unauthorized('WARRANT_DPOP_INVALID', 'more than one DPoP proof', 'invalid_dpop_proof');
-    throw new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
-  }
-  return values[0];
-}
-
-function describe(call: CallDescriptor): string {
-  switch (call.protocol) {
-    case 'http':
-      return `${call.method} ${call.path}`;
-    case 'mcp':
-      return call.tool ? `MCP tool ${call.tool}` : `MCP method ${call.rpcMethod}`;
-    case 'a2a':
-      return `A2A ${call.rpcMethod}${call.skill ? ` skill ${call.skill}` : ''}`;
-    case 'openai':
-      return `model ${call.model}`;
-  }
-}
-
-/**
- * The `warrant-grant` header: the grant the call was allowed under, as JSON (an array when the calls of a
- * batch used different grants), non-ASCII escaped so it is a valid header value.
- */
-function grantHeader(grants: readonly Grant[]): string | undefined {
-  if (grants.length === 0) return undefined;
-  if (grants.length > 1) return asciiJson(grants);
-  // A verified warrant (and its frozen grants) is cached and presented again and again: so is this text.
-  let text = GRANT_HEADERS.get(grants[0]!);
-  if (text === undefined) {
-    text = asciiJson(grants[0]);
-    GRANT_HEADERS.set(grants[0]!, text);
-  }
-  return text;
-}
-
-const GRANT_HEADERS = new WeakMap<Grant, string>();
-
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
-function resourceOf(
-  action: CatalogEntry,
-  call: CallDescriptor,
-  route: Pick<GatewayRoute, 'audience'>,
-): string {
-  if (action.resource === undefined)
-    return call.protocol === 'openai' ? `model:${call.model}` : route.audience;
-  return action.resource
-    .replace('{model}', call.protocol === 'openai' ? call.model : '')
-    .replace('{tool}', call.protocol === 'mcp' ? (call.tool ?? '') : '');
-}
-
-async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit)
-    throw new GatewayError(
-      413,
-      'payload_too_large',
-      'WARRANT_BODY_TOO_LARGE',
-      `the body is larger than ${limit} bytes`,
-    );
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit)
-      throw new GatewayError(
-        413,
-        'payload_too_large',
-        'WARRANT_BODY_TOO_LARGE',
-        `the body is larger than ${limit} bytes`,
-      );
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-function limitStream(req: IncomingMessage, limit: number): NodeJS.ReadableStream {
-  let size = 0;
-  const limiter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      if (size > limit)
-        callback(Object.assign(new Error('body too large'), { code: 'WARRANT_BODY_TOO_LARGE' }));
-      else callback(null, chunk);
-    },
-  });
-  req.on('error', (e) => limiter.destroy(e));
-  return req.pipe(limiter);
 }

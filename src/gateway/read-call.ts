@@ -10,8 +10,7 @@ interface RpcRequest {
   readonly duplicates: readonly string[];
 }
 
-const bad = (message: string) =>
-  new GatewayError(400, 'invalid_request', 'WARRANT_REQUEST_MALFORMED', message);
+const bad = (message: string) => new GatewayError('WARRANT_REQUEST_MALFORMED', message);
 
 /**
  * The JSON-RPC requests of a body. A member name repeated inside a call's arguments (see `argumentsRegion`)
@@ -140,21 +139,4 @@ export function readCall(
       return [{ protocol, model, body: parsed }];
     }
   }
-}
-
-/** Protocol housekeeping that needs a valid warrant for the route but no catalog action. */
-export function isSessionCall(call: CallDescriptor): boolean {
-  if (call.protocol === 'mcp') {
-    return (
-      call.rpcMethod === 'initialize' ||
-      call.rpcMethod === 'ping' ||
-      call.rpcMethod === 'tools/list' ||
-      call.rpcMethod === '$response' ||
-      call.rpcMethod.startsWith('notifications/') ||
-      call.rpcMethod === '$http:GET' ||
-      call.rpcMethod === '$http:DELETE'
-    );
-  }
-  if (call.protocol === 'a2a') return call.rpcMethod === '$response';
-  return false;
 }

@@ -32,8 +32,6 @@ export function checkTarget(req: IncomingMessage): void {
   const target = req.url ?? '';
   if (!target.startsWith('/'))
     throw new GatewayError(
-      400,
-      'invalid_request',
       'WARRANT_TARGET_INVALID',
       'the request target must be a path (origin form), not an absolute URL',
     );
@@ -44,15 +42,13 @@ export function readHost(req: IncomingMessage): string {
   const values = req.headersDistinct['host'];
   if (values === undefined || values.length !== 1)
     throw new GatewayError(
-      400,
-      'invalid_request',
       'WARRANT_HOST_INVALID',
       values === undefined ? 'the Host header is missing' : 'the Host header is repeated',
     );
   const host = values[0]!.toLowerCase();
   const parsed = parseHost(host);
   if (parsed === undefined || (parsed.port !== undefined && Number(parsed.port) > 65535))
-    throw new GatewayError(400, 'invalid_request', 'WARRANT_HOST_INVALID', 'the Host header is malformed');
+    throw new GatewayError('WARRANT_HOST_INVALID', 'the Host header is malformed');
   return host;
 }
 
@@ -88,12 +84,7 @@ export function allowedHosts(route: HostRoute, defaults: readonly HostEntry[]): 
 export function checkHost(host: string, allowed: readonly HostEntry[]): void {
   const h = parseHost(host);
   if (h && allowed.some((a) => a.name === h.name && (a.port === undefined || a.port === h.port))) return;
-  throw new GatewayError(
-    421,
-    'misdirected_request',
-    'WARRANT_HOST_NOT_ALLOWED',
-    'this route does not answer for this host',
-  );
+  throw new GatewayError('WARRANT_HOST_NOT_ALLOWED', 'this route does not answer for this host');
 }
 
 /**
@@ -110,7 +101,7 @@ export function checkOrigin(
 ): void {
   const values = req.headersDistinct['origin'];
   if (values === undefined) return;
-  const refuse = (why: string) => new GatewayError(403, 'access_denied', 'WARRANT_ORIGIN_NOT_ALLOWED', why);
+  const refuse = (why: string) => new GatewayError('WARRANT_ORIGIN_NOT_ALLOWED', why);
   if (values.length !== 1) throw refuse('the Origin header is repeated');
   const origin = normalizeOrigin(values[0]!);
   if (origin === undefined) throw refuse('the Origin header is malformed');

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { GatewayConfig, WarrantConfig } from '../config/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
+import { listen } from '../http/listen.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { openLedger } from '../ledger/open-ledger.ts';
 import {
@@ -16,8 +16,17 @@ import {
   type PolicySet,
 } from '../policy/index.ts';
 import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
+import {
+  createLogger,
+  createMetrics,
+  createTracing,
+  type Logger,
+  type Metrics,
+  type Tracing,
+} from '../telemetry/index.ts';
+import { RemoteKeys } from '../verify/remote-keys.ts';
+import { RevocationView } from '../verify/revocation-view.ts';
 import { Gateway } from './gateway.ts';
-import { RemoteKeys, RevocationView } from './trust.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -38,6 +47,12 @@ export interface GatewayStartOptions {
   readonly policy?: PolicySet;
   readonly replay?: ReplayCache;
   readonly clock?: () => number;
+  /** Default `createLogger({service: 'gateway'})`: JSON lines on stdout at `--log-level` / `LOG_LEVEL`. */
+  readonly logger?: Logger;
+  /** Default a new `createMetrics('gateway')`. */
+  readonly metrics?: Metrics;
+  /** Default `createTracing({service: 'gateway'})`: off unless the `OTEL_*` environment turns it on. */
+  readonly tracing?: Tracing;
 }
 
 /** The per-call action policy: the configured file, or the shipped defaults. */
@@ -57,6 +72,10 @@ export async function startGateway(
   const catalog =
     options.catalog ??
     (config.guard.catalog ? ActionCatalog.fromFile(config.guard.catalog) : new ActionCatalog([]));
+  // So are the logger and the tracing environment: a bad LOG_LEVEL or OTEL_* value starts nothing.
+  const logger = options.logger ?? createLogger({ service: 'gateway' });
+  const tracing = options.tracing ?? (await createTracing({ service: 'gateway' }));
+  const metrics = options.metrics ?? createMetrics('gateway');
   const issuer = options.issuer.replace(/\/+$/, '');
   let keys = options.keys;
   let remote: RemoteKeys | undefined;
@@ -93,23 +112,16 @@ export async function startGateway(
     ...(config.gateway.publicUrl ? { publicUrl: config.gateway.publicUrl } : {}),
     listenHost: config.gateway.listen.host,
     ...(options.clock ? { clock: options.clock } : {}),
+    logger,
+    metrics,
+    tracing,
   });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url?.split('?')[0];
     if (path === '/healthz')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    if (path === '/readyz') return void readiness(revocation, replay, res);
-    if (path === '/metrics') {
-      return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(
-        gateway.metrics.render({
-          presented: gateway.chainCache.texts,
-          chain: gateway.chainCache.chains,
-          token: gateway.chainCache.tokens,
-          call: gateway.callCache,
-          decision: gateway.decisionCache,
-        }),
-      );
-    }
+    if (path === '/readyz') return void readiness(gateway, revocation, replay, res);
+    if (path === '/metrics') return void scrape(metrics, res);
     void gateway.handle(req, res);
   };
   const server = listener.tls
@@ -118,29 +130,24 @@ export async function startGateway(
   // `Expect: 100-continue`: no automatic interim answer; the gateway sends 100 Continue only once it wants
   // the body (after authentication), so a refused caller never sends it.
   server.on('checkContinue', handler);
+  let bound: Awaited<ReturnType<typeof listen>>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.gateway.listen.port, config.gateway.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    bound = await listen(server, config.gateway.listen.port, config.gateway.listen.host);
   } catch (error) {
     revocation.close();
     await gateway.close();
     await replay.close?.();
     if (!options.decisions) await decisions.close();
+    if (!options.tracing) await tracing.shutdown();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const { address } = bound;
   const scheme = listener.tls ? 'https' : 'http';
   // Without gateway.publicUrl, the listener's own URL is the public one (localhost for every interface).
-  const publicHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : host;
-  gateway.listening(`${scheme}://${publicHost}:${address.port}`);
+  const publicHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : undefined;
+  gateway.listening(publicHost === undefined ? bound.url : `${scheme}://${publicHost}:${address.port}`);
   return {
-    url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    url: bound.url,
     gateway,
     server,
     revocation,
@@ -151,15 +158,28 @@ export async function startGateway(
       await gateway.close();
       await replay.close?.();
       if (!options.decisions) await decisions.close();
+      if (!options.tracing) await tracing.shutdown();
     },
   };
 }
 
+/** `/metrics`: the Prometheus text format of this gateway's registry. */
+async function scrape(metrics: Metrics, res: ServerResponse): Promise<void> {
+  try {
+    const { contentType, body } = await metrics.render();
+    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body);
+  } catch {
+    res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+  }
+}
+
 /**
  * `/readyz`: ready while the revocation feed delivers heartbeats that vouch for it (so the revocation status
- * stays within its bound) and the replay cache (Redis, when configured) answers.
+ * stays within its bound), the replay cache (Redis, when configured) answers, and the decision log took
+ * the last durable append (no call is forwarded without its record).
  */
 async function readiness(
+  gateway: Gateway,
   revocation: RevocationView,
   replay: ReplayCache,
   res: ServerResponse,
@@ -171,8 +191,9 @@ async function readiness(
     hotState = false;
   }
   const revocationFeed = revocation.feedConnected;
-  const ready = revocationFeed && hotState;
-  const body = JSON.stringify({ ready, revocationFeed, hotState });
+  const ledger = gateway.ledgerWritable;
+  const ready = revocationFeed && hotState && ledger;
+  const body = JSON.stringify({ ready, revocationFeed, hotState, ledger });
   res
     .writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
     .end(body);

@@ -25,6 +25,8 @@ export interface DecisionRecord {
   readonly risk?: { readonly score: number; readonly factors: readonly { name: string; points: number }[] };
   readonly trustLevel?: number;
   readonly requestDigest?: string;
+  /** The W3C trace id of the request the decision was made for (its span, the upstream's trace). */
+  readonly traceId?: string;
   /** For outcome records: the decision this outcome belongs to. */
   readonly decisionId?: string;
   /**

@@ -1,3 +1,4 @@
+export * from './call-input.ts';
 export * from './decision-cache.ts';
 export * from './delegation.ts';
 export * from './policy-error.ts';

@@ -1,4 +1,6 @@
-import { type ErrorCode, WarrantError } from '../core/errors.ts';
+import type { ErrorCode, WarrantError } from '../core/errors.ts';
+import { tokenError } from '../http/error-table.ts';
+import { ProtocolError } from '../http/protocol-error.ts';
 
 /** The standard OAuth `error` values the STS answers with (RFC 6749, 7009, 7662, 8693, 9449). */
 export type OAuthErrorName =
@@ -42,48 +44,36 @@ const STATUS: Readonly<Record<OAuthErrorName, number>> = {
  * A protocol failure answered to the client: the public `error` / `error_description`, plus the stable
  * Warrant `code`. The description names what is wrong and never echoes a token, key or assertion.
  */
-export class OAuthError extends WarrantError {
-  readonly error: OAuthErrorName;
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-
+export class OAuthError extends ProtocolError<OAuthErrorName> {
   constructor(
     error: OAuthErrorName,
     code: ErrorCode,
     description: string,
     options: { cause?: unknown; headers?: Record<string, string>; status?: number } = {},
   ) {
-    super(code, description, options.cause === undefined ? undefined : { cause: options.cause });
-    this.error = error;
-    this.status = options.status ?? STATUS[error];
-    this.headers = options.headers ?? {};
-  }
-
-  body(): { error: OAuthErrorName; error_description: string; code: ErrorCode } {
-    return { error: this.error, error_description: this.message, code: this.code };
+    super(options.status ?? STATUS[error], error, code, description, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+    });
   }
 }
 
-/** Maps a core error (token, chain, grant, DPoP) to the OAuth error a client should see. */
+/**
+ * Maps a core error (token, chain, grant, DPoP, hot state) to the OAuth error a client should see: the
+ * token face of src/http/error-table.ts where the code decides (DPoP proofs, grants, hot state), else
+ * `fallback`, the error of the endpoint's context. A hot-state store that is down is the server's
+ * trouble: 503 with `Retry-After`.
+ */
 export function fromWarrantError(
   error: WarrantError,
   fallback: OAuthErrorName = 'invalid_grant',
 ): OAuthError {
   if (error instanceof OAuthError) return error;
-  const code = error.code;
-  // A hot-state store that is down is the server's trouble, not the client's: 503, retry.
-  if (code === 'WARRANT_HOT_STATE_UNAVAILABLE')
-    return new OAuthError('temporarily_unavailable', code, error.message, {
-      cause: error,
-      headers: { 'retry-after': '1' },
-    });
-  const name: OAuthErrorName =
-    code.startsWith('WARRANT_DPOP_') || code === 'WARRANT_REPLAY_STATE_LOST'
-      ? code === 'WARRANT_DPOP_NONCE_REQUIRED'
-        ? 'use_dpop_nonce'
-        : 'invalid_dpop_proof'
-      : code === 'WARRANT_GRANT_NOT_HELD' || code === 'WARRANT_GRANT_INVALID'
-        ? 'invalid_scope'
-        : fallback;
-  return new OAuthError(name, code, error.message, { cause: error });
+  const mapped = tokenError(error.code);
+  if (mapped === undefined) return new OAuthError(fallback, error.code, error.message, { cause: error });
+  return new OAuthError(mapped.error, error.code, error.message, {
+    cause: error,
+    status: mapped.status,
+    ...(mapped.status === 503 ? { headers: { 'retry-after': '1' } } : {}),
+  });
 }

@@ -4,12 +4,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
 import type { ConfigOverrides } from '../../src/config/types.ts';
 import type { GatewayRoute } from '../../src/gateway/gateway.ts';
 import { type RunningGateway, startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
 import { MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { createLogger, type Tracing } from '../../src/telemetry/index.ts';
 import { type Harness, type HarnessOptions, startHarness } from './sts-harness.ts';
 
 export interface GatewayHarness {
@@ -45,6 +47,10 @@ export async function startGatewayHarness(options: {
    * issuer) — e.g. a fault-injecting proxy in front of the STS.
    */
   issuer?: (sts: Harness) => string;
+  /** Where the gateway's log lines go (level `info`); without it the gateway logs nothing (quiet tests). */
+  logs?: DestinationStream;
+  /** The gateway's tracing (e.g. `createTracing({service: 'gateway', exporter: 'memory'})`); default off. */
+  tracing?: Tracing;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -69,6 +75,12 @@ export async function startGatewayHarness(options: {
     keys: () => sts.plane.sts.keys.keySet(Math.floor(Date.now() / 1000)).resolve,
     decisions,
     catalog: new ActionCatalog(options.catalog),
+    logger: createLogger({
+      service: 'gateway',
+      level: options.logs ? 'info' : 'silent',
+      ...(options.logs ? { destination: options.logs } : {}),
+    }),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   return {
     sts,

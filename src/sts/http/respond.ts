@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody as readLimitedBody } from '../../http/body.ts';
 import { OAuthError } from '../oauth-error.ts';
 
 const BASE_HEADERS = {
@@ -26,32 +27,24 @@ export function sendError(res: ServerResponse, error: OAuthError): void {
   sendJson(res, error.status, error.body(), headers);
 }
 
-/** Reads a request body up to `limit` bytes; larger bodies are refused without being buffered whole. */
+/** Reads a request body up to `limit` bytes; larger bodies are refused (413) without being buffered whole. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    throw new OAuthError(
-      'invalid_request',
-      'WARRANT_REQUEST_MALFORMED',
-      `the body is larger than ${limit} bytes`,
-      { status: 413 },
+  try {
+    return await readLimitedBody(
+      req,
+      limit,
+      () =>
+        new OAuthError(
+          'invalid_request',
+          'WARRANT_REQUEST_MALFORMED',
+          `the body is larger than ${limit} bytes`,
+          {
+            status: 413,
+          },
+        ),
     );
+  } catch (error) {
+    req.resume();
+    throw error;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw new OAuthError(
-        'invalid_request',
-        'WARRANT_REQUEST_MALFORMED',
-        `the body is larger than ${limit} bytes`,
-        { status: 413 },
-      );
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
 }

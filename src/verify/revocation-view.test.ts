@@ -7,7 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { generateSigningKey } from '../core/jose/jwk.ts';
 import { KeySet } from '../core/jose/key-set.ts';
 import { signToken } from '../core/tokens/index.ts';
-import { heartbeatIntervalFor, RevocationView } from './trust.ts';
+import { heartbeatIntervalFor, RevocationView } from './revocation-view.ts';
 
 describe('heartbeatIntervalFor', () => {
   test('every valid bound (1 s – 1 h) gets at least four heartbeats per bound, within 250 ms – 15 s', () => {

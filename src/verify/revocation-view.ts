@@ -1,43 +1,21 @@
 import type { KeyResolver } from '../core/jose/jws.ts';
-import { KeySet } from '../core/jose/key-set.ts';
 import { decodeStatusList, statusBit, verifyToken } from '../core/tokens/index.ts';
 
-/**
- * The STS key set as seen by a gateway in another process: fetched from the issuer's JWKS, refreshed
- * periodically and (rate-limited) when a token names a kid it does not know yet.
- */
-export class RemoteKeys {
-  readonly #url: string;
-  #keys = new KeySet();
-  #fetchedAt = 0;
-  #inflight: Promise<void> | undefined;
-
-  constructor(issuer: string) {
-    this.#url = `${issuer}/jwks`;
-  }
-
-  async refresh(): Promise<void> {
-    this.#inflight ??= (async () => {
-      try {
-        const response = await fetch(this.#url, { signal: AbortSignal.timeout(5000) });
-        if (!response.ok) throw new Error(`JWKS fetch answered ${response.status}`);
-        this.#keys = KeySet.fromJwks(await response.json());
-        this.#fetchedAt = Date.now();
-      } finally {
-        this.#inflight = undefined;
-      }
-    })();
-    return this.#inflight;
-  }
-
-  readonly resolve: KeyResolver = (kid) => {
-    const key = this.#keys.get(kid);
-    if (key === undefined && Date.now() - this.#fetchedAt > 10_000) void this.refresh().catch(() => {});
-    return key;
-  };
-}
-
 export type RevocationState = 'valid' | 'revoked' | 'stale';
+
+/**
+ * What a recipient asks of its revocation data for each presented warrant (`RevocationView` is one):
+ * `check` answers synchronously from what is loaded, so the hot path awaits nothing; `ensure` loads a
+ * status list seen for the first time.
+ */
+export interface RevocationStatus {
+  /** Whether the status list `uri` is loaded. */
+  has(uri: string): boolean;
+  /** Loads a status list not seen yet (when the view trusts its URI); resolves either way. */
+  ensure(uri: string): Promise<void>;
+  /** The state of one warrant, from its hash and its `status` claim. */
+  check(hash: string, status: { readonly idx: number; readonly uri: string } | undefined): RevocationState;
+}
 
 /** Heartbeat interval bounds the STS honours (ms); see src/sts/revocation-feed.ts. */
 const MIN_HEARTBEAT_MS = 250;
@@ -62,7 +40,7 @@ interface List {
 }
 
 /**
- * Revocation as a gateway sees it: the STS's signed status lists (pulled, verified, cached) plus its SSE
+ * Revocation as a recipient (the gateway, a receiver) sees it: the STS's signed status lists (pulled, verified, cached) plus its SSE
  * revocation feed (pushed).
  *
  * Freshness comes only from what was received, never from a connection merely being open: a status list is
@@ -75,7 +53,7 @@ interface List {
  * intervals is dropped and reconnected. Status URIs are only fetched below the trusted issuer (never any
  * URL a token names).
  */
-export class RevocationView {
+export class RevocationView implements RevocationStatus {
   readonly #issuer: string;
   readonly #keys: () => KeyResolver;
   readonly #stalenessMs: number;
@@ -154,7 +132,7 @@ export class RevocationView {
   }
 
   /** The state of one warrant from its hash and status reference. */
-  check(hash: string, status: { idx: number; uri: string } | undefined): RevocationState {
+  check(hash: string, status: { readonly idx: number; readonly uri: string } | undefined): RevocationState {
     if (this.#revoked.has(hash)) return 'revoked';
     if (status === undefined) return 'valid';
     const list = this.#lists.get(status.uri);

@@ -1,0 +1,172 @@
+/**
+ * The per-request context the gateway steps share (src/gateway/steps/): what the request is, what the
+ * gateway offers the steps, and the named facts each step adds for the ones after it. A step reads only
+ * fields set by the steps before it (their order is `GATEWAY_STEPS`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Pool } from 'undici';
+import type { ChainCache } from '../core/chain/index.ts';
+import type { Grant } from '../core/grants/index.ts';
+import type { KeyResolver } from '../core/jose/jws.ts';
+import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
+import type { GuardView } from '../guard/check-call.ts';
+import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
+import type { DecisionCache, PolicySet } from '../policy/index.ts';
+import type { ReplayCache } from '../replay/index.ts';
+import type { GatewayMetrics, RequestTrace } from '../telemetry/index.ts';
+import type { RevocationStatus } from '../verify/revocation-view.ts';
+import type { Presented } from '../verify/verify-presented.ts';
+import type { CallDecision, CallDecisionCache } from './authorize-call.ts';
+import type { GatewayError } from './gateway-error.ts';
+import type { RequestParameters } from './read-parameters.ts';
+import type { HostEntry } from './request-head.ts';
+
+export interface GatewayRoute {
+  readonly match: { readonly host?: string; readonly pathPrefix: string };
+  readonly upstream: string;
+  readonly audience: string;
+  readonly protocol: Protocol;
+  /** Require an RFC 9421 signature by the caller's key over method, target, Content-Digest and warrant hash. */
+  readonly signedBodies?: boolean;
+  /** Host values this route answers (`name` or `name:port`); absent: `match.host`, else the gateway defaults. */
+  readonly allowedHosts?: readonly string[];
+  /** Browser origins allowed besides the gateway's own; any other `Origin` is refused. */
+  readonly allowedOrigins?: readonly string[];
+  /** Forward the caller's `Host` to the upstream (default true); false sends the upstream URL's host. */
+  readonly preserveHost?: boolean;
+}
+
+export interface GatewayLimits {
+  readonly maxBodyBytes: number;
+  readonly upstreamTimeoutMs: number;
+}
+
+/** What the gateway offers its steps: configuration, trust material, caches, the decision log. */
+export interface GatewayServices {
+  /** This gateway's id, written into every decision record. */
+  readonly id: string;
+  /** The STS issuer whose warrants are accepted. */
+  readonly issuer: string;
+  readonly limits: GatewayLimits;
+  /** The public base URL (origin) clients reach the gateway at. */
+  readonly publicUrl: string;
+  keys(): KeyResolver;
+  readonly replay: ReplayCache;
+  readonly revocation: RevocationStatus;
+  readonly decisions: DecisionLog;
+  readonly chainCache: ChainCache;
+  readonly decisionCache: DecisionCache;
+  readonly callCache: CallDecisionCache;
+  /** Epoch seconds. */
+  now(): number;
+  /** Trust level of an agent (progressive trust); absent: every agent is at level 0. */
+  readonly trustLevel: ((agentId: string) => number) | undefined;
+  /** The route for this Host and path, if any (longest prefix first). */
+  route(host: string, path: string): GatewayRoute | undefined;
+  /** The Host values a route answers. */
+  allowedHosts(route: GatewayRoute): readonly HostEntry[];
+  /** RFC 9728 protected-resource metadata for the route a `.well-known` path names, answered. */
+  answerResourceMetadata(res: ServerResponse, path: string): void;
+  /** The connection pool to an upstream origin. */
+  pool(origin: string): Pool;
+  /** The gateway's instruments (`/metrics`): decisions are counted once recorded. */
+  readonly metrics: Pick<GatewayMetrics, 'decision'>;
+  /** Tells the gateway whether the last durable append succeeded (readiness: "ledger writable"). */
+  appended(ok: boolean): void;
+}
+
+/** The decision a request got: the last call's (or the first refused one's), and the grants the calls used. */
+export interface Verdict {
+  readonly decision: CallDecision;
+  readonly action?: CatalogEntry;
+  /** The resource the decision was about (`model:<name>`, a substituted `{tool}`), as authorized. */
+  readonly resource?: string;
+  readonly grants: readonly Grant[];
+}
+
+/** What became of an allowed call (the outcome record), and the refusal to answer when it was not forwarded. */
+export interface Forwarded {
+  readonly outcome: NonNullable<DecisionRecord['outcome']>;
+  /** The status the caller was answered (the upstream's, or the gateway's refusal); absent if none. */
+  readonly status?: number;
+  /** The failure's class: an error code such as `ECONNREFUSED` or `UND_ERR_SOCKET`, never a message. */
+  readonly error?: string;
+  readonly refusal?: GatewayError;
+}
+
+/** One request through the gateway. */
+export class GatewayCall {
+  readonly gw: GatewayServices;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** `process.hrtime.bigint()` at arrival. */
+  readonly started: bigint;
+  /** The catalog and policy this request started with (a reload does not change them mid-request). */
+  readonly catalog: ActionCatalog;
+  readonly policy: PolicySet;
+  readonly scheme: 'http' | 'https';
+  /**
+   * The request's trace: the caller's trace id (or a new one) and this request's span (the decision's
+   * span when tracing is on); its `traceparent` goes to the upstream, its trace id into the record.
+   */
+  readonly trace: RequestTrace;
+  /** Set when a step answered the request itself (the steps after it do not run). */
+  answered = false;
+
+  // check-head
+  /** The one Host of the request, lower case. */
+  host = '';
+  /** The request target (origin form) on a fixed base: only its path and query are meaningful. */
+  url: URL | undefined;
+  route: GatewayRoute | undefined;
+  // authenticate
+  presented: Presented | undefined;
+  // limit-body
+  body: Buffer | undefined;
+  /** An `http` call resolved early (to know whether its body is read): its action, reused by the guard. */
+  httpAction: { readonly action: CatalogEntry | undefined } | undefined;
+  // read-call
+  calls: readonly CallDescriptor[] = [];
+  parameters: RequestParameters | undefined;
+  // guard
+  guard: GuardView | undefined;
+  // decide
+  verdict: Verdict | undefined;
+  // record
+  decisionId: string | undefined;
+  // forward
+  forwarded: Forwarded | undefined;
+
+  constructor(
+    gw: GatewayServices,
+    req: IncomingMessage,
+    res: ServerResponse,
+    state: { readonly catalog: ActionCatalog; readonly policy: PolicySet; readonly trace: RequestTrace },
+  ) {
+    this.started = process.hrtime.bigint();
+    this.gw = gw;
+    this.req = req;
+    this.res = res;
+    this.catalog = state.catalog;
+    this.policy = state.policy;
+    this.trace = state.trace;
+    this.scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  }
+
+  /** `scheme://Host`: the origin the caller addressed. */
+  get origin(): string {
+    return `${this.scheme}://${this.host}`;
+  }
+}
+
+/** A field a step needs, set by an earlier step: a missing one is a bug in the step order. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new TypeError(`gateway step order: ${what} is not set yet`);
+  return value;
+}
+
+/** One named step of the request path: it reads and sets fields of the call, or throws a refusal. */
+export interface GatewayStep {
+  readonly name: string;
+  run(call: GatewayCall): void | Promise<void>;
+}

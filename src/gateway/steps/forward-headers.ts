@@ -1,0 +1,113 @@
+/**
+ * The headers of a forwarded request (docs/gateway.md "What the upstream receives"): the caller's, minus
+ * the connection-specific ones, its credentials and any identity it claims; plus the verified identity of
+ * the call, set by the gateway only.
+ */
+import type { Grant } from '../../core/grants/index.ts';
+import type { Presented } from '../../verify/verify-presented.ts';
+
+/**
+ * Headers never forwarded (either way): the connection-specific fields of RFC 9110 §7.6.1 (and whatever a
+ * `Connection` header names, see `forwardable`), `Expect` (the gateway answers the expectation itself),
+ * the caller's credentials, the forwarding facts the gateway sets itself, and `Host` and `Content-Length`,
+ * which the gateway sets. `warrant-*` identity headers a caller sends are dropped too (IDENTITY_PREFIX).
+ */
+const STRIPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'expect',
+  'host',
+  'authorization',
+  'dpop',
+  'warrant-chain',
+  'content-length',
+  'forwarded',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+]);
+const IDENTITY_PREFIX = 'warrant-';
+/** W3C trace context: the gateway sends its own (its span as the upstream's parent). */
+const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
+
+/**
+ * The headers to pass on (request or answer): all but STRIPPED, the fields a `Connection` header names
+ * (RFC 9110 §7.6.1), and, for requests, every `warrant-*` header (identity is set by the gateway only)
+ * and the caller's trace context (the gateway sends its own).
+ */
+export function forwardable(
+  headers: Record<string, string | string[] | undefined>,
+  request: boolean,
+): Record<string, string | string[]> {
+  const connection = headers['connection'];
+  const nominated =
+    connection === undefined
+      ? undefined
+      : new Set(
+          (Array.isArray(connection) ? connection.join(',') : connection)
+            .split(',')
+            .map((t) => t.trim().toLowerCase()),
+        );
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || STRIPPED.has(name) || nominated?.has(name)) continue;
+    if (request && (name.startsWith(IDENTITY_PREFIX) || TRACE_CONTEXT.has(name))) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The verified identity of an allowed call, as `warrant-*` headers for the upstream. */
+export function setIdentityHeaders(
+  headers: Record<string, string | string[]>,
+  presented: Presented,
+  audience: string,
+  decisionId: string,
+  grants: readonly Grant[],
+): void {
+  const c = presented.leaf.claims;
+  headers['warrant-person'] = c.sub;
+  headers['warrant-person-issuer'] = c.sub_iss;
+  headers['warrant-actor'] = c.act.sub;
+  headers['warrant-txn'] = c.txn;
+  headers['warrant-chain-digest'] = presented.chain?.digest ?? presented.leaf.hash;
+  headers['warrant-decision'] = decisionId;
+  const grant = grantHeader(grants);
+  if (grant !== undefined) headers['warrant-grant'] = grant;
+  // An agent recipient gets the warrant it received: its subject_token for its own exchange. It is bound
+  // to the caller's key (cnf) and addressed to this recipient, so it opens nothing else. Tools never
+  // delegate and never see it.
+  if (audience.startsWith('spiffe://')) headers['warrant-token'] = presented.token;
+}
+
+/**
+ * The `warrant-grant` header: the grant the call was allowed under, as JSON (an array when the calls of a
+ * batch used different grants), non-ASCII escaped so it is a valid header value. Absent for session calls.
+ */
+function grantHeader(grants: readonly Grant[]): string | undefined {
+  if (grants.length === 0) return undefined;
+  if (grants.length > 1) return asciiJson(grants);
+  // A verified warrant (and its frozen grants) is cached and presented again and again: so is this text.
+  let text = GRANT_HEADERS.get(grants[0]!);
+  if (text === undefined) {
+    text = asciiJson(grants[0]);
+    GRANT_HEADERS.set(grants[0]!, text);
+  }
+  return text;
+}
+
+const GRANT_HEADERS = new WeakMap<Grant, string>();
+
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -1,0 +1,188 @@
+/**
+ * Step 7, forward (DESIGN §7): the allowed request goes to the route's upstream with the verified identity
+ * headers and without the caller's credentials, and the answer streams back (an MCP `tools/list` answer
+ * filtered first). Then the outcome record says what became of the call — forwarded and answered, or
+ * not — and rides with the next durable batch. Forwarding never throws for what the upstream or the
+ * caller does: a failure before the upstream answered becomes the refusal to send (502/504/413).
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { finished } from 'node:stream/promises';
+import type { Pool } from 'undici';
+import { limitedBody, sendContinue } from '../../http/body.ts';
+import type { DecisionRecord } from '../../ledger/decision-log.ts';
+import { type Forwarded, type GatewayCall, type GatewayStep, need } from '../context.ts';
+import { GatewayError } from '../gateway-error.ts';
+import { filterToolsList, listsTools } from './filter-tools-list.ts';
+import { forwardable, setIdentityHeaders } from './forward-headers.ts';
+
+export const forward: GatewayStep = {
+  name: 'forward',
+  async run(call: GatewayCall): Promise<void> {
+    const decisionId = need(call.decisionId, 'decisionId');
+    const forwarded = await forwardUpstream(call, decisionId).catch(failedForward);
+    call.forwarded = forwarded;
+    noteOutcome(call, decisionId, forwarded);
+    if (forwarded.refusal) throw forwarded.refusal;
+  },
+};
+
+async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<Forwarded> {
+  const { req, res, body, gw } = call;
+  const route = need(call.route, 'route');
+  const url = need(call.url, 'url');
+  const upstream = new URL(route.upstream);
+  const pool = gw.pool(upstream.origin);
+  const headers = forwardable(req.headers, true);
+  // The upstream's own Host and Origin checks (e.g. MCP DNS-rebinding protection) see what the caller
+  // sent, which the gateway has checked against the route; X-Forwarded-Host/Proto say it either way.
+  if (route.preserveHost !== false) headers['host'] = call.host;
+  headers['x-forwarded-host'] = call.host;
+  headers['x-forwarded-proto'] = call.scheme;
+  setIdentityHeaders(
+    headers,
+    need(call.presented, 'presented'),
+    route.audience,
+    decisionId,
+    need(call.verdict, 'verdict').grants,
+  );
+  if (body) headers['content-length'] = String(body.length);
+  // W3C trace context: the upstream's parent is this request's span (same trace id, new parent id); the
+  // caller's `tracestate` goes on only with a valid `traceparent`.
+  headers['traceparent'] = call.trace.traceparent;
+  if (call.trace.tracestate !== undefined) headers['tracestate'] = call.trace.tracestate;
+  const basePath = upstream.pathname.replace(/\/+$/, '');
+  const rest =
+    route.match.pathPrefix === '/'
+      ? url.pathname
+      : url.pathname.slice(route.match.pathPrefix.replace(/\/+$/, '').length);
+  const path = `${basePath}${rest}` || '/';
+  let limited: NodeJS.ReadableStream | undefined;
+  if (!body && req.method !== 'GET' && req.method !== 'HEAD') {
+    // The caller may now send the body it held back for `Expect: 100-continue`.
+    sendContinue(req, res);
+    limited = limitedBody(req, gw.limits.maxBodyBytes);
+  }
+  // A caller that goes away (e.g. an MCP client closing its SSE stream) releases the upstream request too.
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const callerGone = () => abort.signal.aborted;
+  let response: Awaited<ReturnType<Pool['request']>>;
+  try {
+    response = await pool.request({
+      method: (req.method ?? 'GET') as 'GET',
+      path: `${path}${url.search}`,
+      headers,
+      body: body ?? (limited as never) ?? null,
+      signal: abort.signal,
+      // With the caller's Host preserved, TLS still names and verifies the upstream itself (undici would
+      // otherwise take the SNI name from the Host header). An IP address is passed too: TLS then verifies
+      // the certificate against it (node warns once that an IP is never sent as SNI).
+      ...(upstream.protocol === 'https:' ? { servername: upstream.hostname.replace(/^\[|\]$/g, '') } : {}),
+    });
+  } catch (cause) {
+    const code = errorClass(cause);
+    if (callerGone()) return { outcome: 'client_aborted', error: code };
+    if (code === 'WARRANT_BODY_TOO_LARGE') {
+      const refusal = new GatewayError('WARRANT_BODY_TOO_LARGE', 'the request body is too large');
+      return { outcome: 'request_too_large', status: 413, refusal };
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      const refusal = new GatewayError('WARRANT_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', {
+        cause,
+      });
+      return { outcome: 'upstream_timeout', status: 504, error: code, refusal };
+    }
+    const refusal = new GatewayError('WARRANT_UPSTREAM_FAILED', 'the upstream could not be reached', {
+      cause,
+    });
+    return { outcome: 'upstream_failed', status: 502, error: code, refusal };
+  }
+  const upstreamStatus = response.statusCode;
+  const out = forwardable(response.headers, false);
+  if (listsTools(call)) {
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (cause) {
+      const code = errorClass(cause);
+      if (callerGone()) return { outcome: 'client_aborted', error: code };
+      const refusal = new GatewayError('WARRANT_UPSTREAM_FAILED', 'the upstream answer broke off', {
+        cause,
+      });
+      return { outcome: 'upstream_interrupted', status: 502, error: code, refusal };
+    }
+    const filtered = filterToolsList(call, text, String(response.headers['content-type'] ?? ''));
+    out['content-length'] = String(Buffer.byteLength(filtered));
+    res.writeHead(upstreamStatus, out);
+    res.end(filtered);
+    return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
+  }
+  if (response.headers['content-length'] !== undefined)
+    out['content-length'] = String(response.headers['content-length']);
+  res.writeHead(upstreamStatus, out);
+  res.flushHeaders();
+  try {
+    for await (const chunk of response.body) {
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done).off('close', done);
+            resolve();
+          };
+          res.on('drain', done).on('close', done);
+        });
+      }
+    }
+    res.end();
+  } catch (cause) {
+    const code = errorClass(cause);
+    if (callerGone()) return { outcome: 'client_aborted', status: upstreamStatus, error: code };
+    // The answer has started: the caller learns of the break by its connection closing.
+    res.destroy(cause as Error);
+    return { outcome: 'upstream_interrupted', status: upstreamStatus, error: code };
+  }
+  return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
+}
+
+/** The outcome record of an allowed call: it rides with the next durable batch (nothing waits for it). */
+function noteOutcome(call: GatewayCall, decisionId: string, forwarded: Forwarded): void {
+  const outcome: DecisionRecord = {
+    id: randomUUID(),
+    kind: 'outcome',
+    time: new Date().toISOString(),
+    gateway: call.gw.id,
+    decisionId,
+    outcome: forwarded.outcome,
+    ...(forwarded.status === undefined ? {} : { status: forwarded.status }),
+    ...(forwarded.error === undefined ? {} : { error: forwarded.error }),
+    latencyMs: Number(process.hrtime.bigint() - call.started) / 1e6,
+  };
+  const log = call.gw.decisions;
+  if (log.note) log.note(outcome);
+  else void log.append(outcome).catch(() => {});
+}
+
+/** Whether the whole answer was handed to the caller's connection (false: the caller went away first). */
+async function delivered(res: ServerResponse): Promise<boolean> {
+  try {
+    await finished(res);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An unexpected failure inside the forward step: not forwarded, as far as anyone can tell. */
+function failedForward(cause: unknown): Forwarded {
+  const refusal = new GatewayError('WARRANT_UPSTREAM_FAILED', 'the call could not be completed', { cause });
+  return { outcome: 'upstream_failed', status: 502, error: errorClass(cause), refusal };
+}
+
+function errorClass(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown } | undefined;
+  if (typeof e?.code === 'string') return e.code;
+  return typeof e?.name === 'string' ? e.name : 'Error';
+}

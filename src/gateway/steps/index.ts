@@ -1,0 +1,27 @@
+/**
+ * The gateway's request path as an ordered list of named steps (DESIGN §7), each in its own file. Each
+ * step reads what the steps before it set on the shared `GatewayCall` and adds its own facts; a step
+ * that refuses throws (the gateway answers the refusal), one that answers by itself sets `answered`.
+ */
+import type { GatewayStep } from '../context.ts';
+import { authenticate } from './authenticate.ts';
+import { checkHead } from './check-head.ts';
+import { decide } from './decide.ts';
+import { forward } from './forward.ts';
+import { guard } from './guard.ts';
+import { limitBody } from './limit-body.ts';
+import { readCall } from './read-call.ts';
+import { record } from './record.ts';
+import { verifySignature } from './verify-signature.ts';
+
+export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
+  checkHead,
+  authenticate,
+  limitBody,
+  verifySignature,
+  readCall,
+  guard,
+  decide,
+  record,
+  forward,
+]);

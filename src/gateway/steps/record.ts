@@ -1,0 +1,73 @@
+/**
+ * Step 6, the decision record (DESIGN §7, §8): allow or deny, the decision is appended to the decision log
+ * and must be durable before anything else happens — a record that cannot be made durable is a 503 and
+ * nothing is forwarded. A denied call is answered once its record is written (403, the decision's code).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { DecisionRecord } from '../../ledger/decision-log.ts';
+import { type GatewayCall, type GatewayStep, need } from '../context.ts';
+import { GatewayError } from '../gateway-error.ts';
+
+export const record: GatewayStep = {
+  name: 'record',
+  async run(call: GatewayCall): Promise<void> {
+    const { decision } = need(call.verdict, 'verdict');
+    const id = randomUUID();
+    const entry = decisionRecord(call, id);
+    try {
+      await call.gw.decisions.append(entry);
+    } catch (cause) {
+      call.gw.appended(false);
+      throw new GatewayError(
+        'WARRANT_DECISION_NOT_RECORDED',
+        'the decision could not be recorded; nothing was forwarded',
+        { cause },
+      );
+    }
+    call.gw.appended(true);
+    call.gw.metrics.decision(decision.decision, decision.code);
+    call.decisionId = id;
+    if (decision.decision !== 'allow')
+      throw new GatewayError(
+        decision.code ?? 'WARRANT_CALL_DENIED',
+        decision.reasons.join('; ').slice(0, 300),
+      );
+  },
+};
+
+/** The record of the request's decision: who, on whose behalf, what, under which grant, why. No token. */
+export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
+  const { decision, action, resource } = need(call.verdict, 'verdict');
+  const presented = need(call.presented, 'presented');
+  const route = need(call.route, 'route');
+  const { req, body } = call;
+  const c = presented.leaf.claims;
+  const digest = createHash('sha256').update(`${req.method} ${req.url}\n`);
+  if (body) digest.update(body);
+  const links = presented.chain?.links ?? [presented.leaf];
+  return {
+    id,
+    kind: 'decision',
+    time: new Date().toISOString(),
+    gateway: call.gw.id,
+    decision: decision.decision,
+    reasons: decision.reasons,
+    ...(decision.code ? { code: decision.code } : {}),
+    person: { sub: c.sub, iss: c.sub_iss },
+    caller: c.act.sub,
+    recipient: route.audience,
+    ...(action ? { action: action.name, resource: resource ?? route.audience } : {}),
+    granted: c.grants,
+    ...(decision.used ? { used: decision.used } : {}),
+    ...(decision.values ? { parameters: decision.values } : {}),
+    chain: links.map((l) => ({ hash: l.hash, actor: l.claims.act.sub })),
+    txn: c.txn,
+    ...(c.task ? { task: c.task } : {}),
+    policyVersion: decision.policyVersion,
+    risk: decision.risk,
+    trustLevel: need(call.guard, 'guard').trustLevel,
+    requestDigest: digest.digest('base64url'),
+    // The request's W3C trace: from a record to its trace, and back.
+    traceId: call.trace.traceId,
+  };
+}
