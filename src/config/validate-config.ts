@@ -199,11 +199,13 @@ function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function escapePointer(token: string): string {
+/** One JSON Pointer (RFC 6901) reference token: `~` and `/` escaped. */
+export function escapePointer(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything it holds (validated configuration and catalogs are immutable). */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     for (const member of Object.values(value)) deepFreeze(member);
     Object.freeze(value);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
-import { toConfigError } from '../config/validate-config.ts';
+import { deepFreeze, escapePointer, toConfigError } from '../config/validate-config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { type DataClass, isPattern, patternMatches } from '../core/grants/index.ts';
 import schema from './catalog.schema.json' with { type: 'json' };
@@ -162,7 +162,7 @@ export function validateCatalog(input: unknown): CatalogEntry[] {
 function schemaError(error: ErrorObject | undefined): CatalogError {
   if (error?.propertyName !== undefined) {
     return new CatalogError(
-      `${error.instancePath}/${escapeToken(error.propertyName)}`,
+      `${error.instancePath}/${escapePointer(error.propertyName)}`,
       'expected a parameter name: lower case [a-z][a-z0-9_]*, at most 60 characters, not max_* or data_class',
     );
   }
@@ -297,16 +297,4 @@ function entry(a: CatalogAction, at: string): CatalogEntry {
     compiled,
     readsBody: [...compiled.values()].some((p) => p.in === 'body'),
   });
-}
-
-function escapeToken(token: string): string {
-  return token.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
-  }
-  return value;
 }

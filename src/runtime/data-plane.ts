@@ -9,6 +9,7 @@ import type { KeyResolver } from '../core/jose/jws.ts';
 import { loadActionPolicy, type RunningGateway, startGateway } from '../gateway/start-gateway.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import type { PolicySet } from '../policy/index.ts';
+import { createMetrics } from '../telemetry/index.ts';
 import { type HotState, openHotState } from './hot-state.ts';
 import { type DecisionSink, type LedgerRole, openLedgerRole } from './ledger-role.ts';
 
@@ -57,7 +58,9 @@ export async function startDataPlane(
   const issuer = options.issuer ?? config.gateway.issuer;
   if (!issuer) throw new TypeError('the data plane needs an issuer (gateway.issuer)');
   const catalog = loadCatalog(config);
-  const hotState = await openHotState(config, 'gateway');
+  // One registry for the replica: the gateway's figures and its hot-state errors on the same /metrics.
+  const metrics = createMetrics('gateway');
+  const hotState = await openHotState(config, 'gateway', { metrics: metrics.hotState });
   let ledger: LedgerRole | undefined;
   let replica: RunningGateway;
   try {
@@ -66,6 +69,7 @@ export async function startDataPlane(
       issuer,
       catalog,
       replay: hotState.replay,
+      metrics,
       decisions: options.decisions ?? ledger!.sink,
       ...(options.keys ? { keys: options.keys } : {}),
       ...(options.policy ? { policy: options.policy } : {}),

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WarrantError } from '../core/errors.ts';
 import { tokenHash } from '../core/jose/hash.ts';
+import { singleHeader } from '../http/headers.ts';
 import { admin } from './admin.ts';
 import { authenticateClient } from './client-auth.ts';
 import { clientCredentials } from './grants/client-credentials.ts';
@@ -67,12 +68,13 @@ async function form(req: IncomingMessage): Promise<Map<string, string>> {
   return parseForm(await readBody(req, MAX_FORM_BYTES), req.headers['content-type']);
 }
 
+/** A header that must appear once; a repeat is refused (400), never resolved by picking one. */
 function single(req: IncomingMessage, name: string): string | undefined {
-  const raw = req.headersDistinct[name];
-  if (raw === undefined) return undefined;
-  if (raw.length !== 1)
-    throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', `header ${name} is repeated`);
-  return raw[0];
+  try {
+    return singleHeader(req.headersDistinct, name);
+  } catch (error) {
+    throw fromWarrantError(error as WarrantError, 'invalid_request');
+  }
 }
 
 const clientContext = (sts: Sts) => ({
@@ -205,10 +207,8 @@ function requestUrl(target: string | undefined): URL | undefined {
 /** The OAuth error answered for a failure: its own, a core error's mapping, else an opaque 500. */
 function answerFor(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
-  if (error instanceof WarrantError) {
-    if (error.code === 'WARRANT_HOT_STATE_UNAVAILABLE') return fromWarrantError(error);
-    return new OAuthError('invalid_request', error.code, error.message);
-  }
+  // The one code → answer table (src/http/error-table.ts), `invalid_request` where the code alone does not decide.
+  if (error instanceof WarrantError) return fromWarrantError(error, 'invalid_request');
   return new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'internal error; nothing was issued');
 }
 
