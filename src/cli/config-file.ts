@@ -33,3 +33,13 @@ export async function loadCliConfig(
     );
   }
 }
+
+/** The `--config` option of the server commands that cannot run without a configuration file. */
+export const REQUIRED_CONFIG_OPTION = Object.freeze({
+  config: {
+    type: 'string',
+    short: 'c',
+    value: 'file',
+    description: 'configuration file (YAML or JSON), required',
+  },
+} as const);

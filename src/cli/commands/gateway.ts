@@ -1,5 +1,5 @@
 import { CliError, type Command, EXIT, UsageError } from '../command.ts';
-import { loadCliConfig } from '../config-file.ts';
+import { loadCliConfig, REQUIRED_CONFIG_OPTION } from '../config-file.ts';
 import { applyLogOptions, LOG_OPTIONS } from '../log-options.ts';
 import { waitForSignal } from './wait-for-signal.ts';
 
@@ -15,12 +15,7 @@ export const gateway: Command = {
     'Merkle ledger of the configured store (<data>/ledger.db, or PostgreSQL), durable before forwarding.\n' +
     'With gateway.replayCache: redis it does not start unless Redis answers.',
   options: {
-    config: {
-      type: 'string',
-      short: 'c',
-      value: 'file',
-      description: 'configuration file (YAML or JSON), required',
-    },
+    ...REQUIRED_CONFIG_OPTION,
     ...LOG_OPTIONS,
   },
   examples: [

@@ -1,5 +1,5 @@
 import { CliError, type Command, EXIT, UsageError } from '../command.ts';
-import { loadCliConfig } from '../config-file.ts';
+import { loadCliConfig, REQUIRED_CONFIG_OPTION } from '../config-file.ts';
 import { applyLogOptions, LOG_OPTIONS } from '../log-options.ts';
 import { waitForSignal } from './wait-for-signal.ts';
 
@@ -14,12 +14,7 @@ export const serve: Command = {
     'The admin API needs a credential in the environment variable named by admin.tokenEnv\n' +
     '(default WARRANT_ADMIN_TOKEN); without it the admin API answers 404.',
   options: {
-    config: {
-      type: 'string',
-      short: 'c',
-      value: 'file',
-      description: 'configuration file (YAML or JSON), required',
-    },
+    ...REQUIRED_CONFIG_OPTION,
     ...LOG_OPTIONS,
   },
   examples: ['WARRANT_ADMIN_TOKEN=$(openssl rand -hex 32) warrant serve --config warrant.yaml'],
