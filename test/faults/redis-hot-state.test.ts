@@ -23,6 +23,7 @@ import {
   Upstreams,
   WIDE,
 } from '../gateway/rejections-support.ts';
+import { CRM_READ } from '../support/catalog-actions.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { OwnRedis } from '../support/redis-server.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
@@ -98,16 +99,7 @@ before(async () => {
     overrides: { gateway: { replayCache: 'redis' } },
     upstreams: { crm: up.handler('crm') },
     routes: (u) => [{ match: { pathPrefix: '/crm' }, upstream: u['crm']!, audience: CRM, protocol: 'http' }],
-    catalog: [
-      {
-        name: 'tools:crm.read',
-        match: { protocol: 'http', method: 'GET', path: '/crm/*' },
-        impact: 'low',
-        dataClass: 'internal',
-        reversibility: 'reversible',
-        blastRadius: 1,
-      },
-    ],
+    catalog: [CRM_READ],
   });
   const planner = await h.sts.agent('planner');
   executor = await h.sts.agent('executor', WIDE);

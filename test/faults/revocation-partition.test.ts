@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { claimsOf, hop, rootWarrant, sleep, TOOLS, Upstreams, WIDE } from '../gateway/rejections-support.ts';
+import { CRM_READ } from '../support/catalog-actions.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -43,16 +44,7 @@ before(async () => {
     overrides: { gateway: { statusStalenessSeconds: BOUND_S } },
     upstreams: { crm: up.handler('crm') },
     routes: (u) => [{ match: { pathPrefix: '/crm' }, upstream: u['crm']!, audience: CRM, protocol: 'http' }],
-    catalog: [
-      {
-        name: 'tools:crm.read',
-        match: { protocol: 'http', method: 'GET', path: '/crm/*' },
-        impact: 'low',
-        dataClass: 'internal',
-        reversibility: 'reversible',
-        blastRadius: 1,
-      },
-    ],
+    catalog: [CRM_READ],
   });
   const planner = await h.sts.agent('planner');
   executor = await h.sts.agent('executor', WIDE);

@@ -10,3 +10,13 @@ export const CRM_CONTACTS_READ: CatalogAction = {
   reversibility: 'reversible',
   blastRadius: 1,
 };
+
+/** Any read under `/crm/` over HTTP: the one action of the operations and fault tests. */
+export const CRM_READ: CatalogAction = {
+  name: 'tools:crm.read',
+  match: { protocol: 'http', method: 'GET', path: '/crm/*' },
+  impact: 'low',
+  dataClass: 'internal',
+  reversibility: 'reversible',
+  blastRadius: 1,
+};
