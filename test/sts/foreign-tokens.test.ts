@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { createDpopProof } from '../../src/core/dpop/index.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
+import { GRANT_TYPE, TOKEN_TYPE } from '../../src/core/tokens/token-types.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
 import {
@@ -27,8 +28,8 @@ import {
   TOKEN_TYPES,
 } from './rejections-support.ts';
 
-const ID_JAG_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
-const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ID_JAG_TYPE = TOKEN_TYPE.idJag;
+const JWT_BEARER = GRANT_TYPE.jwtBearer;
 const K8S = 'https://kubernetes.default.svc';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

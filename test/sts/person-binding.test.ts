@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
+import { GRANT_TYPE, TOKEN_TYPE } from '../../src/core/tokens/token-types.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import {
   agentIdOf,
@@ -32,8 +33,8 @@ import {
   TOKEN_TYPES,
 } from './rejections-support.ts';
 
-const ID_JAG_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
-const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ID_JAG_TYPE = TOKEN_TYPE.idJag;
+const JWT_BEARER = GRANT_TYPE.jwtBearer;
 const TOOL = 'https://tools.warrant.test/crm';
 const WIDE = { allowedAudiences: ['https://tools.warrant.test/*', 'spiffe://warrant.test/*'] };
 const CRM_READ = { action: 'crm:read', resource: 'crm/*' };

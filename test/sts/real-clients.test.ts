@@ -19,13 +19,14 @@ import {
   jwtVerify,
 } from 'jose';
 import * as client from 'openid-client';
+import { GRANT_TYPE, TOKEN_TYPE } from '../../src/core/tokens/token-types.ts';
 import { type OidcIdp, startOidcIdp } from '../support/oidc-idp.ts';
 import { agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
 import { issued } from './rejections-support.ts';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const ID_JAG_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
+const JWT_BEARER = GRANT_TYPE.jwtBearer;
+const ID_JAG_TYPE = TOKEN_TYPE.idJag;
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 const WARRANT_TYPE = 'urn:warrant:params:oauth:token-type:warrant';
 const TOOL = 'https://tools.warrant.test/crm';
