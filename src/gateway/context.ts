@@ -10,6 +10,7 @@ import type { Grant } from '../core/grants/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
 import type { GuardView } from '../guard/check-call.ts';
+import type { GuardRuntime } from '../guard/runtime.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import type { DecisionCache, PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
@@ -61,6 +62,8 @@ export interface GatewayServices {
   now(): number;
   /** Trust level of an agent (progressive trust); absent: every agent is at level 0. */
   readonly trustLevel: ((agentId: string) => number) | undefined;
+  /** The guard's store and parts (src/guard/runtime.ts); absent: no guard state. */
+  readonly guard: GuardRuntime | undefined;
   /** The route for this Host and path, if any (longest prefix first). */
   route(host: string, path: string): GatewayRoute | undefined;
   /** The Host values a route answers. */
@@ -135,6 +138,8 @@ export class GatewayCall {
   // record
   decisionId: string | undefined;
   // forward
+  /** Where the call goes instead of the route's upstream (an action's sandbox); absent: the route's. */
+  upstream: string | undefined;
   forwarded: Forwarded | undefined;
 
   constructor(
@@ -169,4 +174,13 @@ export function need<T>(value: T | undefined, what: string): T {
 export interface GatewayStep {
   readonly name: string;
   run(call: GatewayCall): void | Promise<void>;
+}
+
+/**
+ * Runs once the request is answered, whatever happened (`refusal` when it was refused): what the guard
+ * learns from it. It never changes the answer; a failure is logged.
+ */
+export interface GatewayObserver {
+  readonly name: string;
+  observe(call: GatewayCall, refusal: GatewayError | undefined): void | Promise<void>;
 }

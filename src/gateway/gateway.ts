@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { ChainCache } from '../core/chain/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
+import type { GuardRuntime } from '../guard/runtime.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
 import type { ReplayCache } from '../replay/index.ts';
@@ -21,7 +22,7 @@ import { CallDecisionCache } from './authorize-call.ts';
 import { GatewayCall, type GatewayLimits, type GatewayRoute, type GatewayServices } from './context.ts';
 import { GatewayError, sendGatewayError } from './gateway-error.ts';
 import { allowedHosts, defaultHosts, type HostEntry } from './request-head.ts';
-import { GATEWAY_STEPS } from './steps/index.ts';
+import { GATEWAY_OBSERVERS, GATEWAY_STEPS } from './steps/index.ts';
 
 export type { GatewayLimits, GatewayRoute } from './context.ts';
 
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   readonly listenHost?: string;
   /** Trust level of a calling agent (progressive trust, DESIGN §6); 0 when unknown. */
   readonly trustLevel?: (agentId: string) => number;
+  /** The guard's store and parts (DESIGN §6); absent: no guard state. */
+  readonly guard?: GuardRuntime;
   readonly clock?: () => number;
   /** Access and error lines; default `createLogger({service: 'gateway'})` (level: `--log-level`, `LOG_LEVEL`). */
   readonly logger?: Logger;
@@ -123,6 +126,7 @@ export class Gateway {
       callCache: this.callCache,
       now: this.#clock,
       trustLevel: options.trustLevel,
+      guard: options.guard,
       route: (host, path) => this.route(host, path),
       allowedHosts: (route) => this.#allowedHosts(route),
       answerResourceMetadata: (res, path) => this.#resourceMetadata(res, path),
@@ -208,7 +212,25 @@ export class Gateway {
       refusal = GatewayError.from(error);
       this.#refuse(call, refusal);
     }
+    this.#observe(call, refusal);
     this.#finish(call, refusal);
+  }
+
+  /**
+   * What the guard learns from the request once it is answered (outcomes for progressive trust, failures
+   * and denials for the breakers, usage for the budgets): each observer in turn; one that fails is logged,
+   * never the caller's problem.
+   */
+  #observe(call: GatewayCall, refusal: GatewayError | undefined): void {
+    for (const observer of GATEWAY_OBSERVERS) {
+      try {
+        const pending = observer.observe(call, refusal);
+        if (pending !== undefined)
+          pending.catch((error: unknown) => logError(this.#logger, error, { observer: observer.name }));
+      } catch (error) {
+        logError(this.#logger, error, { observer: observer.name });
+      }
+    }
   }
 
   /** Answers a refusal (or, once the answer has started, cuts the connection). */

@@ -6,6 +6,7 @@ import type { GatewayConfig, WarrantConfig } from '../config/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
+import type { GuardRuntime } from '../guard/runtime.ts';
 import { listen } from '../http/listen.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { openLedger } from '../ledger/open-ledger.ts';
@@ -46,6 +47,8 @@ export interface GatewayStartOptions {
   readonly catalog?: ActionCatalog;
   readonly policy?: PolicySet;
   readonly replay?: ReplayCache;
+  /** The guard's store and parts (src/guard/runtime.ts); absent: no guard state (every agent at level 0). */
+  readonly guard?: GuardRuntime;
   readonly clock?: () => number;
   /** Default `createLogger({service: 'gateway'})`: JSON lines on stdout at `--log-level` / `LOG_LEVEL`. */
   readonly logger?: Logger;
@@ -112,6 +115,7 @@ export async function startGateway(
     ...(config.gateway.publicUrl ? { publicUrl: config.gateway.publicUrl } : {}),
     listenHost: config.gateway.listen.host,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.guard ? { guard: options.guard } : {}),
     logger,
     metrics,
     tracing,

@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
+import { guardAdmin } from '../guard/admin/index.ts';
+import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import {
   DEFAULT_SCHEMA_FILE,
   loadDefaultPolicySet,
@@ -36,6 +38,8 @@ export interface ControlPlane {
   readonly sts: Sts;
   readonly server: Server;
   readonly store: Store;
+  /** The guard's store and parts its admin endpoints change. */
+  readonly guard: GuardRuntime;
   readonly hotState: HotState;
   /** Revocations to and from the other replicas (when `redis` is configured). */
   readonly bus: RevocationBus | undefined;
@@ -50,6 +54,8 @@ export interface ControlPlaneOptions {
   readonly adminToken?: string;
   /** A store opened by the caller (tests); otherwise opened from the configuration. */
   readonly store?: Store;
+  /** A guard runtime opened by the caller (`warrant dev` shares one with the gateway); the caller closes it. */
+  readonly guard?: GuardRuntime;
   readonly clock?: () => number;
   /** Called with every unexpected error, after it is logged (never with request contents). */
   readonly onError?: (error: unknown) => void;
@@ -104,6 +110,8 @@ export async function startControlPlane(
   try {
     const store = options.store ?? (await openConfiguredStore(config));
     if (!options.store) opened.push(() => store.close());
+    const guard = options.guard ?? (await openGuardRuntime(config));
+    if (!options.guard) opened.push(() => guard.close());
     const loadPolicy = policyLoader(config);
     const policy = loadPolicy();
     const vault = new KeyVault(store.keys, process.env['WARRANT_KEY_ENCRYPTION_KEY']);
@@ -148,6 +156,7 @@ export async function startControlPlane(
       stsRequestHandler(sts, {
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
+        adminExtensions: guardAdmin(guard),
         logger,
         metrics,
         tracing,
@@ -165,6 +174,7 @@ export async function startControlPlane(
       sts,
       server,
       store,
+      guard,
       hotState,
       bus,
       logger,

@@ -8,6 +8,7 @@ import type { WarrantConfig } from '../config/types.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { loadActionPolicy, type RunningGateway, startGateway } from '../gateway/start-gateway.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
+import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import type { PolicySet } from '../policy/index.ts';
 import { createMetrics } from '../telemetry/index.ts';
 import { type HotState, openHotState } from './hot-state.ts';
@@ -21,6 +22,8 @@ export interface DataPlane {
   readonly hotState: HotState;
   /** This replica's ledger jobs; `undefined` when the caller brought its own decision sink. */
   readonly ledger: LedgerRole | undefined;
+  /** The guard's store and parts this replica checks calls with. */
+  readonly guard: GuardRuntime;
   /**
    * Applies the routes, action catalog and action policy of `next` without dropping requests in flight.
    * Throws (and changes nothing) when the new catalog or policy is invalid.
@@ -39,6 +42,8 @@ export interface DataPlaneOptions {
   readonly decisions?: DecisionSink;
   readonly policy?: PolicySet;
   readonly clock?: () => number;
+  /** A guard runtime opened by the caller (`warrant dev` shares one with the control plane); the caller closes it. */
+  readonly guard?: GuardRuntime;
 }
 
 /** The action catalog of the configuration (empty when none is configured). */
@@ -62,8 +67,10 @@ export async function startDataPlane(
   const metrics = createMetrics('gateway');
   const hotState = await openHotState(config, 'gateway', { metrics: metrics.hotState });
   let ledger: LedgerRole | undefined;
+  let guard: GuardRuntime | undefined;
   let replica: RunningGateway;
   try {
+    guard = options.guard ?? (await openGuardRuntime(config));
     if (!options.decisions) ledger = await openLedgerRole(config);
     replica = await startGateway(config, {
       issuer,
@@ -71,12 +78,14 @@ export async function startDataPlane(
       replay: hotState.replay,
       metrics,
       decisions: options.decisions ?? ledger!.sink,
+      guard,
       ...(options.keys ? { keys: options.keys } : {}),
       ...(options.policy ? { policy: options.policy } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
   } catch (error) {
     await ledger?.close().catch(() => {});
+    if (!options.guard) await guard?.close().catch(() => {});
     await hotState.close();
     throw error;
   }
@@ -86,6 +95,7 @@ export async function startDataPlane(
     replica,
     hotState,
     ledger,
+    guard,
     reload(next) {
       replica.gateway.reload({
         routes: next.gateway.routes,
@@ -97,6 +107,7 @@ export async function startDataPlane(
       closing ??= (async () => {
         await replica.close();
         await ledger?.close();
+        if (!options.guard) await guard.close();
         await hotState.close();
       })();
       return closing;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
+import { openGuardRuntime } from '../guard/runtime.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
 import { type DataPlane, startDataPlane } from './data-plane.ts';
@@ -54,13 +55,17 @@ export class PartStartError extends Error {
  */
 export async function startDev(config: WarrantConfig, options: DevOptions = {}): Promise<Dev> {
   const adminToken = options.adminToken || devAdminToken(config.dataDir, options.onNotice);
+  // One guard runtime for both planes: two SQLite connections on one thread could wait on each other's locks.
+  const guard = await openGuardRuntime(config);
   let controlPlane: ControlPlane;
   try {
     controlPlane = await startControlPlane(config, {
       adminToken,
+      guard,
       ...(options.logger ? { logger: options.logger } : {}),
     });
   } catch (error) {
+    await guard.close();
     throw new PartStartError('sts', config.sts.listen.host, config.sts.listen.port, error);
   }
   const { sts } = controlPlane;
@@ -69,9 +74,11 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
     dataPlane = await startDataPlane(config, {
       issuer: sts.issuer,
       keys: () => sts.keys.keySet(sts.clock()).resolve,
+      guard,
     });
   } catch (error) {
     await controlPlane.close();
+    await guard.close();
     throw new PartStartError('gateway', config.gateway.listen.host, config.gateway.listen.port, error);
   }
   let demo: { readonly lines: readonly string[]; close(): Promise<void> } | undefined;
@@ -82,6 +89,7 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
     } catch (error) {
       await dataPlane.close();
       await controlPlane.close();
+      await guard.close();
       throw error;
     }
   }
@@ -95,6 +103,7 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
         await demo?.close();
         await dataPlane.close();
         await controlPlane.close();
+        await guard.close();
       })();
       return closing;
     },

@@ -1,52 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WarrantError } from '../core/errors.ts';
 import { importPublicJwk } from '../core/jose/jwk.ts';
-import { parseJsonObject } from '../core/jose/strict-json.ts';
 import type { AgentRecord, AssertionKind, IssuerKind, IssuerRecord, RevokeSelector } from '../store/ports.ts';
-import { readBody, sendJson } from './http/respond.ts';
+import { type AdminExtension, bad, int, jsonBody, str, strings } from './admin-input.ts';
+import { sendJson } from './http/respond.ts';
 import { OAuthError } from './oauth-error.ts';
 import { openApiDocument } from './openapi.ts';
 import type { Sts } from './sts.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const bad = (message: string) => new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', message);
-
-async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw bad('the body must be application/json');
-  const body = await readBody(req, 64 * 1024);
-  try {
-    return parseJsonObject(body.toString('utf8'), 'body');
-  } catch (error) {
-    throw bad(error instanceof WarrantError ? error.message : 'the body is not a JSON object');
-  }
-}
-
-function str(body: Record<string, unknown>, name: string, fallback?: string): string {
-  const v = body[name] ?? fallback;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 512)
-    throw bad(`${name} must be a non-empty string`);
-  return v;
-}
-
-function int(body: Record<string, unknown>, name: string, fallback: number, max: number): number {
-  const v = body[name] ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
-    throw bad(`${name} must be an integer in 0..${max}`);
-  return v;
-}
-
-function strings(body: Record<string, unknown>, name: string, fallback: string[]): string[] {
-  const v = body[name] ?? fallback;
-  if (
-    !Array.isArray(v) ||
-    v.length > 64 ||
-    v.some((s) => typeof s !== 'string' || s.length === 0 || s.length > 2048)
-  ) {
-    throw bad(`${name} must be an array of strings`);
-  }
-  return v as string[];
-}
 
 /** `clientIds`: issuer → the agent's client id there (what a person's ID token must be addressed to). */
 function clientIdsOf(body: Record<string, unknown>): Record<string, string> {
@@ -114,7 +76,13 @@ function selector(body: Record<string, unknown>): RevokeSelector {
 }
 
 /** The admin API (authenticated by the caller). Every write is explicit and answers what it changed. */
-export async function admin(sts: Sts, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function admin(
+  sts: Sts,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  extensions: readonly AdminExtension[] = [],
+): Promise<void> {
   const parts = url.pathname
     .split('/')
     .slice(2)
@@ -265,6 +233,8 @@ export async function admin(sts: Sts, req: IncomingMessage, res: ServerResponse,
     const result = await sts.reloadPolicy();
     return sendJson(res, 200, result);
   }
+
+  for (const extension of extensions) if (await extension(req, res, url, parts)) return;
 
   throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such admin endpoint');
 }

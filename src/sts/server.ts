@@ -4,6 +4,7 @@ import { WarrantError } from '../core/errors.ts';
 import { tokenHash } from '../core/jose/hash.ts';
 import { singleHeader } from '../http/headers.ts';
 import { admin } from './admin.ts';
+import type { AdminExtension } from './admin-input.ts';
 import { authenticateClient } from './client-auth.ts';
 import { clientCredentials } from './grants/client-credentials.ts';
 import { jwtBearer } from './grants/jwt-bearer.ts';
@@ -27,6 +28,8 @@ export interface StsServerOptions extends StsTelemetry {
   readonly adminToken?: string;
   /** Called with every unexpected error (never with request contents). */
   readonly onError?: (error: unknown) => void;
+  /** Admin endpoints of other parts (the guard's), behind the same admin credential. */
+  readonly adminExtensions?: readonly AdminExtension[];
 }
 
 type Route = (
@@ -264,7 +267,7 @@ export function stsRequestHandler(
             },
           );
         }
-        await admin(sts, req, res, url);
+        await admin(sts, req, res, url, options.adminExtensions);
         return;
       }
       const route = isRoute(path) ? routes[path] : undefined;

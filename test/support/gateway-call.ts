@@ -161,6 +161,7 @@ export function fakeServices(overrides: Partial<GatewayServices> = {}): FakeServ
       decision: (outcome, code) => void counted.push(code === undefined ? outcome : `${outcome}:${code}`),
     },
     appended: (ok) => void appends.push(ok),
+    guard: undefined,
     log,
     counted,
     appends,

@@ -31,7 +31,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   const { req, res, body, gw } = call;
   const route = need(call.route, 'route');
   const url = need(call.url, 'url');
-  const upstream = new URL(route.upstream);
+  const upstream = new URL(call.upstream ?? route.upstream);
   const pool = gw.pool(upstream.origin);
   const headers = forwardable(req.headers, true);
   // The upstream's own Host and Origin checks (e.g. MCP DNS-rebinding protection) see what the caller

@@ -3,7 +3,7 @@
  * step reads what the steps before it set on the shared `GatewayCall` and adds its own facts; a step
  * that refuses throws (the gateway answers the refusal), one that answers by itself sets `answered`.
  */
-import type { GatewayStep } from '../context.ts';
+import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
 import { checkHead } from './check-head.ts';
 import { decide } from './decide.ts';
@@ -25,3 +25,6 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   record,
   forward,
 ]);
+
+/** What runs after the answer, in order (see `GatewayObserver`): the guard's parts add theirs here. */
+export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([]);

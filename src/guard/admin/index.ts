@@ -1,0 +1,11 @@
+/**
+ * The guard's admin endpoints, under `/admin/` behind the admin credential of the control plane (each part's
+ * endpoints in their own file here). They change the guard's store; the gateways learn of changes through
+ * the store's change feed.
+ */
+import type { AdminExtension } from '../../sts/admin-input.ts';
+import type { GuardRuntime } from '../runtime.ts';
+
+export function guardAdmin(_guard: GuardRuntime): readonly AdminExtension[] {
+  return [];
+}

@@ -1,0 +1,36 @@
+/**
+ * Schema migrations of the guard store (src/guard/store/guard-sql.ts), one text per migration for both
+ * databases. Each part of the guard appends its own numbered migration; never edit a released one.
+ */
+import {
+  type Dialect,
+  type DialectMigration,
+  inDialect,
+  type Migration,
+  POSTGRES_DIALECT,
+  SQLITE_DIALECT,
+} from '../../sql/migration.ts';
+
+const MIGRATIONS: readonly DialectMigration<Dialect>[] = [
+  {
+    version: 1,
+    name: '001_guard_changes',
+    // Every operator or automatic change of the guard's state (a trust level moved, a tool approved, a
+    // breaker reset, a budget set), with who and why: the durable history, and what other processes poll
+    // to learn of changes made elsewhere.
+    sql: (d) => `
+CREATE TABLE guard_changes (
+  id ${d.int === 'INTEGER' ? 'INTEGER PRIMARY KEY' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'},
+  time ${d.int} NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL
+)${d.table};
+CREATE INDEX guard_changes_subject ON guard_changes (kind, subject, id);`,
+  },
+];
+
+export const SQLITE_GUARD_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, SQLITE_DIALECT);
+export const POSTGRES_GUARD_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, POSTGRES_DIALECT);
