@@ -10,6 +10,7 @@ import type { Grant } from '../core/grants/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
 import type { GuardView } from '../guard/check-call.ts';
+import type { RiskSignals } from '../guard/risk.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
 import type { DecisionLog, DecisionRecord } from '../ledger/decision-log.ts';
 import type { DecisionCache, PolicySet } from '../policy/index.ts';
@@ -133,6 +134,11 @@ export class GatewayCall {
   parameters: RequestParameters | undefined;
   // guard
   guard: GuardView | undefined;
+  /**
+   * What the guard's parts observed about this caller before the decision (the breakers' state, anomaly
+   * signals): risk factors for the decision.
+   */
+  signals: RiskSignals = { breaker: 'closed', anomaly: 0 };
   // decide
   verdict: Verdict | undefined;
   // record

@@ -5,6 +5,14 @@ export interface RiskFactor {
   readonly points: number;
 }
 
+/** What the guard observed before the decision, for the risk score (set by the breakers' step). */
+export interface RiskSignals {
+  /** The worst state of the caller's breakers that let the call through (`half_open`: on probation). */
+  breaker: 'closed' | 'half_open';
+  /** How far the caller's recent rate is above its moving baseline, 0 (normal) .. 1 (at the hard cap). */
+  anomaly: number;
+}
+
 export interface RiskScore {
   /** 0..100. */
   readonly score: number;

@@ -5,13 +5,29 @@
  * (src/guard/admin/). `warrant dev` opens one runtime and gives it to both planes (two SQLite connections
  * in one thread could wait on each other's locks); `warrant serve` and every `warrant gateway` replica
  * each open their own over the same database.
+ *
+ * Changes made elsewhere (an operator's approval or reset through another process's admin API) reach this
+ * process through the store's change history: the runtime polls it (`pollMs`) and tells the parts that
+ * {@link GuardRuntime.watch} a kind.
  */
 import type { WarrantConfig } from '../config/types.ts';
+import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
+
+export type ChangeListener = (change: GuardChange) => void;
 
 export interface GuardRuntime {
   readonly store: GuardStore;
-  /** Stops the parts' timers and closes the store when this runtime opened it. Idempotent. */
+  /** Epoch seconds. */
+  now(): number;
+  /**
+   * Calls `listener` with every change of `kind` recorded after this moment, by this process or another
+   * (within `pollMs`; at once for changes recorded through {@link GuardRuntime.poll}'s caller).
+   */
+  watch(kind: string, listener: ChangeListener): void;
+  /** Reads the changes recorded since the last poll and tells the watchers (also run by the timer). */
+  poll(): Promise<void>;
+  /** Stops the timers and closes the store when this runtime opened it. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -20,6 +36,10 @@ export interface GuardRuntimeOptions {
   readonly store?: GuardStore;
   /** Epoch seconds. */
   readonly clock?: () => number;
+  /** How often the change history is polled, in ms (default 1000; 0: only when `poll()` is called). */
+  readonly pollMs?: number;
+  /** Told of a failed poll (the next one tries again). */
+  readonly onError?: (error: unknown) => void;
 }
 
 export async function openGuardRuntime(
@@ -28,11 +48,57 @@ export async function openGuardRuntime(
 ): Promise<GuardRuntime> {
   const store = options.store ?? (await openGuardStore(config));
   const owned = options.store === undefined;
+  const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  const watchers = new Map<string, ChangeListener[]>();
+  let seen: number;
+  try {
+    seen = await store.changes.latest();
+  } catch (error) {
+    if (owned) await store.close().catch(() => {});
+    throw error;
+  }
+  let polling: Promise<void> | undefined;
+  const poll = (): Promise<void> => {
+    polling ??= (async () => {
+      try {
+        for (;;) {
+          const changes = await store.changes.since(seen);
+          for (const change of changes) {
+            seen = change.id;
+            for (const listener of watchers.get(change.kind) ?? []) listener(change);
+          }
+          if (changes.length < 1000) return;
+        }
+      } finally {
+        polling = undefined;
+      }
+    })();
+    return polling;
+  };
+  const pollMs = options.pollMs ?? 1000;
+  const timer =
+    pollMs > 0
+      ? setInterval(() => {
+          poll().catch((error: unknown) => options.onError?.(error));
+        }, pollMs)
+      : undefined;
+  timer?.unref();
   let closing: Promise<void> | undefined;
   return {
     store,
+    now: clock,
+    watch(kind, listener) {
+      const list = watchers.get(kind) ?? [];
+      list.push(listener);
+      watchers.set(kind, list);
+    },
+    poll,
     close() {
-      closing ??= owned ? store.close() : Promise.resolve();
+      closing ??= (async () => {
+        if (timer) clearInterval(timer);
+        await polling?.catch(() => {});
+        if (owned) await store.close();
+      })();
       return closing;
     },
   };
