@@ -15,6 +15,13 @@ import type { CallDecision } from '../authorize-call.ts';
 import { type GatewayCall, type GatewayStep, need, type Verdict } from '../context.ts';
 import { GatewayError } from '../gateway-error.ts';
 
+/**
+ * How long a reservation may take before the call is refused (fail closed): a store that hangs (a
+ * partitioned network) must not hold callers. A reservation that commits after this still counts — the
+ * refused call then over-counts, never under-counts.
+ */
+const RESERVE_TIMEOUT_MS = 3000;
+
 export const reserveBudget: GatewayStep = {
   name: 'reserve-budget',
   async run(call: GatewayCall): Promise<void> {
@@ -40,7 +47,7 @@ export const reserveBudget: GatewayStep = {
     if (charges.length === 0) return;
     let result: Awaited<ReturnType<typeof budgets.reserve>>;
     try {
-      result = await budgets.reserve(charges, now);
+      result = await withinTime(budgets.reserve(charges, now), RESERVE_TIMEOUT_MS);
     } catch (cause) {
       throw new GatewayError(
         'WARRANT_BUDGET_UNAVAILABLE',
@@ -90,4 +97,13 @@ function exceeded(budget: Budget, state: ChargeState, approval: boolean): string
   const what =
     budget.quantity === 'llm_tokens' ? `the limit is reached` : `this call ${state.quantity} would exceed it`;
   return `budget ${budget.name} (${per}): limit ${state.limit}, spent ${state.spent}; ${what}${approval ? '; a person must approve this call' : ''}`;
+}
+
+/** `work`, or a rejection once `ms` have passed without an answer. */
+function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the guard store within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
