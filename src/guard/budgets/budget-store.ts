@@ -85,8 +85,8 @@ export class BudgetStore {
   }
 
   /**
-   * Reserves every charge, or none: in one transaction, rows in a fixed order (no two reservations wait on
-   * each other's rows), each row created at 0 first, then raised only if it stays within its limit.
+   * Reserves every charge, or none: in one transaction, rows in a fixed order (two reservations of the same
+   * rows queue, never deadlock), each row created at 0 first, then raised only if it stays within its limit.
    */
   async reserve(charges: readonly Charge[], now: number): Promise<ReserveResult> {
     const ordered = [...charges].sort((a, b) =>
