@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CatalogAction } from '../../src/guard/catalog.ts';
-import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
+import type { DecisionLog, DecisionRecord } from '../../src/ledger/decision-log.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { type BudgetGateway, type BudgetWorld, startBudgetWorld } from '../support/budget-gateways.ts';
 import { PAYMENTS_PAY } from '../support/catalog-actions.ts';
@@ -299,6 +299,47 @@ describe('operators: GET /admin/budgets, PUT /admin/budgets/{name}', () => {
       assert.equal(((await r.json()) as Record<string, unknown>)['code'], 'WARRANT_REQUEST_MALFORMED');
     }
   });
+});
+
+test('a decision that cannot be recorded (503) gives its reservation back: nothing forwarded, nothing spent', async () => {
+  const p = await payer();
+  const failing: DecisionLog = {
+    append: () => Promise.reject(new Error('disk full')),
+    close: async () => {},
+  };
+  const broken = await world.gateway(undefined, failing);
+  try {
+    const before = paid.length;
+    await expectRefusal(await pay(broken, p, { amount: 400 }), {
+      status: 503,
+      error: 'unavailable',
+      code: 'WARRANT_DECISION_NOT_RECORDED',
+    });
+    assert.equal(paid.length, before);
+    await spentSettles('payments-per-agent', `agent:${p.client.agentId}`, 0);
+    // The whole budget is still there.
+    const r = await pay(gateway, p, { amount: 500 });
+    assert.equal(r.status, 200, await r.text());
+  } finally {
+    await broken.close();
+  }
+});
+
+test('two gateways on one guard.db: ten concurrent payments of 100 against 500, exactly five pass', async () => {
+  const p = await payer();
+  const other = await world.gateway();
+  try {
+    const before = paid.length;
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => pay(i % 2 === 0 ? gateway : other, p, { amount: 100 })),
+    );
+    const statuses = answers.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 403, 403, 403, 403, 403]);
+    assert.equal(paid.length - before, 5);
+    await spentSettles('payments-per-agent', `agent:${p.client.agentId}`, 500);
+  } finally {
+    await other.close();
+  }
 });
 
 test('the guard store does not answer: 503 WARRANT_BUDGET_UNAVAILABLE, nothing forwarded, no decision recorded', async () => {

@@ -11,7 +11,7 @@ import { type RunningGateway, startGateway } from '../../src/gateway/start-gatew
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
 import { type GuardRuntime, openGuardRuntime } from '../../src/guard/runtime.ts';
 import type { GuardStore } from '../../src/guard/store/open-guard-store.ts';
-import { MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
+import { type DecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 import { listen } from './gateway-harness.ts';
@@ -21,6 +21,8 @@ export interface BudgetGateway {
   readonly gw: RunningGateway;
   readonly guard: GuardRuntime;
   readonly decisions: MemoryDecisionLog;
+  /** What the gateway records into (`decisions` unless the test gave its own). */
+  readonly log: DecisionLog;
   /** POSTs `body` (JSON) to `path` as `client` presenting `warrant`, with a fresh DPoP proof. */
   post(client: AgentClient, warrant: string, path: string, body: unknown): Promise<Response>;
   close(): Promise<void>;
@@ -29,8 +31,11 @@ export interface BudgetGateway {
 export interface BudgetWorld {
   readonly sts: Harness;
   readonly config: WarrantConfig;
-  /** A gateway over `store` (default: the configuration's store, the STS's `<dataDir>/guard.db`). */
-  gateway(store?: GuardStore): Promise<BudgetGateway>;
+  /**
+   * A gateway over `store` (default: the configuration's store, the STS's `<dataDir>/guard.db`), recording
+   * into `decisions` (default a new in-memory log).
+   */
+  gateway(store?: GuardStore, decisions?: DecisionLog): Promise<BudgetGateway>;
   /** A root warrant alice → `actor`, addressed to `audience`, for `grants`. */
   warrant(actor: AgentClient, audience: string, grants: object[], person?: string): Promise<string>;
   close(): Promise<void>;
@@ -52,13 +57,13 @@ export async function startBudgetWorld(options: {
   return {
     sts,
     config,
-    async gateway(store) {
+    async gateway(store, log) {
       const guard = await openGuardRuntime(config, { pollMs: 0, ...(store ? { store } : {}) });
       const decisions = new MemoryDecisionLog();
       const gw = await startGateway(config, {
         issuer: sts.plane.sts.issuer,
         keys: () => sts.plane.sts.keys.keySet(Math.floor(Date.now() / 1000)).resolve,
-        decisions,
+        decisions: log ?? decisions,
         catalog: new ActionCatalog(options.catalog),
         guard,
         logger: createLogger({ service: 'gateway', level: 'silent' }),
@@ -67,6 +72,7 @@ export async function startBudgetWorld(options: {
         gw,
         guard,
         decisions,
+        log: log ?? decisions,
         post(client, warrant, path, body) {
           const target = `${gw.url}${path}`;
           return fetch(target, {
