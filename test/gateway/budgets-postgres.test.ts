@@ -11,6 +11,7 @@ import { type BudgetWorld, startBudgetWorld } from '../support/budget-gateways.t
 import { PAYMENTS_PAY } from '../support/catalog-actions.ts';
 import { type PostgresSchemas, postgresSchemas } from '../support/postgres-schemas.ts';
 import { POSTGRES_URL, requirePostgres } from '../support/services.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { expectRefusal, TOOLS, WIDE } from './rejections-support.ts';
 
 const PAY = `${TOOLS}/pay`;
@@ -54,9 +55,9 @@ after(async () => {
 });
 
 /** A guard store on the test's PostgreSQL schema (each gateway its own pool, as separate processes have). */
-async function pgStore(): Promise<GuardStore> {
+async function pgStore(url = POSTGRES_URL): Promise<GuardStore> {
   const store = await openGuardStore(
-    { store: { kind: 'postgres', url: POSTGRES_URL }, dataDir: '/nonexistent' },
+    { store: { kind: 'postgres', url }, dataDir: '/nonexistent' },
     { schema },
   );
   stores.push(store);
@@ -114,4 +115,31 @@ test('two gateways on one PostgreSQL: ten concurrent payments of 100 against 500
   assert.deepEqual(allowed.map((r) => r.budgets?.[0]?.spent).sort(), [100, 200, 300, 400, 500]);
   await a.close();
   await b.close();
+});
+
+test('PostgreSQL partitioned away: the call is refused 503 WARRANT_BUDGET_UNAVAILABLE (not held), never forwarded', async () => {
+  const target = new URL(POSTGRES_URL);
+  const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  const via = new URL(POSTGRES_URL);
+  via.hostname = '127.0.0.1';
+  via.port = String(proxy.port);
+  const store = await pgStore(via.toString());
+  const gw = await world.gateway(store);
+  try {
+    const p = await payer();
+    assert.equal((await gw.post(p.client, p.warrant, '/pay/payments', { amount: 100 })).status, 200);
+    proxy.partition();
+    const before = paid;
+    await expectRefusal(await gw.post(p.client, p.warrant, '/pay/payments', { amount: 100 }), {
+      status: 503,
+      error: 'unavailable',
+      code: 'WARRANT_BUDGET_UNAVAILABLE',
+    });
+    assert.equal(paid, before, 'not forwarded');
+  } finally {
+    proxy.heal();
+    await gw.close();
+    await store.close();
+    await proxy.close();
+  }
 });
