@@ -28,6 +28,8 @@ export interface PositionalSpec {
   readonly name: string;
   readonly description: string;
   readonly required: boolean;
+  /** How many arguments `name` stands for (default 1): all of them when required. */
+  readonly count?: number;
 }
 
 export interface ParsedArgs {
@@ -82,8 +84,10 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
       allowPositionals: command.positional !== undefined,
       strict: true,
     });
-    if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
-    if (command.positional?.required && positionals.length === 0) {
+    const count = command.positional?.count ?? 1;
+    if (positionals.length > count)
+      throw new UsageError(`unexpected argument ${JSON.stringify(positionals[count])}`);
+    if (command.positional?.required && positionals.length < count) {
       throw new UsageError(`missing argument ${command.positional.name}`);
     }
     return { values: values as ParsedArgs['values'], positionals };

@@ -107,6 +107,18 @@ export interface GatewayTlsConfig {
   readonly requireClientCert: boolean;
 }
 
+/** One cumulative cap (`guard.budgets`, docs/guard.md Budgets). */
+export interface BudgetConfig {
+  readonly name: string;
+  readonly scope: 'agent' | 'person' | 'txn';
+  readonly period: 'total' | 'day';
+  readonly quantity: 'calls' | 'llm_tokens' | { readonly parameter: string };
+  /** Catalog action names or patterns (`payments:*`). */
+  readonly actions: readonly string[];
+  readonly limit: number;
+  readonly onExceed: 'deny' | 'approval';
+}
+
 export interface WarrantConfig {
   readonly $schema?: string;
   readonly trustDomain: string;
@@ -118,7 +130,7 @@ export interface WarrantConfig {
   readonly policy: PolicyConfig;
   readonly gateway: GatewayConfig;
   readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
-  readonly guard: { readonly catalog?: string };
+  readonly guard: { readonly catalog?: string; readonly budgets: readonly BudgetConfig[] };
   readonly dashboard: { readonly enabled: boolean };
 }
 

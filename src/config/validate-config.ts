@@ -94,6 +94,7 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       `expected at least ${needed} for sts.maxDepth ${sts.maxDepth} (a chain of ${Math.min(sts.maxDepth + 1, MAX_CHAIN_LINKS)} warrants must fit in the request headers); raise gateway.limits.maxHeaderBytes or lower sts.maxDepth`,
     );
   }
+  checkBudgets(config);
   const longest = Math.max(sts.identityTokenLifetime, sts.warrantLifetime, sts.hopLifetime);
   if (sts.keyRotation.overlapSeconds < longest) {
     throw new ConfigError(
@@ -101,6 +102,17 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       `expected at least ${longest} (the longest token lifetime), so tokens signed before a rotation keep verifying`,
     );
   }
+}
+
+/** Budget names are unique (they key the spent amounts, overrides and refusals). */
+function checkBudgets(config: WarrantConfig): void {
+  const seen = new Map<string, number>();
+  config.guard.budgets.forEach((budget, i) => {
+    const first = seen.get(budget.name);
+    if (first !== undefined)
+      throw new ConfigError(`/guard/budgets/${i}/name`, `expected a unique name (same as budget ${first})`);
+    seen.set(budget.name, i);
+  });
 }
 
 /** An Ajv error as a `ConfigError` naming the failing JSON pointer (also used for the action catalog). */

@@ -105,6 +105,16 @@ export const ERROR_CODES = {
     'A call parameter is outside the enumeration (or the `destination` patterns) of the covering grant.',
   WARRANT_CONSTRAINT_UNENFORCEABLE:
     'The covering grant constrains a value the catalog action does not locate (no `parameters` entry, not declared `in: none`), so the gateway cannot enforce it and denies.',
+  // guard: budgets (src/guard/budgets)
+  WARRANT_BUDGET_EXCEEDED:
+    'The call would take a budget (`guard.budgets`: money, calls or LLM tokens per agent, person, txn or day) past its limit; refused and recorded with the budget, its limit, what was spent and what the call counts.',
+  WARRANT_BUDGET_UNAVAILABLE:
+    'The guard store that holds the spent budgets did not answer (or the gateway has no guard store while budgets are configured); the call was refused (fail closed). Retry later.',
+  WARRANT_BUDGET_UNMETERED:
+    'A budget applies to this call, but the call cannot be counted: a budgeted `amount` the catalog action does not locate, or a streamed LLM call that does not ask for its usage (`stream_options.include_usage`).',
+  // guard: approvals (shared with bounded autonomy)
+  WARRANT_APPROVAL_REQUIRED:
+    'The call needs a person to approve it first (decision `approval_required`: past a budget with `onExceed: approval`, or above the bounded autonomy of the agent).',
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',

@@ -14,7 +14,8 @@ import { type ConstraintCheck, checkConstraints, type ParameterValue } from './c
 import type { ParameterReader } from './read-parameters.ts';
 
 export interface CallDecision {
-  readonly decision: 'allow' | 'deny';
+  /** `approval_required`: a person must approve first (a budget with `onExceed: approval`, bounded autonomy). */
+  readonly decision: 'allow' | 'deny' | 'approval_required';
   readonly reasons: readonly string[];
   readonly code?: ErrorCode;
   /**

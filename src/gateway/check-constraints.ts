@@ -100,7 +100,7 @@ export function checkConstraints(
 }
 
 /** The number a parameter holds, or why it holds none (a JSON string is not a number: no coercion). */
-function asNumber(read: { json: unknown } | { text: string }): number | string {
+export function asNumber(read: { json: unknown } | { text: string }): number | string {
   if ('text' in read) return DECIMAL.test(read.text) ? Number(read.text) : 'is not a plain decimal number';
   const v = read.json;
   if (typeof v === 'string') return 'is a string, not a number';

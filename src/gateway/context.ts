@@ -8,6 +8,7 @@ import type { Pool } from 'undici';
 import type { ChainCache } from '../core/chain/index.ts';
 import type { Grant } from '../core/grants/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
+import type { BudgetCharges } from '../guard/budgets/charges.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
 import type { GuardView } from '../guard/check-call.ts';
 import type { RiskSignals } from '../guard/risk.ts';
@@ -141,12 +142,17 @@ export class GatewayCall {
   signals: RiskSignals = { breaker: 'closed', anomaly: 0 };
   // decide
   verdict: Verdict | undefined;
+  // reserve-budget
+  /** The budgets this request counts against: what was reserved, their state, the LLM usage meter. */
+  budgets: BudgetCharges | undefined;
   // record
   decisionId: string | undefined;
   // forward
   /** Where the call goes instead of the route's upstream (an action's sandbox); absent: the route's. */
   upstream: string | undefined;
   forwarded: Forwarded | undefined;
+  /** Sees each chunk of the upstream's answer as it streams to the caller (e.g. an LLM usage meter). */
+  responseTap: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     gw: GatewayServices,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { GatewayConfig, WarrantConfig } from '../config/types.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, WarrantError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
@@ -75,6 +75,12 @@ export async function startGateway(
   const catalog =
     options.catalog ??
     (config.guard.catalog ? ActionCatalog.fromFile(config.guard.catalog) : new ActionCatalog([]));
+  // Budgets are kept in the guard store: configured without one, the gateway could not enforce them.
+  if ((config.guard?.budgets?.length ?? 0) > 0 && options.guard === undefined)
+    throw new WarrantError(
+      'WARRANT_BUDGET_UNAVAILABLE',
+      'guard.budgets is configured, but this gateway has no guard store to keep the spent amounts in',
+    );
   // So are the logger and the tracing environment: a bad LOG_LEVEL or OTEL_* value starts nothing.
   const logger = options.logger ?? createLogger({ service: 'gateway' });
   const tracing = options.tracing ?? (await createTracing({ service: 'gateway' }));

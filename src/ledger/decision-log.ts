@@ -24,6 +24,17 @@ export interface DecisionRecord {
   readonly policyVersion?: string;
   readonly risk?: { readonly score: number; readonly factors: readonly { name: string; points: number }[] };
   readonly trustLevel?: number;
+  /**
+   * The budgets the call counts against (src/guard/budgets): each one's scope key, limit in force, spent
+   * amount (after this call's reservation, or at the refusal) and what this call counts.
+   */
+  readonly budgets?: readonly {
+    readonly name: string;
+    readonly key: string;
+    readonly limit: number;
+    readonly spent: number;
+    readonly quantity: number;
+  }[];
   readonly requestDigest?: string;
   /** The W3C trace id of the request the decision was made for (its span, the upstream's trace). */
   readonly traceId?: string;

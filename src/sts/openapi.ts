@@ -184,6 +184,33 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           responses: { '200': ok('policy version and revoked count'), ...errors },
         },
       },
+      '/budgets': {
+        get: {
+          summary:
+            'Budgets (guard.budgets): what each counts, the limit in force, and what each key (agent, person, txn, day) spent',
+          responses: { '200': ok('{items: budgets}'), ...errors },
+        },
+      },
+      '/budgets/{name}': {
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary: 'One budget with its spent amounts',
+          responses: { '200': ok('the budget'), ...errors },
+        },
+        put: {
+          summary:
+            "Override a budget's limit for every gateway at once; recorded in the guard change history (kind budget)",
+          requestBody: json({
+            type: 'object',
+            required: ['limit', 'reason'],
+            properties: {
+              limit: { type: 'number', minimum: 0, maximum: 9_000_000_000 },
+              reason: { type: 'string', minLength: 1, maxLength: 512 },
+            },
+          }),
+          responses: { '200': ok('the budget with its new limit and the change id'), ...errors },
+        },
+      },
     },
   };
 }

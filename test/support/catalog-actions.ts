@@ -20,3 +20,14 @@ export const CRM_READ: CatalogAction = {
   reversibility: 'reversible',
   blastRadius: 1,
 };
+
+/** A payment over HTTP whose `amount` (a JSON number in the body) budgets count. */
+export const PAYMENTS_PAY: CatalogAction = {
+  name: 'payments:pay',
+  match: { protocol: 'http', method: 'POST', path: '/pay/payments' },
+  impact: 'medium',
+  dataClass: 'internal',
+  reversibility: 'compensable',
+  blastRadius: 1,
+  parameters: { amount: { in: 'body', pointer: '/amount' } },
+};

@@ -126,6 +126,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   res.flushHeaders();
   try {
     for await (const chunk of response.body) {
+      call.responseTap?.(chunk as Buffer);
       if (!res.write(chunk)) {
         await new Promise<void>((resolve) => {
           const done = () => {

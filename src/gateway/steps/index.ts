@@ -12,6 +12,8 @@ import { guard } from './guard.ts';
 import { limitBody } from './limit-body.ts';
 import { readCall } from './read-call.ts';
 import { record } from './record.ts';
+import { reserveBudget } from './reserve-budget.ts';
+import { settleBudget } from './settle-budget.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
@@ -22,9 +24,10 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   readCall,
   guard,
   decide,
+  reserveBudget,
   record,
   forward,
 ]);
 
 /** What runs after the answer, in order (see `GatewayObserver`): the guard's parts add theirs here. */
-export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([]);
+export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([settleBudget]);

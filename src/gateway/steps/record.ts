@@ -66,6 +66,17 @@ export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
     policyVersion: decision.policyVersion,
     risk: decision.risk,
     trustLevel: need(call.guard, 'guard').trustLevel,
+    ...(call.budgets === undefined
+      ? {}
+      : {
+          budgets: call.budgets.states.map((b) => ({
+            name: b.name,
+            key: b.key,
+            limit: b.limit,
+            spent: b.spent,
+            quantity: b.quantity,
+          })),
+        }),
     requestDigest: digest.digest('base64url'),
     // The request's W3C trace: from a record to its trace, and back.
     traceId: call.trace.traceId,

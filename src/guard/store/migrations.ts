@@ -30,6 +30,28 @@ CREATE TABLE guard_changes (
 )${d.table};
 CREATE INDEX guard_changes_subject ON guard_changes (kind, subject, id);`,
   },
+  {
+    version: 4,
+    name: '004_budgets',
+    // Budgets (src/guard/budgets): what each budget's scope key (an agent, a person, a txn, maybe for one
+    // UTC day) has spent, in millionths of the counted unit (integers add exactly on both databases), and
+    // the limits operators set over the configured ones. Reservations are one conditional UPDATE per row.
+    sql: (d) => `
+CREATE TABLE guard_budget_spent (
+  budget TEXT NOT NULL,
+  scope_key TEXT NOT NULL,
+  spent ${d.int} NOT NULL,
+  updated ${d.int} NOT NULL,
+  PRIMARY KEY (budget, scope_key)
+)${d.keyedTable};
+CREATE TABLE guard_budget_limits (
+  budget TEXT NOT NULL PRIMARY KEY,
+  cap ${d.int} NOT NULL,
+  time ${d.int} NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL
+)${d.keyedTable};`,
+  },
 ];
 
 export const SQLITE_GUARD_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, SQLITE_DIALECT);
