@@ -35,6 +35,8 @@ export interface PostgresPoolOptions {
   readonly max: number;
   /** Session settings of every connection, e.g. `{ synchronous_commit: 'on' }`. */
   readonly settings?: Readonly<Record<string, string>>;
+  /** Longest wait for a new connection, in ms (default: pg's, no limit). */
+  readonly connectTimeoutMs?: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max,
+    ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
     options: flags.join(' '),
     types,
   });

@@ -35,7 +35,15 @@ export async function openGuardStore(
   if (config.store.kind === 'postgres') {
     if (!config.store.url) throw new TypeError('store.url is required for a PostgreSQL guard store');
     const schema = checkSchemaName(options.schema ?? 'warrant_guard');
-    const pool = createPostgresPool({ url: config.store.url, schema, max: 8 });
+    // The guard is on the request path: a database that stops answering must fail the call (closed), not
+    // hold it — so connections and statements are bounded.
+    const pool = createPostgresPool({
+      url: config.store.url,
+      schema,
+      max: 8,
+      connectTimeoutMs: 3000,
+      settings: { statement_timeout: '3000', lock_timeout: '3000' },
+    });
     try {
       await migratePool(pool, schema, POSTGRES_GUARD_MIGRATIONS, now);
     } catch (error) {
