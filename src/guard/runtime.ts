@@ -10,14 +10,18 @@
  * process through the store's change history: the runtime polls it (`pollMs`) and tells the parts that
  * {@link GuardRuntime.watch} a kind.
  */
+import { defaultConfig } from '../config/load-config.ts';
 import type { WarrantConfig } from '../config/types.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
+import { TrustLevels } from './trust/trust-levels.ts';
 
 export type ChangeListener = (change: GuardChange) => void;
 
 export interface GuardRuntime {
   readonly store: GuardStore;
+  /** Progressive trust: each agent's level (read per request), counted outcomes, demotions, pins. */
+  readonly trust: TrustLevels;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -51,8 +55,12 @@ export async function openGuardRuntime(
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   const watchers = new Map<string, ChangeListener[]>();
   let seen: number;
+  let trust: TrustLevels;
   try {
     seen = await store.changes.latest();
+    // A configuration without guard options (unit tests' minimal ones) gets the defaults.
+    const trustConfig = config.guard?.trust ?? defaultConfig().guard.trust;
+    trust = await TrustLevels.open(store, trustConfig, clock, options.onError);
   } catch (error) {
     if (owned) await store.close().catch(() => {});
     throw error;
@@ -84,19 +92,23 @@ export async function openGuardRuntime(
       : undefined;
   timer?.unref();
   let closing: Promise<void> | undefined;
+  const watch = (kind: string, listener: ChangeListener): void => {
+    const list = watchers.get(kind) ?? [];
+    list.push(listener);
+    watchers.set(kind, list);
+  };
+  watch('trust', (change) => trust.changed(change));
   return {
     store,
+    trust,
     now: clock,
-    watch(kind, listener) {
-      const list = watchers.get(kind) ?? [];
-      list.push(listener);
-      watchers.set(kind, list);
-    },
+    watch,
     poll,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         await polling?.catch(() => {});
+        await trust.close();
         if (owned) await store.close();
       })();
       return closing;

@@ -6,12 +6,14 @@
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
 import { checkHead } from './check-head.ts';
+import { countTrust } from './count-trust.ts';
 import { decide } from './decide.ts';
 import { forward } from './forward.ts';
 import { guard } from './guard.ts';
 import { limitBody } from './limit-body.ts';
 import { readCall } from './read-call.ts';
 import { record } from './record.ts';
+import { sandbox } from './sandbox.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
@@ -22,9 +24,10 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   readCall,
   guard,
   decide,
+  sandbox,
   record,
   forward,
 ]);
 
 /** What runs after the answer, in order (see `GatewayObserver`): the guard's parts add theirs here. */
-export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([]);
+export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([countTrust]);
