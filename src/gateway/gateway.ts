@@ -162,10 +162,25 @@ export class Gateway {
       this.decisionCache.clear();
       this.callCache.clear();
     }
+    // A new catalog or policy may change what agents may do alone: the ledger's statements follow.
+    if (next.catalog || next.policy)
+      this.#o.guard?.autonomy
+        .recordAll()
+        .catch((error: unknown) => logError(this.#logger, error, { part: 'autonomy' }));
   }
 
   get routes(): readonly GatewayRoute[] {
     return this.#routes;
+  }
+
+  /** The catalog and action policy new requests are decided with (autonomy statements are made from them). */
+  get sources(): { readonly catalog: ActionCatalog; readonly policy: PolicySet } {
+    return { catalog: this.#catalog, policy: this.#policy };
+  }
+
+  /** This gateway's id (in every record it writes). */
+  get id(): string {
+    return this.#o.id;
   }
 
   /** Whether the decision log took the last durable append (false after a failed one, until one succeeds). */

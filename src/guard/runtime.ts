@@ -12,6 +12,7 @@
  */
 import { defaultConfig } from '../config/load-config.ts';
 import type { WarrantConfig } from '../config/types.ts';
+import { Autonomy } from './autonomy/autonomy.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
 import { TrustLevels } from './trust/trust-levels.ts';
@@ -20,8 +21,12 @@ export type ChangeListener = (change: GuardChange) => void;
 
 export interface GuardRuntime {
   readonly store: GuardStore;
+  /** The deployment's trust domain: agent names resolve to `spiffe://<trustDomain>/agent/<name>`. */
+  readonly trustDomain: string;
   /** Progressive trust: each agent's level (read per request), counted outcomes, demotions, pins. */
   readonly trust: TrustLevels;
+  /** Autonomy statements: served by the admin API, recorded to the ledger by the gateway. */
+  readonly autonomy: Autonomy;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -100,7 +105,9 @@ export async function openGuardRuntime(
   watch('trust', (change) => trust.changed(change));
   return {
     store,
+    trustDomain: config.trustDomain ?? 'warrant.local',
     trust,
+    autonomy: new Autonomy(trust, config, clock),
     now: clock,
     watch,
     poll,

@@ -5,7 +5,9 @@
  */
 import type { AdminExtension } from '../../sts/admin-input.ts';
 import type { GuardRuntime } from '../runtime.ts';
+import { autonomyAdmin } from './autonomy.ts';
+import { trustAdmin } from './trust.ts';
 
-export function guardAdmin(_guard: GuardRuntime): readonly AdminExtension[] {
-  return [];
+export function guardAdmin(guard: GuardRuntime): readonly AdminExtension[] {
+  return [trustAdmin(guard), autonomyAdmin(guard)];
 }
