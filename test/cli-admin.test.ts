@@ -584,6 +584,8 @@ describe('warrant admin and verification commands', () => {
         ['agent', 'disable'],
         ['agent', 'enable'],
         ['agent', 'rotate-key'],
+        ['agent', 'trust'],
+        ['agent', 'autonomy'],
         ['revoke'],
         ['token', 'verify'],
         ['keys', 'rotate'],
