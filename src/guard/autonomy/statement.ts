@@ -16,7 +16,7 @@ import type { ActionCatalog, CatalogEntry } from '../catalog.ts';
 import { scoreRisk } from '../risk.ts';
 
 /** The delegation depth the statement assumes: a warrant straight from the person (deeper chains score higher). */
-export const STATEMENT_DEPTH = 1;
+export const STATEMENT_DEPTH = 0;
 
 export interface AutonomyAction {
   readonly action: string;
