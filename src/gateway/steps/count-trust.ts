@@ -12,7 +12,7 @@
 import type { GatewayCall, GatewayObserver } from '../context.ts';
 
 export const countTrust: GatewayObserver = {
-  name: 'countTrust',
+  name: 'count-trust',
   observe(call): void {
     const trust = call.gw.guard?.trust;
     const caller = call.presented?.leaf.claims.act.sub;
