@@ -92,7 +92,14 @@ export async function openGuardRuntime(
   const timer =
     pollMs > 0
       ? setInterval(() => {
-          poll().catch((error: unknown) => options.onError?.(error));
+          poll().then(
+            () => trust.confirmed(),
+            (error: unknown) => {
+              // Levels are not raised on stale news: past a bound, every agent is back at the initial level.
+              trust.unconfirmed();
+              options.onError?.(error);
+            },
+          );
         }, pollMs)
       : undefined;
   timer?.unref();

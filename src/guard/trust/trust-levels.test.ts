@@ -5,7 +5,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { CatalogError, validateCatalog } from '../catalog.ts';
 import { openGuardRuntime } from '../runtime.ts';
 import { openGuardStore } from '../store/open-guard-store.ts';
-import type { TrustLevelEvent } from './trust-levels.ts';
+import { STALE_SECONDS, type TrustLevelEvent } from './trust-levels.ts';
 
 const A = 'spiffe://warrant.test/agent/a';
 const config = loadConfig(undefined, {
@@ -100,4 +100,23 @@ test('a bad sandbox in the catalog is refused with its path named', () => {
       ?.belowTrustLevel,
     2,
   );
+});
+
+test('while the change history does not answer, levels fall back to the initial one past the bound', async () => {
+  const store = await openGuardStore(config, { path: ':memory:' });
+  let now = 1000;
+  const runtime = await openGuardRuntime(config, { store, pollMs: 0, clock: () => now });
+  try {
+    await runtime.trust.set(A, { level: 2, pinned: true }, 'vetted', 'admin');
+    runtime.trust.unconfirmed();
+    now += STALE_SECONDS - 1;
+    assert.equal(runtime.trust.level(A), 2, 'within the bound: the copy is trusted');
+    now += 1;
+    assert.equal(runtime.trust.level(A), 0, 'past it: the initial level');
+    runtime.trust.confirmed();
+    assert.equal(runtime.trust.level(A), 2);
+  } finally {
+    await runtime.close();
+    await store.close();
+  }
 });

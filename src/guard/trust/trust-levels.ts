@@ -52,6 +52,13 @@ export interface TrustView {
   }[];
 }
 
+/**
+ * How long this process trusts its copy of the levels while it cannot read the change history (the store
+ * is down): past it, no agent is above the initial level until the history answers again — another
+ * process may have demoted an agent meanwhile, and a level is only raised on evidence.
+ */
+export const STALE_SECONDS = 10;
+
 interface Cached {
   readonly level: number;
   readonly pinned: boolean;
@@ -69,6 +76,8 @@ export class TrustLevels {
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
+  /** When the change history first failed to answer since it last did (epoch seconds); undefined: it answers. */
+  #unconfirmedSince: number | undefined;
   readonly #onError: (error: unknown) => void;
 
   private constructor(
@@ -103,7 +112,20 @@ export class TrustLevels {
 
   /** The agent's level now (synchronous: the request path reads it). */
   level(agent: string): number {
-    return this.#cache.get(agent)?.level ?? this.#config.initialLevel;
+    const level = this.#cache.get(agent)?.level ?? this.#config.initialLevel;
+    if (this.#unconfirmedSince !== undefined && this.#now() - this.#unconfirmedSince >= STALE_SECONDS)
+      return Math.min(level, this.#config.initialLevel);
+    return level;
+  }
+
+  /** The change history answered: the copy of the levels is current. */
+  confirmed(): void {
+    this.#unconfirmedSince = undefined;
+  }
+
+  /** The change history did not answer: after {@link STALE_SECONDS}, levels fall back to the initial one. */
+  unconfirmed(): void {
+    this.#unconfirmedSince ??= this.#now();
   }
 
   /** Whether an operator pinned the agent's level. */
