@@ -5,7 +5,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { CatalogError, validateCatalog } from '../catalog.ts';
 import { openGuardRuntime } from '../runtime.ts';
 import { openGuardStore } from '../store/open-guard-store.ts';
-import { STALE_SECONDS, type TrustLevelEvent } from './trust-levels.ts';
+import { STALE_SECONDS, type TrustLevelEvent, TrustLevels } from './trust-levels.ts';
 
 const A = 'spiffe://warrant.test/agent/a';
 const config = loadConfig(undefined, {
@@ -117,6 +117,31 @@ test('while the change history does not answer, levels fall back to the initial 
     assert.equal(runtime.trust.level(A), 2);
   } finally {
     await runtime.close();
+    await store.close();
+  }
+});
+
+test('counts that cannot be written (the store is down) are kept and written by the next flush', async () => {
+  const store = await openGuardStore(config, { path: ':memory:' });
+  let down = true;
+  const sql = new Proxy(store.sql, {
+    get(target, name) {
+      if (name === 'transaction' && down) return () => Promise.reject(new Error('store down'));
+      const value = Reflect.get(target, name);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const levels = await TrustLevels.open({ ...store, sql }, config.guard.trust, () => 1000);
+  try {
+    levels.count(A, 'clean');
+    await assert.rejects(levels.flush(), /store down/);
+    assert.equal(levels.level(A), 0);
+    down = false;
+    levels.count(A, 'clean');
+    await levels.flush();
+    assert.equal(levels.level(A), 1, 'both clean calls counted');
+  } finally {
+    await levels.close();
     await store.close();
   }
 });

@@ -161,6 +161,12 @@ export class TrustLevels {
       void this.flush().catch(this.#onError);
       return;
     }
+    this.#schedule();
+  }
+
+  /** A flush after `flushMs`, unless one is scheduled. */
+  #schedule(): void {
+    if (this.#closed) return;
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       void this.flush().catch(this.#onError);
@@ -192,6 +198,7 @@ export class TrustLevels {
           } catch (error) {
             // Kept for the next flush: this agent's counts and those not written yet.
             for (const [a, t] of entries.slice(i)) this.#requeue(a, t);
+            this.#schedule();
             throw error;
           }
         }
