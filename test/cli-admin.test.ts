@@ -266,6 +266,53 @@ describe('warrant admin and verification commands', () => {
       assert.equal(rotated.previousKeys.at(-1)?.jkt, kid);
     });
 
+    test('agent trust sets and pins a level with its reason; agent show and agent autonomy show it', async () => {
+      const before = await warrant(['agent', 'trust', 'planner']);
+      assert.equal(before.code, 0, before.stderr);
+      assert.match(before.stdout, /^trust level 0 of 4$/m);
+      assert.match(before.stdout, /^history +\(no change yet\)$/m);
+      const noReason = await warrant(['agent', 'trust', 'planner', '--level', '2']);
+      assert.equal(noReason.code, 2, 'a usage error');
+      assert.match(noReason.stderr, /--reason is required/);
+      const set = await warrant(['agent', 'trust', 'planner', '--level', '2', '--reason', 'vetted by ops']);
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, /^changed\ntrust level 2 of 4 \(pinned by an operator\)$/m);
+      assert.match(set.stdout, /-> 2 by admin: set to level 2 and pinned by an operator: vetted by ops$/m);
+      const tooHigh = await warrant(['agent', 'trust', 'planner', '--level', '7', '--reason', 'x']);
+      assert.equal(tooHigh.code, 1);
+      assert.match(tooHigh.stderr, /level must be an integer in 0\.\.4/);
+      const [show, showJson, autonomy, autonomyJson] = await Promise.all([
+        warrant(['agent', 'show', 'planner']),
+        warrant(['agent', 'show', 'planner', '--json']),
+        warrant(['agent', 'autonomy', 'planner']),
+        warrant(['agent', 'autonomy', 'planner', '--json']),
+      ]);
+      assert.match(show.stdout, /^trust level 2 of 4 \(pinned by an operator\)$/m);
+      assert.match(show.stdout, /^tier trust +\d+ \(the delegation policy's input at exchange\)$/m);
+      assert.equal(JSON.parse(showJson.stdout).trust.level, 2);
+      assert.equal(autonomy.code, 0, autonomy.stderr);
+      assert.match(autonomy.stdout, /^Autonomy statement of spiffe:\/\/warrant\.test\/agent\/planner$/m);
+      assert.match(autonomy.stdout, /^trust level 2 of 4 \(pinned\)/m);
+      assert.match(autonomy.stdout, /^Under uncertainty it stops and asks:$/m);
+      const answer = JSON.parse(autonomyJson.stdout);
+      assert.equal(answer.statement.trustLevel, 2);
+      assert.match(answer.digest, /^[A-Za-z0-9_-]{43}$/);
+      const unpin = await warrant([
+        'agent',
+        'trust',
+        'planner',
+        '--unpin',
+        '--reason',
+        'let it earn',
+        '--json',
+      ]);
+      assert.equal(unpin.code, 0, unpin.stderr);
+      assert.deepEqual(
+        [JSON.parse(unpin.stdout).trust.level, JSON.parse(unpin.stdout).trust.pinned],
+        [2, false],
+      );
+    });
+
     test('an unknown agent, a taken name: exit 1 with what to do next', async () => {
       const [unknown, taken] = await Promise.all([
         warrant(['agent', 'show', 'nobody']),
@@ -584,6 +631,8 @@ describe('warrant admin and verification commands', () => {
         ['agent', 'disable'],
         ['agent', 'enable'],
         ['agent', 'rotate-key'],
+        ['agent', 'trust'],
+        ['agent', 'autonomy'],
         ['revoke'],
         ['token', 'verify'],
         ['keys', 'rotate'],

@@ -130,8 +130,24 @@ export interface WarrantConfig {
   readonly policy: PolicyConfig;
   readonly gateway: GatewayConfig;
   readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
-  readonly guard: { readonly catalog?: string; readonly budgets: readonly BudgetConfig[] };
+  readonly guard: GuardConfig;
   readonly dashboard: { readonly enabled: boolean };
+}
+
+export interface GuardConfig {
+  readonly catalog?: string;
+  readonly trust: TrustConfig;
+  readonly budgets: readonly BudgetConfig[];
+}
+
+/** Progressive trust (`guard.trust`, docs/guard.md). */
+export interface TrustConfig {
+  /** The highest level (levels run 0..levels). */
+  readonly levels: number;
+  readonly initialLevel: number;
+  readonly promotion: { readonly calls: number; readonly minSeconds: number };
+  readonly demotion: { readonly denials: number; readonly failures: number; readonly windowSeconds: number };
+  readonly flushMs: number;
 }
 
 /**

@@ -56,6 +56,13 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       );
     }
   }
+  const trust = config.guard.trust;
+  if (trust.initialLevel > trust.levels) {
+    throw new ConfigError(
+      '/guard/trust/initialLevel',
+      `must be at most guard.trust.levels (${trust.levels}), got ${trust.initialLevel}`,
+    );
+  }
   if (gateway.replayCache === 'redis' && config.redis === undefined) {
     throw new ConfigError(
       '/gateway/replayCache',

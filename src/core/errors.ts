@@ -82,6 +82,8 @@ export const ERROR_CODES = {
   WARRANT_ROUTE_UNKNOWN: 'No gateway route matches this host and path.',
   WARRANT_ACTION_UNKNOWN: 'The call matches no action of the catalog; unknown actions are denied.',
   WARRANT_CALL_DENIED: 'The action policy denies this call.',
+  WARRANT_SANDBOX_CONFLICT:
+    'The calls of one request would go to different sandbox upstreams (the caller is below their trust levels); send them separately.',
   WARRANT_DECISION_NOT_RECORDED: 'The decision could not be made durable, so the call was not forwarded.',
   WARRANT_BODY_TOO_LARGE: 'The request body is larger than the route allows.',
   WARRANT_UPSTREAM_FAILED: 'The upstream could not be reached or failed mid-response.',

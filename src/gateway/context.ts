@@ -62,7 +62,10 @@ export interface GatewayServices {
   readonly callCache: CallDecisionCache;
   /** Epoch seconds. */
   now(): number;
-  /** Trust level of an agent (progressive trust); absent: every agent is at level 0. */
+  /**
+   * Trust level of an agent: the guard's progressive trust (`guard.trust.level`), read synchronously from
+   * the process's cache; absent (no guard): every agent is at level 0, the most constrained.
+   */
   readonly trustLevel: ((agentId: string) => number) | undefined;
   /** The guard's store and parts (src/guard/runtime.ts); absent: no guard state. */
   readonly guard: GuardRuntime | undefined;
@@ -150,6 +153,8 @@ export class GatewayCall {
   // forward
   /** Where the call goes instead of the route's upstream (an action's sandbox); absent: the route's. */
   upstream: string | undefined;
+  /** Set by the sandbox step when `upstream` is an action's sandbox: its origin, for the decision record. */
+  sandboxed: string | undefined;
   forwarded: Forwarded | undefined;
   /** Sees each chunk of the upstream's answer as it streams to the caller (e.g. an LLM usage meter). */
   responseTap: ((chunk: Buffer) => void) | undefined;

@@ -47,8 +47,6 @@ export interface GatewayOptions {
   readonly publicUrl?: string;
   /** The listen address: a default allowed Host (unless it is a wildcard address). */
   readonly listenHost?: string;
-  /** Trust level of a calling agent (progressive trust, DESIGN §6); 0 when unknown. */
-  readonly trustLevel?: (agentId: string) => number;
   /** The guard's store and parts (DESIGN §6); absent: no guard state. */
   readonly guard?: GuardRuntime;
   readonly clock?: () => number;
@@ -125,7 +123,8 @@ export class Gateway {
       decisionCache: this.decisionCache,
       callCache: this.callCache,
       now: this.#clock,
-      trustLevel: options.trustLevel,
+      // Progressive trust (src/guard/trust/): the level from this process's cache, read per request.
+      trustLevel: options.guard === undefined ? undefined : (agent) => options.guard!.trust.level(agent),
       guard: options.guard,
       route: (host, path) => this.route(host, path),
       allowedHosts: (route) => this.#allowedHosts(route),
@@ -163,10 +162,25 @@ export class Gateway {
       this.decisionCache.clear();
       this.callCache.clear();
     }
+    // A new catalog or policy may change what agents may do alone: the ledger's statements follow.
+    if (next.catalog || next.policy)
+      this.#o.guard?.autonomy
+        .recordAll()
+        .catch((error: unknown) => logError(this.#logger, error, { part: 'autonomy' }));
   }
 
   get routes(): readonly GatewayRoute[] {
     return this.#routes;
+  }
+
+  /** The catalog and action policy new requests are decided with (autonomy statements are made from them). */
+  get sources(): { readonly catalog: ActionCatalog; readonly policy: PolicySet } {
+    return { catalog: this.#catalog, policy: this.#policy };
+  }
+
+  /** This gateway's id (in every record it writes). */
+  get id(): string {
+    return this.#o.id;
   }
 
   /** Whether the decision log took the last durable append (false after a failed one, until one succeeds). */

@@ -22,6 +22,7 @@ import {
   createMetrics,
   createTracing,
   type Logger,
+  logError,
   type Metrics,
   type Tracing,
 } from '../telemetry/index.ts';
@@ -156,6 +157,15 @@ export async function startGateway(
   // Without gateway.publicUrl, the listener's own URL is the public one (localhost for every interface).
   const publicHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : undefined;
   gateway.listening(publicHost === undefined ? bound.url : `${scheme}://${publicHost}:${address.port}`);
+  if (options.guard) {
+    // This process writes the ledger, so it keeps the ledger's copy of each agent's autonomy statement
+    // current (src/guard/autonomy/). A failure is logged: statements are retried on the next change.
+    const autonomy = options.guard.autonomy;
+    autonomy.useSources(() => gateway.sources);
+    await autonomy
+      .recordTo(decisions, gateway.id, (error) => logError(logger, error, { part: 'autonomy' }))
+      .catch((error: unknown) => logError(logger, error, { part: 'autonomy' }));
+  }
   return {
     url: bound.url,
     gateway,

@@ -57,6 +57,14 @@ export interface CatalogAction {
    * enumeration `<name>` is checked against parameter `<name>`; `destination`, when declared, too.
    */
   readonly parameters?: Readonly<Record<string, ParameterLocation>>;
+  /** Calls of agents below `belowTrustLevel` go to `upstream` instead of production (docs/guard.md). */
+  readonly sandbox?: ActionSandbox;
+}
+
+export interface ActionSandbox {
+  /** An http(s) URL: the sandbox's origin and base path. */
+  readonly upstream: string;
+  readonly belowTrustLevel: number;
 }
 
 /** A parameter compiled once at load: its pointer split into reference tokens, its header name lower-cased. */
@@ -180,6 +188,7 @@ const PATTERN_NAMES: Readonly<Record<string, string>> = {
   '^/[^*]*\\*?$': 'a path starting with / (a trailing * matches every path it starts)',
   '^[A-Z]{1,16}$': 'an HTTP method in upper case',
   '^[^*]+\\*?$|^\\*$': 'a model name or pattern (a trailing * matches every name it starts)',
+  '^https?://[^/?#@\\s]+(/[^?#\\s]*)?$': 'an http:// or https:// URL without query, fragment or credentials',
 };
 
 /**
@@ -262,6 +271,8 @@ function entry(a: CatalogAction, at: string): CatalogEntry {
     if (key !== 'protocol' && !MATCH_KEYS[m.protocol].includes(key))
       throw new CatalogError(`${at}/match/${key}`, `not a ${m.protocol} match option`);
   }
+  if (a.sandbox !== undefined && !URL.canParse(a.sandbox.upstream))
+    throw new CatalogError(`${at}/sandbox/upstream`, 'expected an http:// or https:// URL');
   const compiled = new Map<string, CompiledParameter>();
   for (const [name, location] of Object.entries(a.parameters ?? {})) {
     const where = `${at}/parameters/${name}`;

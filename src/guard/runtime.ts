@@ -10,10 +10,13 @@
  * process through the store's change history: the runtime polls it (`pollMs`) and tells the parts that
  * {@link GuardRuntime.watch} a kind.
  */
+import { defaultConfig } from '../config/load-config.ts';
 import type { WarrantConfig } from '../config/types.ts';
+import { Autonomy } from './autonomy/autonomy.ts';
 import { type Budgets, openBudgets } from './budgets/budgets.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
+import { TrustLevels } from './trust/trust-levels.ts';
 
 export type ChangeListener = (change: GuardChange) => void;
 
@@ -21,6 +24,12 @@ export interface GuardRuntime {
   readonly store: GuardStore;
   /** Budgets (`guard.budgets`): cumulative caps whose spent amounts live in the store. */
   readonly budgets: Budgets;
+  /** The deployment's trust domain: agent names resolve to `spiffe://<trustDomain>/agent/<name>`. */
+  readonly trustDomain: string;
+  /** Progressive trust: each agent's level (read per request), counted outcomes, demotions, pins. */
+  readonly trust: TrustLevels;
+  /** Autonomy statements: served by the admin API, recorded to the ledger by the gateway. */
+  readonly autonomy: Autonomy;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -54,8 +63,12 @@ export async function openGuardRuntime(
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   const watchers = new Map<string, ChangeListener[]>();
   let seen: number;
+  let trust: TrustLevels;
   try {
     seen = await store.changes.latest();
+    // A configuration without guard options (unit tests' minimal ones) gets the defaults.
+    const trustConfig = config.guard?.trust ?? defaultConfig().guard.trust;
+    trust = await TrustLevels.open(store, trustConfig, clock, options.onError);
   } catch (error) {
     if (owned) await store.close().catch(() => {});
     throw error;
@@ -82,25 +95,38 @@ export async function openGuardRuntime(
   const timer =
     pollMs > 0
       ? setInterval(() => {
-          poll().catch((error: unknown) => options.onError?.(error));
+          poll().then(
+            () => trust.confirmed(),
+            (error: unknown) => {
+              // Levels are not raised on stale news: past a bound, every agent is back at the initial level.
+              trust.unconfirmed();
+              options.onError?.(error);
+            },
+          );
         }, pollMs)
       : undefined;
   timer?.unref();
   let closing: Promise<void> | undefined;
+  const watch = (kind: string, listener: ChangeListener): void => {
+    const list = watchers.get(kind) ?? [];
+    list.push(listener);
+    watchers.set(kind, list);
+  };
+  watch('trust', (change) => trust.changed(change));
   return {
     store,
     budgets: openBudgets(config, store),
+    trustDomain: config.trustDomain ?? 'warrant.local',
+    trust,
+    autonomy: new Autonomy(trust, config, clock),
     now: clock,
-    watch(kind, listener) {
-      const list = watchers.get(kind) ?? [];
-      list.push(listener);
-      watchers.set(kind, list);
-    },
+    watch,
     poll,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         await polling?.catch(() => {});
+        await trust.close();
         if (owned) await store.close();
       })();
       return closing;

@@ -124,6 +124,7 @@ export const HTTP_ERRORS: { readonly [C in ErrorCode]: ErrorMapping } = Object.f
   WARRANT_ROUTE_UNKNOWN: row(404, 'not_found'),
   WARRANT_ACTION_UNKNOWN: DENIED,
   WARRANT_CALL_DENIED: DENIED,
+  WARRANT_SANDBOX_CONFLICT: DENIED,
   WARRANT_DECISION_NOT_RECORDED: UNAVAILABLE,
   WARRANT_BODY_TOO_LARGE: row(413, 'payload_too_large'),
   WARRANT_UPSTREAM_FAILED: row(502, 'bad_gateway'),

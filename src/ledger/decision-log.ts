@@ -3,7 +3,8 @@ import { type FileHandle, open } from 'node:fs/promises';
 /** One decision of the gateway, as recorded before the call is forwarded (DESIGN §8). No token literals. */
 export interface DecisionRecord {
   readonly id: string;
-  readonly kind: 'decision' | 'outcome';
+  /** `autonomy`: an agent's autonomy statement changed (no call; `caller` is the agent). */
+  readonly kind: 'decision' | 'outcome' | 'autonomy';
   readonly time: string;
   readonly gateway: string;
   readonly decision?: 'allow' | 'deny' | 'approval_required' | 'contained';
@@ -35,6 +36,11 @@ export interface DecisionRecord {
     readonly spent: number;
     readonly quantity: number;
   }[];
+  /** The call went to its action's sandbox (the caller was below its trust level), at `sandbox` (an origin). */
+  readonly sandboxed?: true;
+  readonly sandbox?: string;
+  /** For autonomy records: the agent's autonomy statement as it changed (src/guard/autonomy/). */
+  readonly autonomy?: { readonly digest: string; readonly statement: unknown };
   readonly requestDigest?: string;
   /** The W3C trace id of the request the decision was made for (its span, the upstream's trace). */
   readonly traceId?: string;

@@ -113,6 +113,38 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           responses: { '200': ok('the agent'), ...errors },
         },
       },
+      '/agents/{agent}/trust': {
+        get: {
+          summary:
+            "The agent's standing at the gateway (progressive trust): level, maxLevel, pinned, its record since the level last changed (clean calls, denials, failures) and recent history with reasons",
+          parameters: [agentRef],
+          responses: { '200': ok('{agent, level, maxLevel, pinned, record, promotion, history}'), ...errors },
+        },
+        post: {
+          summary:
+            "Set the agent's trust level (pinned unless pin is false) and/or pin or unpin it; recorded with the reason, actor admin",
+          parameters: [agentRef],
+          requestBody: json({
+            type: 'object',
+            required: ['reason'],
+            additionalProperties: false,
+            properties: {
+              level: { type: 'integer', minimum: 0, description: 'at most guard.trust.levels' },
+              pin: { type: 'boolean', description: 'default true when level is given' },
+              reason: { type: 'string', minLength: 1, maxLength: 512 },
+            },
+          }),
+          responses: { '200': ok('{changed, trust}: whether anything changed, and the standing'), ...errors },
+        },
+      },
+      '/agents/{agent}/autonomy': {
+        get: {
+          summary:
+            "The agent's autonomy statement (may do alone, must ask first, may never do, under uncertainty) and its digest; gateways write every new version to the ledger",
+          parameters: [agentRef],
+          responses: { '200': ok('{digest, statement}'), ...errors },
+        },
+      },
       '/issuers': {
         get: {
           summary: 'List trusted issuers added at runtime',

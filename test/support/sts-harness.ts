@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import type { ConfigOverrides, TrustedIssuer, WarrantConfig } from '../../src/config/types.ts';
 import { generateSigningKey, type SigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
+import type { GuardRuntime } from '../../src/guard/runtime.ts';
 import { type ControlPlane, startControlPlane } from '../../src/runtime/control-plane.ts';
 import { AgentClient } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -69,6 +70,8 @@ export interface HarnessOptions {
   readonly overrides?: ConfigOverrides;
   /** Trusted issuers added after the harness's own person issuer. */
   readonly extraIssuers?: readonly TrustedIssuer[];
+  /** A guard runtime to share with a gateway (as `warrant dev` does); the caller closes it. */
+  readonly guard?: GuardRuntime;
 }
 
 export { POSTGRES_URL } from './services.ts';
@@ -113,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger: options.logger ?? quietLogger(),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.guard ? { guard: options.guard } : {}),
   });
   const admin = (method: string, path: string, body?: unknown) =>
     fetch(`${plane.url}/admin${path}`, {

@@ -6,6 +6,7 @@
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
 import { checkHead } from './check-head.ts';
+import { countTrust } from './count-trust.ts';
 import { decide } from './decide.ts';
 import { forward } from './forward.ts';
 import { guard } from './guard.ts';
@@ -13,6 +14,7 @@ import { limitBody } from './limit-body.ts';
 import { readCall } from './read-call.ts';
 import { record } from './record.ts';
 import { reserveBudget } from './reserve-budget.ts';
+import { sandbox } from './sandbox.ts';
 import { settleBudget } from './settle-budget.ts';
 import { verifySignature } from './verify-signature.ts';
 
@@ -24,10 +26,11 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   readCall,
   guard,
   decide,
+  sandbox,
   reserveBudget,
   record,
   forward,
 ]);
 
 /** What runs after the answer, in order (see `GatewayObserver`): the guard's parts add theirs here. */
-export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([settleBudget]);
+export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([settleBudget, countTrust]);

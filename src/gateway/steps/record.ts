@@ -77,6 +77,7 @@ export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
             quantity: b.quantity,
           })),
         }),
+    ...(call.sandboxed === undefined ? {} : { sandboxed: true, sandbox: call.sandboxed }),
     requestDigest: digest.digest('base64url'),
     // The request's W3C trace: from a record to its trace, and back.
     traceId: call.trace.traceId,

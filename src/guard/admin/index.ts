@@ -5,8 +5,10 @@
  */
 import type { AdminExtension } from '../../sts/admin-input.ts';
 import type { GuardRuntime } from '../runtime.ts';
+import { autonomyAdmin } from './autonomy.ts';
 import { budgetsAdmin } from './budgets.ts';
+import { trustAdmin } from './trust.ts';
 
 export function guardAdmin(guard: GuardRuntime): readonly AdminExtension[] {
-  return [budgetsAdmin(guard)];
+  return [budgetsAdmin(guard), trustAdmin(guard), autonomyAdmin(guard)];
 }

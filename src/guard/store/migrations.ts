@@ -31,6 +31,31 @@ CREATE TABLE guard_changes (
 CREATE INDEX guard_changes_subject ON guard_changes (kind, subject, id);`,
   },
   {
+    version: 2,
+    name: '002_trust',
+    // Progressive trust (src/guard/trust/): each agent's standing — its level, whether an operator pinned
+    // it, and the record since its last change (clean calls since `since`; denials and failures in the
+    // demotion window that began at `window_start`). `guard_autonomy` holds the digest of the autonomy
+    // statement last written to the ledger for an agent, so one replica writes each new version once.
+    sql: (d) => `
+CREATE TABLE guard_trust (
+  agent TEXT PRIMARY KEY,
+  level ${d.int} NOT NULL,
+  pinned ${d.int} NOT NULL,
+  since ${d.int} NOT NULL,
+  clean ${d.int} NOT NULL,
+  denials ${d.int} NOT NULL,
+  failures ${d.int} NOT NULL,
+  window_start ${d.int} NOT NULL,
+  updated ${d.int} NOT NULL
+)${d.keyedTable};
+CREATE TABLE guard_autonomy (
+  agent TEXT PRIMARY KEY,
+  digest TEXT NOT NULL,
+  time ${d.int} NOT NULL
+)${d.keyedTable};`,
+  },
+  {
     version: 4,
     name: '004_budgets',
     // Budgets (src/guard/budgets): what each budget's scope key (an agent, a person, a txn, maybe for one

@@ -144,5 +144,6 @@ export function describeGrant(grant: unknown): string {
 }
 
 export function isDecision(record: DecisionRecord): boolean {
-  return record.kind !== 'outcome';
+  // Outcomes belong to a decision; autonomy records (an agent's statement changed) are no call at all.
+  return record.kind !== 'outcome' && record.kind !== 'autonomy';
 }

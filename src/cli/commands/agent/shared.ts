@@ -57,7 +57,7 @@ export function describeAgent(a: AgentView): string {
     `status      ${a.status}`,
     `owner       ${a.owner}`,
     `tier        ${a.tier}`,
-    `trust level ${a.trustLevel}`,
+    `tier trust  ${a.trustLevel} (the delegation policy's input at exchange)`,
     `max depth   ${a.maxDepth}`,
     `audiences   ${a.allowedAudiences.length === 0 ? '(none)' : a.allowedAudiences.join(', ')}`,
     `key (jkt)   ${a.jkt}`,
@@ -82,4 +82,41 @@ export async function agentAction(
     agentPath(args.positionals[0]!, action),
   );
   return { client, result };
+}
+
+/** What the guard answers for an agent's standing (src/guard/trust/trust-levels.ts `TrustView`). */
+export interface TrustView {
+  readonly agent: string;
+  readonly level: number;
+  readonly maxLevel: number;
+  readonly pinned: boolean;
+  readonly record?: {
+    readonly since: number;
+    readonly clean: number;
+    readonly denials: number;
+    readonly failures: number;
+  };
+  readonly promotion: { readonly calls: number; readonly minSeconds: number };
+  readonly history: readonly {
+    readonly time: number;
+    readonly from: number | null;
+    readonly to: number | null;
+    readonly actor: string;
+    readonly reason: string;
+  }[];
+}
+
+/** The guard's standing of an agent as `agent show` and `agent trust` print it (at most `recent` changes). */
+export function describeTrust(t: TrustView, recent = 5): string {
+  const lines = [`trust level ${t.level} of ${t.maxLevel}${t.pinned ? ' (pinned by an operator)' : ''}`];
+  const r = t.record;
+  if (r === undefined) lines.push('record      (not seen by the gateway yet)');
+  else
+    lines.push(
+      `record      ${r.clean} clean calls since ${iso(r.since)} (promotion after ${t.promotion.calls} over ${t.promotion.minSeconds} s); ${r.denials} denials, ${r.failures} failures in the window`,
+    );
+  for (const c of t.history.slice(0, recent))
+    lines.push(`history     ${iso(c.time)} ${c.from ?? '?'} -> ${c.to ?? '?'} by ${c.actor}: ${c.reason}`);
+  if (t.history.length === 0) lines.push('history     (no change yet)');
+  return `${lines.join('\n')}\n`;
 }

@@ -47,6 +47,8 @@ export const auditQuery: Command = {
       return EXIT.ok;
     }
     const lines = result.items.map(({ index, record: r }) => {
+      if (r.kind === 'autonomy')
+        return `#${index} ${r.time} autonomy statement of ${r.caller ?? '?'} at trust level ${r.trustLevel ?? '?'}: ${r.autonomy?.digest ?? '?'}`;
       if (r.kind === 'outcome')
         return `#${index} ${r.time} outcome of ${r.decisionId}: status ${r.status ?? '?'}${typeof r.latencyMs === 'number' ? ` in ${r.latencyMs.toFixed(1)} ms` : ''}`;
       return (
