@@ -11,6 +11,7 @@
  * {@link GuardRuntime.watch} a kind.
  */
 import type { WarrantConfig } from '../config/types.ts';
+import { ToolPins } from './pins/tool-pins.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
 
@@ -18,6 +19,8 @@ export type ChangeListener = (change: GuardChange) => void;
 
 export interface GuardRuntime {
   readonly store: GuardStore;
+  /** Pinned tools (src/guard/pins/): tool definitions compared with what operators approved. */
+  readonly pins: ToolPins;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -86,6 +89,7 @@ export async function openGuardRuntime(
   let closing: Promise<void> | undefined;
   return {
     store,
+    pins: new ToolPins(store, ToolPins.routesOf(config)),
     now: clock,
     watch(kind, listener) {
       const list = watchers.get(kind) ?? [];
