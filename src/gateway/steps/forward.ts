@@ -15,6 +15,13 @@ import { type Forwarded, type GatewayCall, type GatewayStep, need } from '../con
 import { GatewayError } from '../gateway-error.ts';
 import { filterToolsList, listsTools } from './filter-tools-list.ts';
 import { forwardable, setIdentityHeaders } from './forward-headers.ts';
+import {
+  listChangedWatcher,
+  pinAgentCard,
+  pinnedTools,
+  pinsToolsList,
+  readsAgentCard,
+} from './pin-answers.ts';
 
 export const forward: GatewayStep = {
   name: 'forward',
@@ -102,7 +109,8 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   }
   const upstreamStatus = response.statusCode;
   const out = forwardable(response.headers, false);
-  if (listsTools(call)) {
+  const card = upstreamStatus === 200 && readsAgentCard(call);
+  if (listsTools(call) || card) {
     let text: string;
     try {
       text = await response.body.text();
@@ -114,7 +122,16 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
       });
       return { outcome: 'upstream_interrupted', status: 502, error: code, refusal };
     }
-    const filtered = filterToolsList(call, text, String(response.headers['content-type'] ?? ''));
+    const contentType = String(response.headers['content-type'] ?? '');
+    // Pinned tools: what the server shows is compared with the pins every time (src/guard/pins/).
+    const filtered = card
+      ? await pinAgentCard(call, text)
+      : filterToolsList(
+          call,
+          text,
+          contentType,
+          pinsToolsList(call) ? await pinnedTools(call, text, contentType) : undefined,
+        );
     out['content-length'] = String(Buffer.byteLength(filtered));
     res.writeHead(upstreamStatus, out);
     res.end(filtered);
@@ -124,8 +141,10 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
     out['content-length'] = String(response.headers['content-length']);
   res.writeHead(upstreamStatus, out);
   res.flushHeaders();
+  const watch = listChangedWatcher(call);
   try {
     for await (const chunk of response.body) {
+      watch?.(chunk as Buffer);
       if (!res.write(chunk)) {
         await new Promise<void>((resolve) => {
           const done = () => {
