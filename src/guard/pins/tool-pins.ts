@@ -34,7 +34,8 @@ export class ToolPins {
   /** The routes of `config` that pin their tools. */
   static routesOf(config: Pick<WarrantConfig, 'gateway'>): PinnedRoute[] {
     const out: PinnedRoute[] = [];
-    for (const route of config.gateway.routes) {
+    // A configuration without a gateway part (a control plane's unit test) pins nothing.
+    for (const route of (config as Partial<typeof config>).gateway?.routes ?? []) {
       const mode = route.tools?.pinning ?? 'off';
       if (mode !== 'off' && (route.protocol === 'mcp' || route.protocol === 'a2a'))
         out.push({ key: routeKey(route), protocol: route.protocol, mode });
