@@ -12,6 +12,7 @@ import { revoke } from './revoke.ts';
 import { serve } from './serve.ts';
 import { tokenInspect } from './token-inspect.ts';
 import { tokenVerify } from './token-verify.ts';
+import { toolsCommands } from './tools/index.ts';
 
 const coming = new Map(comingCommands.map((c) => [c.name, c]));
 
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   tokenInspect,
   tokenVerify,
   revoke,
+  ...toolsCommands,
   coming.get('contain')!,
   coming.get('approvals')!,
   ...auditCommands,
