@@ -102,7 +102,7 @@ export async function pinnedTools(
 /**
  * The agent card with its skills compared with the pins and the unapproved ones removed. A card that is
  * not a JSON object is passed as it is (a client cannot use it either). A signed card (`signatures`) is
- * passed unchanged, since removing a skill would break its signature: its unapproved skills are still
+ * passed unchanged (a non-empty `signatures`), since removing a skill would break its signature: its unapproved skills are still
  * refused when called.
  */
 export async function pinAgentCard(call: GatewayCall, text: string): Promise<string> {
@@ -120,7 +120,7 @@ export async function pinAgentCard(call: GatewayCall, text: string): Promise<str
     if (s) seen.push(s);
   }
   const visible = await observe(call, seen);
-  if (card['signatures'] !== undefined) return text;
+  if (Array.isArray(card['signatures']) && card['signatures'].length > 0) return text;
   card['skills'] = card['skills'].filter(
     (skill) => isObject(skill) && typeof skill['id'] === 'string' && visible.has(skill['id']),
   );
