@@ -41,6 +41,9 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   const upstream = new URL(call.upstream ?? route.upstream);
   const pool = gw.pool(upstream.origin);
   const headers = forwardable(req.headers, true);
+  // An answer the gateway reads (a tools/list to filter, an agent card to compare with the pins) must come
+  // uncompressed: a compressed one could not be read, and would pass unfiltered.
+  if (listsTools(call) || readsAgentCard(call)) delete headers['accept-encoding'];
   // The upstream's own Host and Origin checks (e.g. MCP DNS-rebinding protection) see what the caller
   // sent, which the gateway has checked against the route; X-Forwarded-Host/Proto say it either way.
   if (route.preserveHost !== false) headers['host'] = call.host;
