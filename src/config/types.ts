@@ -78,6 +78,18 @@ export interface GatewayRoute {
   readonly allowedOrigins?: readonly string[];
   /** Forward the caller's Host to the upstream; absent: true. */
   readonly preserveHost?: boolean;
+  /**
+   * Pinned tools (mcp and a2a routes): how tool (skill) definitions are trusted. Always present once loaded
+   * (default `{pinning: off}`); optional for routes built in code.
+   */
+  readonly tools?: RouteTools;
+}
+
+/** `off`: no pinning; `approve`: only operator-approved definitions; `tofu`: pinned on first sight. */
+export type PinningMode = 'off' | 'approve' | 'tofu';
+
+export interface RouteTools {
+  readonly pinning: PinningMode;
 }
 
 export interface GatewayConfig {

@@ -91,6 +91,16 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       }
     }
   });
+  // Pinned tools digest MCP tools and A2A skills: on any other protocol there is nothing to pin, and a
+  // setting that silently does nothing is a trap.
+  gateway.routes.forEach((route, i) => {
+    if ((route.tools?.pinning ?? 'off') !== 'off' && route.protocol !== 'mcp' && route.protocol !== 'a2a') {
+      throw new ConfigError(
+        `/gateway/routes/${i}/tools/pinning`,
+        `pins tool definitions of mcp and a2a routes only; this route's protocol is ${route.protocol} (use off)`,
+      );
+    }
+  });
   // The header block must hold a chain of the deepest delegation allowed (docs/gateway.md, Limits).
   const needed = headerBytesForDepth(sts.maxDepth);
   const limits = gateway.limits as { maxHeaderBytes?: number };

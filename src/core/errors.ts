@@ -178,6 +178,16 @@ export const ERROR_CODES = {
     'A ledger export ends before a checkpoint the verifier trusts: the log was rolled back to an earlier size, or the export is older than that checkpoint.',
   WARRANT_AUDIT_EXPORT_FORKED:
     'A ledger export is not consistent with a checkpoint the verifier trusts (the RFC 9162 consistency proof fails): its records up to that size have another root, so the log forked or was rewritten.',
+  // pinned tools (guard)
+  WARRANT_TOOL_QUARANTINED:
+    "The tool's (A2A skill's) definition changed after it was approved; it is hidden and refused until an operator approves the new definition.",
+  WARRANT_TOOL_NOT_APPROVED:
+    "The route pins its tools and this tool's definition is not approved (never seen, pending, or revoked).",
+  WARRANT_TOOL_PINS_UNAVAILABLE:
+    'The route pins its tools and the pins cannot be read or written (the guard store is down), so the gateway fails closed.',
+  WARRANT_TOOL_UNKNOWN: 'No definition of this tool was seen on this route, or the route pins no tools.',
+  WARRANT_TOOL_DIGEST_MISMATCH:
+    'The digest to approve is not the definition the server shows now (list the tools again and review what changed).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -37,6 +37,8 @@ export interface GatewayRoute {
   readonly allowedOrigins?: readonly string[];
   /** Forward the caller's `Host` to the upstream (default true); false sends the upstream URL's host. */
   readonly preserveHost?: boolean;
+  /** Pinned tools (mcp and a2a routes, src/guard/pins/); absent: `off`. */
+  readonly tools?: { readonly pinning: 'off' | 'approve' | 'tofu' };
 }
 
 export interface GatewayLimits {

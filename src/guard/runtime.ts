@@ -14,6 +14,7 @@ import { defaultConfig } from '../config/load-config.ts';
 import type { WarrantConfig } from '../config/types.ts';
 import { Autonomy } from './autonomy/autonomy.ts';
 import { type Budgets, openBudgets } from './budgets/budgets.ts';
+import { ToolPins } from './pins/tool-pins.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
 import { TrustLevels } from './trust/trust-levels.ts';
@@ -30,6 +31,8 @@ export interface GuardRuntime {
   readonly trust: TrustLevels;
   /** Autonomy statements: served by the admin API, recorded to the ledger by the gateway. */
   readonly autonomy: Autonomy;
+  /** Pinned tools (src/guard/pins/): tool definitions compared with what operators approved. */
+  readonly pins: ToolPins;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -119,6 +122,7 @@ export async function openGuardRuntime(
     trustDomain: config.trustDomain ?? 'warrant.local',
     trust,
     autonomy: new Autonomy(trust, config, clock),
+    pins: new ToolPins(store, ToolPins.routesOf(config)),
     now: clock,
     watch,
     poll,

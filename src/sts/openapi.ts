@@ -243,6 +243,72 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           responses: { '200': ok('the budget with its new limit and the change id'), ...errors },
         },
       },
+      '/tools': {
+        get: {
+          summary:
+            "Pinned tools of a route: each tool's status (approved, quarantined, pending), approved and last seen digest and definition, re-check mark, and the drift (old and new digest, changed fields)",
+          parameters: [
+            {
+              name: 'route',
+              in: 'query',
+              required: true,
+              schema: { type: 'string' },
+              description: 'the route path prefix (host/prefix for a route selected by host)',
+            },
+            {
+              name: 'tool',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'one tool (A2A: skill id)',
+            },
+          ],
+          responses: {
+            '200': ok('route, pinning mode, items and drift'),
+            ...errors,
+            '400': ok(
+              'malformed parameter, or no route pins its tools under this name (WARRANT_TOOL_UNKNOWN)',
+            ),
+          },
+        },
+      },
+      '/tools/approve': {
+        post: {
+          summary:
+            'Approve the definition the server shows now (its digest as listed); lifts a quarantine or a pending state',
+          requestBody: json({
+            type: 'object',
+            required: ['route', 'tool', 'digest'],
+            properties: {
+              route: { type: 'string' },
+              tool: { type: 'string' },
+              digest: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+              reason: { type: 'string' },
+            },
+          }),
+          responses: {
+            '200': ok('the pin'),
+            ...errors,
+            '400': ok(
+              'malformed body; unknown route or tool (WARRANT_TOOL_UNKNOWN); a digest that is not the definition shown now (WARRANT_TOOL_DIGEST_MISMATCH)',
+            ),
+          },
+        },
+      },
+      '/tools/revoke': {
+        post: {
+          summary: "Withdraw a tool's approval: it is hidden and its calls refused until approved again",
+          requestBody: json({
+            type: 'object',
+            required: ['route', 'tool'],
+            properties: { route: { type: 'string' }, tool: { type: 'string' }, reason: { type: 'string' } },
+          }),
+          responses: {
+            '200': ok('the pin'),
+            ...errors,
+            '400': ok('malformed body; unknown route or tool (WARRANT_TOOL_UNKNOWN)'),
+          },
+        },
+      },
     },
   };
 }

@@ -56,6 +56,8 @@ export interface A2aAgent {
   readonly cancelled: string[];
   /** Points the card's interfaces at `url` (the gateway), so clients never reach the agent directly. */
   setPublicUrl(url: string): void;
+  /** Replaces the card's skills (a changed skill: what pinned tools quarantine). */
+  setSkills(skills: readonly Record<string, unknown>[]): void;
   card(): AgentCard;
 }
 
@@ -203,6 +205,9 @@ export function createA2aAgent(): A2aAgent {
           { url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
         ],
       });
+    },
+    setSkills(skills) {
+      card = AgentCard.fromJSON({ ...(AgentCard.toJSON(card) as object), skills });
     },
     card: () => card,
   };

@@ -9,6 +9,7 @@ import type { ConfigOverrides } from '../../src/config/types.ts';
 import type { GatewayRoute } from '../../src/gateway/gateway.ts';
 import { type RunningGateway, startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
+import type { GuardRuntime } from '../../src/guard/runtime.ts';
 import { MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { createLogger, type Tracing } from '../../src/telemetry/index.ts';
@@ -51,6 +52,8 @@ export async function startGatewayHarness(options: {
   logs?: DestinationStream;
   /** The gateway's tracing (e.g. `createTracing({service: 'gateway', exporter: 'memory'})`); default off. */
   tracing?: Tracing;
+  /** The gateway's guard runtime (e.g. the control plane's, `(sts) => sts.plane.guard`); default none. */
+  guard?: (sts: Harness) => GuardRuntime;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -81,6 +84,7 @@ export async function startGatewayHarness(options: {
       ...(options.logs ? { destination: options.logs } : {}),
     }),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.guard ? { guard: options.guard(sts) } : {}),
   });
   return {
     sts,

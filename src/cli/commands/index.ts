@@ -13,6 +13,7 @@ import { revoke } from './revoke.ts';
 import { serve } from './serve.ts';
 import { tokenInspect } from './token-inspect.ts';
 import { tokenVerify } from './token-verify.ts';
+import { toolsCommands } from './tools/index.ts';
 
 const coming = new Map(comingCommands.map((c) => [c.name, c]));
 
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   tokenVerify,
   revoke,
   ...budgetCommands,
+  ...toolsCommands,
   coming.get('contain')!,
   coming.get('approvals')!,
   ...auditCommands,

@@ -18,12 +18,21 @@ export function listsTools(call: GatewayCall): boolean {
   );
 }
 
-/** The answer `text` (of `contentType`) with the tools this caller may not call removed. */
-export function filterToolsList(call: GatewayCall, text: string, contentType: string): string {
+/**
+ * The answer `text` (of `contentType`) with the tools this caller may not call removed — and, on a route
+ * that pins its tools, those not in `pinned` (the tools whose definitions are approved, src/guard/pins/).
+ */
+export function filterToolsList(
+  call: GatewayCall,
+  text: string,
+  contentType: string,
+  pinned?: ReadonlySet<string>,
+): string {
   const claims = need(call.presented, 'presented').leaf.claims;
   const trustLevel = need(call.guard, 'guard').trustLevel;
   const { catalog, policy, gw } = call;
   const allowed = (tool: string): boolean => {
+    if (pinned !== undefined && !pinned.has(tool)) return false;
     const listed: CallDescriptor = { protocol: 'mcp', rpcMethod: 'tools/call', tool };
     const action = catalog.resolve(listed);
     if (!action) return false;
@@ -68,6 +77,11 @@ export function filterToolsList(call: GatewayCall, text: string, contentType: st
         : json;
     }
   };
+  return mapMessages(text, contentType, filterMessage);
+}
+
+/** `text` with each JSON-RPC message (the whole answer, or each SSE event's data) replaced by `map`'s. */
+export function mapMessages(text: string, contentType: string, map: (json: string) => string): string {
   if (contentType.startsWith('text/event-stream')) {
     // One SSE event may spread its data over several `data:` lines (joined by newlines): filter the
     // whole event's data, never line by line, so a split message cannot slip through unfiltered.
@@ -80,9 +94,9 @@ export function filterToolsList(call: GatewayCall, text: string, contentType: st
           .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
         if (data.length === 0) return event;
         const rest = lines.filter((l) => !l.startsWith('data:'));
-        return [...rest, `data: ${filterMessage(data.join('\n'))}`].join('\n');
+        return [...rest, `data: ${map(data.join('\n'))}`].join('\n');
       })
       .join('\n\n');
   }
-  return filterMessage(text);
+  return map(text);
 }

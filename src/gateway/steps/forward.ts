@@ -15,6 +15,13 @@ import { type Forwarded, type GatewayCall, type GatewayStep, need } from '../con
 import { GatewayError } from '../gateway-error.ts';
 import { filterToolsList, listsTools } from './filter-tools-list.ts';
 import { forwardable, setIdentityHeaders } from './forward-headers.ts';
+import {
+  listChangedWatcher,
+  pinAgentCard,
+  pinnedTools,
+  pinsToolsList,
+  readsAgentCard,
+} from './pin-answers.ts';
 
 export const forward: GatewayStep = {
   name: 'forward',
@@ -34,6 +41,9 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   const upstream = new URL(call.upstream ?? route.upstream);
   const pool = gw.pool(upstream.origin);
   const headers = forwardable(req.headers, true);
+  // An answer the gateway reads (a tools/list to filter, an agent card to compare with the pins) must come
+  // uncompressed: a compressed one could not be read, and would pass unfiltered.
+  if (listsTools(call) || readsAgentCard(call)) delete headers['accept-encoding'];
   // The upstream's own Host and Origin checks (e.g. MCP DNS-rebinding protection) see what the caller
   // sent, which the gateway has checked against the route; X-Forwarded-Host/Proto say it either way.
   if (route.preserveHost !== false) headers['host'] = call.host;
@@ -102,7 +112,8 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   }
   const upstreamStatus = response.statusCode;
   const out = forwardable(response.headers, false);
-  if (listsTools(call)) {
+  const card = upstreamStatus === 200 && readsAgentCard(call);
+  if (listsTools(call) || card) {
     let text: string;
     try {
       text = await response.body.text();
@@ -114,7 +125,16 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
       });
       return { outcome: 'upstream_interrupted', status: 502, error: code, refusal };
     }
-    const filtered = filterToolsList(call, text, String(response.headers['content-type'] ?? ''));
+    const contentType = String(response.headers['content-type'] ?? '');
+    // Pinned tools: what the server shows is compared with the pins every time (src/guard/pins/).
+    const filtered = card
+      ? await pinAgentCard(call, text)
+      : filterToolsList(
+          call,
+          text,
+          contentType,
+          pinsToolsList(call) ? await pinnedTools(call, text, contentType) : undefined,
+        );
     out['content-length'] = String(Buffer.byteLength(filtered));
     res.writeHead(upstreamStatus, out);
     res.end(filtered);
@@ -124,9 +144,11 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
     out['content-length'] = String(response.headers['content-length']);
   res.writeHead(upstreamStatus, out);
   res.flushHeaders();
+  const watch = listChangedWatcher(call);
   try {
     for await (const chunk of response.body) {
       call.responseTap?.(chunk as Buffer);
+      watch?.(chunk as Buffer);
       if (!res.write(chunk)) {
         await new Promise<void>((resolve) => {
           const done = () => {

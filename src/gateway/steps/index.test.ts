@@ -12,6 +12,7 @@ test('the request path, in order: nothing is read before the head, decided befor
       'verify-signature',
       'read-call',
       'guard',
+      'check-pins',
       'decide',
       'sandbox',
       'reserve-budget',

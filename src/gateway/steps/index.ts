@@ -6,6 +6,7 @@
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
 import { checkHead } from './check-head.ts';
+import { checkPins } from './check-pins.ts';
 import { countTrust } from './count-trust.ts';
 import { decide } from './decide.ts';
 import { forward } from './forward.ts';
@@ -25,6 +26,7 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   verifySignature,
   readCall,
   guard,
+  checkPins,
   decide,
   sandbox,
   reserveBudget,

@@ -7,8 +7,9 @@ import type { AdminExtension } from '../../sts/admin-input.ts';
 import type { GuardRuntime } from '../runtime.ts';
 import { autonomyAdmin } from './autonomy.ts';
 import { budgetsAdmin } from './budgets.ts';
+import { toolsAdmin } from './tools.ts';
 import { trustAdmin } from './trust.ts';
 
 export function guardAdmin(guard: GuardRuntime): readonly AdminExtension[] {
-  return [budgetsAdmin(guard), trustAdmin(guard), autonomyAdmin(guard)];
+  return [toolsAdmin(guard), budgetsAdmin(guard), trustAdmin(guard), autonomyAdmin(guard)];
 }

@@ -77,6 +77,39 @@ CREATE TABLE guard_budget_limits (
   reason TEXT NOT NULL
 )${d.keyedTable};`,
   },
+  {
+    version: 3,
+    name: '003_tool_pins',
+    // Pinned tools (src/guard/pins/): per route and tool (MCP tool or A2A skill) the definition an operator
+    // approved (or trusted on first sight) with its digest, the one the server showed last, and the status
+    // that decides whether the tool is listed and callable; and the drift between them, one row per
+    // (approved digest → new digest) with the fields that changed.
+    sql: (d) => `
+CREATE TABLE tool_pins (
+  route TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  status TEXT NOT NULL,
+  digest TEXT,
+  definition TEXT,
+  seen_digest TEXT NOT NULL,
+  seen_definition TEXT NOT NULL,
+  first_seen ${d.int} NOT NULL,
+  updated ${d.int} NOT NULL,
+  recheck ${d.int} NOT NULL DEFAULT 0,
+  PRIMARY KEY (route, tool)
+)${d.keyedTable};
+CREATE TABLE tool_drift (
+  id ${d.int === 'INTEGER' ? 'INTEGER PRIMARY KEY' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'},
+  route TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  old_digest TEXT NOT NULL,
+  new_digest TEXT NOT NULL,
+  changed TEXT NOT NULL,
+  first_seen ${d.int} NOT NULL,
+  last_seen ${d.int} NOT NULL,
+  UNIQUE (route, tool, old_digest, new_digest)
+)${d.table};`,
+  },
 ];
 
 export const SQLITE_GUARD_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, SQLITE_DIALECT);
