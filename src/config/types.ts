@@ -107,6 +107,28 @@ export interface GatewayTlsConfig {
   readonly requireClientCert: boolean;
 }
 
+/** The guard (DESIGN §6); each part's options under their own key. */
+export interface GuardConfig {
+  readonly catalog?: string;
+  /** Where the hot counters (breakers, throttle) live; absent in configurations built in code: memory. */
+  readonly counters?: 'memory' | 'redis';
+  /** Circuit breakers (docs/guard.md#circuit-breakers); absent in configurations built in code: defaults. */
+  readonly breakers?: BreakersConfig;
+}
+
+/** Circuit breakers per agent, per txn and per agent→destination; counts per window of `windowSeconds`. */
+export interface BreakersConfig {
+  readonly enabled: boolean;
+  readonly windowSeconds: number;
+  readonly cooldownSeconds: number;
+  readonly halfOpenProbes: number;
+  readonly maxCalls: { readonly agent: number; readonly txn: number; readonly destination: number };
+  readonly baseline: { readonly factor: number; readonly floor: number; readonly alpha: number };
+  readonly maxFailures: number;
+  readonly maxDenials: number;
+  readonly txnSystems: { readonly max: number; readonly learnTxns: number };
+}
+
 export interface WarrantConfig {
   readonly $schema?: string;
   readonly trustDomain: string;
@@ -118,7 +140,7 @@ export interface WarrantConfig {
   readonly policy: PolicyConfig;
   readonly gateway: GatewayConfig;
   readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
-  readonly guard: { readonly catalog?: string };
+  readonly guard: GuardConfig;
   readonly dashboard: { readonly enabled: boolean };
 }
 

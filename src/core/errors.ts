@@ -105,6 +105,10 @@ export const ERROR_CODES = {
     'A call parameter is outside the enumeration (or the `destination` patterns) of the covering grant.',
   WARRANT_CONSTRAINT_UNENFORCEABLE:
     'The covering grant constrains a value the catalog action does not locate (no `parameters` entry, not declared `in: none`), so the gateway cannot enforce it and denies.',
+  WARRANT_BREAKER_OPEN:
+    'A circuit breaker of this call (its agent, its txn, or its agent→destination) is open: the call was refused and recorded. The description names the breaker and why it tripped; `Retry-After` gives the rest of the cooldown, after which a few probe calls are let through (half-open). An operator can reset it (`warrant breaker reset`).',
+  WARRANT_RATE_LIMITED:
+    "The catalog action's rate limit (`rateLimit`) for this agent is used up in the current window: the call was refused and recorded. Retry after `Retry-After` seconds.",
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',

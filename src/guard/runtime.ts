@@ -11,6 +11,10 @@
  * {@link GuardRuntime.watch} a kind.
  */
 import type { WarrantConfig } from '../config/types.ts';
+import { Breakers } from './breakers/breakers.ts';
+import { breakerSettings } from './breakers/settings.ts';
+import type { Counters } from './counters/counters.ts';
+import { openCounters } from './counters/open-counters.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
 
@@ -18,6 +22,10 @@ export type ChangeListener = (change: GuardChange) => void;
 
 export interface GuardRuntime {
   readonly store: GuardStore;
+  /** The hot counters (`guard.counters`: memory, or Redis shared by the replicas). */
+  readonly counters: Counters;
+  /** Circuit breakers per agent, txn and agent→destination, counted in {@link GuardRuntime.counters}. */
+  readonly breakers: Breakers;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -38,8 +46,10 @@ export interface GuardRuntimeOptions {
   readonly clock?: () => number;
   /** How often the change history is polled, in ms (default 1000; 0: only when `poll()` is called). */
   readonly pollMs?: number;
-  /** Told of a failed poll (the next one tries again). */
+  /** Told of a failed poll (the next one tries again), or of a breaker change that could not be recorded. */
   readonly onError?: (error: unknown) => void;
+  /** Counters opened by the caller (tests: a Redis key prefix of their own); the caller closes them. */
+  readonly counters?: Counters;
 }
 
 export async function openGuardRuntime(
@@ -51,12 +61,16 @@ export async function openGuardRuntime(
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   const watchers = new Map<string, ChangeListener[]>();
   let seen: number;
+  let counters: Counters;
   try {
     seen = await store.changes.latest();
+    counters = options.counters ?? (await openCounters(config));
   } catch (error) {
     if (owned) await store.close().catch(() => {});
     throw error;
   }
+  const breakers = new Breakers(counters, store, breakerSettings(config));
+  if (options.onError) breakers.onError = options.onError;
   let polling: Promise<void> | undefined;
   const poll = (): Promise<void> => {
     polling ??= (async () => {
@@ -84,22 +98,35 @@ export async function openGuardRuntime(
       : undefined;
   timer?.unref();
   let closing: Promise<void> | undefined;
+  // A reset made through another process: memory counters are this process's own, so it clears them here.
+  // Redis counters were cleared by whoever reset (clearing again could erase a newer trip).
+  watch(watchers, 'breaker', (change) => {
+    if (counters.kind !== 'memory' || change.detail['action'] !== 'reset' || breakers.ownChange(change.id)) return;
+    breakers.clear(change.subject, clock()).catch((error: unknown) => options.onError?.(error));
+  });
   return {
     store,
+    counters,
+    breakers,
     now: clock,
     watch(kind, listener) {
-      const list = watchers.get(kind) ?? [];
-      list.push(listener);
-      watchers.set(kind, list);
+      watch(watchers, kind, listener);
     },
     poll,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         await polling?.catch(() => {});
+        if (!options.counters) await counters.close();
         if (owned) await store.close();
       })();
       return closing;
     },
   };
+}
+
+function watch(watchers: Map<string, ChangeListener[]>, kind: string, listener: ChangeListener): void {
+  const list = watchers.get(kind) ?? [];
+  list.push(listener);
+  watchers.set(kind, list);
 }
