@@ -5,13 +5,16 @@
  */
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
+import { checkBreakers } from './check-breakers.ts';
 import { checkHead } from './check-head.ts';
 import { decide } from './decide.ts';
 import { forward } from './forward.ts';
 import { guard } from './guard.ts';
 import { limitBody } from './limit-body.ts';
+import { observeBreakers } from './observe-breakers.ts';
 import { readCall } from './read-call.ts';
 import { record } from './record.ts';
+import { throttle } from './throttle.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
@@ -21,10 +24,12 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   verifySignature,
   readCall,
   guard,
+  checkBreakers,
   decide,
+  throttle,
   record,
   forward,
 ]);
 
 /** What runs after the answer, in order (see `GatewayObserver`): the guard's parts add theirs here. */
-export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([]);
+export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([observeBreakers]);

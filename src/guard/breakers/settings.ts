@@ -15,7 +15,7 @@ export const BREAKER_DEFAULTS: BreakersConfig = Object.freeze({
 
 /** `config.guard.breakers` over the defaults (each nested group merged, so a partial override keeps the rest). */
 export function breakerSettings(config: Pick<WarrantConfig, 'guard'>): BreakersConfig {
-  const given = (config.guard.breakers ?? {}) as Partial<BreakersConfig>;
+  const given = (config.guard?.breakers ?? {}) as Partial<BreakersConfig>;
   const d = BREAKER_DEFAULTS;
   return Object.freeze({
     ...d,

@@ -14,7 +14,7 @@ export type CountersKind = 'memory' | 'redis';
 
 /** Where the counters live under `config` (a configuration built in code may leave the option out). */
 export function countersKind(config: WarrantConfig): CountersKind {
-  const kind = config.guard.counters ?? 'memory';
+  const kind = config.guard?.counters ?? 'memory';
   if (kind === 'redis' && !config.redis) throw new TypeError('guard.counters is redis but no redis is configured');
   return kind;
 }
