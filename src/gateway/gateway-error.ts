@@ -25,7 +25,8 @@ export class GatewayError extends ProtocolError<ResourceErrorName> {
     const { status, error } = resourceError(code);
     super(status, error, code, description, options.cause === undefined ? {} : { cause: options.cause });
     this.bare = options.bare === true;
-    this.retryAfter = options.retryAfter === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfter));
+    this.retryAfter =
+      options.retryAfter === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfter));
   }
 
   /**

@@ -101,7 +101,8 @@ export async function openGuardRuntime(
   // A reset made through another process: memory counters are this process's own, so it clears them here.
   // Redis counters were cleared by whoever reset (clearing again could erase a newer trip).
   watch(watchers, 'breaker', (change) => {
-    if (counters.kind !== 'memory' || change.detail['action'] !== 'reset' || breakers.ownChange(change.id)) return;
+    if (counters.kind !== 'memory' || change.detail['action'] !== 'reset' || breakers.ownChange(change.id))
+      return;
     breakers.clear(change.subject, clock()).catch((error: unknown) => options.onError?.(error));
   });
   return {

@@ -25,7 +25,12 @@ export async function throttle(
   if (limited.length === 0) return undefined;
   const counts = await counters.run(
     limited.map(
-      (a): CounterOp => ({ op: 'count', key: `rl:${agent} ${a.name}`, window: a.rateLimit!.perSeconds, by: 1 }),
+      (a): CounterOp => ({
+        op: 'count',
+        key: `rl:${agent} ${a.name}`,
+        window: a.rateLimit!.perSeconds,
+        by: 1,
+      }),
     ),
     now,
   );

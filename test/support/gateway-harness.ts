@@ -5,10 +5,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
-import type { ConfigOverrides } from '../../src/config/types.ts';
+import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
 import type { GatewayRoute } from '../../src/gateway/gateway.ts';
 import { type RunningGateway, startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
+import type { GuardRuntime } from '../../src/guard/runtime.ts';
 import { MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { createLogger, type Tracing } from '../../src/telemetry/index.ts';
@@ -51,6 +52,8 @@ export async function startGatewayHarness(options: {
   logs?: DestinationStream;
   /** The gateway's tracing (e.g. `createTracing({service: 'gateway', exporter: 'memory'})`); default off. */
   tracing?: Tracing;
+  /** Opens the gateway's guard runtime over the STS's configuration (closed with the harness); default none. */
+  guard?: (config: WarrantConfig) => Promise<GuardRuntime>;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -70,7 +73,9 @@ export async function startGatewayHarness(options: {
       ...options.overrides?.gateway,
     },
   };
+  const guard = await options.guard?.(config as WarrantConfig);
   const gw = await startGateway(config as typeof sts.config, {
+    ...(guard ? { guard } : {}),
     issuer: options.issuer?.(sts) ?? sts.plane.sts.issuer,
     keys: () => sts.plane.sts.keys.keySet(Math.floor(Date.now() / 1000)).resolve,
     decisions,
@@ -104,6 +109,7 @@ export async function startGatewayHarness(options: {
     },
     async close() {
       await gw.close();
+      await guard?.close();
       for (const s of servers) {
         s.closeAllConnections();
         await new Promise((r) => s.close(r));

@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { agentCommands } from './agent/index.ts';
 import { auditCommands } from './audit/index.ts';
+import { breakerCommands } from './breaker/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   tokenInspect,
   tokenVerify,
   revoke,
+  ...breakerCommands,
   coming.get('contain')!,
   coming.get('approvals')!,
   ...auditCommands,

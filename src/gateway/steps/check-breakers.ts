@@ -20,7 +20,11 @@ export const checkBreakers: GatewayStep = {
     // Already refused (unknown action), or protocol housekeeping only: no action call to count.
     if (view.verdict === 'refuse' || !view.calls.some((c) => c.kind === 'action')) return;
     const claims = need(call.presented, 'presented').leaf.claims;
-    const subject = { agent: claims.act.sub, txn: claims.txn, destination: need(call.route, 'route').audience };
+    const subject = {
+      agent: claims.act.sub,
+      txn: claims.txn,
+      destination: need(call.route, 'route').audience,
+    };
     const check = await guard.breakers.check(subject, guard.now(), `gateway:${call.gw.id}`);
     call.breakers = { subject, check };
     call.signals = check.signals;

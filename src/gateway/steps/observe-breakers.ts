@@ -14,7 +14,12 @@ export const observeBreakers: GatewayObserver = {
     const guard = call.gw.guard;
     const decision = call.verdict?.decision;
     // Only decisions (recorded): a refusal before the decision (credentials, hot state) says nothing.
-    if (guard === undefined || !guard.breakers.enabled || decision === undefined || call.decisionId === undefined)
+    if (
+      guard === undefined ||
+      !guard.breakers.enabled ||
+      decision === undefined ||
+      call.decisionId === undefined
+    )
       return;
     const claims = call.presented?.leaf.claims;
     const route = call.route;
@@ -27,7 +32,11 @@ export const observeBreakers: GatewayObserver = {
       (FAILED_OUTCOMES.has(forwarded.outcome) || (forwarded.status ?? 0) >= 500);
     const probes = call.breakers?.check.probes ?? [];
     if (!denied && !failed && probes.length === 0) return;
-    const subject = call.breakers?.subject ?? { agent: claims.act.sub, txn: claims.txn, destination: route.audience };
+    const subject = call.breakers?.subject ?? {
+      agent: claims.act.sub,
+      txn: claims.txn,
+      destination: route.audience,
+    };
     return guard.breakers.observe(subject, { denied, failed, probes }, guard.now(), `gateway:${call.gw.id}`);
   },
 };

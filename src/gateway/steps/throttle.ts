@@ -17,7 +17,8 @@ export const throttle: GatewayStep = {
     const verdict = need(call.verdict, 'verdict');
     if (verdict.decision.decision !== 'allow') return;
     const actions: CatalogEntry[] = [];
-    for (const c of need(call.guard, 'guard').calls) if (c.kind === 'action' && c.action.rateLimit) actions.push(c.action);
+    for (const c of need(call.guard, 'guard').calls)
+      if (c.kind === 'action' && c.action.rateLimit) actions.push(c.action);
     if (actions.length === 0) return;
     const guard = call.gw.guard;
     if (guard === undefined)

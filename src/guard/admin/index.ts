@@ -5,7 +5,8 @@
  */
 import type { AdminExtension } from '../../sts/admin-input.ts';
 import type { GuardRuntime } from '../runtime.ts';
+import { breakersAdmin } from './breakers.ts';
 
-export function guardAdmin(_guard: GuardRuntime): readonly AdminExtension[] {
-  return [];
+export function guardAdmin(guard: GuardRuntime): readonly AdminExtension[] {
+  return [breakersAdmin(guard)];
 }

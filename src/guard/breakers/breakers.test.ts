@@ -18,7 +18,11 @@ beforeEach(async () => {
 afterEach(() => store.close());
 
 function breakers(settings: Partial<BreakersConfig>): Breakers {
-  return new Breakers(new MemoryCounters(), store, breakerSettings({ guard: { breakers: settings as BreakersConfig } }));
+  return new Breakers(
+    new MemoryCounters(),
+    store,
+    breakerSettings({ guard: { breakers: settings as BreakersConfig } }),
+  );
 }
 
 async function calls(b: Breakers, n: number, subject = A, now = T): Promise<number> {
@@ -29,7 +33,9 @@ async function calls(b: Breakers, n: number, subject = A, now = T): Promise<numb
 
 describe('breakers', () => {
   test('settings: partial overrides keep the other defaults', () => {
-    const s = breakerSettings({ guard: { breakers: { maxCalls: { agent: 5 } } as unknown as BreakersConfig } });
+    const s = breakerSettings({
+      guard: { breakers: { maxCalls: { agent: 5 } } as unknown as BreakersConfig },
+    });
     assert.equal(s.maxCalls.agent, 5);
     assert.equal(s.maxCalls.txn, BREAKER_DEFAULTS.maxCalls.txn);
     assert.equal(s.cooldownSeconds, 60);
@@ -40,7 +46,10 @@ describe('breakers', () => {
     assert.equal(await calls(b, 3), 3);
     const tripped = await b.check(A, T + 1, ACTOR);
     assert.equal(tripped.refusal?.key, `agent:${A.agent}`);
-    assert.match(tripped.refusal!.reason, /agent breaker .* is open: 4 calls in the current 60 s window \(cap 3\)/);
+    assert.match(
+      tripped.refusal!.reason,
+      /agent breaker .* is open: 4 calls in the current 60 s window \(cap 3\)/,
+    );
     assert.equal(tripped.refusal?.retryAfter, 30);
     const other = await b.check({ ...A, txn: 'txn-2', destination: 'https://mail' }, T + 11, ACTOR);
     assert.equal(other.refusal?.retryAfter, 20, 'every call of the agent, any txn or destination');
@@ -54,13 +63,20 @@ describe('breakers', () => {
     );
     const history = await store.changes.of('breaker', `agent:${A.agent}`);
     assert.equal(history.length, 1);
-    assert.deepEqual([history[0]!.actor, history[0]!.detail['action'], history[0]!.detail['trigger']], [ACTOR, 'trip', 'rate_cap']);
+    assert.deepEqual(
+      [history[0]!.actor, history[0]!.detail['action'], history[0]!.detail['trigger']],
+      [ACTOR, 'trip', 'rate_cap'],
+    );
     const other2 = await b.check({ ...A, agent: 'spiffe://t/agent/b' }, T + 12, ACTOR);
     assert.equal(other2.refusal, undefined, 'another agent is not affected');
   });
 
   test('half-open after the cooldown: limited probes; a success closes, a failure re-opens', async () => {
-    const b = breakers({ maxCalls: { agent: 2, txn: 100, destination: 100 }, cooldownSeconds: 30, windowSeconds: 60 });
+    const b = breakers({
+      maxCalls: { agent: 2, txn: 100, destination: 100 },
+      cooldownSeconds: 30,
+      windowSeconds: 60,
+    });
     await calls(b, 3, A, T);
     const later = T + 120; // a new window: the loop has stopped
     const probe = await b.check(A, later, ACTOR);
@@ -90,7 +106,10 @@ describe('breakers', () => {
     for (let w = 0; w < 4; w++) assert.equal(await calls(b, 10, A, T + w * 60), 10, 'a steady 10 per minute');
     assert.equal(await calls(b, 30, A, T + 240), 30, '30 is 3 × the baseline, not above it');
     const spike = await b.check(A, T + 241, ACTOR);
-    assert.match(spike.refusal!.reason, /31 calls .* over 3 × the moving baseline 10\.0 \(and over the floor 20\)/);
+    assert.match(
+      spike.refusal!.reason,
+      /31 calls .* over 3 × the moving baseline 10\.0 \(and over the floor 20\)/,
+    );
     assert.ok(spike.signals.anomaly > 0 && spike.signals.anomaly < 1, String(spike.signals.anomaly));
   });
 
@@ -132,13 +151,22 @@ describe('breakers', () => {
     await txn('t4', 'https://crm');
     const novel = await txn('t4', 'https://payments');
     assert.equal(novel.refusal?.key, 'txn:t4');
-    assert.match(novel.refusal!.reason, /combines systems https:\/\/crm, https:\/\/payments: a combination this agent never used/);
+    assert.match(
+      novel.refusal!.reason,
+      /combines systems https:\/\/crm, https:\/\/payments: a combination this agent never used/,
+    );
     assert.equal(await b.reset('txn:t4', T + 1, 'admin', 'expected: refunds need the CRM'), true);
-    assert.equal((await b.check({ ...A, txn: 't4', destination: 'https://crm' }, T + 2, ACTOR)).refusal, undefined);
+    assert.equal(
+      (await b.check({ ...A, txn: 't4', destination: 'https://crm' }, T + 2, ACTOR)).refusal,
+      undefined,
+    );
     await txn('t5', 'https://payments');
     assert.equal((await txn('t5', 'https://crm')).refusal, undefined, 'the reset combination is learned');
     const [reset] = await store.changes.of('breaker', 'txn:t4');
-    assert.deepEqual([reset!.actor, reset!.reason, reset!.detail['action']], ['admin', 'expected: refunds need the CRM', 'reset']);
+    assert.deepEqual(
+      [reset!.actor, reset!.reason, reset!.detail['action']],
+      ['admin', 'expected: refunds need the CRM', 'reset'],
+    );
   });
 
   test('a reset closes an open breaker and forgets its window; a bad key is refused', async () => {
@@ -158,5 +186,6 @@ test('breaker keys name their kind', () => {
   assert.equal(kindOf('agent:spiffe://x/agent/a'), 'agent');
   assert.equal(kindOf('txn:abc'), 'txn');
   assert.equal(kindOf('destination:spiffe://x/agent/a https://crm'), 'destination');
-  for (const bad of ['agent:', 'destination:onlyone', 'other:x', 'nothing']) assert.equal(kindOf(bad), undefined, bad);
+  for (const bad of ['agent:', 'destination:onlyone', 'other:x', 'nothing'])
+    assert.equal(kindOf(bad), undefined, bad);
 });

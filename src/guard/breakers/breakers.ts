@@ -18,9 +18,9 @@
  * Every trip, close and reset is written to the guard's change history (kind `breaker`), with who and why.
  */
 import type { BreakersConfig } from '../../config/types.ts';
+import type { CounterOp, Counters, WindowCount } from '../counters/counters.ts';
 import type { RiskSignals } from '../risk.ts';
 import type { GuardStore } from '../store/open-guard-store.ts';
-import type { CounterOp, Counters, WindowCount } from '../counters/counters.ts';
 import {
   agentKey,
   type BreakerKind,
@@ -91,7 +91,11 @@ export class Breakers {
   /** Counts the call and decides whether its breakers let it through (see the module comment). */
   async check(subject: BreakerSubject, now: number, actor: string): Promise<BreakerCheck> {
     const s = this.settings;
-    const keys = [agentKey(subject.agent), txnKey(subject.txn), destinationKey(subject.agent, subject.destination)];
+    const keys = [
+      agentKey(subject.agent),
+      txnKey(subject.txn),
+      destinationKey(subject.agent, subject.destination),
+    ];
     const window = s.windowSeconds;
     const alpha = s.baseline.alpha;
     const [rawAgent, rawTxn, rawDest, nAgent, nTxn, nDest, systems] = await this.#counters.run(
@@ -204,7 +208,12 @@ export class Breakers {
     if (counted.length > 0) {
       const counts = await this.#counters.run(
         counted.map(
-          (c): CounterOp => ({ op: 'count', key: `${c.trigger === 'denials' ? 'd' : 'f'}:${c.key}`, window, by: 1 }),
+          (c): CounterOp => ({
+            op: 'count',
+            key: `${c.trigger === 'denials' ? 'd' : 'f'}:${c.key}`,
+            window,
+            by: 1,
+          }),
         ),
         now,
       );
@@ -356,7 +365,8 @@ export class Breakers {
         [{ op: 'cas', key: `s:${key}`, expect: raw, value: null, ttl: 1 }] as const,
         now,
       );
-      if (closed) await this.#history(key, now, actor, 'a half-open probe call succeeded', { action: 'close' });
+      if (closed)
+        await this.#history(key, now, actor, 'a half-open probe call succeeded', { action: 'close' });
       return;
     }
     await this.#open(
@@ -386,7 +396,9 @@ export class Breakers {
     detail: Record<string, unknown>,
   ): Promise<void> {
     try {
-      this.#own.add(await this.#store.changes.record({ time: now, kind: 'breaker', subject: key, actor, reason, detail }));
+      this.#own.add(
+        await this.#store.changes.record({ time: now, kind: 'breaker', subject: key, actor, reason, detail }),
+      );
     } catch (error) {
       this.onError(error);
     }

@@ -83,7 +83,9 @@ export type CounterResult<O extends CounterOp> = O extends { op: 'count' }
         ? SetAdd
         : boolean;
 
-export type CounterResults<T extends readonly CounterOp[]> = { -readonly [K in keyof T]: CounterResult<T[K]> };
+export type CounterResults<T extends readonly CounterOp[]> = {
+  -readonly [K in keyof T]: CounterResult<T[K]>;
+};
 
 export interface Counters {
   readonly kind: 'memory' | 'redis';
@@ -116,6 +118,7 @@ export function checkOps(ops: readonly CounterOp[]): void {
       if (op.alpha !== undefined && !(op.alpha > 0 && op.alpha <= 1))
         throw new TypeError('alpha must be in (0, 1]');
     }
-    if ('ttl' in op && (!Number.isSafeInteger(op.ttl) || op.ttl < 1)) throw new TypeError('ttl must be ≥ 1 s');
+    if ('ttl' in op && (!Number.isSafeInteger(op.ttl) || op.ttl < 1))
+      throw new TypeError('ttl must be ≥ 1 s');
   }
 }

@@ -15,11 +15,15 @@ export type CountersKind = 'memory' | 'redis';
 /** Where the counters live under `config` (a configuration built in code may leave the option out). */
 export function countersKind(config: WarrantConfig): CountersKind {
   const kind = config.guard?.counters ?? 'memory';
-  if (kind === 'redis' && !config.redis) throw new TypeError('guard.counters is redis but no redis is configured');
+  if (kind === 'redis' && !config.redis)
+    throw new TypeError('guard.counters is redis but no redis is configured');
   return kind;
 }
 
-export async function openCounters(config: WarrantConfig, options: { prefix?: string } = {}): Promise<Counters> {
+export async function openCounters(
+  config: WarrantConfig,
+  options: { prefix?: string } = {},
+): Promise<Counters> {
   if (countersKind(config) === 'memory') return new MemoryCounters();
   const timeouts = redisTimeouts(config);
   const client = openHotStateRedis(config.redis!.url, { ...timeouts, name: 'warrant-guard-counters' });
