@@ -106,9 +106,9 @@ export const ERROR_CODES = {
   WARRANT_CONSTRAINT_UNENFORCEABLE:
     'The covering grant constrains a value the catalog action does not locate (no `parameters` entry, not declared `in: none`), so the gateway cannot enforce it and denies.',
   WARRANT_BREAKER_OPEN:
-    'A circuit breaker of this call (its agent, its txn, or its agent→destination) is open: the call was refused and recorded. The description names the breaker and why it tripped; `Retry-After` gives the rest of the cooldown, after which a few probe calls are let through (half-open). An operator can reset it (`warrant breaker reset`).',
+    'A circuit breaker of the call (agent, txn or agent→destination) is open; refused and recorded. The description names it and why; Retry-After: the rest of the cooldown, then a probe may pass. Reset: `warrant breaker reset`.',
   WARRANT_RATE_LIMITED:
-    "The catalog action's rate limit (`rateLimit`) for this agent is used up in the current window: the call was refused and recorded. Retry after `Retry-After` seconds.",
+    "The catalog action's rate limit for this agent is used up in the current window; refused and recorded. Retry after `Retry-After` seconds.",
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',
