@@ -18,14 +18,15 @@ export const checkBreakers: GatewayStep = {
     const view = need(call.guard, 'guard');
     if (guard === undefined || !guard.breakers.enabled) return;
     // Already refused (unknown action), or protocol housekeeping only: no action call to count.
-    if (view.verdict === 'refuse' || !view.calls.some((c) => c.kind === 'action')) return;
+    const actions = view.calls.filter((c) => c.kind === 'action').length;
+    if (view.verdict === 'refuse' || actions === 0) return;
     const claims = need(call.presented, 'presented').leaf.claims;
     const subject = {
       agent: claims.act.sub,
       txn: claims.txn,
       destination: need(call.route, 'route').audience,
     };
-    const check = await guard.breakers.check(subject, guard.now(), `gateway:${call.gw.id}`);
+    const check = await guard.breakers.check(subject, guard.now(), `gateway:${call.gw.id}`, actions);
     call.breakers = { subject, check };
     call.signals = check.signals;
     if (check.refusal === undefined) return;

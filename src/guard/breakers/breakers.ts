@@ -88,8 +88,11 @@ export class Breakers {
     return this.settings.enabled;
   }
 
-  /** Counts the call and decides whether its breakers let it through (see the module comment). */
-  async check(subject: BreakerSubject, now: number, actor: string): Promise<BreakerCheck> {
+  /**
+   * Counts the request (`calls`: its action calls, e.g. a JSON-RPC batch's) and decides whether its
+   * breakers let it through (see the module comment).
+   */
+  async check(subject: BreakerSubject, now: number, actor: string, calls = 1): Promise<BreakerCheck> {
     const s = this.settings;
     const keys = [
       agentKey(subject.agent),
@@ -103,9 +106,9 @@ export class Breakers {
         { op: 'get', key: `s:${keys[0]}` },
         { op: 'get', key: `s:${keys[1]}` },
         { op: 'get', key: `s:${keys[2]}` },
-        { op: 'count', key: `n:${keys[0]}`, window, by: 1, alpha },
-        { op: 'count', key: `n:${keys[1]}`, window, by: 1 },
-        { op: 'count', key: `n:${keys[2]}`, window, by: 1, alpha },
+        { op: 'count', key: `n:${keys[0]}`, window, by: calls, alpha },
+        { op: 'count', key: `n:${keys[1]}`, window, by: calls },
+        { op: 'count', key: `n:${keys[2]}`, window, by: calls, alpha },
         { op: 'sadd', key: `sys:${subject.txn}`, member: subject.destination, ttl: TXN_TTL, list: true },
       ] as const,
       now,

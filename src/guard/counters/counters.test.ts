@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { REDIS_URL, requireRedis } from '../../../test/support/services.ts';
 import { countersContract } from './contract.ts';
 import { MemoryCounters } from './memory-counters.ts';
+import { RedisCounters } from './redis-counters.ts';
 
 const T = 1_800_000_040; // 40 s into a 60 s window
 
@@ -123,4 +127,32 @@ test('memory counters forget expired keys (bounded by the live ones)', async () 
   await c.run([{ op: 'cas', key: 's:x', expect: null, value: 'v', ttl: 5 }] as const, T);
   assert.equal((await c.states('s:', T + 4)).length, 1);
   assert.equal((await c.states('s:', T + 5)).length, 0, 'expired at its ttl');
+});
+
+test('in Redis every key the counters write has an expiry (nothing grows without bound)', async () => {
+  const url = await requireRedis(REDIS_URL);
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  const prefix = `warrant:test:${randomBytes(6).toString('hex')}:`;
+  const c = new RedisCounters(client, { prefix });
+  try {
+    await c.run(
+      [
+        { op: 'count', key: 'n:a', window: 60, by: 1, alpha: 0.2 },
+        { op: 'cas', key: 's:a', expect: null, value: 'open', ttl: 90 },
+        { op: 'incr', key: 'p:a', ttl: 30 },
+        { op: 'sadd', key: 'sys:t', member: 'x', ttl: 3600 },
+      ] as const,
+      Math.floor(Date.now() / 1000),
+    );
+    const keys = await client.keys(`${prefix}*`);
+    assert.equal(keys.length, 5, keys.join(', '));
+    for (const key of keys) {
+      const ttl = await client.ttl(key);
+      assert.ok(ttl > 0, `${key} has ttl ${ttl}`);
+    }
+  } finally {
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    await client.quit();
+  }
 });
