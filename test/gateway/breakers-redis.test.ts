@@ -2,7 +2,7 @@
  * Breakers shared through Redis (DESIGN §6): two gateways whose guards count in one Redis (a server of the
  * test's own, killed at the end) — a spike split across them trips the same agent breaker, an operator's
  * reset through the STS admin API clears it in Redis for both at once, and a Redis that is gone makes the
- * guard fail closed (503 WARRANT_HOT_STATE_UNAVAILABLE, nothing forwarded, nothing recorded).
+ * guard fail closed (503 WARRANT_HOT_STATE_UNAVAILABLE, nothing forwarded, nothing recorded, not ready).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -180,6 +180,10 @@ test(
     assert.ok(ms < 1500, `answered after ${ms.toFixed(0)} ms`);
     assert.equal(up.total, hits, 'nothing forwarded');
     expectNoRecord(h, from);
+  // Not ready: its hot state (here only the guard's counters: the replay cache is in memory) is gone.
+  const ready = await fetch(`${h.gw.url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.equal(((await ready.json()) as Record<string, unknown>)['hotState'], false);
     // A gateway cannot even start its guard on a Redis that is gone.
     await assert.rejects(openGuardRuntime(h.sts.config, { pollMs: 0 }), {
       code: 'WARRANT_HOT_STATE_UNAVAILABLE',
