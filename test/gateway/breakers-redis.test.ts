@@ -180,10 +180,10 @@ test(
     assert.ok(ms < 1500, `answered after ${ms.toFixed(0)} ms`);
     assert.equal(up.total, hits, 'nothing forwarded');
     expectNoRecord(h, from);
-  // Not ready: its hot state (here only the guard's counters: the replay cache is in memory) is gone.
-  const ready = await fetch(`${h.gw.url}/readyz`);
-  assert.equal(ready.status, 503);
-  assert.equal(((await ready.json()) as Record<string, unknown>)['hotState'], false);
+    // Not ready: its hot state (here only the guard's counters: the replay cache is in memory) is gone.
+    const ready = await fetch(`${h.gw.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.equal(((await ready.json()) as Record<string, unknown>)['hotState'], false);
     // A gateway cannot even start its guard on a Redis that is gone.
     await assert.rejects(openGuardRuntime(h.sts.config, { pollMs: 0 }), {
       code: 'WARRANT_HOT_STATE_UNAVAILABLE',
