@@ -120,6 +120,14 @@ countersContract('guard counters', {
   },
 });
 
+test('memory counters sweep expired keys as they go: the map holds the live keys only', async () => {
+  const c = new MemoryCounters();
+  for (let i = 0; i < 1000; i++) await c.run([{ op: 'incr', key: `p:${i}`, ttl: 10 }] as const, T);
+  // Later batches (each sweeps a few entries) leave none of the expired ones behind.
+  for (let i = 0; i < 100; i++) await c.run([{ op: 'incr', key: `q:${i % 10}`, ttl: 1000 }] as const, T + 20);
+  assert.equal(c.size, 10);
+});
+
 test('memory counters forget expired keys (bounded by the live ones)', async () => {
   const c = new MemoryCounters();
   for (let i = 0; i < 100; i++) await c.run([{ op: 'incr', key: `p:${i}`, ttl: 10 }] as const, T);

@@ -1,7 +1,7 @@
 /**
  * The counters in this process's memory (one gateway, or `warrant dev`): the same semantics as the Redis
- * adapter (the contract suite runs on both). Expired entries are swept at most once a second of the
- * callers' clock and whenever the map passes a size mark, so memory stays bounded by the live keys.
+ * adapter (the contract suite runs on both). Every batch also sweeps a few entries for expiry, resuming
+ * where the last one stopped, so memory stays bounded by the live keys without a pause to scan the map.
  */
 import {
   BASELINE_TTL_SECONDS,
@@ -28,14 +28,14 @@ interface Baseline {
   mean: number;
 }
 
-/** Sweep when the map has grown by this many entries since the last sweep. */
-const SWEEP_GROWTH = 10_000;
+/** Entries looked at for expiry per batch (more than a batch can create, so the sweep keeps up). */
+const SWEEP_STEP = 32;
 
 export class MemoryCounters implements Counters {
   readonly kind = 'memory' as const;
   readonly #entries = new Map<string, Entry>();
-  #sweptAt = 0;
-  #sweptSize = 0;
+  /** Where the incremental sweep resumes (a Map iterator stays valid while entries are added and deleted). */
+  #sweeper: Iterator<[string, Entry]> | undefined;
 
   run<const T extends readonly CounterOp[]>(ops: T, now: number): Promise<CounterResults<T>> {
     try {
@@ -57,6 +57,11 @@ export class MemoryCounters implements Counters {
         out.push({ key, value: entry.value });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  /** Entries held (live or not yet swept). */
+  get size(): number {
+    return this.#entries.size;
   }
 
   async ping(): Promise<void> {}
@@ -164,9 +169,15 @@ export class MemoryCounters implements Counters {
   }
 
   #sweep(now: number): void {
-    if (now <= this.#sweptAt && this.#entries.size < this.#sweptSize + SWEEP_GROWTH) return;
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
-    this.#sweptAt = now;
-    this.#sweptSize = this.#entries.size;
+    for (let i = 0; i < SWEEP_STEP; i++) {
+      this.#sweeper ??= this.#entries.entries();
+      const next = this.#sweeper.next();
+      if (next.done) {
+        this.#sweeper = undefined;
+        return;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt <= now) this.#entries.delete(key);
+    }
   }
 }
