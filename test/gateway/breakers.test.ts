@@ -199,6 +199,8 @@ describe('circuit breakers', () => {
     assert.equal(bad.status, 400);
     const reset = await h.sts.admin('POST', '/breakers/reset', { key, reason: 'loop fixed' });
     assert.equal(reset.status, 200);
+    // The STS's own (memory) counters never saw it: the gateway's recorded trip says it was open.
+    assert.deepEqual(await reset.json(), { key, reset: true, wasOpen: true });
     // The gateway learns of it from the guard history (memory counters: each gateway clears its own).
     await guard.poll();
     assert.equal((await h.call(agent, warrants['crm']!, '/crm/contacts')).status, 200);

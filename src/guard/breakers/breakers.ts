@@ -258,14 +258,17 @@ export class Breakers {
    */
   async reset(key: string, now: number, actor: string, reason: string): Promise<boolean> {
     if (kindOf(key) === undefined) throw new TypeError(`not a breaker key: ${key}`);
-    const was = await this.clear(key, now);
+    const here = (await this.clear(key, now))?.trigger;
+    // Memory counters are per process: the breaker may be open at a gateway, not here. Its last recorded
+    // change says (a trip not followed by a close or reset).
+    const was = here ?? (this.#counters.kind === 'memory' ? await this.#lastTrip(key) : undefined);
     const id = await this.#store.changes.record({
       time: now,
       kind: 'breaker',
       subject: key,
       actor,
       reason,
-      detail: { action: 'reset', was: was?.trigger ?? 'closed' },
+      detail: { action: 'reset', was: was ?? 'closed' },
     });
     this.#own.add(id);
     return was !== undefined;
@@ -286,6 +289,12 @@ export class Breakers {
       ops.push({ op: 'sadd', key: `combo:${was.agent}`, member: was.combination.join(' '), ttl: AGENT_TTL });
     await this.#counters.run(ops, now);
     return was;
+  }
+
+  /** The trigger of the key's last recorded change when it is a trip. */
+  async #lastTrip(key: string): Promise<string | undefined> {
+    const [last] = await this.#store.changes.of('breaker', key, 1);
+    return last?.detail['action'] === 'trip' ? String(last.detail['trigger']) : undefined;
   }
 
   /** Whether `id` is a change this process recorded itself. */
