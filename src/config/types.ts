@@ -131,6 +131,30 @@ export interface BudgetConfig {
   readonly onExceed: 'deny' | 'approval';
 }
 
+/** The guard (DESIGN §6); each part's options under their own key. */
+export interface GuardConfig {
+  readonly catalog?: string;
+  readonly trust: TrustConfig;
+  readonly budgets: readonly BudgetConfig[];
+  /** Where the hot counters (breakers, throttle) live; absent in configurations built in code: memory. */
+  readonly counters?: 'memory' | 'redis';
+  /** Circuit breakers (docs/guard.md#circuit-breakers); absent in configurations built in code: defaults. */
+  readonly breakers?: BreakersConfig;
+}
+
+/** Circuit breakers per agent, per txn and per agent→destination; counts per window of `windowSeconds`. */
+export interface BreakersConfig {
+  readonly enabled: boolean;
+  readonly windowSeconds: number;
+  readonly cooldownSeconds: number;
+  readonly halfOpenProbes: number;
+  readonly maxCalls: { readonly agent: number; readonly txn: number; readonly destination: number };
+  readonly baseline: { readonly factor: number; readonly floor: number; readonly alpha: number };
+  readonly maxFailures: number;
+  readonly maxDenials: number;
+  readonly txnSystems: { readonly max: number; readonly learnTxns: number };
+}
+
 export interface WarrantConfig {
   readonly $schema?: string;
   readonly trustDomain: string;
@@ -144,12 +168,6 @@ export interface WarrantConfig {
   readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
   readonly guard: GuardConfig;
   readonly dashboard: { readonly enabled: boolean };
-}
-
-export interface GuardConfig {
-  readonly catalog?: string;
-  readonly trust: TrustConfig;
-  readonly budgets: readonly BudgetConfig[];
 }
 
 /** Progressive trust (`guard.trust`, docs/guard.md). */

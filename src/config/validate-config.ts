@@ -69,6 +69,12 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       'redis requires the top-level redis option (redis.url); use memory for a single gateway',
     );
   }
+  if (config.guard.counters === 'redis' && config.redis === undefined) {
+    throw new ConfigError(
+      '/guard/counters',
+      'redis requires the top-level redis option (redis.url); use memory for a single gateway',
+    );
+  }
   sts.trustedIssuers.forEach((issuer, i) => {
     const at = `/sts/trustedIssuers/${i}`;
     if (issuer.jwksUri !== undefined && issuer.jwksFile !== undefined) {

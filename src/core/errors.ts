@@ -117,6 +117,10 @@ export const ERROR_CODES = {
   // guard: approvals (shared with bounded autonomy)
   WARRANT_APPROVAL_REQUIRED:
     'The call needs a person to approve it first (decision `approval_required`: past a budget with `onExceed: approval`, or above the bounded autonomy of the agent).',
+  WARRANT_BREAKER_OPEN:
+    'A circuit breaker of the call (agent, txn or agent→destination) is open; refused and recorded. The description names it and why; Retry-After: the rest of the cooldown, then a probe may pass. Reset: `warrant breaker reset`.',
+  WARRANT_RATE_LIMITED:
+    "The catalog action's rate limit for this agent is used up in the current window; refused and recorded. Retry after `Retry-After` seconds.",
   // security token service
   WARRANT_REQUEST_MALFORMED:
     'The request is malformed: wrong media type, bad encoding, a missing, repeated or oversized parameter.',

@@ -8,6 +8,7 @@ import type { Pool } from 'undici';
 import type { ChainCache } from '../core/chain/index.ts';
 import type { Grant } from '../core/grants/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
+import type { BreakerCheck, BreakerSubject } from '../guard/breakers/breakers.ts';
 import type { BudgetCharges } from '../guard/budgets/charges.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
 import type { GuardView } from '../guard/check-call.ts';
@@ -145,6 +146,11 @@ export class GatewayCall {
    * signals): risk factors for the decision.
    */
   signals: RiskSignals = { breaker: 'closed', anomaly: 0 };
+  // check-breakers
+  /** The call's breakers (its keys, their states, the probes it makes); absent when none were checked. */
+  breakers: { readonly subject: BreakerSubject; readonly check: BreakerCheck } | undefined;
+  /** Seconds until a refusal that ends by itself ends (open breaker, rate limit): the answer's `Retry-After`. */
+  retryAfter: number | undefined;
   // decide
   verdict: Verdict | undefined;
   // reserve-budget

@@ -14,11 +14,19 @@ export type GatewayErrorName = ResourceErrorName;
 export class GatewayError extends ProtocolError<ResourceErrorName> {
   /** No credentials at all: the challenge carries no error code (RFC 6750 §3.1). */
   readonly bare: boolean;
+  /** Seconds the caller should wait (`Retry-After`), for refusals that end by themselves (429). */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, description: string, options: { cause?: unknown; bare?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    description: string,
+    options: { cause?: unknown; bare?: boolean; retryAfter?: number | undefined } = {},
+  ) {
     const { status, error } = resourceError(code);
     super(status, error, code, description, options.cause === undefined ? {} : { cause: options.cause });
     this.bare = options.bare === true;
+    this.retryAfter =
+      options.retryAfter === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfter));
   }
 
   /**
@@ -47,6 +55,7 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
     if (resourceMetadata) parts.push(`resource_metadata="${resourceMetadata}"`);
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }
+  if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
   const body = JSON.stringify(e.body());
   headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(e.status, headers);

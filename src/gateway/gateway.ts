@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { ChainCache } from '../core/chain/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
+import { CountersUnavailableError } from '../guard/counters/counters.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { DecisionCache, type PolicySet } from '../policy/index.ts';
@@ -271,7 +272,10 @@ export class Gateway {
     const code = refusal?.code;
     if (route !== undefined) {
       if (decision === 'unauthenticated') this.metrics.gateway.decision('unauthenticated', code);
-      else if (code === 'WARRANT_HOT_STATE_UNAVAILABLE') this.metrics.hotState.error('replay');
+      else if (code === 'WARRANT_HOT_STATE_UNAVAILABLE')
+        this.metrics.hotState.error(
+          refusal?.cause instanceof CountersUnavailableError ? 'guard-counters' : 'replay',
+        );
       this.metrics.gateway.observe(call.started, route.match.pathPrefix, decision ?? 'refused');
     }
     const claims = call.presented?.leaf.claims;

@@ -131,7 +131,7 @@ export async function startGateway(
     const path = req.url?.split('?')[0];
     if (path === '/healthz')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    if (path === '/readyz') return void readiness(gateway, revocation, replay, res);
+    if (path === '/readyz') return void readiness(gateway, revocation, replay, options.guard, res);
     if (path === '/metrics') return void scrape(metrics, res);
     void gateway.handle(req, res);
   };
@@ -195,18 +195,19 @@ async function scrape(metrics: Metrics, res: ServerResponse): Promise<void> {
 
 /**
  * `/readyz`: ready while the revocation feed delivers heartbeats that vouch for it (so the revocation status
- * stays within its bound), the replay cache (Redis, when configured) answers, and the decision log took
- * the last durable append (no call is forwarded without its record).
+ * stays within its bound), the hot state answers — the replay cache and the guard's counters (Redis, when
+ * configured) — and the decision log took the last durable append (no call is forwarded without its record).
  */
 async function readiness(
   gateway: Gateway,
   revocation: RevocationView,
   replay: ReplayCache,
+  guard: GuardRuntime | undefined,
   res: ServerResponse,
 ): Promise<void> {
   let hotState = true;
   try {
-    await replay.ping?.();
+    await Promise.all([replay.ping?.(), guard?.counters.ping()]);
   } catch {
     hotState = false;
   }

@@ -41,6 +41,12 @@ export interface ParameterLocation {
   readonly name?: string;
 }
 
+/** An action's own rate limit (throttle), per agent. */
+export interface RateLimit {
+  readonly requests: number;
+  readonly perSeconds: number;
+}
+
 export interface CatalogAction {
   /** The action name grants refer to, e.g. `crm:contacts.read`. */
   readonly name: string;
@@ -52,6 +58,8 @@ export interface CatalogAction {
   readonly reversibility: Reversibility;
   /** Systems touched if this goes wrong (1 = one record, larger = wider). */
   readonly blastRadius: number;
+  /** Throttle: at most `requests` calls per agent in each fixed window of `perSeconds` seconds. */
+  readonly rateLimit?: RateLimit;
   /**
    * Where each constrained value of the call lives, by parameter name: a grant's `max_<name>` or
    * enumeration `<name>` is checked against parameter `<name>`; `destination`, when declared, too.

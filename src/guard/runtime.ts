@@ -13,7 +13,11 @@
 import { defaultConfig } from '../config/load-config.ts';
 import type { WarrantConfig } from '../config/types.ts';
 import { Autonomy } from './autonomy/autonomy.ts';
+import { Breakers } from './breakers/breakers.ts';
+import { breakerSettings } from './breakers/settings.ts';
 import { type Budgets, openBudgets } from './budgets/budgets.ts';
+import type { Counters } from './counters/counters.ts';
+import { openCounters } from './counters/open-counters.ts';
 import { ToolPins } from './pins/tool-pins.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
@@ -33,6 +37,10 @@ export interface GuardRuntime {
   readonly autonomy: Autonomy;
   /** Pinned tools (src/guard/pins/): tool definitions compared with what operators approved. */
   readonly pins: ToolPins;
+  /** The hot counters (`guard.counters`: memory, or Redis shared by the replicas). */
+  readonly counters: Counters;
+  /** Circuit breakers per agent, txn and agent→destination, counted in {@link GuardRuntime.counters}. */
+  readonly breakers: Breakers;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -53,8 +61,10 @@ export interface GuardRuntimeOptions {
   readonly clock?: () => number;
   /** How often the change history is polled, in ms (default 1000; 0: only when `poll()` is called). */
   readonly pollMs?: number;
-  /** Told of a failed poll (the next one tries again). */
+  /** Told of a failed poll (the next one tries again), or of a breaker change that could not be recorded. */
   readonly onError?: (error: unknown) => void;
+  /** Counters opened by the caller (tests: a Redis key prefix of their own); the caller closes them. */
+  readonly counters?: Counters;
 }
 
 export async function openGuardRuntime(
@@ -67,15 +77,19 @@ export async function openGuardRuntime(
   const watchers = new Map<string, ChangeListener[]>();
   let seen: number;
   let trust: TrustLevels;
+  let counters: Counters;
   try {
     seen = await store.changes.latest();
     // A configuration without guard options (unit tests' minimal ones) gets the defaults.
     const trustConfig = config.guard?.trust ?? defaultConfig().guard.trust;
     trust = await TrustLevels.open(store, trustConfig, clock, options.onError);
+    counters = options.counters ?? (await openCounters(config));
   } catch (error) {
     if (owned) await store.close().catch(() => {});
     throw error;
   }
+  const breakers = new Breakers(counters, store, breakerSettings(config));
+  if (options.onError) breakers.onError = options.onError;
   let polling: Promise<void> | undefined;
   const poll = (): Promise<void> => {
     polling ??= (async () => {
@@ -110,12 +124,14 @@ export async function openGuardRuntime(
       : undefined;
   timer?.unref();
   let closing: Promise<void> | undefined;
-  const watch = (kind: string, listener: ChangeListener): void => {
-    const list = watchers.get(kind) ?? [];
-    list.push(listener);
-    watchers.set(kind, list);
-  };
-  watch('trust', (change) => trust.changed(change));
+  watch(watchers, 'trust', (change) => trust.changed(change));
+  // A reset made through another process: memory counters are this process's own, so it clears them here.
+  // Redis counters were cleared by whoever reset (clearing again could erase a newer trip).
+  watch(watchers, 'breaker', (change) => {
+    if (counters.kind !== 'memory' || change.detail['action'] !== 'reset' || breakers.ownChange(change.id))
+      return;
+    breakers.clear(change.subject, clock()).catch((error: unknown) => options.onError?.(error));
+  });
   return {
     store,
     budgets: openBudgets(config, store),
@@ -123,17 +139,28 @@ export async function openGuardRuntime(
     trust,
     autonomy: new Autonomy(trust, config, clock),
     pins: new ToolPins(store, ToolPins.routesOf(config)),
+    counters,
+    breakers,
     now: clock,
-    watch,
+    watch(kind, listener) {
+      watch(watchers, kind, listener);
+    },
     poll,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         await polling?.catch(() => {});
         await trust.close();
+        if (!options.counters) await counters.close();
         if (owned) await store.close();
       })();
       return closing;
     },
   };
+}
+
+function watch(watchers: Map<string, ChangeListener[]>, kind: string, listener: ChangeListener): void {
+  const list = watchers.get(kind) ?? [];
+  list.push(listener);
+  watchers.set(kind, list);
 }

@@ -23,6 +23,7 @@ export type ResourceErrorName =
   | 'not_found'
   | 'misdirected_request'
   | 'payload_too_large'
+  | 'too_many_requests'
   | 'bad_gateway'
   | 'gateway_timeout'
   | 'unavailable'
@@ -143,6 +144,10 @@ export const HTTP_ERRORS: { readonly [C in ErrorCode]: ErrorMapping } = Object.f
   WARRANT_BUDGET_UNAVAILABLE: UNAVAILABLE,
   WARRANT_BUDGET_UNMETERED: DENIED,
   WARRANT_APPROVAL_REQUIRED: DENIED,
+  // guard containment: the caller (its agent, txn, destination) must slow down or wait — the server is
+  // fine, so 429 with Retry-After, never 503 (which load balancers and health checks read as "down")
+  WARRANT_BREAKER_OPEN: row(429, 'too_many_requests'),
+  WARRANT_RATE_LIMITED: row(429, 'too_many_requests'),
   // security token service
   WARRANT_REQUEST_MALFORMED: row(400, 'invalid_request', { status: 400, error: 'invalid_request' }),
   WARRANT_GRANT_TYPE_UNSUPPORTED: MALFORMED,

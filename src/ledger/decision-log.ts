@@ -41,6 +41,16 @@ export interface DecisionRecord {
   readonly sandbox?: string;
   /** For autonomy records: the agent's autonomy statement as it changed (src/guard/autonomy/). */
   readonly autonomy?: { readonly digest: string; readonly statement: unknown };
+  /**
+   * The call's circuit breakers (agent, txn, agent→destination) as they stood: `closed`, `half_open` (the
+   * call was a probe) or `open` (refused), with the trigger and the end of the cooldown when not closed.
+   */
+  readonly breakers?: readonly {
+    readonly key: string;
+    readonly state: 'closed' | 'open' | 'half_open';
+    readonly trigger?: string;
+    readonly until?: number;
+  }[];
   readonly requestDigest?: string;
   /** The W3C trace id of the request the decision was made for (its span, the upstream's trace). */
   readonly traceId?: string;

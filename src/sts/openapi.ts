@@ -309,6 +309,32 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           },
         },
       },
+      '/breakers': {
+        get: {
+          summary:
+            "Circuit breakers open or half-open now (as the guard counters of this process see them; with Redis counters, every gateway's), the breaker settings, and the recent breaker history (trips, closes, resets)",
+          responses: { '200': ok('{counters, settings, open, history}'), ...errors },
+        },
+      },
+      '/breakers/reset': {
+        post: {
+          summary:
+            'Reset (close) a circuit breaker: its state and window counts are cleared at every gateway, and the reset is recorded with its reason',
+          requestBody: json({
+            type: 'object',
+            required: ['key'],
+            additionalProperties: false,
+            properties: {
+              key: {
+                type: 'string',
+                description: 'agent:<agent id>, txn:<txn> or destination:<agent id> <audience>',
+              },
+              reason: { type: 'string', maxLength: 512 },
+            },
+          }),
+          responses: { '200': ok('{key, reset, wasOpen}'), ...errors },
+        },
+      },
     },
   };
 }

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
-import type { ConfigOverrides } from '../../src/config/types.ts';
+import type { ConfigOverrides, WarrantConfig } from '../../src/config/types.ts';
 import type { GatewayRoute } from '../../src/gateway/gateway.ts';
 import { type RunningGateway, startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
@@ -54,6 +54,8 @@ export async function startGatewayHarness(options: {
   tracing?: Tracing;
   /** The gateway's guard runtime (e.g. the control plane's, `(sts) => sts.plane.guard`); default none. */
   guard?: (sts: Harness) => GuardRuntime;
+  /** Opens the gateway's own guard runtime over the STS's configuration (closed with the harness). */
+  openGuard?: (config: WarrantConfig) => Promise<GuardRuntime>;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -73,7 +75,10 @@ export async function startGatewayHarness(options: {
       ...options.overrides?.gateway,
     },
   };
+  const opened = await options.openGuard?.(config as WarrantConfig);
+  const guard = opened ?? options.guard?.(sts);
   const gw = await startGateway(config as typeof sts.config, {
+    ...(guard ? { guard } : {}),
     issuer: options.issuer?.(sts) ?? sts.plane.sts.issuer,
     keys: () => sts.plane.sts.keys.keySet(Math.floor(Date.now() / 1000)).resolve,
     decisions,
@@ -84,7 +89,6 @@ export async function startGatewayHarness(options: {
       ...(options.logs ? { destination: options.logs } : {}),
     }),
     ...(options.tracing ? { tracing: options.tracing } : {}),
-    ...(options.guard ? { guard: options.guard(sts) } : {}),
   });
   return {
     sts,
@@ -108,6 +112,7 @@ export async function startGatewayHarness(options: {
     },
     async close() {
       await gw.close();
+      await opened?.close();
       for (const s of servers) {
         s.closeAllConnections();
         await new Promise((r) => s.close(r));

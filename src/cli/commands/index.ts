@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { agentCommands } from './agent/index.ts';
 import { auditCommands } from './audit/index.ts';
+import { breakerCommands } from './breaker/index.ts';
 import { budgetCommands } from './budget/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   revoke,
   ...budgetCommands,
   ...toolsCommands,
+  ...breakerCommands,
   coming.get('contain')!,
   coming.get('approvals')!,
   ...auditCommands,

@@ -5,6 +5,7 @@
  */
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
+import { checkBreakers } from './check-breakers.ts';
 import { checkHead } from './check-head.ts';
 import { checkPins } from './check-pins.ts';
 import { countTrust } from './count-trust.ts';
@@ -12,11 +13,13 @@ import { decide } from './decide.ts';
 import { forward } from './forward.ts';
 import { guard } from './guard.ts';
 import { limitBody } from './limit-body.ts';
+import { observeBreakers } from './observe-breakers.ts';
 import { readCall } from './read-call.ts';
 import { record } from './record.ts';
 import { reserveBudget } from './reserve-budget.ts';
 import { sandbox } from './sandbox.ts';
 import { settleBudget } from './settle-budget.ts';
+import { throttle } from './throttle.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
@@ -27,7 +30,9 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   readCall,
   guard,
   checkPins,
+  checkBreakers,
   decide,
+  throttle,
   sandbox,
   reserveBudget,
   record,
@@ -35,4 +40,8 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
 ]);
 
 /** What runs after the answer, in order (see `GatewayObserver`): the guard's parts add theirs here. */
-export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([settleBudget, countTrust]);
+export const GATEWAY_OBSERVERS: readonly GatewayObserver[] = Object.freeze([
+  settleBudget,
+  countTrust,
+  observeBreakers,
+]);

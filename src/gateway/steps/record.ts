@@ -4,6 +4,7 @@
  * nothing is forwarded. A denied call is answered once its record is written (403, the decision's code).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { BreakerView } from '../../guard/breakers/state.ts';
 import type { DecisionRecord } from '../../ledger/decision-log.ts';
 import { type GatewayCall, type GatewayStep, need } from '../context.ts';
 import { GatewayError } from '../gateway-error.ts';
@@ -31,6 +32,7 @@ export const record: GatewayStep = {
       throw new GatewayError(
         decision.code ?? 'WARRANT_CALL_DENIED',
         decision.reasons.join('; ').slice(0, 300),
+        { retryAfter: call.retryAfter },
       );
   },
 };
@@ -78,8 +80,19 @@ export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
           })),
         }),
     ...(call.sandboxed === undefined ? {} : { sandboxed: true, sandbox: call.sandboxed }),
+    ...(call.breakers ? { breakers: call.breakers.check.breakers.map(recordedBreaker) } : {}),
     requestDigest: digest.digest('base64url'),
     // The request's W3C trace: from a record to its trace, and back.
     traceId: call.trace.traceId,
+  };
+}
+
+/** A breaker as the record keeps it: its key and state, and why and until when when it is not closed. */
+function recordedBreaker(b: BreakerView): NonNullable<DecisionRecord['breakers']>[number] {
+  return {
+    key: b.key,
+    state: b.state,
+    ...(b.trigger === undefined ? {} : { trigger: b.trigger }),
+    ...(b.until === undefined ? {} : { until: b.until }),
   };
 }

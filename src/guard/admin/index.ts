@@ -6,10 +6,17 @@
 import type { AdminExtension } from '../../sts/admin-input.ts';
 import type { GuardRuntime } from '../runtime.ts';
 import { autonomyAdmin } from './autonomy.ts';
+import { breakersAdmin } from './breakers.ts';
 import { budgetsAdmin } from './budgets.ts';
 import { toolsAdmin } from './tools.ts';
 import { trustAdmin } from './trust.ts';
 
 export function guardAdmin(guard: GuardRuntime): readonly AdminExtension[] {
-  return [toolsAdmin(guard), budgetsAdmin(guard), trustAdmin(guard), autonomyAdmin(guard)];
+  return [
+    toolsAdmin(guard),
+    breakersAdmin(guard),
+    budgetsAdmin(guard),
+    trustAdmin(guard),
+    autonomyAdmin(guard),
+  ];
 }

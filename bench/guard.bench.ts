@@ -1,0 +1,152 @@
+/**
+ * The guard's breakers and throttle per request (DESIGN §9 "guard step … ≤ 10 µs with memory counters;
+ * Redis adds ≤ one round trip, pipelined"), beside baselines measured in the same run: one node:crypto
+ * Ed25519 verification (the unit of the gateway path's CPU figures, bench/gateway.bench.ts) and one Redis
+ * PING round trip on the same connection.
+ *
+ * Per request: `Breakers.check` (the check-breakers step: the call counted for its agent, txn and
+ * agent→destination, their states read, the trip conditions evaluated) plus `throttle` for one
+ * rate-limited action — the guard's work on the common path (a closed breaker; the observer does nothing
+ * for a successful call). Memory counters in-process; Redis counters at c=1 (latency: round trips) and 32
+ * requests in flight (what pipelining buys: cost per request at saturation).
+ *   BENCH_MS=n   scales the windows; WARRANT_TEST_REDIS_URL (default redis://127.0.0.1:6379)
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Breakers } from '../src/guard/breakers/breakers.ts';
+import { BREAKER_DEFAULTS } from '../src/guard/breakers/settings.ts';
+import { ActionCatalog } from '../src/guard/catalog.ts';
+import type { Counters } from '../src/guard/counters/counters.ts';
+import { MemoryCounters } from '../src/guard/counters/memory-counters.ts';
+import { RedisCounters } from '../src/guard/counters/redis-counters.ts';
+import { openGuardStore } from '../src/guard/store/open-guard-store.ts';
+import { throttle } from '../src/guard/throttle.ts';
+import { hotStateRedisOptions } from '../src/replay/redis-connection.ts';
+import { CRM_READ } from '../test/support/catalog-actions.ts';
+import { BENCH_MS, ed25519Verification, measure, verdict } from './lib/measure.ts';
+
+const REDIS_URL = process.env['WARRANT_TEST_REDIS_URL'] || 'redis://127.0.0.1:6379';
+const ACTION = new ActionCatalog([{ ...CRM_READ, rateLimit: { requests: 1e8, perSeconds: 60 } }]).actions[0]!;
+
+interface Row {
+  readonly name: string;
+  readonly micros: number;
+}
+
+/** Runs `fn` with `inFlight` requests outstanding until the window is spent; µs of wall time per request. */
+async function measureAsync(
+  fn: (i: number) => Promise<unknown>,
+  inFlight: number,
+  ms = BENCH_MS,
+): Promise<number> {
+  const warm = performance.now() + Math.min(200, ms / 4);
+  let i = 0;
+  while (performance.now() < warm) await fn(i++);
+  let done = 0;
+  const start = performance.now();
+  const end = start + ms;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await fn(i++);
+        done++;
+      }
+    }),
+  );
+  return ((performance.now() - start) * 1000) / done;
+}
+
+/** One request's guard work: breakers (many agents and txns, as a gateway sees them) and one throttle. */
+function guardStep(counters: Counters, breakers: Breakers): (i: number) => Promise<unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return async (i) => {
+    const agent = `spiffe://bench/agent/a${i % 100}`;
+    const check = await breakers.check(
+      { agent, txn: `txn-${i % 1000}`, destination: 'https://crm' },
+      now,
+      'gateway:bench',
+    );
+    if (check.refusal) throw new Error(`bench tripped a breaker: ${check.refusal.reason}`);
+    return throttle(counters, agent, [ACTION], now);
+  };
+}
+
+export async function run(): Promise<void> {
+  const store = await openGuardStore(
+    { store: { kind: 'sqlite' }, dataDir: '/nonexistent' },
+    { path: ':memory:' },
+  );
+  // Learning off: the bench's txns each touch one system; caps far above what the windows can reach.
+  const settings = { ...BREAKER_DEFAULTS, maxCalls: { agent: 1e8, txn: 1e8, destination: 1e8 } };
+  const ed = measure('node:crypto Ed25519 verify (raw)', ed25519Verification(Buffer.alloc(600, 1)));
+  const rows: Row[] = [{ name: ed.name, micros: ed.microsPerOp }];
+  const memory = new MemoryCounters();
+  const memoryMicros = await measureAsync(guardStep(memory, new Breakers(memory, store, settings)), 1);
+  rows.push({ name: 'guard (breakers + throttle), memory counters', micros: memoryMicros });
+
+  let redisRows: { ping: number; c1: number; c32: number; commands: number } | undefined;
+  const client = new Redis(REDIS_URL, {
+    ...hotStateRedisOptions(),
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  // Commands sent = round trips on the request path (each batch is one script call).
+  let sent = 0;
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((...args: Parameters<typeof send>) => {
+    sent++;
+    return send(...args);
+  }) as typeof client.sendCommand;
+  const prefix = `warrant:bench:${randomBytes(4).toString('hex')}:`;
+  try {
+    await client.connect();
+    const redis = new RedisCounters(client, { prefix });
+    const breakers = new Breakers(redis, store, settings);
+    const ping = await measureAsync(() => client.ping(), 1);
+    const step = guardStep(redis, breakers);
+    const c1 = await measureAsync(step, 1);
+    const c32 = await measureAsync(step, 32);
+    // Steady state (every txn seen before): commands per request.
+    sent = 0;
+    for (let i = 0; i < 1000; i++) await step(i);
+    redisRows = { ping, c1, c32, commands: sent / 1000 };
+    rows.push(
+      { name: 'Redis PING round trip (c=1)', micros: ping },
+      { name: 'guard, Redis counters, c=1 (latency)', micros: c1 },
+      { name: 'guard, Redis counters, 32 in flight (per request)', micros: c32 },
+    );
+  } catch (error) {
+    console.log(
+      `\nguard bench: Redis at ${REDIS_URL} not reachable, Redis rows skipped (${(error as Error).message})`,
+    );
+  } finally {
+    if (client.status === 'ready') {
+      const keys = await client.keys(`${prefix}*`);
+      for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000));
+      await client.quit();
+    } else client.disconnect();
+    await store.close();
+  }
+
+  const w = Math.max(...rows.map((r) => r.name.length));
+  console.log(
+    '\nguard step per request (breakers: agent, txn, agent→destination; throttle: one limited action)',
+  );
+  console.log(`${'case'.padEnd(w)}  ${'µs/req'.padStart(9)}  ${'× Ed25519 verify'.padStart(16)}`);
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(w)}  ${r.micros.toFixed(2).padStart(9)}  ${(r.micros / ed.microsPerOp).toFixed(2).padStart(16)}`,
+    );
+  console.log(
+    `goal: memory ≤ 10 µs per request: ${memoryMicros.toFixed(2)} µs ${verdict(memoryMicros <= 10)}`,
+  );
+  if (redisRows) {
+    // Breakers: one batch (one script call); throttle: one more for a rate-limited action (it counts only
+    // allowed calls, so it runs after the decision). A txn's first call adds one (the agent's txn count).
+    const breakerTrips = redisRows.commands - 1;
+    console.log(
+      `goal: Redis adds ≤ one round trip (breakers): ${breakerTrips.toFixed(2)} command(s) per request for the breakers, +1 for the throttle ${verdict(breakerTrips <= 1)}; c=1 latency ${(redisRows.c1 / redisRows.ping).toFixed(2)} × a PING round trip`,
+    );
+  }
+}
