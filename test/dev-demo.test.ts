@@ -24,7 +24,7 @@ test('warrant dev --demo drives real traffic through the gateway; the ledger exp
     while (!stderr.includes('/demo/crm/export') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     assert.match(stderr, /demo: GET \/demo\/crm\/contacts\/1 → 200/);
-    assert.match(stderr, /demo: DELETE \/demo\/crm\/contacts\/2 → 403 WARRANT_CALL_DENIED/);
+    assert.match(stderr, /demo: DELETE \/demo\/crm\/contacts\/2 → 403 WARRANT_APPROVAL_REQUIRED/);
     assert.match(stderr, /demo: GET \/demo\/crm\/export → 403 WARRANT_ACTION_UNKNOWN/);
   } finally {
     child.kill('SIGTERM');

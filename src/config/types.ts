@@ -107,6 +107,39 @@ export interface GatewayTlsConfig {
   readonly requireClientCert: boolean;
 }
 
+/** Points of one risk factor per catalog level. */
+export type LevelPoints<L extends string> = { readonly [K in L]: number };
+
+/** The weight of every risk factor (`guard.risk.weights`, docs/guard.md "Risk at the edge"). */
+export interface RiskWeights {
+  readonly impact: LevelPoints<'low' | 'medium' | 'high' | 'critical'>;
+  readonly reversibility: LevelPoints<'reversible' | 'compensable' | 'irreversible'>;
+  readonly dataClass: LevelPoints<'public' | 'internal' | 'confidential' | 'restricted'>;
+  readonly chainDepth: { readonly perHop: number; readonly cap: number };
+  readonly blastRadius: { readonly perDoubling: number; readonly cap: number };
+  /** Points by trust level (index = level; beyond the list: the last entry). */
+  readonly trustLevel: readonly number[];
+  readonly breakerHalfOpen: number;
+  readonly anomaly: number;
+}
+
+export interface GuardConfig {
+  readonly catalog?: string;
+  readonly risk: { readonly weights: RiskWeights };
+  readonly autonomy: {
+    /** Highest risk without a person, by trust level (index = level; beyond the list: the last entry). */
+    readonly bounds: readonly number[];
+    readonly blastRadius: { readonly perDoubling: number; readonly cap: number };
+  };
+  readonly approvals: {
+    readonly ttlSeconds: number;
+    readonly warrantLifetimeSeconds: number;
+    readonly group?: string;
+    readonly approverAudience?: string;
+    readonly ownerMayApprove: boolean;
+  };
+}
+
 export interface WarrantConfig {
   readonly $schema?: string;
   readonly trustDomain: string;
@@ -118,7 +151,7 @@ export interface WarrantConfig {
   readonly policy: PolicyConfig;
   readonly gateway: GatewayConfig;
   readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
-  readonly guard: { readonly catalog?: string };
+  readonly guard: GuardConfig;
   readonly dashboard: { readonly enabled: boolean };
 }
 

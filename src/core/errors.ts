@@ -82,6 +82,24 @@ export const ERROR_CODES = {
   WARRANT_ROUTE_UNKNOWN: 'No gateway route matches this host and path.',
   WARRANT_ACTION_UNKNOWN: 'The call matches no action of the catalog; unknown actions are denied.',
   WARRANT_CALL_DENIED: 'The action policy denies this call.',
+  WARRANT_APPROVAL_REQUIRED:
+    "The call is above the calling agent's bound (bounded autonomy): a person must approve exactly this call first. The answer carries `approval_id` and `approval_uri`.",
+  WARRANT_APPROVAL_NOT_FOUND: 'No approval has this id.',
+  WARRANT_APPROVAL_INVALID:
+    "The approval named (in the warrant's `apv` or an exchange's `approval_id`) is not for this call, this caller or this warrant, or cannot be checked here.",
+  WARRANT_APPROVAL_EXPIRED:
+    'The approval expired: unanswered past `guard.approvals.ttlSeconds`, or approved and not used within its window.',
+  WARRANT_APPROVAL_DECIDED:
+    'The approval was already decided (approved, denied, used or withdrawn): a decision is final.',
+  WARRANT_APPROVAL_DENIED: 'The approval was denied; a denied approval stays denied.',
+  WARRANT_APPROVAL_USED: 'The approval was already used: an approval lets exactly one call through.',
+  WARRANT_APPROVAL_WITHDRAWN: 'The approval was withdrawn and can no longer be decided or used.',
+  WARRANT_APPROVAL_NOT_ADDRESSED_TO_YOU:
+    'The approval is addressed to another person (or to a group decided by an admin), or you own the requesting agent.',
+  WARRANT_APPROVER_AUTH_FAILED:
+    "The approver's credential (a person's ID token from a trusted OIDC issuer, addressed to the approvals audience) is missing or does not verify.",
+  WARRANT_APPROVAL_STORE_UNAVAILABLE:
+    'The approval store (the guard store) does not answer, so nothing above the bound can be approved or let through: fail closed.',
   WARRANT_DECISION_NOT_RECORDED: 'The decision could not be made durable, so the call was not forwarded.',
   WARRANT_BODY_TOO_LARGE: 'The request body is larger than the route allows.',
   WARRANT_UPSTREAM_FAILED: 'The upstream could not be reached or failed mid-response.',

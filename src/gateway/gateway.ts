@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
+import { defaultConfig } from '../config/load-config.ts';
+import type { GuardConfig } from '../config/types.ts';
 import { ChainCache } from '../core/chain/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
@@ -51,6 +53,8 @@ export interface GatewayOptions {
   readonly trustLevel?: (agentId: string) => number;
   /** The guard's store and parts (DESIGN §6); absent: no guard state. */
   readonly guard?: GuardRuntime;
+  /** The guard's options (risk weights, autonomy bounds, approvals); default: the shipped ones. */
+  readonly guardConfig?: GuardConfig;
   readonly clock?: () => number;
   /** Access and error lines; default `createLogger({service: 'gateway'})` (level: `--log-level`, `LOG_LEVEL`). */
   readonly logger?: Logger;
@@ -127,6 +131,7 @@ export class Gateway {
       now: this.#clock,
       trustLevel: options.trustLevel,
       guard: options.guard,
+      guardConfig: options.guardConfig ?? defaultConfig().guard,
       route: (host, path) => this.route(host, path),
       allowedHosts: (route) => this.#allowedHosts(route),
       answerResourceMetadata: (res, path) => this.#resourceMetadata(res, path),

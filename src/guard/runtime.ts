@@ -11,6 +11,7 @@
  * {@link GuardRuntime.watch} a kind.
  */
 import type { WarrantConfig } from '../config/types.ts';
+import { ApprovalStore } from './approvals/store.ts';
 import type { GuardChange } from './store/changes.ts';
 import { type GuardStore, openGuardStore } from './store/open-guard-store.ts';
 
@@ -18,6 +19,8 @@ export type ChangeListener = (change: GuardChange) => void;
 
 export interface GuardRuntime {
   readonly store: GuardStore;
+  /** Human approvals: pending, decided, used (src/guard/approvals/). */
+  readonly approvals: ApprovalStore;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -86,6 +89,7 @@ export async function openGuardRuntime(
   let closing: Promise<void> | undefined;
   return {
     store,
+    approvals: new ApprovalStore(store.sql, store.changes),
     now: clock,
     watch(kind, listener) {
       const list = watchers.get(kind) ?? [];

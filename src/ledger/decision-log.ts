@@ -22,7 +22,25 @@ export interface DecisionRecord {
   readonly txn?: string;
   readonly task?: string;
   readonly policyVersion?: string;
-  readonly risk?: { readonly score: number; readonly factors: readonly { name: string; points: number }[] };
+  readonly risk?: {
+    readonly score: number;
+    /** Each factor's name and points; `input` and `weight` since configurable weights (docs/guard.md). */
+    readonly factors: readonly {
+      readonly name: string;
+      readonly input?: string | number;
+      readonly weight?: number;
+      readonly points: number;
+    }[];
+  };
+  /**
+   * Bounded autonomy: the trust level's bound, the effective bound after blast-radius tightening, and the
+   * approval created (`approval_required`) or spent (an approved call).
+   */
+  readonly autonomy?: {
+    readonly bound: number;
+    readonly effectiveBound: number;
+    readonly approval?: { readonly id: string; readonly uri?: string; readonly status: string };
+  };
   readonly trustLevel?: number;
   readonly requestDigest?: string;
   /** The W3C trace id of the request the decision was made for (its span, the upstream's trace). */

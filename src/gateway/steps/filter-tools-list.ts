@@ -33,6 +33,7 @@ export function filterToolsList(call: GatewayCall, text: string, contentType: st
         action,
         resource: resourceOf(action, listed, claims.aud),
         trustLevel,
+        weights: gw.guardConfig.risk.weights,
         policy,
         cache: gw.decisionCache,
         calls: gw.callCache,

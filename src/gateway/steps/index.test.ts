@@ -13,6 +13,7 @@ test('the request path, in order: nothing is read before the head, decided befor
       'read-call',
       'guard',
       'decide',
+      'bound',
       'record',
       'forward',
     ],

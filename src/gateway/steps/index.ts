@@ -5,6 +5,7 @@
  */
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
+import { bound } from './bound.ts';
 import { checkHead } from './check-head.ts';
 import { decide } from './decide.ts';
 import { forward } from './forward.ts';
@@ -22,6 +23,7 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   readCall,
   guard,
   decide,
+  bound,
   record,
   forward,
 ]);
