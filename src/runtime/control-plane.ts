@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
 import { guardAdmin } from '../guard/admin/index.ts';
+import { approverApi } from '../guard/approvals/approver-api.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import {
   DEFAULT_SCHEMA_FILE,
@@ -144,6 +145,8 @@ export async function startControlPlane(
       vault,
       loadPolicy,
     });
+    // An agent exchanges its warrant for one carrying an approval the person gave (apv).
+    sts.approvals = guard.approvals;
     // Subscribed before the first request, so no feed client misses another replica's revocation.
     const bus = await hotState.relayRevocations(sts);
     if (bus) sts.feedCompleteSince = () => bus.completeSince;
@@ -156,7 +159,8 @@ export async function startControlPlane(
       stsRequestHandler(sts, {
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
-        adminExtensions: guardAdmin(guard),
+        adminExtensions: guardAdmin(guard, config.guard),
+        routeExtensions: [approverApi(guard, sts, config.guard)],
         logger,
         metrics,
         tracing,
