@@ -51,6 +51,8 @@ export async function startGatewayHarness(options: {
   logs?: DestinationStream;
   /** The gateway's tracing (e.g. `createTracing({service: 'gateway', exporter: 'memory'})`); default off. */
   tracing?: Tracing;
+  /** Give the gateway the control plane's guard runtime (one process, as `warrant dev` does). */
+  sharedGuard?: boolean;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -81,6 +83,7 @@ export async function startGatewayHarness(options: {
       ...(options.logs ? { destination: options.logs } : {}),
     }),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.sharedGuard ? { guard: sts.plane.guard } : {}),
   });
   return {
     sts,
