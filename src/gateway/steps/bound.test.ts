@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fakeCall, fakeServices, fixture } from '../../../test/support/gateway-call.ts';
+import { defaultConfig } from '../../config/load-config.ts';
+import { ActionCatalog, type CallDescriptor } from '../../guard/catalog.ts';
+import { checkCall } from '../../guard/check-call.ts';
+import { RequestParameters } from '../read-parameters.ts';
+import { bound } from './bound.ts';
+import { decide } from './decide.ts';
+
+const catalog = new ActionCatalog([
+  // 20 (medium) + 5 (compensable) + 2 (internal) = 27 before chain depth and blast radius.
+  {
+    name: 'payments:refund',
+    match: { protocol: 'mcp', tool: 'refund' },
+    resource: 'payments/1',
+    impact: 'medium',
+    dataClass: 'internal',
+    reversibility: 'compensable',
+    blastRadius: 1,
+  },
+  {
+    name: 'payments:bulk',
+    match: { protocol: 'mcp', tool: 'bulk' },
+    resource: 'payments/1',
+    impact: 'medium',
+    dataClass: 'internal',
+    reversibility: 'compensable',
+    blastRadius: 64,
+  },
+]);
+const tool = (name: string): CallDescriptor => ({
+  protocol: 'mcp',
+  rpcMethod: 'tools/call',
+  tool: name,
+  arguments: { value: { amount: 1 } },
+});
+
+/** Decides and bounds `calls` for the fixture's leaf (depth 2) at `trustLevel`, without a guard store. */
+async function bounded(calls: CallDescriptor[], trustLevel = 0) {
+  const guard = defaultConfig().guard;
+  const { call } = fakeCall({ catalog, services: fakeServices({ guardConfig: guard }) });
+  const leaf = { ...fixture.claims[2]!, grants: [{ action: 'payments:*', resource: 'payments/*' }] };
+  call.presented = { leaf: { claims: leaf, hash: 'h' } } as never;
+  call.route = { match: { pathPrefix: '/mcp' }, upstream: 'http://u', audience: 'aud', protocol: 'mcp' };
+  call.calls = calls;
+  call.parameters = new RequestParameters(new URL('http://gateway.invalid/mcp'), call.req, undefined);
+  call.guard = checkCall({
+    catalog,
+    calls,
+    audience: 'aud',
+    caller: leaf.act.sub,
+    depth: leaf.depth,
+    trustLevel: () => trustLevel,
+  });
+  decide.run(call);
+  await bound.run(call);
+  return call.verdict!;
+}
+
+test('within the bound of its trust level, a call stays allowed and records the bound', async () => {
+  // 27 + 6 (two hops) - 0 (level 0) = 33 ≤ 39.
+  const v = await bounded([tool('refund')]);
+  assert.equal(v.decision.decision, 'allow');
+  assert.equal(v.decision.risk.score, 33);
+  assert.deepEqual(v.decision.autonomy, { bound: 39, effectiveBound: 39 });
+});
+
+test('blast radius tightens the bound (and adds risk): above it the call needs approval', async () => {
+  // Risk 33 + 15 (log2 64 × 3, capped at 15) = 48; bound 39 - 12 (log2 64 × 2) = 27.
+  const v = await bounded([tool('bulk')]);
+  assert.equal(v.decision.decision, 'approval_required');
+  assert.equal(v.decision.code, 'WARRANT_APPROVAL_REQUIRED');
+  assert.equal(v.decision.risk.score, 48);
+  assert.deepEqual(v.decision.autonomy, { bound: 39, effectiveBound: 27 });
+  // Without a guard store no approval can be stored: a refusal all the same (fail closed), without an id.
+  assert.equal(v.decision.autonomy?.approval, undefined);
+});
+
+test('a more trusted agent has a higher bound and a lower score', async () => {
+  // Level 5: risk 48 - 15 = 33, bound 65 - 12 = 53.
+  const v = await bounded([tool('bulk')], 5);
+  assert.equal(v.decision.decision, 'allow');
+  assert.deepEqual(v.decision.autonomy, { bound: 65, effectiveBound: 53 });
+});
+
+test('in a batch, a call above the bound decides the request even when the last is within it', async () => {
+  const v = await bounded([tool('bulk'), tool('refund')]);
+  assert.equal(v.decision.decision, 'approval_required');
+  assert.equal(v.action?.name, 'payments:bulk');
+});
