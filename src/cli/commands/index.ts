@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { agentCommands } from './agent/index.ts';
+import { approvalsCommands } from './approvals/index.ts';
 import { auditCommands } from './audit/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
@@ -26,7 +27,7 @@ export const COMMANDS: readonly Command[] = [
   tokenVerify,
   revoke,
   coming.get('contain')!,
-  coming.get('approvals')!,
+  ...approvalsCommands,
   ...auditCommands,
   policyValidate,
   coming.get('policy test')!,
