@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fakeCall, fakeServices, fixture } from '../../../test/support/gateway-call.ts';
 import { defaultConfig } from '../../config/load-config.ts';
+import type { Approval } from '../../core/tokens/index.ts';
 import { ActionCatalog, type CallDescriptor } from '../../guard/catalog.ts';
 import { checkCall } from '../../guard/check-call.ts';
+import type { GuardRuntime } from '../../guard/runtime.ts';
+import { GatewayError } from '../gateway-error.ts';
 import { RequestParameters } from '../read-parameters.ts';
 import { bound } from './bound.ts';
 import { decide } from './decide.ts';
@@ -37,10 +40,17 @@ const tool = (name: string): CallDescriptor => ({
 });
 
 /** Decides and bounds `calls` for the fixture's leaf (depth 2) at `trustLevel`, without a guard store. */
-async function bounded(calls: CallDescriptor[], trustLevel = 0) {
+async function bounded(calls: CallDescriptor[], trustLevel = 0, runtime?: GuardRuntime, apv?: Approval) {
   const guard = defaultConfig().guard;
-  const { call } = fakeCall({ catalog, services: fakeServices({ guardConfig: guard }) });
-  const leaf = { ...fixture.claims[2]!, grants: [{ action: 'payments:*', resource: 'payments/*' }] };
+  const { call } = fakeCall({
+    catalog,
+    services: fakeServices({ guardConfig: guard, ...(runtime ? { guard: runtime } : {}) }),
+  });
+  const leaf = {
+    ...fixture.claims[2]!,
+    grants: [{ action: 'payments:*', resource: 'payments/*' }],
+    ...(apv ? { apv } : {}),
+  };
   call.presented = { leaf: { claims: leaf, hash: 'h' } } as never;
   call.route = { match: { pathPrefix: '/mcp' }, upstream: 'http://u', audience: 'aud', protocol: 'mcp' };
   call.calls = calls;
@@ -88,4 +98,32 @@ test('in a batch, a call above the bound decides the request even when the last 
   const v = await bounded([tool('bulk'), tool('refund')]);
   assert.equal(v.decision.decision, 'approval_required');
   assert.equal(v.action?.name, 'payments:bulk');
+});
+
+/** A guard runtime whose store does not answer. */
+const down = {
+  now: () => 1000,
+  approvals: {
+    create: () => Promise.reject(new Error('connection refused')),
+    use: () => Promise.reject(new Error('connection refused')),
+  },
+} as unknown as GuardRuntime;
+
+test('a store that does not answer fails closed: 503 WARRANT_APPROVAL_STORE_UNAVAILABLE, never allowed', async () => {
+  await assert.rejects(bounded([tool('bulk')], 0, down), (e: unknown) => {
+    assert.ok(e instanceof GatewayError);
+    assert.equal(e.code, 'WARRANT_APPROVAL_STORE_UNAVAILABLE');
+    assert.equal(e.status, 503);
+    return true;
+  });
+  // Also when the warrant carries an approval that would have to be spent.
+  const apv = { id: 'a1', approver: 'alice', at: 1, action: 'payments:bulk', digest: 'narrow:x' };
+  await assert.rejects(bounded([tool('bulk')], 0, down, apv), /approval store is unavailable/);
+});
+
+test('without a guard store, an approval in the warrant cannot be spent: denied', async () => {
+  const apv = { id: 'a1', approver: 'alice', at: 1, action: 'payments:bulk', digest: 'narrow:x' };
+  const v = await bounded([tool('bulk')], 0, undefined, apv);
+  assert.equal(v.decision.decision, 'deny');
+  assert.equal(v.decision.code, 'WARRANT_APPROVAL_INVALID');
 });
