@@ -127,3 +127,29 @@ test('without a guard store, an approval in the warrant cannot be spent: denied'
   assert.equal(v.decision.decision, 'deny');
   assert.equal(v.decision.code, 'WARRANT_APPROVAL_INVALID');
 });
+
+test('a batch refused for another call above the bound does not spend the approval it carries', async () => {
+  let used = 0;
+  let created = 0;
+  const runtime = {
+    now: () => 1000,
+    approvals: {
+      create: async () => {
+        created++;
+      },
+      use: async () => {
+        used++;
+      },
+    },
+  } as unknown as GuardRuntime;
+  const apv = { id: 'a1', approver: 'alice', at: 1, action: 'payments:bulk', digest: 'narrow:x' };
+  const both = { ...tool('bulk'), arguments: { value: { amount: 2 } } };
+  const v = await bounded([tool('bulk'), both], 0, runtime, apv);
+  assert.equal(v.decision.decision, 'approval_required');
+  assert.equal(created, 1);
+  assert.equal(used, 0, 'nothing forwarded, nothing spent');
+  const alone = await bounded([tool('bulk')], 0, runtime, apv);
+  assert.equal(alone.decision.decision, 'allow');
+  assert.deepEqual(alone.decision.autonomy?.approval, { id: 'a1', status: 'used' });
+  assert.equal(used, 1);
+});

@@ -36,29 +36,20 @@ export const bound: GatewayStep = {
     const verdict = need(call.verdict, 'verdict');
     if (verdict.decision.decision !== 'allow' || verdict.decided === undefined) return;
     const trustLevel = need(call.guard, 'guard').trustLevel;
+    const apv = need(call.presented, 'presented').leaf.claims.apv;
     const { autonomy } = call.gw.guardConfig;
-    let spent = false;
+    const base = byLevel(autonomy.bounds, trustLevel);
+    // First judge every call; the approval is spent only when nothing else in the request needs a person,
+    // so a batch that is refused never burns it.
+    let approved: DecidedCall | undefined;
     let last: AutonomyVerdict | undefined;
     for (const decided of verdict.decided) {
-      const base = byLevel(autonomy.bounds, trustLevel);
       const effectiveBound = base - blastRadiusPoints(decided.action.blastRadius, autonomy.blastRadius);
       last = { bound: base, effectiveBound };
       if (decided.decision.risk.score <= effectiveBound) continue;
-      const apv = need(call.presented, 'presented').leaf.claims.apv;
       // The policy saw `approved` true only for an apv of exactly this call; one apv approves one call.
-      if (apv !== undefined && !spent && decided.digest !== undefined && isApprovedCall(apv, decided)) {
-        const refusal = await spend(call, decided, apv.id, apv.digest);
-        if (refusal !== undefined) {
-          call.verdict = {
-            ...verdict,
-            decision: refusal,
-            action: decided.action,
-            resource: decided.resource,
-          };
-          return;
-        }
-        spent = true;
-        last = { ...last, approval: { id: apv.id, status: 'used' } };
+      if (apv !== undefined && approved === undefined && isApprovedCall(apv, decided)) {
+        approved = decided;
         continue;
       }
       const approval = await ask(call, decided, effectiveBound);
@@ -73,7 +64,7 @@ export const bound: GatewayStep = {
           error: 'access_denied',
           reasons: [
             `risk ${decided.decision.risk.score} is above the bound ${effectiveBound} of trust level ${trustLevel}: ${decided.action.name} needs a person's approval`,
-            ...(apv !== undefined && apv.action === decided.action.name && !spent
+            ...(apv !== undefined && apv.action === decided.action.name && approved === undefined
               ? ['the approval the warrant carries is for another call']
               : []),
           ],
@@ -82,13 +73,30 @@ export const bound: GatewayStep = {
       };
       return;
     }
+    if (approved !== undefined && apv !== undefined) {
+      const refusal = await spend(call, approved, apv.id, apv.digest);
+      if (refusal !== undefined) {
+        call.verdict = {
+          ...verdict,
+          decision: refusal,
+          action: approved.action,
+          resource: approved.resource,
+        };
+        return;
+      }
+      last = {
+        bound: base,
+        effectiveBound: base - blastRadiusPoints(approved.action.blastRadius, autonomy.blastRadius),
+        approval: { id: apv.id, status: 'used' },
+      };
+    }
     if (last !== undefined) call.verdict = { ...verdict, decision: { ...verdict.decision, autonomy: last } };
   },
 };
 
 /** Whether the warrant's approval names this call: its action, and its digest or (narrowed) its resource. */
 function isApprovedCall(apv: { action: string; digest: string }, decided: DecidedCall): boolean {
-  if (apv.action !== decided.action.name) return false;
+  if (apv.action !== decided.action.name || decided.digest === undefined) return false;
   return apv.digest === decided.digest || apv.digest.startsWith('narrow:');
 }
 
