@@ -68,6 +68,9 @@ export interface ControlPlaneOptions {
   readonly tracing?: Tracing;
 }
 
+/** How often expired approvals are marked so in the guard store. */
+const APPROVAL_SWEEP_MS = 5000;
+
 /** The delegation policy from the configured files, or the shipped defaults. */
 export function policyLoader(config: WarrantConfig): () => PolicySet {
   const { delegation, schema } = config.policy;
@@ -147,6 +150,14 @@ export async function startControlPlane(
     });
     // An agent exchanges its warrant for one carrying an approval the person gave (apv).
     sts.approvals = guard.approvals;
+    // Approvals expire unanswered: the stored state and the change history say so (reads already do).
+    const sweep = setInterval(() => {
+      guard.approvals.expireDue(clock()).catch((error: unknown) => {
+        logger.warn({ err: serializeError(error) }, 'approvals: expiry sweep failed');
+      });
+    }, APPROVAL_SWEEP_MS);
+    sweep.unref();
+    opened.push(async () => clearInterval(sweep));
     // Subscribed before the first request, so no feed client misses another replica's revocation.
     const bus = await hotState.relayRevocations(sts);
     if (bus) sts.feedCompleteSince = () => bus.completeSince;

@@ -159,6 +159,22 @@ guardStoreContract('approval store', {
     assert.match(approved.digest, /^narrow:/);
     assert.deepEqual(approved.narrow, { constraints: { max_amount: 50 } });
   },
+  'the expiry sweep marks due approvals expired, once, with their history': async (store) => {
+    const a = approvals(store);
+    await a.create(pending('due', { expires: 1500 }), 'gateway:g1');
+    await a.create(pending('later', { expires: 3000 }), 'gateway:g1');
+    await a.create(pending('spent', { expires: 3000 }), 'gateway:g1');
+    await a.decide('spent', { status: 'approved', by: 'alice', reason: 'ok', useBy: 1400 }, 1100);
+    assert.deepEqual((await a.expireDue(1600)).sort(), ['due', 'spent']);
+    assert.deepEqual(await a.expireDue(1600), [], 'nothing twice');
+    assert.equal((await a.get('later', 1600))?.status, 'pending');
+    const history = await store.changes.of('approval', 'due');
+    assert.deepEqual([history[0]?.detail['status'], history[0]?.actor], ['expired', 'system']);
+    assert.equal(
+      await refusal(a.decide('due', { status: 'approved', by: 'alice', reason: 'ok' }, 1000)),
+      'expired',
+    );
+  },
   'lists by status and address, newest first': async (store) => {
     const a = approvals(store);
     await a.create(pending('a1', { created: 1000 }), 'gateway:g1');

@@ -2,7 +2,7 @@
  * Pending and decided human approvals (table `guard_approvals`, migration 6; DESIGN §3 `apv`, §6). A call
  * above its agent's bound creates one (`pending`); the person it is addressed to (or an admin acting for a
  * group) approves or denies it; an approved one is spent by exactly one call (`used`, atomically, by the
- * gateway that forwards it). Pending approvals expire unanswered at `expires`, approved ones at `use_by`.
+ * gateway that forwards it). Pending approvals expire unanswered at `expires`, approved ones at `use_by` (reads say so at once; the control plane's sweep marks them in the store and the history).
  * Every change is recorded in the guard's change history (kind `approval`) in the same transaction.
  */
 import { createHash } from 'node:crypto';
@@ -299,6 +299,42 @@ export class ApprovalStore {
     )
       throw new ApprovalError('mismatch', 'the approval is for another call', approval);
     throw refusalOf(approval);
+  }
+  /**
+   * Marks the approvals that expired by `now` — pending past `expires`, approved past `use_by` — as
+   * `expired`, each change recorded (actor `system`). Reads already show them expired; this makes the
+   * stored state and the history say so too. Resolves the ids expired.
+   */
+  async expireDue(now: number, limit = 100): Promise<string[]> {
+    const due = await this.#sql.all(
+      "SELECT id FROM guard_approvals WHERE (status = 'pending' AND expires <= $1) OR (status = 'approved' AND use_by < $1) ORDER BY created LIMIT $2",
+      [now, limit],
+    );
+    const expired: string[] = [];
+    for (const row of due) {
+      const id = String(row['id']);
+      const changed = await this.#sql.transaction(async (tx) => {
+        const n = await tx.run(
+          "UPDATE guard_approvals SET status = 'expired' WHERE id = $1 AND ((status = 'pending' AND expires <= $2) OR (status = 'approved' AND use_by < $2))",
+          [id, now],
+        );
+        if (n === 0) return false;
+        await this.#changes.record(
+          {
+            time: now,
+            kind: 'approval',
+            subject: id,
+            actor: 'system',
+            reason: 'expired unanswered or unused',
+            detail: { status: 'expired' },
+          },
+          tx,
+        );
+        return true;
+      });
+      if (changed) expired.push(id);
+    }
+    return expired;
   }
 }
 
