@@ -2,8 +2,8 @@
  * Pending and decided human approvals (table `guard_approvals`, migration 6; DESIGN §3 `apv`, §6). A call
  * above its agent's bound creates one (`pending`); the person it is addressed to (or an admin acting for a
  * group) approves or denies it; an approved one is spent by exactly one call (`used`, atomically, by the
- * gateway that forwards it). Pending approvals expire unanswered at `expires`, approved ones at `use_by` (reads say so at once; the control plane's sweep marks them in the store and the history).
- * Every change is recorded in the guard's change history (kind `approval`) in the same transaction.
+ * gateway that forwards it). Pending approvals expire unanswered at `expires`, approved ones at `use_by`:
+ * reads say so at once, and the control plane's sweep (`expireDue`) marks them in the store. Every change is recorded in the guard's change history (kind `approval`) in the same transaction.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../ledger/jcs.ts';
