@@ -3,7 +3,8 @@
  * above its agent's bound creates one (`pending`); the person it is addressed to (or an admin acting for a
  * group) approves or denies it; an approved one is spent by exactly one call (`used`, atomically, by the
  * gateway that forwards it). Pending approvals expire unanswered at `expires`, approved ones at `use_by`:
- * reads say so at once, and the control plane's sweep (`expireDue`) marks them in the store. Every change is recorded in the guard's change history (kind `approval`) in the same transaction.
+ * reads say so at once, and the control plane's sweep (`expireDue`) marks them in the store. Every change
+ * is recorded in the guard's change history (kind `approval`) in the same transaction.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../ledger/jcs.ts';
