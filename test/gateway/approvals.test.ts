@@ -327,6 +327,13 @@ describe('a payment above the bound', () => {
       401,
       'WARRANT_APPROVER_AUTH_FAILED',
     );
+    // The ID token the agent was given to root its warrant (addressed to the agent's client id) cannot
+    // approve the agent's own request.
+    await expectCode(
+      await decideAs(h.sts.idToken('alice', 'executor'), asked.approval_id, 'approve', { reason: 'x' }),
+      401,
+      'WARRANT_APPROVER_AUTH_FAILED',
+    );
     await expectCode(
       await decideAs(ADMIN_TOKEN, asked.approval_id, 'approve', { reason: 'x' }),
       401,
