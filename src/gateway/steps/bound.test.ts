@@ -40,9 +40,16 @@ const tool = (name: string): CallDescriptor => ({
 });
 
 /** Decides and bounds `calls` for the fixture's leaf (depth 2) at `trustLevel`, without a guard store. */
-async function bounded(calls: CallDescriptor[], trustLevel = 0, runtime?: GuardRuntime, apv?: Approval) {
+async function bounded(
+  calls: CallDescriptor[],
+  trustLevel = 0,
+  runtime?: GuardRuntime,
+  apv?: Approval,
+  signedBodies = false,
+) {
   const guard = defaultConfig().guard;
   const { call } = fakeCall({
+    headers: { 'content-digest': 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:' },
     catalog,
     services: fakeServices({ guardConfig: guard, ...(runtime ? { guard: runtime } : {}) }),
   });
@@ -52,7 +59,13 @@ async function bounded(calls: CallDescriptor[], trustLevel = 0, runtime?: GuardR
     ...(apv ? { apv } : {}),
   };
   call.presented = { leaf: { claims: leaf, hash: 'h' } } as never;
-  call.route = { match: { pathPrefix: '/mcp' }, upstream: 'http://u', audience: 'aud', protocol: 'mcp' };
+  call.route = {
+    match: { pathPrefix: '/mcp' },
+    upstream: 'http://u',
+    audience: 'aud',
+    protocol: 'mcp',
+    signedBodies,
+  };
   call.calls = calls;
   call.parameters = new RequestParameters(new URL('http://gateway.invalid/mcp'), call.req, undefined);
   call.guard = checkCall({
@@ -152,4 +165,30 @@ test('a batch refused for another call above the bound does not spend the approv
   assert.equal(alone.decision.decision, 'allow');
   assert.deepEqual(alone.decision.autonomy?.approval, { id: 'a1', status: 'used' });
   assert.equal(used, 1);
+});
+
+test('the pending approval keeps what it binds, and the RFC 9421 Content-Digest on a signed-body route', async () => {
+  const stored: Record<string, unknown>[] = [];
+  const runtime = {
+    now: () => 1000,
+    approvals: {
+      create: async (approval: Record<string, unknown>) => {
+        stored.push(approval);
+      },
+    },
+  } as unknown as GuardRuntime;
+  const v = await bounded([tool('bulk')], 0, runtime, undefined, true);
+  assert.equal(v.decision.autonomy?.approval?.id, stored[0]?.['id']);
+  const a = stored[0]!;
+  assert.equal(a['contentDigest'], 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:');
+  assert.equal(a['action'], 'payments:bulk');
+  assert.equal(a['risk'], 48);
+  assert.equal(a['bound'], 27);
+  assert.equal(a['expires'], 1000 + defaultConfig().guard.approvals.ttlSeconds);
+  assert.deepEqual((a['parameters'] as { arguments: unknown }).arguments, { amount: 1 });
+  assert.match(String(a['digest']), /^[A-Za-z0-9_-]{43}$/);
+  // Without signed bodies the header is not the route's and is not kept.
+  stored.length = 0;
+  await bounded([tool('bulk')], 0, runtime);
+  assert.equal(stored[0]?.['contentDigest'], undefined);
 });
