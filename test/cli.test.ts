@@ -65,6 +65,7 @@ describe('warrant --help and usage errors', () => {
       assert.match(stdout, new RegExp(`^  ${name} `, 'm'), name);
     }
     assert.match(stdout, /^ {2}contain .*\(coming\)$/m);
+    assert.doesNotMatch(stdout, /^ {2}approvals .*\(coming\)$/m);
     assert.doesNotMatch(stdout, /^ {2}serve .*\(coming\)$/m);
     assert.doesNotMatch(stdout, /^ {2}keygen .*\(coming\)$/m);
   });
@@ -77,6 +78,10 @@ describe('warrant --help and usage errors', () => {
       ['config', 'validate'],
       ['config', 'schema'],
       ['revoke'],
+      ['approvals', 'list'],
+      ['approvals', 'show'],
+      ['approvals', 'approve'],
+      ['approvals', 'deny'],
     ];
     const results = await Promise.all(commands.map((args) => warrant([...args, '--help'])));
     for (const [i, { code, stdout }] of results.entries()) {

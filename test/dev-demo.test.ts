@@ -24,7 +24,7 @@ test('warrant dev --demo drives real traffic through the gateway; the ledger exp
     while (!stderr.includes('/demo/crm/export') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     assert.match(stderr, /demo: GET \/demo\/crm\/contacts\/1 → 200/);
-    assert.match(stderr, /demo: DELETE \/demo\/crm\/contacts\/2 → 403 WARRANT_CALL_DENIED/);
+    assert.match(stderr, /demo: DELETE \/demo\/crm\/contacts\/2 → 403 WARRANT_APPROVAL_REQUIRED/);
     assert.match(stderr, /demo: GET \/demo\/crm\/export → 403 WARRANT_ACTION_UNKNOWN/);
   } finally {
     child.kill('SIGTERM');
@@ -41,7 +41,8 @@ test('warrant dev --demo drives real traffic through the gateway; the ledger exp
     ).records.filter((r) => r.kind === 'decision');
     assert.deepEqual(
       decisions.map((d) => d.decision),
-      ['allow', 'allow', 'allow', 'deny', 'deny'],
+      // The DELETE is above the demo executor's bound: a person must approve it (not a permanent deny).
+      ['allow', 'allow', 'allow', 'approval_required', 'deny'],
     );
     // The export verifies offline against a trust anchor (the README's commands): the ledger key that
     // `audit key` prints, or a checkpoint saved with `audit checkpoint`. Without an anchor it does not.

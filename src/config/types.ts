@@ -140,6 +140,19 @@ export interface GuardConfig {
   readonly counters?: 'memory' | 'redis';
   /** Circuit breakers (docs/guard.md#circuit-breakers); absent in configurations built in code: defaults. */
   readonly breakers?: BreakersConfig;
+  readonly risk: { readonly weights: RiskWeights };
+  readonly autonomy: {
+    /** Highest risk without a person, by trust level (index = level; beyond the list: the last entry). */
+    readonly bounds: readonly number[];
+    readonly blastRadius: { readonly perDoubling: number; readonly cap: number };
+  };
+  readonly approvals: {
+    readonly ttlSeconds: number;
+    readonly warrantLifetimeSeconds: number;
+    readonly group?: string;
+    readonly approverAudience?: string;
+    readonly ownerMayApprove: boolean;
+  };
 }
 
 /** Circuit breakers per agent, per txn and per agent→destination; counts per window of `windowSeconds`. */
@@ -153,6 +166,22 @@ export interface BreakersConfig {
   readonly maxFailures: number;
   readonly maxDenials: number;
   readonly txnSystems: { readonly max: number; readonly learnTxns: number };
+}
+
+/** Points of one risk factor per catalog level. */
+export type LevelPoints<L extends string> = { readonly [K in L]: number };
+
+/** The weight of every risk factor (`guard.risk.weights`, docs/guard.md "Risk at the edge"). */
+export interface RiskWeights {
+  readonly impact: LevelPoints<'low' | 'medium' | 'high' | 'critical'>;
+  readonly reversibility: LevelPoints<'reversible' | 'compensable' | 'irreversible'>;
+  readonly dataClass: LevelPoints<'public' | 'internal' | 'confidential' | 'restricted'>;
+  readonly chainDepth: { readonly perHop: number; readonly cap: number };
+  readonly blastRadius: { readonly perDoubling: number; readonly cap: number };
+  /** Points by trust level (index = level; beyond the list: the last entry). */
+  readonly trustLevel: readonly number[];
+  readonly breakerHalfOpen: number;
+  readonly anomaly: number;
 }
 
 export interface WarrantConfig {

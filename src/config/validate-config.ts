@@ -118,6 +118,15 @@ function checkCrossFieldRules(config: WarrantConfig): void {
     );
   }
   checkBudgets(config);
+  // A more trusted agent may take at least the risk a less trusted one may (bounded autonomy).
+  const bounds = config.guard.autonomy.bounds;
+  for (let level = 1; level < bounds.length; level++) {
+    if (bounds[level]! < bounds[level - 1]!)
+      throw new ConfigError(
+        `/guard/autonomy/bounds/${level}`,
+        `expected at least ${bounds[level - 1]} (the bound of level ${level - 1}): bounds must not decrease with the trust level`,
+      );
+  }
   const longest = Math.max(sts.identityTokenLifetime, sts.warrantLifetime, sts.hopLifetime);
   if (sts.keyRotation.overlapSeconds < longest) {
     throw new ConfigError(

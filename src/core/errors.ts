@@ -84,6 +84,24 @@ export const ERROR_CODES = {
   WARRANT_CALL_DENIED: 'The action policy denies this call.',
   WARRANT_SANDBOX_CONFLICT:
     'The calls of one request would go to different sandbox upstreams (the caller is below their trust levels); send them separately.',
+  WARRANT_APPROVAL_REQUIRED:
+    "A person must approve exactly this call first: it is above the calling agent's bound (bounded autonomy) or past a budget with `onExceed: approval`. The answer carries `approval_id` and `approval_uri`.",
+  WARRANT_APPROVAL_NOT_FOUND: 'No approval has this id.',
+  WARRANT_APPROVAL_INVALID:
+    "The approval named (in the warrant's `apv` or an exchange's `approval_id`) is not for this call, this caller or this warrant, or cannot be checked here.",
+  WARRANT_APPROVAL_EXPIRED:
+    'The approval expired: unanswered past `guard.approvals.ttlSeconds`, or approved and not used within its window.',
+  WARRANT_APPROVAL_DECIDED:
+    'The approval was already decided (approved, denied, used or withdrawn): a decision is final.',
+  WARRANT_APPROVAL_DENIED: 'The approval was denied; a denied approval stays denied.',
+  WARRANT_APPROVAL_USED: 'The approval was already used: an approval lets exactly one call through.',
+  WARRANT_APPROVAL_WITHDRAWN: 'The approval was withdrawn and can no longer be decided or used.',
+  WARRANT_APPROVAL_NOT_ADDRESSED_TO_YOU:
+    'The approval is addressed to another person (or to a group decided by an admin), or you own the requesting agent.',
+  WARRANT_APPROVER_AUTH_FAILED:
+    "The approver's credential (a person's ID token from a trusted OIDC issuer, addressed to the approvals audience) is missing or does not verify.",
+  WARRANT_APPROVAL_STORE_UNAVAILABLE:
+    'The approval store (the guard store) does not answer, so nothing above the bound can be approved or let through: fail closed.',
   WARRANT_DECISION_NOT_RECORDED: 'The decision could not be made durable, so the call was not forwarded.',
   WARRANT_BODY_TOO_LARGE: 'The request body is larger than the route allows.',
   WARRANT_UPSTREAM_FAILED: 'The upstream could not be reached or failed mid-response.',
@@ -114,9 +132,6 @@ export const ERROR_CODES = {
     'The guard store that holds the spent budgets did not answer (or the gateway has no guard store while budgets are configured); the call was refused (fail closed). Retry later.',
   WARRANT_BUDGET_UNMETERED:
     'A budget applies to this call, but the call cannot be counted: a budgeted `amount` the catalog action does not locate, or a streamed LLM call that does not ask for its usage (`stream_options.include_usage`).',
-  // guard: approvals (shared with bounded autonomy)
-  WARRANT_APPROVAL_REQUIRED:
-    'The call needs a person to approve it first (decision `approval_required`: past a budget with `onExceed: approval`, or above the bounded autonomy of the agent).',
   WARRANT_BREAKER_OPEN:
     'A circuit breaker of the call (agent, txn or agent→destination) is open; refused and recorded. The description names it and why; Retry-After: the rest of the cooldown, then a probe may pass. Reset: `warrant breaker reset`.',
   WARRANT_RATE_LIMITED:

@@ -1,8 +1,9 @@
+import type { RiskWeights } from '../config/types.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { coveringGrant, type Grant, grantCovers } from '../core/grants/index.ts';
 import type { WarrantClaims } from '../core/tokens/index.ts';
 import type { CatalogEntry } from '../guard/catalog.ts';
-import { type RiskScore, scoreRisk } from '../guard/risk.ts';
+import { type RiskScore, type RiskSignals, scoreRisk } from '../guard/risk.ts';
 import {
   type CallPolicyInput,
   callPolicyKey,
@@ -14,7 +15,10 @@ import { type ConstraintCheck, checkConstraints, type ParameterValue } from './c
 import type { ParameterReader } from './read-parameters.ts';
 
 export interface CallDecision {
-  /** `approval_required`: a person must approve first (a budget with `onExceed: approval`, bounded autonomy). */
+  /**
+   * `approval_required`: allowed by grants and policy, but above the agent's bound (bounded autonomy, the
+   * `bound` step) or past a budget with `onExceed: approval`, so a person must approve this exact call first.
+   */
   readonly decision: 'allow' | 'deny' | 'approval_required';
   readonly reasons: readonly string[];
   readonly code?: ErrorCode;
@@ -29,6 +33,17 @@ export interface CallDecision {
   readonly used?: Grant;
   /** The call's values checked against the constraints of `used`, by parameter name. */
   readonly values?: Readonly<Record<string, ParameterValue>>;
+  /** Bounded autonomy (the `bound` step): the effective bound the risk was held to, and any approval. */
+  readonly autonomy?: AutonomyVerdict;
+}
+
+/** How bounded autonomy judged a call (recorded with the decision). */
+export interface AutonomyVerdict {
+  /** The trust level's bound, and after blast-radius tightening. */
+  readonly bound: number;
+  readonly effectiveBound: number;
+  /** The approval created for the call (`approval_required`) or spent by it (an allowed approved call). */
+  readonly approval?: { readonly id: string; readonly uri?: string; readonly status: string };
 }
 
 /**
@@ -72,6 +87,15 @@ export interface CallInput {
   readonly action: CatalogEntry;
   readonly resource: string;
   readonly trustLevel: number;
+  /** The risk weights (`guard.risk.weights`); default: the shipped ones. */
+  readonly weights?: RiskWeights;
+  /** What the guard's parts observed before the decision (breakers, anomaly). */
+  readonly signals?: RiskSignals;
+  /**
+   * Whether the warrant's approval (`apv`) is for exactly this call (same action and call digest); default:
+   * for the same action. Single use is checked after the decision, by the `bound` step.
+   */
+  readonly approved?: boolean;
   readonly policy: PolicySet;
   readonly cache?: DecisionCache;
   readonly calls?: CallDecisionCache;
@@ -109,7 +133,15 @@ function grantForCall(
  */
 export function authorizeCall(input: CallInput): CallDecision {
   const { claims, action } = input;
-  const risk = scoreRisk(action, { depth: claims.depth, trustLevel: input.trustLevel });
+  const risk = scoreRisk(
+    action,
+    {
+      depth: claims.depth,
+      trustLevel: input.trustLevel,
+      ...(input.signals === undefined ? {} : { signals: input.signals }),
+    },
+    input.weights,
+  );
   let used: Grant | undefined;
   let values: Readonly<Record<string, ParameterValue>> | undefined;
   if (input.parameters === null) used = coveringGrant(claims.grants, action, input.resource);
@@ -157,7 +189,7 @@ export function authorizeCall(input: CallInput): CallDecision {
     resource: input.resource,
     risk: risk.score,
     trustLevel: input.trustLevel,
-    approved: claims.apv !== undefined && claims.apv.action === action.name,
+    approved: input.approved ?? (claims.apv !== undefined && claims.apv.action === action.name),
   };
   const key = callPolicyKey(input.policy.version, policyInput);
   let decision = input.calls?.get(key);

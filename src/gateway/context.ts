@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from 'undici';
+import type { GuardConfig } from '../config/types.ts';
 import type { ChainCache } from '../core/chain/index.ts';
 import type { Grant } from '../core/grants/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
@@ -22,7 +23,7 @@ import type { RevocationStatus } from '../verify/revocation-view.ts';
 import type { Presented } from '../verify/verify-presented.ts';
 import type { CallDecision, CallDecisionCache } from './authorize-call.ts';
 import type { GatewayError } from './gateway-error.ts';
-import type { RequestParameters } from './read-parameters.ts';
+import type { ParameterReader, RequestParameters } from './read-parameters.ts';
 import type { HostEntry } from './request-head.ts';
 
 export interface GatewayRoute {
@@ -72,6 +73,8 @@ export interface GatewayServices {
   readonly trustLevel: ((agentId: string) => number) | undefined;
   /** The guard's store and parts (src/guard/runtime.ts); absent: no guard state. */
   readonly guard: GuardRuntime | undefined;
+  /** The guard's options: risk weights, autonomy bounds, approvals (`guard.*`). */
+  readonly guardConfig: GuardConfig;
   /** The route for this Host and path, if any (longest prefix first). */
   route(host: string, path: string): GatewayRoute | undefined;
   /** The Host values a route answers. */
@@ -93,6 +96,18 @@ export interface Verdict {
   /** The resource the decision was about (`model:<name>`, a substituted `{tool}`), as authorized. */
   readonly resource?: string;
   readonly grants: readonly Grant[];
+  /** Every call of the request the decision allowed, in order (bounded autonomy looks at each). */
+  readonly decided?: readonly DecidedCall[];
+}
+
+/** One call the decision allowed: what it is, its decision, and (with an `apv` for its action) its digest. */
+export interface DecidedCall {
+  readonly call: CallDescriptor;
+  readonly action: CatalogEntry;
+  readonly resource: string;
+  readonly decision: CallDecision;
+  readonly reader: ParameterReader;
+  readonly digest?: string;
 }
 
 /** What became of an allowed call (the outcome record), and the refusal to answer when it was not forwarded. */

@@ -16,17 +16,40 @@ export class GatewayError extends ProtocolError<ResourceErrorName> {
   readonly bare: boolean;
   /** Seconds the caller should wait (`Retry-After`), for refusals that end by themselves (429). */
   readonly retryAfter: number | undefined;
+  /** Members added to the JSON body (e.g. `approval_id`, `approval_uri` of an `approval_required`). */
+  readonly data: Readonly<Record<string, string>> | undefined;
+  /**
+   * Set on an MCP / A2A route for refusals the client must act on (approval required): the answer is a
+   * JSON-RPC 2.0 error response to this request id, carrying the body above as `error.data`.
+   */
+  readonly jsonRpcId: string | number | null | undefined;
 
   constructor(
     code: ErrorCode,
     description: string,
-    options: { cause?: unknown; bare?: boolean; retryAfter?: number | undefined } = {},
+    options: {
+      cause?: unknown;
+      bare?: boolean;
+      retryAfter?: number | undefined;
+      data?: Readonly<Record<string, string>>;
+      jsonRpcId?: string | number | null;
+    } = {},
   ) {
     const { status, error } = resourceError(code);
     super(status, error, code, description, options.cause === undefined ? {} : { cause: options.cause });
     this.bare = options.bare === true;
     this.retryAfter =
       options.retryAfter === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfter));
+    this.data = options.data;
+    this.jsonRpcId = options.jsonRpcId;
+  }
+
+  /** The answer's JSON: the error body with its data, or (JSON-RPC) an error response carrying it. */
+  answer(): unknown {
+    const body = { ...this.body(), ...this.data };
+    if (this.jsonRpcId === undefined) return body;
+    // -32001: a server-defined error (JSON-RPC 2.0 §5.1 reserves -32000..-32099 for implementations).
+    return { jsonrpc: '2.0', id: this.jsonRpcId, error: { code: -32001, message: this.message, data: body } };
   }
 
   /**
@@ -56,7 +79,7 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }
   if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
-  const body = JSON.stringify(e.body());
+  const body = JSON.stringify(e.answer());
   headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(e.status, headers);
   res.end(body);

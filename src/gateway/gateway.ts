@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
+import { defaultConfig } from '../config/load-config.ts';
+import type { GuardConfig } from '../config/types.ts';
 import { ChainCache } from '../core/chain/index.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
@@ -50,6 +52,8 @@ export interface GatewayOptions {
   readonly listenHost?: string;
   /** The guard's store and parts (DESIGN §6); absent: no guard state. */
   readonly guard?: GuardRuntime;
+  /** The guard's options (risk weights, autonomy bounds, approvals); default: the shipped ones. */
+  readonly guardConfig?: GuardConfig;
   readonly clock?: () => number;
   /** Access and error lines; default `createLogger({service: 'gateway'})` (level: `--log-level`, `LOG_LEVEL`). */
   readonly logger?: Logger;
@@ -127,6 +131,7 @@ export class Gateway {
       // Progressive trust (src/guard/trust/): the level from this process's cache, read per request.
       trustLevel: options.guard === undefined ? undefined : (agent) => options.guard!.trust.level(agent),
       guard: options.guard,
+      guardConfig: options.guardConfig ?? defaultConfig().guard,
       route: (host, path) => this.route(host, path),
       allowedHosts: (route) => this.#allowedHosts(route),
       answerResourceMetadata: (res, path) => this.#resourceMetadata(res, path),

@@ -123,6 +123,7 @@ export async function startGateway(
     listenHost: config.gateway.listen.host,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.guard ? { guard: options.guard } : {}),
+    guardConfig: config.guard,
     logger,
     metrics,
     tracing,

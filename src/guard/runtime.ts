@@ -12,6 +12,7 @@
  */
 import { defaultConfig } from '../config/load-config.ts';
 import type { WarrantConfig } from '../config/types.ts';
+import { ApprovalStore } from './approvals/store.ts';
 import { Autonomy } from './autonomy/autonomy.ts';
 import { Breakers } from './breakers/breakers.ts';
 import { breakerSettings } from './breakers/settings.ts';
@@ -41,6 +42,8 @@ export interface GuardRuntime {
   readonly counters: Counters;
   /** Circuit breakers per agent, txn and agent→destination, counted in {@link GuardRuntime.counters}. */
   readonly breakers: Breakers;
+  /** Human approvals: pending, decided, used (src/guard/approvals/). */
+  readonly approvals: ApprovalStore;
   /** Epoch seconds. */
   now(): number;
   /**
@@ -141,6 +144,7 @@ export async function openGuardRuntime(
     pins: new ToolPins(store, ToolPins.routesOf(config)),
     counters,
     breakers,
+    approvals: new ApprovalStore(store.sql, store.changes),
     now: clock,
     watch(kind, listener) {
       watch(watchers, kind, listener);

@@ -23,7 +23,25 @@ export interface DecisionRecord {
   readonly txn?: string;
   readonly task?: string;
   readonly policyVersion?: string;
-  readonly risk?: { readonly score: number; readonly factors: readonly { name: string; points: number }[] };
+  readonly risk?: {
+    readonly score: number;
+    /** Each factor's name and points; `input` and `weight` since configurable weights (docs/guard.md). */
+    readonly factors: readonly {
+      readonly name: string;
+      readonly input?: string | number;
+      readonly weight?: number;
+      readonly points: number;
+    }[];
+  };
+  /**
+   * Bounded autonomy: the trust level's bound, the effective bound after blast-radius tightening, and the
+   * approval created (`approval_required`) or spent (an approved call).
+   */
+  readonly bound?: {
+    readonly bound: number;
+    readonly effectiveBound: number;
+    readonly approval?: { readonly id: string; readonly uri?: string; readonly status: string };
+  };
   readonly trustLevel?: number;
   /**
    * The budgets the call counts against (src/guard/budgets): each one's scope key, limit in force, spent

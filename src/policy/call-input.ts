@@ -28,7 +28,10 @@ export interface CallPolicyInput {
   /** The risk score (0..100). */
   readonly risk: number;
   readonly trustLevel: number;
-  /** Whether the warrant carries an approval for this action. */
+  /**
+   * Whether the warrant carries an approval (`apv`) for exactly this call: its action and the call's digest
+   * (src/guard/approvals/digest.ts). Whether it is still unused is checked after the policy (step `bound`).
+   */
   readonly approved: boolean;
 }
 

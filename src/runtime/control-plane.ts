@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
 import { guardAdmin } from '../guard/admin/index.ts';
+import { approverApi } from '../guard/approvals/approver-api.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import {
   DEFAULT_SCHEMA_FILE,
@@ -66,6 +67,9 @@ export interface ControlPlaneOptions {
   /** Default: `createTracing({ service: 'sts' })` (off unless the `OTEL_*` variables turn it on). */
   readonly tracing?: Tracing;
 }
+
+/** How often expired approvals are marked so in the guard store. */
+const APPROVAL_SWEEP_MS = 5000;
 
 /** The delegation policy from the configured files, or the shipped defaults. */
 export function policyLoader(config: WarrantConfig): () => PolicySet {
@@ -144,6 +148,16 @@ export async function startControlPlane(
       vault,
       loadPolicy,
     });
+    // An agent exchanges its warrant for one carrying an approval the person gave (apv).
+    sts.approvals = guard.approvals;
+    // Approvals expire unanswered: the stored state and the change history say so (reads already do).
+    const sweep = setInterval(() => {
+      guard.approvals.expireDue(clock()).catch((error: unknown) => {
+        logger.warn({ err: serializeError(error) }, 'approvals: expiry sweep failed');
+      });
+    }, APPROVAL_SWEEP_MS);
+    sweep.unref();
+    opened.push(async () => clearInterval(sweep));
     // Subscribed before the first request, so no feed client misses another replica's revocation.
     const bus = await hotState.relayRevocations(sts);
     if (bus) sts.feedCompleteSince = () => bus.completeSince;
@@ -156,7 +170,8 @@ export async function startControlPlane(
       stsRequestHandler(sts, {
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
-        adminExtensions: guardAdmin(guard),
+        adminExtensions: guardAdmin(guard, config.guard),
+        routeExtensions: [approverApi(guard, sts, config.guard)],
         logger,
         metrics,
         tracing,

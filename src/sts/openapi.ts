@@ -14,6 +14,36 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
     schema: { type: 'string' },
     description: 'agent name or SPIFFE ID',
   };
+  const approvalRef = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+  const approvalErrors = {
+    ...errors,
+    '403': ok('addressed to a person, not a group (WARRANT_APPROVAL_NOT_ADDRESSED_TO_YOU)'),
+    '404': ok('no such approval (WARRANT_APPROVAL_NOT_FOUND)'),
+    '409': ok(
+      'already decided, used or withdrawn, or expired (WARRANT_APPROVAL_DECIDED, WARRANT_APPROVAL_EXPIRED, WARRANT_APPROVAL_WITHDRAWN)',
+    ),
+    '503': ok('the approval store does not answer (WARRANT_APPROVAL_STORE_UNAVAILABLE)'),
+  };
+  const decision = {
+    type: 'object',
+    required: ['reason'],
+    additionalProperties: false,
+    properties: {
+      reason: { type: 'string', minLength: 1, maxLength: 500 },
+      narrow: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'approve: grant less than asked',
+        properties: {
+          windowSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+          constraints: {
+            type: 'object',
+            description: 'numeric maxima (max_<name>) and enumerations the approval warrant carries',
+          },
+        },
+      },
+    },
+  };
   const jwk = { type: 'object', description: 'public JWK (OKP Ed25519 or EC P-256)', required: ['kty'] };
   const clientIds = {
     type: 'object',
@@ -333,6 +363,63 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
             },
           }),
           responses: { '200': ok('{key, reset, wasOpen}'), ...errors },
+        },
+      },
+      '/approvals': {
+        get: {
+          summary: 'List approvals, newest first (docs/guard.md, Human approval)',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: { enum: ['pending', 'approved', 'denied', 'expired', 'withdrawn', 'used'] },
+            },
+            {
+              name: 'addressed_to',
+              in: 'query',
+              schema: { type: 'string' },
+              description: '`person:<iss> <sub>` or `group:<name>`',
+            },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+          ],
+          responses: { '200': ok('{approvals: [...]}'), ...errors },
+        },
+      },
+      '/approvals/{id}': {
+        get: {
+          summary: 'One approval: the call, its digest, risk and factors, status and decision',
+          parameters: [approvalRef],
+          responses: { '200': ok('the approval'), ...approvalErrors },
+        },
+      },
+      '/approvals/{id}/approve': {
+        post: {
+          summary:
+            'Approve an approval addressed to a group, acting for it (a person decides their own at POST /approvals/{id}/approve on the STS with their ID token)',
+          parameters: [approvalRef],
+          requestBody: json(decision),
+          responses: { '200': ok('the approval, approved'), ...approvalErrors },
+        },
+      },
+      '/approvals/{id}/deny': {
+        post: {
+          summary: 'Deny an approval addressed to a group, acting for it',
+          parameters: [approvalRef],
+          requestBody: json(decision),
+          responses: { '200': ok('the approval, denied'), ...approvalErrors },
+        },
+      },
+      '/approvals/{id}/withdraw': {
+        post: {
+          summary: 'Withdraw an approval not yet used: it can no longer be decided or used',
+          parameters: [approvalRef],
+          requestBody: json({
+            type: 'object',
+            required: ['reason'],
+            additionalProperties: false,
+            properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+          }),
+          responses: { '200': ok('the approval, withdrawn'), ...approvalErrors },
         },
       },
     },

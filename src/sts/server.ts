@@ -30,6 +30,15 @@ export interface StsServerOptions extends StsTelemetry {
   readonly onError?: (error: unknown) => void;
   /** Admin endpoints of other parts (the guard's), behind the same admin credential. */
   readonly adminExtensions?: readonly AdminExtension[];
+  /**
+   * Endpoints of other parts with their own authentication (the guard's approvals for the people they are
+   * addressed to): asked in order for a path no STS route answers; `true` when answered.
+   */
+  readonly routeExtensions?: readonly ((
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+  ) => Promise<boolean>)[];
 }
 
 type Route = (
@@ -271,7 +280,10 @@ export function stsRequestHandler(
         return;
       }
       const route = isRoute(path) ? routes[path] : undefined;
-      if (!route) throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such endpoint');
+      if (!route) {
+        for (const extension of options.routeExtensions ?? []) if (await extension(req, res, url)) return;
+        throw new OAuthError('not_found', 'WARRANT_NOT_FOUND', 'no such endpoint');
+      }
       await route(sts, req, res, url, seen.note, options);
     } catch (error) {
       if (res.headersSent) {

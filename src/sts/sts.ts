@@ -7,6 +7,7 @@ import { WarrantError } from '../core/errors.ts';
 import { tokenHash } from '../core/jose/hash.ts';
 import type { SigningKeyRing } from '../core/jose/key-set.ts';
 import { type IdentityClaims, signToken, type WarrantClaims } from '../core/tokens/index.ts';
+import type { ApprovalStore } from '../guard/approvals/store.ts';
 import {
   type AgentParty,
   DecisionCache,
@@ -95,6 +96,11 @@ export class Sts {
    * replicas' (relayed over Redis); `null` while the relay is down. Without a relay: since ever (0).
    */
   feedCompleteSince: () => number | null = () => 0;
+  /**
+   * The guard's approvals (src/guard/approvals/), read when an agent exchanges its warrant for one carrying
+   * an approval (`approval_id`); absent: such an exchange is refused.
+   */
+  approvals: Pick<ApprovalStore, 'get'> | undefined = undefined;
   #policy: PolicySet;
   readonly #vault: KeyVault | undefined;
   readonly #loadPolicy: (() => PolicySet) | undefined;

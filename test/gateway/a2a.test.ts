@@ -219,24 +219,30 @@ describe('A2A SDK client and server through the gateway', () => {
     );
   });
 
-  test('tasks/cancel (critical impact, no approval) is refused 403 and recorded as a deny', async () => {
+  // Above the caller's bound: a person's approval is needed (guard.autonomy.bounds), not a permanent deny.
+  test('tasks/cancel (critical impact, no approval) is refused 403 and recorded as approval_required', async () => {
     const { client, responses } = await sdkClient();
     const from = h.decisions.records.length;
     const seenFrom = agent.seen.length;
     await assert.rejects(client.cancelTask({ id: 'task-1' } as never));
     const refusal = responses.at(-1)!;
     assert.equal(refusal.status, 403);
-    const body = (await refusal.json()) as { error: string; code: string };
-    assert.equal(body.error, 'access_denied');
-    assert.equal(body.code, 'WARRANT_CALL_DENIED');
+    // A JSON-RPC error response carrying the refusal.
+    const body = (await refusal.json()) as {
+      jsonrpc: string;
+      error: { data: { error: string; code: string } };
+    };
+    assert.equal(body.jsonrpc, '2.0');
+    assert.equal(body.error.data.error, 'access_denied');
+    assert.equal(body.error.data.code, 'WARRANT_APPROVAL_REQUIRED');
     assert.equal(agent.seen.length, seenFrom, 'nothing reached the agent');
     assert.deepEqual(agent.cancelled, []);
     const [deny, ...rest] = newDecisions(from);
     assert.deepEqual(rest, []);
-    assert.equal(deny?.decision, 'deny');
+    assert.equal(deny?.decision, 'approval_required');
     assert.equal(deny.action, 'a2a:tasks.cancel');
-    assert.equal(deny.code, 'WARRANT_CALL_DENIED');
-    assert.deepEqual(deny.used, { action: 'a2a:*', resource: RESEARCHER }, 'held, but policy refused');
+    assert.equal(deny.code, 'WARRANT_APPROVAL_REQUIRED');
+    assert.deepEqual(deny.used, { action: 'a2a:*', resource: RESEARCHER }, 'held, but above the bound');
   });
 
   test('a skill that is not in the catalog is an unknown action: 403 and a deny record', async () => {
@@ -287,7 +293,7 @@ describe('A2A SDK client and server through the gateway', () => {
       [
         ['allow', 'a2a:research.send.v0_3', undefined],
         ['allow', 'a2a:research.stream.v0_3', undefined],
-        ['deny', 'a2a:tasks.cancel.v0_3', 'WARRANT_CALL_DENIED'],
+        ['approval_required', 'a2a:tasks.cancel.v0_3', 'WARRANT_APPROVAL_REQUIRED'],
       ],
     );
   });

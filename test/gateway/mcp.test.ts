@@ -167,9 +167,10 @@ describe('MCP SDK client and server through the gateway', () => {
 
   test('tools/list (SSE response) answers only the tools the caller may call', async () => {
     const { tools } = await client.listTools();
+    // delete_contact needs a person's approval (above the bound), but the caller may call it once approved.
     assert.deepEqual(
       tools.map((t) => t.name),
-      ['get_contact'],
+      ['get_contact', 'delete_contact'],
     );
   });
 
@@ -187,7 +188,7 @@ describe('MCP SDK client and server through the gateway', () => {
     } finally {
       await direct.close();
     }
-    // ...through the gateway only get_contact.
+    // ...through the gateway only the ones in the catalog the caller may call (export_all is unknown).
     const viaGateway = new Client({ name: 'executor-json', version: '1.0.0' });
     await viaGateway.connect(
       new StreamableHTTPClientTransport(new URL(`${h.gw.url}/mcp-json`), {
@@ -197,7 +198,7 @@ describe('MCP SDK client and server through the gateway', () => {
     try {
       assert.deepEqual(
         (await viaGateway.listTools()).tools.map((t) => t.name),
-        ['get_contact'],
+        ['get_contact', 'delete_contact'],
       );
       const result = await viaGateway.callTool({ name: 'get_contact', arguments: { id: '7' } });
       assert.equal(result.isError, undefined);
@@ -227,7 +228,7 @@ describe('MCP SDK client and server through the gateway', () => {
     const viaSse = await rawPost('/mcp', batch);
     assert.equal(viaSse.status, 200);
     assert.match(viaSse.headers.get('content-type') ?? '', /^text\/event-stream/);
-    assert.deepEqual(await toolNames(viaSse), [['get_contact']]);
+    assert.deepEqual(await toolNames(viaSse), [['get_contact', 'delete_contact']]);
     const viaJson = await h.call(executor, hop, '/mcp-json', {
       method: 'POST',
       body: batch,
@@ -235,7 +236,7 @@ describe('MCP SDK client and server through the gateway', () => {
     });
     assert.equal(viaJson.status, 200);
     assert.match(viaJson.headers.get('content-type') ?? '', /^application\/json/);
-    assert.deepEqual(await toolNames(viaJson), [['get_contact']]);
+    assert.deepEqual(await toolNames(viaJson), [['get_contact', 'delete_contact']]);
   });
 
   test('tools/call get_contact is allowed end to end and recorded', async () => {
@@ -279,7 +280,9 @@ describe('MCP SDK client and server through the gateway', () => {
     );
   });
 
-  test('tools/call delete_contact (critical, no approval) is refused with 403 and recorded', async () => {
+  // Risk above the caller's bound is no longer a permanent deny: it needs a person's approval
+  // (guard.autonomy.bounds). Without a guard store the refusal carries no approval id (approvals.test.ts).
+  test('tools/call delete_contact (critical, no approval) is refused with 403 approval_required and recorded', async () => {
     const mark = h.decisions.records.length;
     const seen = sse.seen.length;
     const error = await client.callTool({ name: 'delete_contact', arguments: { id: '42' } }).then(
@@ -288,28 +291,31 @@ describe('MCP SDK client and server through the gateway', () => {
     );
     assert.ok(error instanceof StreamableHTTPError, String(error));
     assert.equal(error.code, 403);
-    assert.match(error.message, /WARRANT_CALL_DENIED/);
+    assert.match(error.message, /WARRANT_APPROVAL_REQUIRED/);
     assert.equal(sse.seen.length, seen, 'nothing reached the upstream');
     assert.ok(!sse.toolCalls.some((c) => c.tool === 'delete_contact'));
     const [record, ...more] = decisionsSince(mark);
     assert.equal(more.length, 0);
     assert.ok(record);
-    assert.equal(record.decision, 'deny');
-    assert.equal(record.code, 'WARRANT_CALL_DENIED');
+    assert.equal(record.decision, 'approval_required');
+    assert.equal(record.code, 'WARRANT_APPROVAL_REQUIRED');
     assert.equal(record.action, 'crm:contacts.delete');
     assert.equal(record.person?.sub, 'alice');
     assert.equal(record.caller, EXECUTOR);
     assert.ok(
-      record.reasons?.some((r) => r.includes('critical-needs-approval')),
+      record.reasons?.some((r) => r.includes("needs a person's approval")),
       String(record.reasons),
     );
-    // The same refusal as a raw request: a 403 with the stable code, no WWW-Authenticate challenge.
+    // The same refusal as a raw request: a 403 carrying a JSON-RPC error response with the stable code.
     const raw = await rawPost(
       '/mcp',
       JSON.stringify(rpc(90, 'tools/call', { name: 'delete_contact', arguments: { id: '1' } })),
     );
     assert.equal(raw.status, 403);
-    assert.equal(((await raw.json()) as { code: string }).code, 'WARRANT_CALL_DENIED');
+    const answer = (await raw.json()) as { jsonrpc: string; id: number; error: { data: { code: string } } };
+    assert.equal(answer.jsonrpc, '2.0');
+    assert.equal(answer.id, 90);
+    assert.equal(answer.error.data.code, 'WARRANT_APPROVAL_REQUIRED');
     // The session still works after a refusal.
     assert.ok((await client.callTool({ name: 'get_contact', arguments: { id: '1' } })).content);
   });
@@ -341,7 +347,9 @@ describe('MCP SDK client and server through the gateway', () => {
     ];
     const r = await rawPost('/mcp', JSON.stringify(batch));
     assert.equal(r.status, 403);
-    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_CALL_DENIED');
+    const answer = (await r.json()) as { id: null; error: { data: { code: string } } };
+    assert.equal(answer.error.data.code, 'WARRANT_APPROVAL_REQUIRED');
+    assert.equal(answer.id, null, 'a batch has no one id');
     // Unknown tool inside a batch, behind an allowed session call.
     const r2 = await rawPost(
       '/mcp',
@@ -355,7 +363,7 @@ describe('MCP SDK client and server through the gateway', () => {
     assert.deepEqual(
       records.map((d) => [d.decision, d.action]),
       [
-        ['deny', 'crm:contacts.delete'],
+        ['approval_required', 'crm:contacts.delete'],
         ['deny', undefined],
       ],
     );

@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
 import {
+  answerOf,
   decisionsSince,
   expectDenyRecord,
   expectNoRecord,
@@ -169,23 +171,34 @@ test('a grant not covering the action: 403 insufficient_scope WARRANT_GRANT_NOT_
   });
 });
 
-test('an action the policy forbids: 403 access_denied WARRANT_CALL_DENIED, deny recorded', async () => {
+// The shipped policy no longer refuses high risk for ever: above the agent's bound a call needs a person's
+// approval (guard.autonomy.bounds; the approval flow end to end is test/gateway/approvals.test.ts).
+test('an action above the bound: 403 access_denied WARRANT_APPROVAL_REQUIRED, recorded as approval_required', async () => {
   await forwardsNothing(async (from) => {
     // Granted (crm:*), but critical without approval.
     const r = await h.call(executor, crmAll, '/crm/contacts/42', { method: 'DELETE' });
     await expectRefusal(r, {
       status: 403,
       error: 'access_denied',
-      code: 'WARRANT_CALL_DENIED',
+      code: 'WARRANT_APPROVAL_REQUIRED',
       secrets: [crmAll],
     });
-    const record = expectDenyRecord(h, from, 'WARRANT_CALL_DENIED');
+    const record = expectApprovalRecord(from);
     assert.equal(record.action, 'crm:contacts.delete');
     assert.deepEqual(record.used, { action: 'crm:*', resource: CRM });
   });
 });
 
-test('a JSON-RPC batch that hides a forbidden call among allowed ones: 403, nothing of it forwarded', async () => {
+/** The one decision since `from`, an approval_required one. */
+function expectApprovalRecord(from: number): DecisionRecord {
+  const records = decisionsSince(h, from);
+  assert.equal(records.length, 1, 'one decision recorded');
+  assert.equal(records[0]!.decision, 'approval_required');
+  assert.equal(records[0]!.code, 'WARRANT_APPROVAL_REQUIRED');
+  return records[0]!;
+}
+
+test('a JSON-RPC batch that hides a call needing approval among allowed ones: 403, nothing of it forwarded', async () => {
   const batch = [
     { jsonrpc: '2.0', id: 0, method: 'initialize', params: {} },
     toolCall(1, 'search', { q: 'a' }),
@@ -195,15 +208,16 @@ test('a JSON-RPC batch that hides a forbidden call among allowed ones: 403, noth
     { jsonrpc: '2.0', method: 'notifications/progress', params: {} },
   ];
   await forwardsNothing(async (from) => {
-    // Every call is granted (mcp:*), but one is forbidden by policy.
+    // Every call is granted (mcp:*), but one is above the bound: a JSON-RPC error response says so.
     const r = await rpc(mcpAll, batch);
-    await expectRefusal(r, {
-      status: 403,
-      error: 'access_denied',
-      code: 'WARRANT_CALL_DENIED',
-      secrets: [mcpAll],
-    });
-    assert.equal(expectDenyRecord(h, from, 'WARRANT_CALL_DENIED').action, 'mcp:delete_all');
+    const a = await answerOf(r);
+    assert.equal(a.status, 403);
+    const answer = JSON.parse(a.body) as { jsonrpc: string; id: unknown; error: { data: { code: string } } };
+    assert.equal(answer.jsonrpc, '2.0');
+    assert.equal(answer.id, null);
+    assert.equal(answer.error.data.code, 'WARRANT_APPROVAL_REQUIRED');
+    assert.ok(!a.body.includes(mcpAll.split('.')[1]!), 'no token in the answer');
+    assert.equal(expectApprovalRecord(from).action, 'mcp:delete_all');
   });
   await forwardsNothing(async (from) => {
     // One call is not granted: the search-only warrant with a mail hidden in the middle.

@@ -144,7 +144,7 @@ export interface Refusal {
 }
 
 /** Reads a fetch Response or a raw answer into one shape. */
-async function answerOf(r: Response | Raw): Promise<Raw> {
+export async function answerOf(r: Response | Raw): Promise<Raw> {
   if (!(r instanceof Response)) return r;
   const headers: Record<string, string> = {};
   r.headers.forEach((v, k) => {

@@ -4,6 +4,7 @@
  * written, the gateway's services with in-memory parts, and a `GatewayCall` over them — no server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defaultConfig } from '../../src/config/load-config.ts';
 import { ChainCache } from '../../src/core/chain/index.ts';
 import { createDpopProof } from '../../src/core/dpop/index.ts';
 import { CallDecisionCache } from '../../src/gateway/authorize-call.ts';
@@ -162,6 +163,7 @@ export function fakeServices(overrides: Partial<GatewayServices> = {}): FakeServ
     },
     appended: (ok) => void appends.push(ok),
     guard: undefined,
+    guardConfig: defaultConfig().guard,
     log,
     counted,
     appends,

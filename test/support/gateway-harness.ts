@@ -56,6 +56,8 @@ export async function startGatewayHarness(options: {
   guard?: (sts: Harness) => GuardRuntime;
   /** Opens the gateway's own guard runtime over the STS's configuration (closed with the harness). */
   openGuard?: (config: WarrantConfig) => Promise<GuardRuntime>;
+  /** Give the gateway the control plane's guard runtime (one process, as `warrant dev` does). */
+  sharedGuard?: boolean;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -89,6 +91,7 @@ export async function startGatewayHarness(options: {
       ...(options.logs ? { destination: options.logs } : {}),
     }),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.sharedGuard ? { guard: sts.plane.guard } : {}),
   });
   return {
     sts,

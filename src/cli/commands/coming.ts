@@ -26,12 +26,6 @@ export const comingCommands: readonly Command[] = [
     ['warrant contain --txn 7f3c9a --dry-run'],
   ),
   coming(
-    'approvals',
-    'human approvals: list|approve|deny',
-    'Lists pending approvals and approves or denies them.',
-    ['warrant approvals list'],
-  ),
-  coming(
     'policy test',
     'run policy tests against a policy set',
     'Runs policy test cases (requests and the decisions expected) against a Cedar policy set.',

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { agentCommands } from './agent/index.ts';
+import { approvalsCommands } from './approvals/index.ts';
 import { auditCommands } from './audit/index.ts';
 import { breakerCommands } from './breaker/index.ts';
 import { budgetCommands } from './budget/index.ts';
@@ -32,7 +33,7 @@ export const COMMANDS: readonly Command[] = [
   ...toolsCommands,
   ...breakerCommands,
   coming.get('contain')!,
-  coming.get('approvals')!,
+  ...approvalsCommands,
   ...auditCommands,
   policyValidate,
   coming.get('policy test')!,

@@ -6,8 +6,11 @@
  * is decided as its last action (or as a session call when it has none).
  */
 import type { Grant } from '../../core/grants/index.ts';
+import { type BoundCall, boundCall, boundDigest } from '../../guard/approvals/digest.ts';
+import type { CallDescriptor, CatalogEntry } from '../../guard/catalog.ts';
 import { authorizeCall, type CallDecision } from '../authorize-call.ts';
-import { type GatewayCall, type GatewayStep, need, type Verdict } from '../context.ts';
+import { type DecidedCall, type GatewayCall, type GatewayStep, need, type Verdict } from '../context.ts';
+import type { ParameterReader } from '../read-parameters.ts';
 
 const NO_RISK = Object.freeze({ score: 0, factors: Object.freeze([]) });
 
@@ -24,6 +27,7 @@ function verdictOf(call: GatewayCall): Verdict {
   const parameters = need(call.parameters, 'parameters');
   const { gw, policy } = call;
   const grants: Grant[] = [];
+  const decided: DecidedCall[] = [];
   let last: Verdict | undefined;
   for (const guarded of view.calls) {
     if (guarded.kind === 'session') continue;
@@ -39,19 +43,31 @@ function verdictOf(call: GatewayCall): Verdict {
       return { decision, grants };
     }
     const { action, resource } = guarded;
+    const reader = parameters.reader(guarded.call);
+    // The digest of the call is needed only when the warrant carries an approval for this action.
+    const digest =
+      claims.apv !== undefined && claims.apv.action === action.name
+        ? callDigest(call, guarded.call, action, resource, reader)
+        : undefined;
     const decision = authorizeCall({
       claims,
       action,
       resource,
       trustLevel: view.trustLevel,
+      weights: gw.guardConfig.risk.weights,
+      signals: call.signals,
+      approved:
+        digest !== undefined &&
+        (digest === claims.apv?.digest || claims.apv?.digest.startsWith('narrow:') === true),
       policy,
       cache: gw.decisionCache,
       calls: gw.callCache,
-      parameters: parameters.reader(guarded.call),
+      parameters: reader,
     });
-    if (decision.decision !== 'allow') return { decision, action, resource, grants };
+    if (decision.decision !== 'allow') return { decision, action, resource, grants, decided };
+    decided.push({ call: guarded.call, action, resource, decision, reader, ...(digest ? { digest } : {}) });
     if (decision.used !== undefined && !grants.includes(decision.used)) grants.push(decision.used);
-    last = { decision, action, resource, grants };
+    last = { decision, action, resource, grants, decided };
   }
   return (
     last ?? {
@@ -62,6 +78,42 @@ function verdictOf(call: GatewayCall): Verdict {
         risk: NO_RISK,
       },
       grants,
+      decided,
     }
   );
+}
+
+/** The digest an approval of this call binds (src/guard/approvals/digest.ts); `undefined` if it has none. */
+export function callDigest(
+  call: GatewayCall,
+  descriptor: CallDescriptor,
+  action: CatalogEntry,
+  resource: string,
+  reader: ParameterReader,
+): string | undefined {
+  try {
+    return boundDigest(boundOf(call, descriptor, action, resource, reader));
+  } catch {
+    // A value canonical JSON cannot hold (a lone surrogate): no approval can bind it.
+    return undefined;
+  }
+}
+
+/** What an approval of this call shows and binds. */
+export function boundOf(
+  call: GatewayCall,
+  descriptor: CallDescriptor,
+  action: CatalogEntry,
+  resource: string,
+  reader: ParameterReader,
+): BoundCall {
+  const http = descriptor.protocol === 'http' || descriptor.protocol === 'openai';
+  return boundCall({
+    action,
+    resource,
+    call: descriptor,
+    read: (name) => reader.read(action.compiled.get(name)!),
+    ...(http ? { target: `${call.req.method} ${call.url?.pathname ?? ''}${call.url?.search ?? ''}` } : {}),
+    ...(descriptor.protocol === 'http' && call.body !== undefined ? { body: call.body } : {}),
+  });
 }

@@ -42,6 +42,7 @@ export function filterToolsList(
         action,
         resource: resourceOf(action, listed, claims.aud),
         trustLevel,
+        weights: gw.guardConfig.risk.weights,
         policy,
         cache: gw.decisionCache,
         calls: gw.callCache,

@@ -15,6 +15,7 @@ test('the request path, in order: nothing is read before the head, decided befor
       'check-pins',
       'check-breakers',
       'decide',
+      'bound',
       'throttle',
       'sandbox',
       'reserve-budget',

@@ -5,6 +5,7 @@
  */
 import type { GatewayObserver, GatewayStep } from '../context.ts';
 import { authenticate } from './authenticate.ts';
+import { bound } from './bound.ts';
 import { checkBreakers } from './check-breakers.ts';
 import { checkHead } from './check-head.ts';
 import { checkPins } from './check-pins.ts';
@@ -32,6 +33,7 @@ export const GATEWAY_STEPS: readonly GatewayStep[] = Object.freeze([
   checkPins,
   checkBreakers,
   decide,
+  bound,
   throttle,
   sandbox,
   reserveBudget,

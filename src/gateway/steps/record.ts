@@ -28,6 +28,7 @@ export const record: GatewayStep = {
     call.gw.appended(true);
     call.gw.metrics.decision(decision.decision, decision.code);
     call.decisionId = id;
+    if (decision.decision === 'approval_required') throw approvalRequired(call);
     if (decision.decision !== 'allow')
       throw new GatewayError(
         decision.code ?? 'WARRANT_CALL_DENIED',
@@ -36,6 +37,37 @@ export const record: GatewayStep = {
       );
   },
 };
+
+/**
+ * The answer to a call that needs a person's approval: 403 `WARRANT_APPROVAL_REQUIRED` with the approval's
+ * id and where to poll it (absent when no approval could be stored); on an MCP or A2A route a JSON-RPC error
+ * response to the request carrying the same.
+ */
+function approvalRequired(call: GatewayCall): GatewayError {
+  const { decision } = need(call.verdict, 'verdict');
+  const approval = decision.autonomy?.approval;
+  const protocol = need(call.route, 'route').protocol;
+  const rpc = protocol === 'mcp' || protocol === 'a2a';
+  return new GatewayError('WARRANT_APPROVAL_REQUIRED', decision.reasons.join('; ').slice(0, 300), {
+    ...(approval?.uri === undefined
+      ? {}
+      : { data: { approval_id: approval.id, approval_uri: approval.uri } }),
+    ...(rpc ? { jsonRpcId: jsonRpcIdOf(call.body) } : {}),
+  });
+}
+
+/** The `id` of a single JSON-RPC request body (`null` for a batch or anything unreadable). */
+function jsonRpcIdOf(body: Buffer | undefined): string | number | null {
+  if (body === undefined) return null;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+    const id = (parsed as { id?: unknown }).id;
+    return typeof id === 'string' || typeof id === 'number' ? id : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The record of the request's decision: who, on whose behalf, what, under which grant, why. No token. */
 export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
@@ -67,6 +99,7 @@ export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
     ...(c.task ? { task: c.task } : {}),
     policyVersion: decision.policyVersion,
     risk: decision.risk,
+    ...(decision.autonomy ? { bound: decision.autonomy } : {}),
     trustLevel: need(call.guard, 'guard').trustLevel,
     ...(call.budgets === undefined
       ? {}

@@ -3,16 +3,23 @@
  * endpoints in their own file here). They change the guard's store; the gateways learn of changes through
  * the store's change feed.
  */
+import { defaultConfig } from '../../config/load-config.ts';
+import type { GuardConfig } from '../../config/types.ts';
 import type { AdminExtension } from '../../sts/admin-input.ts';
 import type { GuardRuntime } from '../runtime.ts';
+import { approvalsAdmin } from './approvals.ts';
 import { autonomyAdmin } from './autonomy.ts';
 import { breakersAdmin } from './breakers.ts';
 import { budgetsAdmin } from './budgets.ts';
 import { toolsAdmin } from './tools.ts';
 import { trustAdmin } from './trust.ts';
 
-export function guardAdmin(guard: GuardRuntime): readonly AdminExtension[] {
+export function guardAdmin(
+  guard: GuardRuntime,
+  config: GuardConfig = defaultConfig().guard,
+): readonly AdminExtension[] {
   return [
+    approvalsAdmin(guard, config),
     toolsAdmin(guard),
     breakersAdmin(guard),
     budgetsAdmin(guard),

@@ -110,6 +110,43 @@ CREATE TABLE tool_drift (
   UNIQUE (route, tool, old_digest, new_digest)
 )${d.table};`,
   },
+  {
+    version: 6,
+    name: '006_approvals',
+    // Human approvals (DESIGN §3 apv, §6): a call above its agent's bound waits here for a person (or an
+    // admin acting for a group); once approved it is spent by exactly one call (`used`, set atomically).
+    // `digest` binds the call (action, resource, values); `use_by` ends an approved approval's usability.
+    sql: (d) => `
+CREATE TABLE guard_approvals (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  person_sub TEXT NOT NULL,
+  person_iss TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  txn TEXT NOT NULL,
+  warrant TEXT NOT NULL,
+  action TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  parameters TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  content_digest TEXT,
+  risk ${d.int} NOT NULL,
+  bound ${d.int} NOT NULL,
+  factors TEXT NOT NULL,
+  addressed_to TEXT NOT NULL,
+  created ${d.int} NOT NULL,
+  expires ${d.int} NOT NULL,
+  decided_by TEXT,
+  decided_at ${d.int},
+  reason TEXT,
+  narrow TEXT,
+  use_by ${d.int},
+  used_at ${d.int}
+)${d.table};
+CREATE INDEX guard_approvals_status ON guard_approvals (status, created);
+CREATE INDEX guard_approvals_addressed ON guard_approvals (addressed_to, status);`,
+  },
 ];
 
 export const SQLITE_GUARD_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, SQLITE_DIALECT);

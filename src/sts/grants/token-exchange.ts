@@ -1,4 +1,13 @@
 import { GRANT_TYPE } from '../../core/tokens/token-types.ts';
+import { OAuthError } from '../oauth-error.ts';
+import {
+  approvalGrants,
+  approvalIdOf,
+  approvalLifetime,
+  checkHolder,
+  loadApproval,
+  mintApproval,
+} from './exchange/approval.ts';
 import { authenticateCaller } from './exchange/authenticate-caller.ts';
 import { checkAudience, checkPersonResources } from './exchange/check-audience.ts';
 import { checkDepth } from './exchange/check-depth.ts';
@@ -59,6 +68,17 @@ const HOP: readonly Check[] = [
 
 const PERSON: readonly Check[] = [verifyPerson, ...ROOT];
 
+/** An approval: the caller's own warrant again, with the approved call bound in `apv` (exchange/approval.ts). */
+const APPROVAL: readonly Check[] = [
+  verifyParent,
+  checkHolder,
+  checkParentLive,
+  loadApproval,
+  approvalGrants,
+  approvalLifetime,
+  mintApproval,
+];
+
 /**
  * RFC 8693 token exchange, as ordered lists of named checks over one context (`exchange/`). Two shapes:
  * - root: `subject_token` is a person's assertion from a trusted OIDC issuer — an ID token addressed to the
@@ -67,6 +87,8 @@ const PERSON: readonly Check[] = [verifyPerson, ...ROOT];
  *   hand it;
  * - hop: `subject_token` is a warrant addressed to the caller; the child is bound to the caller's key,
  *   hash-linked to its parent, and may only narrow (grants, lifetime, depth, delegation targets).
+ * - approval: `subject_token` is the caller's own warrant and `approval_id` names an approved approval of a
+ *   call made with it; the result is that warrant again, short-lived, carrying `apv` (exchange/approval.ts).
  * Either way a DPoP proof by the caller's registered key is required, a `may_act` in the subject token must
  * name the caller, and the result is a `warrant+jwt`.
  */
@@ -75,6 +97,16 @@ export const tokenExchange: GrantHandler = {
   async handle(sts, request) {
     const ctx = exchangeContext(sts, request);
     await runChecks(REQUEST, ctx);
+    if (approvalIdOf(ctx.params) !== undefined) {
+      if (ctx.subjectType !== TOKEN_TYPE.warrant)
+        throw new OAuthError(
+          'invalid_request',
+          'WARRANT_TOKEN_TYPE_UNSUPPORTED',
+          'an approval is exchanged for with the warrant the call was made with',
+        );
+      await runChecks(APPROVAL, ctx);
+      return ctx.response;
+    }
     await runChecks(ctx.subjectType === TOKEN_TYPE.warrant ? HOP : PERSON, ctx);
     return ctx.response;
   },

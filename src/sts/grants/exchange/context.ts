@@ -1,8 +1,9 @@
-import type { StsConfig } from '../../../config/types.ts';
+import type { GuardConfig, StsConfig } from '../../../config/types.ts';
 import type { VerifiedDpopProof } from '../../../core/dpop/index.ts';
 import type { Grant } from '../../../core/grants/index.ts';
 import type { KeyResolver } from '../../../core/jose/jws.ts';
 import type { MayDelegate, VerifiedToken, WarrantClaims } from '../../../core/tokens/index.ts';
+import type { Approval, ApprovalStore } from '../../../guard/approvals/store.ts';
 import type { DecisionCache, PolicySet } from '../../../policy/index.ts';
 import type { AgentRecord, AgentStore, IssuedToken, TokenStore } from '../../../store/ports.ts';
 import type { AssertionReplay } from '../../client-auth.ts';
@@ -21,7 +22,10 @@ export interface ExchangeServices {
   readonly tokenEndpoint: string;
   /** Epoch seconds. */
   readonly clock: () => number;
-  readonly config: { readonly sts: Pick<StsConfig, 'warrantLifetime' | 'hopLifetime' | 'maxDepth'> };
+  readonly config: {
+    readonly sts: Pick<StsConfig, 'warrantLifetime' | 'hopLifetime' | 'maxDepth'>;
+    readonly guard?: Pick<GuardConfig, 'approvals'>;
+  };
   /** The STS's own verification keys (warrants and identity tokens it issued). */
   readonly keys: { keySet(now: number): { readonly resolve: KeyResolver } };
   readonly store: {
@@ -35,6 +39,8 @@ export interface ExchangeServices {
   readonly trustedIssuers: Pick<TrustedIssuers, 'verify'>;
   readonly policy: PolicySet;
   readonly decisions: DecisionCache;
+  /** The guard's approvals, for an exchange naming one (`approval_id`); absent: refused. */
+  readonly approvals?: Pick<ApprovalStore, 'get'> | undefined;
   dpop(proof: string | undefined, htu: string): Promise<VerifiedDpopProof>;
   requireAgentKey(agent: AgentRecord, proof: VerifiedDpopProof): void;
   mintWarrant(
@@ -79,6 +85,8 @@ export interface ExchangeContext {
   mayDelegate: MayDelegate;
   /** `readTask` */
   task: string | undefined;
+  /** Approval exchange only, `loadApproval`: the approved approval the new warrant carries. */
+  approval: Approval;
   /** `mintHop` / `mintRoot` */
   response: TokenResponse;
 }
@@ -106,6 +114,7 @@ export function exchangeContext(services: ExchangeServices, request: TokenReques
     exp: undefined,
     mayDelegate: undefined,
     task: undefined,
+    approval: undefined,
     response: undefined,
   } as unknown as ExchangeContext;
 }
