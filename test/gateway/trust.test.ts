@@ -76,7 +76,7 @@ before(async () => {
     }),
     // Risk 40 at level 0 (the default policy allows below 40), 37 at level 1.
     action('crm:export', 'PUT', { impact: 'medium', reversibility: 'irreversible', blastRadius: 2 }),
-    // Risk 65: never without a person.
+    // Risk 65: above every default bound, so it needs a person's approval (approval_required, no denial).
     action('crm:purge', 'DELETE', { impact: 'high', reversibility: 'irreversible' }),
   ];
   writeFileSync(catalogFile, JSON.stringify({ actions: catalog }));
@@ -229,8 +229,9 @@ describe('progressive trust, sandbox and autonomy statement (STS + gateway + led
   });
 
   test('repeated denials demote it, and its writes go back to the sandbox', async () => {
-    assert.equal(await call('DELETE'), 403);
-    assert.equal(await call('DELETE'), 403);
+    // PATCH is no catalog action: a denial (a call needing a person, like DELETE, is not one).
+    assert.equal(await call('PATCH'), 403);
+    assert.equal(await call('PATCH'), 403);
     await guard.trust.flush();
     assert.equal(guard.trust.level(agent.agentId), 0);
     assert.match((await standing()).history[0]!.reason, /^demoted after 2 denials within 3600 s$/);
@@ -267,8 +268,8 @@ describe('progressive trust, sandbox and autonomy statement (STS + gateway + led
     assert.equal(answer.trust.history[0]!.actor, 'admin');
     assert.equal(guard.trust.level(agent.agentId), 2, 'the gateway reads the pinned level');
     // Denials do not move a pinned level.
-    assert.equal(await call('DELETE'), 403);
-    assert.equal(await call('DELETE'), 403);
+    assert.equal(await call('PATCH'), 403);
+    assert.equal(await call('PATCH'), 403);
     await guard.trust.flush();
     assert.equal(guard.trust.level(agent.agentId), 2);
     const statements = await autonomyRecords(4);
