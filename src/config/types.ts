@@ -118,7 +118,11 @@ export interface WarrantConfig {
   readonly policy: PolicyConfig;
   readonly gateway: GatewayConfig;
   readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
-  readonly guard: { readonly catalog?: string };
+  readonly guard: {
+    readonly catalog?: string;
+    /** `warrant contain`: how long one compensating call may take (ms). */
+    readonly contain: { readonly compensationTimeoutMs: number };
+  };
   readonly dashboard: { readonly enabled: boolean };
 }
 

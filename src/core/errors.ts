@@ -166,6 +166,11 @@ export const ERROR_CODES = {
     'A ledger export ends before a checkpoint the verifier trusts: the log was rolled back to an earlier size, or the export is older than that checkpoint.',
   WARRANT_AUDIT_EXPORT_FORKED:
     'A ledger export is not consistent with a checkpoint the verifier trusts (the RFC 9162 consistency proof fails): its records up to that size have another root, so the log forked or was rewritten.',
+  // containment (warrant contain)
+  WARRANT_CONTAIN_TARGET_UNKNOWN:
+    'The warrant, transaction, agent or person to contain is unknown to the STS and the ledger; nothing was changed.',
+  WARRANT_CONTAIN_UNAVAILABLE:
+    'Containment cannot read the ledger or write the guard store now; retry (a run is resumable and never compensates twice).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

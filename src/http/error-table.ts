@@ -178,6 +178,9 @@ export const HTTP_ERRORS: { readonly [C in ErrorCode]: ErrorMapping } = Object.f
   WARRANT_AUDIT_NO_TRUST_ANCHOR: MALFORMED,
   WARRANT_AUDIT_EXPORT_ROLLED_BACK: MALFORMED,
   WARRANT_AUDIT_EXPORT_FORKED: MALFORMED,
+  // containment
+  WARRANT_CONTAIN_TARGET_UNKNOWN: row(404, 'not_found'),
+  WARRANT_CONTAIN_UNAVAILABLE: UNAVAILABLE,
 });
 
 /** How a protected resource answers `code`. */

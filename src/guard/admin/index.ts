@@ -4,8 +4,14 @@
  * the store's change feed.
  */
 import type { AdminExtension } from '../../sts/admin-input.ts';
+import type { ContainContext } from '../contain/context.ts';
 import type { GuardRuntime } from '../runtime.ts';
+import { containAdmin } from './contain.ts';
 
-export function guardAdmin(_guard: GuardRuntime): readonly AdminExtension[] {
-  return [];
+/**
+ * `contain`: what containment needs beyond the guard (the STS, the routes, the catalog, the ledger); absent
+ * in harnesses that run the guard alone, and then `/admin/contain` is not served.
+ */
+export function guardAdmin(_guard: GuardRuntime, contain?: ContainContext): readonly AdminExtension[] {
+  return [...(contain ? [containAdmin(contain)] : [])];
 }

@@ -144,5 +144,5 @@ export function describeGrant(grant: unknown): string {
 }
 
 export function isDecision(record: DecisionRecord): boolean {
-  return record.kind !== 'outcome';
+  return record.kind !== 'outcome' && record.kind !== 'containment';
 }
