@@ -382,7 +382,7 @@ function compileCompensation(a: CatalogAction, at: string): CompiledCompensation
         used.add(whole[1]!);
       }
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => visit(v, `${pointer}/${i}`));
+      for (const [i, v] of value.entries()) visit(v, `${pointer}/${i}`);
     } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) visit(v, `${pointer}/${escapePointer(k)}`);
     }

@@ -20,12 +20,6 @@ function coming(name: string, summary: string, description: string, examples: re
 
 export const comingCommands: readonly Command[] = [
   coming(
-    'contain',
-    'revoke the cascade, trip breakers, roll back',
-    'Contains a transaction or an agent: revokes the subtree, trips breakers and runs compensations in reverse order.',
-    ['warrant contain --txn 7f3c9a --dry-run'],
-  ),
-  coming(
     'approvals',
     'human approvals: list|approve|deny',
     'Lists pending approvals and approves or denies them.',

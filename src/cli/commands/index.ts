@@ -4,6 +4,7 @@ import { auditCommands } from './audit/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
+import { contain } from './contain.ts';
 import { dev } from './dev.ts';
 import { gateway } from './gateway.ts';
 import { keygen } from './keygen.ts';
@@ -25,7 +26,7 @@ export const COMMANDS: readonly Command[] = [
   tokenInspect,
   tokenVerify,
   revoke,
-  coming.get('contain')!,
+  contain,
   coming.get('approvals')!,
   ...auditCommands,
   policyValidate,
