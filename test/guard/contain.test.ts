@@ -9,8 +9,8 @@
  * recorded and reported while the others go on, and the next run retries it.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
@@ -22,6 +22,9 @@ import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { PAY, PAYMENT_GRANTS, PAYMENTS_CATALOG, PaymentsUpstream } from '../support/contain-fixture.ts';
 import { listen } from '../support/gateway-harness.ts';
 import { ADMIN_TOKEN, agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
+
+// The gateways' access logs would drown the test report.
+process.env['LOG_LEVEL'] ??= 'silent';
 
 const WIDE = { allowedAudiences: ['https://tools.warrant.test/*', 'spiffe://warrant.test/*'] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +41,9 @@ let a3: AgentClient;
 before(async () => {
   const up = await listen(upstream.handler);
   upstreamServer = up.server;
-  const dir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'warrant-contain-'));
+  const dir = (await import('node:fs')).mkdtempSync(
+    join((await import('node:os')).tmpdir(), 'warrant-contain-'),
+  );
   const catalog = join(dir, 'catalog.json');
   writeFileSync(catalog, JSON.stringify({ actions: PAYMENTS_CATALOG }));
   h = await startHarness({
@@ -172,9 +177,10 @@ test('the cascade acts: payments at both gateways, one e-mail; the gateway keeps
   paid.push(await pay(gw1, a3, main.a3Chain, 30));
   const mail = await call(gw1, a3, main.a3Chain, '/pay/emails', { to: 'bob@example.org' });
   assert.equal(mail.status, 200);
-  const rows = await h.plane.guard.store.sql.all('SELECT action, vals FROM compensation_inputs WHERE txn = $1', [
-    main.txn,
-  ]);
+  const rows = await h.plane.guard.store.sql.all(
+    'SELECT action, vals FROM compensation_inputs WHERE txn = $1',
+    [main.txn],
+  );
   assert.equal(rows.length, 3, 'one row per payment; none for the e-mail');
   for (const row of rows) {
     assert.equal(row['action'], 'payments:create');
@@ -226,7 +232,10 @@ test('contain --txn revokes every descendant, blocks calls at both gateways, ref
   );
   const tokens = await h.plane.store.tokens.listByTxn(main.txn);
   assert.equal(tokens.length, 4);
-  assert.ok(tokens.every((t) => t.revokedAt !== null), 'every warrant of the cascade is revoked');
+  assert.ok(
+    tokens.every((t) => t.revokedAt !== null),
+    'every warrant of the cascade is revoked',
+  );
 
   // Both gateways refuse the chain (they learn it from the feed within their staleness bound).
   const hits = upstream.hits.length;
@@ -320,7 +329,7 @@ test('a failing compensation is recorded and reported, the others go on, and the
   upstream.failing.add(second);
   const r = await cli(['contain', '--txn', c.txn]);
   assert.equal(r.code, 1, 'a failed compensation is a failure of the run');
-  assert.match(r.stdout, new RegExp(`FAILED to compensate payments:create .* → 500`));
+  assert.match(r.stdout, /FAILED to compensate payments:create .* → 500/);
   assert.match(r.stdout, /compensated 1, already compensated 0, failed 1/);
   assert.match(r.stderr, /run the same command again/);
   assert.ok(upstream.refunds.includes(first) && !upstream.refunds.includes(second));
