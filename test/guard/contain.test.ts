@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { pendingLedgerRecords } from '../../src/guard/contain/ledger-inbox.ts';
+import type { ContainPlan } from '../../src/guard/contain/types.ts';
 import { type DataPlane, startDataPlane } from '../../src/runtime/data-plane.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { PAY, PAYMENT_GRANTS, PAYMENTS_CATALOG, PaymentsUpstream } from '../support/contain-fixture.ts';
@@ -192,13 +193,12 @@ test('--dry-run prints the plan and changes nothing', async () => {
   const before = await snapshot(main.txn);
   const r = await cli(['contain', '--txn', main.txn, '--dry-run', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const { plan } = JSON.parse(r.stdout) as { plan: Record<string, any> };
-
+  const { plan } = JSON.parse(r.stdout) as { plan: ContainPlan };
   assert.equal(plan.revoke.live, 4, 'the root and its three descendants');
   assert.deepEqual(plan.breakers, [{ txn: main.txn }]);
   assert.equal(plan.actions.length, 4);
   assert.deepEqual(
-    plan.actions.map((a: any) => [a.action, a.handling, a.reversibility]),
+    plan.actions.map((a) => [a.action, a.handling, a.reversibility]),
     [
       ['payments:create', 'compensate', 'reversible'],
       ['payments:create', 'compensate', 'reversible'],
@@ -206,9 +206,9 @@ test('--dry-run prints the plan and changes nothing', async () => {
       ['emails:send', 'manual', 'irreversible'],
     ],
   );
-  const ids = plan.actions.slice(0, 3).map((a: any) => a.decisionId);
+  const ids = plan.actions.slice(0, 3).map((a) => a.decisionId);
   assert.deepEqual(plan.compensationOrder, [ids[2], ids[1], ids[0]], 'newest first');
-  assert.match(plan.actions[2].compensation.url, new RegExp(`/payments/${paid[2]}/refund$`));
+  assert.match(plan.actions[2]!.compensation!.url, new RegExp(`/payments/${paid[2]}/refund$`));
   const human = await cli(['contain', '--txn', main.txn, '--dry-run']);
   assert.match(human.stdout, /dry run: nothing was changed/);
   assert.match(human.stdout, /for a person: irreversible/);
