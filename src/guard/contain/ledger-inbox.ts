@@ -18,7 +18,11 @@ export async function enqueueLedgerRecord(tx: GuardSql, record: DecisionRecord):
   await tx.run('INSERT INTO ledger_inbox (record, claimed_until) VALUES ($1, 0)', [JSON.stringify(record)]);
 }
 
-/** Claims up to `limit` rows nobody holds (or whose claim expired) for `owner` until `untilMs`; by id. */
+/**
+ * Claims up to `limit` rows nobody holds (or whose claim expired) for `owner` until `untilMs`; by id. The
+ * outer condition is checked again on each row once it is locked (PostgreSQL re-evaluates it after a
+ * concurrent update), so two writers never both claim a row.
+ */
 export async function claimLedgerRecords(
   sql: GuardSql,
   owner: string,
@@ -28,7 +32,7 @@ export async function claimLedgerRecords(
 ): Promise<InboxRow[]> {
   const rows = await sql.all(
     `UPDATE ledger_inbox SET claimed_by = $1, claimed_until = $2
-     WHERE id IN (SELECT id FROM ledger_inbox WHERE claimed_until < $3 ORDER BY id LIMIT $4)
+     WHERE claimed_until < $3 AND id IN (SELECT id FROM ledger_inbox WHERE claimed_until < $3 ORDER BY id LIMIT $4)
      RETURNING id, record`,
     [owner, untilMs, nowMs, limit],
   );
