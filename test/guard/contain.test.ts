@@ -351,3 +351,20 @@ test('a failing compensation is recorded and reported, the others go on, and the
   assert.equal(upstream.refunds.filter((id) => id === first).length, 1);
   assert.equal(upstream.refunds.filter((id) => id === second).length, 1);
 });
+
+test('the ledger holding the containment records still verifies offline (audit export, key, verify)', async () => {
+  await gw1.drain!.drain();
+  await gw1.ledger!.integrator.integrate();
+  const data = h.config.dataDir;
+  const query = await cli(['audit', 'query', '--data', data, '--txn', main.txn, '--json']);
+  assert.equal(query.code, 0, query.stderr);
+  const kinds = (JSON.parse(query.stdout) as { records: { kind: string }[] }).records.map((r) => r.kind);
+  assert.ok(kinds.includes('containment') && kinds.includes('decision'), kinds.join(','));
+  const out = join(data, 'export.jsonl');
+  const exported = await cli(['audit', 'export', '--data', data, '--out', out]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const key = await cli(['audit', 'key', '--data', data]);
+  assert.equal(key.code, 0, key.stderr);
+  const verified = await cli(['audit', 'verify', out, '--key', key.stdout.trim()]);
+  assert.equal(verified.code, 0, verified.stderr + verified.stdout);
+});
