@@ -368,3 +368,55 @@ test('the ledger holding the containment records still verifies offline (audit e
   const verified = await cli(['audit', 'verify', out, '--key', key.stdout.trim()]);
   assert.equal(verified.code, 0, verified.stderr + verified.stdout);
 });
+
+test('--warrant contains that warrant and its subtree only; --agent and --person reach every chain of theirs', async () => {
+  const c = await cascade('contain-subtree');
+  const byA2 = await pay(gw1, a2, c.a2Chain, 7);
+  const byA3 = await pay(gw1, a3, c.a3Chain, 8);
+  // a2's warrant for a3: its subtree is a3's warrants and calls, not a2's own payment.
+  const hash = tokenHash(c.toA3);
+  const dry = await cli(['contain', '--warrant', c.toA3, '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const plan = (JSON.parse(dry.stdout) as { plan: ContainPlan }).plan;
+  assert.deepEqual(plan.selector, { warrant: hash }, 'the token is sent as its hash');
+  assert.equal(plan.revoke.live, 2, 'the warrant and its one descendant');
+  assert.deepEqual(plan.breakers, [{ txn: c.txn }]);
+  assert.deepEqual(
+    plan.actions.map((a) => a.caller),
+    [agentIdOf('a3')],
+  );
+  const r = await cli(['contain', '--warrant', hash, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { revoked: number }).revoked, 2);
+  assert.ok(upstream.refunds.includes(byA3) && !upstream.refunds.includes(byA2));
+  const tokens = await h.plane.store.tokens.listByTxn(c.txn);
+  assert.deepEqual(
+    tokens
+      .filter((t) => t.revokedAt !== null)
+      .map((t) => t.hash)
+      .sort(),
+    [hash, tokenHash(c.a3Tool)].sort(),
+  );
+
+  // The agent a2 is in every chain of this transaction: its payment is now reached too.
+  const byAgent = await cli(['contain', '--agent', 'a2', '--dry-run', '--json']);
+  assert.equal(byAgent.code, 0, byAgent.stderr);
+  const agentPlan = (JSON.parse(byAgent.stdout) as { plan: ContainPlan }).plan;
+  assert.deepEqual(agentPlan.selector, { agent: agentIdOf('a2') });
+  assert.deepEqual(agentPlan.breakers, [{ agent: agentIdOf('a2') }]);
+  const here = agentPlan.actions.filter((a) => a.txn === c.txn);
+  assert.deepEqual(
+    here.map((a) => [a.caller, a.handling]),
+    [
+      [agentIdOf('a2'), 'compensate'],
+      [agentIdOf('a3'), 'compensated'],
+    ],
+  );
+  const byPerson = await cli(['contain', '--person', 'alice', '--dry-run', '--json']);
+  assert.equal(byPerson.code, 0, byPerson.stderr);
+  const personPlan = (JSON.parse(byPerson.stdout) as { plan: ContainPlan }).plan;
+  assert.ok(
+    personPlan.breakers.some((b) => b.txn === c.txn) && personPlan.breakers.some((b) => b.txn === main.txn),
+  );
+  assert.equal(personPlan.actions.length, 8, 'every allowed action of alice in this file: 4 + 2 + 2');
+});
