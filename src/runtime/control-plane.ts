@@ -8,7 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
+import type { GatewayRoute } from '../gateway/context.ts';
 import { guardAdmin } from '../guard/admin/index.ts';
+import type { ActionCatalog } from '../guard/catalog.ts';
 import { configuredLedgerReader, type LedgerReader } from '../guard/contain/ledger-reader.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import {
@@ -64,6 +66,11 @@ export interface ControlPlaneOptions {
    * ledger store, opened on first use (the gateway's ledger role writes it).
    */
   readonly ledgerReader?: LedgerReader;
+  /**
+   * The routes and action catalog containment uses (`warrant dev`: the in-process gateway's, reloads
+   * included); default: `gateway.routes` and `guard.catalog` of the configuration.
+   */
+  readonly gatewayView?: { routes(): readonly GatewayRoute[]; catalog(): ActionCatalog };
   /** Called with every unexpected error, after it is logged (never with request contents). */
   readonly onError?: (error: unknown) => void;
   /** Default: `createLogger({ service: 'sts' })` (level and format from the CLI settings or `LOG_LEVEL`). */
@@ -168,8 +175,8 @@ export async function startControlPlane(
         adminExtensions: guardAdmin(guard, {
           sts,
           guard,
-          routes: () => config.gateway.routes,
-          catalog: () => loadCatalog(config),
+          routes: () => options.gatewayView?.routes() ?? config.gateway.routes,
+          catalog: () => options.gatewayView?.catalog() ?? loadCatalog(config),
           ledger: ledgerReader,
           compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
         }),

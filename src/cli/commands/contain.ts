@@ -72,8 +72,10 @@ export const contain: Command = {
     }
     let result: ContainResult | undefined;
     let failure: { code?: unknown; message?: unknown } | undefined;
-    if (!json) io.out(`containing ${key} ${value}\n`);
+    let started = false;
     await client.stream('/contain', body, (line) => {
+      if (!json && !started) io.out(`containing ${key} ${value}\n`);
+      started = true;
       if (line['event'] === 'step') {
         if (!json) io.out(`  ${stepLine(line as unknown as ContainStep)}\n`);
       } else if (line['event'] === 'result') {
