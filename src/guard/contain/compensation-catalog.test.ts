@@ -144,5 +144,14 @@ describe('catalog compensation', () => {
       'r',
     );
     assert.ok('missing' in objectInPath);
+    for (const payment_id of ['..', '.', '']) {
+      const steered = compensationRequest(
+        entry,
+        { ...inputs, values: { ...inputs.values, payment_id } },
+        routes,
+        'r',
+      );
+      assert.ok('missing' in steered, `path value ${JSON.stringify(payment_id)} refused`);
+    }
   });
 });

@@ -40,10 +40,15 @@ export function compensationRequest(
   let pathValid = true;
   const path = c.path.replace(PLACEHOLDER, (_, name: string) => {
     const value = inputs.values[name];
+    // A value is one path segment: `/` is percent-encoded, and `.`/`..` (which a URL resolves to another
+    // path) or an empty segment are refused — a value from an upstream's answer cannot steer the call.
     if (typeof value !== 'string' && typeof value !== 'number') pathValid = false;
-    return encodeURIComponent(String(value));
+    const text = String(value);
+    if (text === '' || text === '.' || text === '..') pathValid = false;
+    return encodeURIComponent(text);
   });
-  if (!pathValid) return { missing: 'a path value is not a string or number' };
+  if (!pathValid)
+    return { missing: 'a path value is not a usable path segment (a non-empty string or a number)' };
   const upstream = new URL(route.upstream);
   const base = upstream.pathname.replace(/\/+$/, '');
   const url = `${upstream.origin}${base}${path}`;
