@@ -25,7 +25,7 @@ import { AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { PAY, PAYMENT_GRANTS, PAYMENTS_CATALOG, PaymentsUpstream } from '../support/contain-fixture.ts';
 import { listen } from '../support/gateway-harness.ts';
 
-process.env['LOG_LEVEL'] ??= 'silent';
+process.env['LOG_LEVEL'] ||= 'silent';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ADMIN = `admin-${randomUUID()}`;

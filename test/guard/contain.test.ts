@@ -9,8 +9,9 @@
  * recorded and reported while the others go on, and the next run retries it.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
@@ -25,13 +26,14 @@ import { listen } from '../support/gateway-harness.ts';
 import { ADMIN_TOKEN, agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
 
 // The gateways' access logs would drown the test report.
-process.env['LOG_LEVEL'] ??= 'silent';
+process.env['LOG_LEVEL'] ||= 'silent';
 
 const WIDE = { allowedAudiences: ['https://tools.warrant.test/*', 'spiffe://warrant.test/*'] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const upstream = new PaymentsUpstream();
 let upstreamServer: Server;
+let dir: string | undefined;
 let h: Harness;
 let gw1: DataPlane;
 let gw2: DataPlane;
@@ -42,9 +44,7 @@ let a3: AgentClient;
 before(async () => {
   const up = await listen(upstream.handler);
   upstreamServer = up.server;
-  const dir = (await import('node:fs')).mkdtempSync(
-    join((await import('node:os')).tmpdir(), 'warrant-contain-'),
-  );
+  dir = mkdtempSync(join(tmpdir(), 'warrant-contain-'));
   const catalog = join(dir, 'catalog.json');
   writeFileSync(catalog, JSON.stringify({ actions: PAYMENTS_CATALOG }));
   h = await startHarness({
@@ -86,6 +86,7 @@ after(async () => {
   await h?.close();
   upstreamServer?.closeAllConnections();
   await new Promise((r) => upstreamServer?.close(r));
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** person → a1 → a2 → a3: the root (a1 for a2), a2's warrants for a3 and for the tool, a3's for the tool. */
