@@ -46,6 +46,11 @@ export interface AdminClient {
     path: string,
     body?: unknown,
   ): Promise<T>;
+  /**
+   * POSTs `body` asking for a stream of JSON lines (`application/x-ndjson`) and calls `onLine` with each as it
+   * arrives; resolves when the stream ends. Errors before the stream starts are thrown like `request`'s.
+   */
+  stream(path: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<void>;
 }
 
 /** The STS base URL from `--url`, `$WARRANT_URL` or the default, without a trailing slash. */
@@ -167,6 +172,61 @@ export function adminClient(args: ParsedArgs, io: Io): AdminClient {
       }
       return json as T;
     },
+    async stream(path, body, onLine) {
+      let response: Response;
+      try {
+        response = await fetch(`${url}/admin${path}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/x-ndjson',
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify(body),
+          redirect: 'error',
+        });
+      } catch (error) {
+        throw unreachable(url, error);
+      }
+      if (!response.ok || response.body === null) {
+        const text = await response.text().catch(() => '');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        throw apiError(url, response.status, json);
+      }
+      let buffered = '';
+      const decoder = new TextDecoder();
+      const emit = (text: string) => {
+        if (text.trim() === '') return;
+        try {
+          onLine(JSON.parse(text) as Record<string, unknown>);
+        } catch (error) {
+          if (error instanceof SyntaxError)
+            throw new CliError(`${url} sent a line that is not JSON`, 'Check --url.');
+          throw error;
+        }
+      };
+      try {
+        for await (const chunk of response.body) {
+          buffered += decoder.decode(chunk, { stream: true });
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            emit(buffered.slice(0, nl));
+            buffered = buffered.slice(nl + 1);
+          }
+        }
+      } catch (error) {
+        if (error instanceof CliError) throw error;
+        throw new CliError(
+          `the connection to ${url} broke off (${(error as { cause?: { code?: string } }).cause?.code ?? 'network error'})`,
+          'The containment may still be running or may have stopped part way: run the same command again; it resumes and never compensates twice.',
+        );
+      }
+      emit(buffered);
+    },
   };
   return client;
 }
@@ -221,6 +281,13 @@ function apiError(url: string, status: number, body: unknown): AdminApiError {
         code,
         `${description}${suffix}`,
         'The STS keeps its current policy. Fix the files (check them with `warrant policy validate`), then reload again.',
+      );
+    case 'WARRANT_CONTAIN_TARGET_UNKNOWN':
+      return new AdminApiError(
+        status,
+        code,
+        `${description}${suffix}`,
+        'Nothing was changed. Check the value (`warrant audit query` lists transactions and persons; `warrant token inspect` prints a token hash).',
       );
     case 'WARRANT_NOT_FOUND':
       return new AdminApiError(

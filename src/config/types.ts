@@ -134,6 +134,8 @@ export interface BudgetConfig {
 /** The guard (DESIGN §6); each part's options under their own key. */
 export interface GuardConfig {
   readonly catalog?: string;
+  /** `warrant contain`: how long one compensating call may take (ms). */
+  readonly contain: { readonly compensationTimeoutMs: number };
   readonly trust: TrustConfig;
   readonly budgets: readonly BudgetConfig[];
   /** Where the hot counters (breakers, throttle) live; absent in configurations built in code: memory. */

@@ -207,6 +207,11 @@ export const ERROR_CODES = {
   WARRANT_TOOL_UNKNOWN: 'No definition of this tool was seen on this route, or the route pins no tools.',
   WARRANT_TOOL_DIGEST_MISMATCH:
     'The digest to approve is not the definition the server shows now (list the tools again and review what changed).',
+  // containment (warrant contain)
+  WARRANT_CONTAIN_TARGET_UNKNOWN:
+    'The warrant, transaction, agent or person to contain is unknown to the STS and the ledger; nothing was changed.',
+  WARRANT_CONTAIN_UNAVAILABLE:
+    'Containment cannot read the ledger or write the guard store now; retry (a run is resumable and never compensates twice).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -189,6 +189,11 @@ export class Gateway {
     return this.#o.id;
   }
 
+  /** The action catalog in force (the last reload's). */
+  get catalog(): ActionCatalog {
+    return this.#catalog;
+  }
+
   /** Whether the decision log took the last durable append (false after a failed one, until one succeeds). */
   get ledgerWritable(): boolean {
     return !this.#appendFailed;

@@ -67,12 +67,40 @@ export interface CatalogAction {
   readonly parameters?: Readonly<Record<string, ParameterLocation>>;
   /** Calls of agents below `belowTrustLevel` go to `upstream` instead of production (docs/guard.md). */
   readonly sandbox?: ActionSandbox;
+  /** The call that undoes this action (`reversible` http actions only); see {@link Compensation}. */
+  readonly compensation?: Compensation;
 }
 
 export interface ActionSandbox {
   /** An http(s) URL: the sandbox's origin and base path. */
   readonly upstream: string;
   readonly belowTrustLevel: number;
+}
+
+/**
+ * The compensating call of a reversible action (DESIGN §6, `warrant contain`): sent to the upstream of the
+ * route the action was called on, its path relative to that upstream. `{name}` in `path` is replaced by the
+ * value (percent-encoded); a string of `body` that is exactly `{name}` is replaced by the value as it was
+ * (number, string, object…). Each value comes from the original call: its JSON request body, or its 2xx
+ * JSON response (the first 64 KiB), by an RFC 6901 pointer.
+ */
+export interface Compensation {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+  readonly values?: Readonly<Record<string, CompensationValue>>;
+}
+
+export interface CompensationValue {
+  readonly from: 'request' | 'response';
+  readonly pointer: string;
+}
+
+/** A compensation value compiled at load: its pointer split into decoded reference tokens. */
+export interface CompiledCompensationValue {
+  readonly name: string;
+  readonly from: 'request' | 'response';
+  readonly path: readonly string[];
 }
 
 /** A parameter compiled once at load: its pointer split into reference tokens, its header name lower-cased. */
@@ -88,8 +116,13 @@ export interface CompiledParameter {
 /** A catalog action as the catalog holds it: validated, frozen, its parameters compiled. */
 export interface CatalogEntry extends CatalogAction {
   readonly compiled: ReadonlyMap<string, CompiledParameter>;
-  /** Whether some parameter is read from the request body (an `http` body is then read before deciding). */
+  /**
+   * Whether some parameter (or compensation value) is read from the request body (an `http` body is then
+   * read before deciding).
+   */
   readonly readsBody: boolean;
+  /** The compensation's values, compiled (empty without a compensation). */
+  readonly compensationValues: readonly CompiledCompensationValue[];
 }
 
 /**
@@ -176,6 +209,12 @@ export function validateCatalog(input: unknown): CatalogEntry[] {
 }
 
 function schemaError(error: ErrorObject | undefined): CatalogError {
+  if (error?.propertyName !== undefined && error.instancePath.endsWith('/compensation/values')) {
+    return new CatalogError(
+      `${error.instancePath}/${escapePointer(error.propertyName)}`,
+      'expected a value name: lower case [a-z][a-z0-9_]*, at most 60 characters',
+    );
+  }
   if (error?.propertyName !== undefined) {
     return new CatalogError(
       `${error.instancePath}/${escapePointer(error.propertyName)}`,
@@ -194,6 +233,8 @@ const PATTERN_NAMES: Readonly<Record<string, string>> = {
   "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$": 'an HTTP header name',
   '^[A-Za-z0-9_.:/-]{1,200}$': 'an action name: 1..200 characters of A-Z a-z 0-9 _ . : / -',
   '^/[^*]*\\*?$': 'a path starting with / (a trailing * matches every path it starts)',
+  '^/[^\\s?#*]*$':
+    'a path starting with /, without spaces, query, fragment or * ({name} placeholders allowed)',
   '^[A-Z]{1,16}$': 'an HTTP method in upper case',
   '^[^*]+\\*?$|^\\*$': 'a model name or pattern (a trailing * matches every name it starts)',
   '^https?://[^/?#@\\s]+(/[^?#\\s]*)?$': 'an http:// or https:// URL without query, fragment or credentials',
@@ -308,12 +349,83 @@ function entry(a: CatalogAction, at: string): CatalogEntry {
       }),
     );
   }
+  const compensationValues = a.compensation ? compileCompensation(a, at) : [];
   const { description: _, ...rest } = a as CatalogAction & { description?: string };
   return Object.freeze({
     ...rest,
     match: Object.freeze({ ...m }),
     ...(a.parameters === undefined ? {} : { parameters: deepFreeze(a.parameters) }),
+    ...(a.compensation === undefined ? {} : { compensation: deepFreeze(a.compensation) }),
     compiled,
-    readsBody: [...compiled.values()].some((p) => p.in === 'body'),
+    readsBody:
+      [...compiled.values()].some((p) => p.in === 'body') ||
+      compensationValues.some((v) => v.from === 'request'),
+    compensationValues: Object.freeze(compensationValues),
   });
+}
+
+const PLACEHOLDER = /\{([a-z][a-z0-9_]{0,59})\}/g;
+const WHOLE_PLACEHOLDER = /^\{([a-z][a-z0-9_]{0,59})\}$/;
+
+/**
+ * The rules of a compensation the schema cannot state: only for `reversible` http actions (the values are
+ * read from a JSON body and a JSON answer), every placeholder of the path and body names a declared
+ * value, and every declared value is used. Returns the values compiled.
+ */
+function compileCompensation(a: CatalogAction, at: string): CompiledCompensationValue[] {
+  const c = a.compensation!;
+  const where = `${at}/compensation`;
+  if (a.reversibility !== 'reversible')
+    throw new CatalogError(
+      where,
+      'only a reversible action has a compensation (set reversibility: reversible)',
+    );
+  if (a.match.protocol !== 'http')
+    throw new CatalogError(where, 'compensations are declared for http actions only');
+  const values = c.values ?? {};
+  const used = new Set<string>();
+  for (const [, name] of c.path.matchAll(PLACEHOLDER)) {
+    if (values[name!] === undefined)
+      throw new CatalogError(`${where}/path`, `placeholder {${name}} names no value of compensation.values`);
+    used.add(name!);
+  }
+  const leftover = c.path.replace(PLACEHOLDER, '');
+  if (leftover.includes('{') || leftover.includes('}'))
+    throw new CatalogError(`${where}/path`, 'expected {name} placeholders with lower-case names');
+  const visit = (value: unknown, pointer: string): void => {
+    if (typeof value === 'string') {
+      const whole = WHOLE_PLACEHOLDER.exec(value);
+      if (whole) {
+        if (values[whole[1]!] === undefined)
+          throw new CatalogError(pointer, `placeholder {${whole[1]}} names no value of compensation.values`);
+        used.add(whole[1]!);
+      }
+    } else if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) visit(v, `${pointer}/${i}`);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) visit(v, `${pointer}/${escapePointer(k)}`);
+    }
+  };
+  if (c.body !== undefined) visit(c.body, `${where}/body`);
+  const compiled: CompiledCompensationValue[] = [];
+  for (const [name, v] of Object.entries(values)) {
+    if (!used.has(name))
+      throw new CatalogError(
+        `${where}/values/${name}`,
+        'this value is used by neither the path nor the body',
+      );
+    compiled.push(
+      Object.freeze({
+        name,
+        from: v.from,
+        path: Object.freeze(
+          v.pointer
+            .slice(1)
+            .split('/')
+            .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~')),
+        ),
+      }),
+    );
+  }
+  return compiled;
 }

@@ -16,6 +16,7 @@ import { ApprovalStore } from './approvals/store.ts';
 import { Autonomy } from './autonomy/autonomy.ts';
 import { Breakers } from './breakers/breakers.ts';
 import { breakerSettings } from './breakers/settings.ts';
+import type { OpenState } from './breakers/state.ts';
 import { type Budgets, openBudgets } from './budgets/budgets.ts';
 import type { Counters } from './counters/counters.ts';
 import { openCounters } from './counters/open-counters.ts';
@@ -130,10 +131,15 @@ export async function openGuardRuntime(
   watch(watchers, 'trust', (change) => trust.changed(change));
   // A reset made through another process: memory counters are this process's own, so it clears them here.
   // Redis counters were cleared by whoever reset (clearing again could erase a newer trip).
+  // So is a containment trip (`warrant contain` in the control plane): each gateway opens the breaker here.
   watch(watchers, 'breaker', (change) => {
-    if (counters.kind !== 'memory' || change.detail['action'] !== 'reset' || breakers.ownChange(change.id))
-      return;
-    breakers.clear(change.subject, clock()).catch((error: unknown) => options.onError?.(error));
+    if (counters.kind !== 'memory' || breakers.ownChange(change.id)) return;
+    const action = change.detail['action'];
+    if (action === 'reset')
+      breakers.clear(change.subject, clock()).catch((error: unknown) => options.onError?.(error));
+    const state = change.detail['state'] as OpenState | undefined;
+    if (action === 'trip' && change.detail['trigger'] === 'contained' && state?.key === change.subject)
+      breakers.applyTrip(state, clock()).catch((error: unknown) => options.onError?.(error));
   });
   return {
     store,

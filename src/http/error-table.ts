@@ -204,6 +204,9 @@ export const HTTP_ERRORS: { readonly [C in ErrorCode]: ErrorMapping } = Object.f
   WARRANT_TOOL_PINS_UNAVAILABLE: UNAVAILABLE,
   WARRANT_TOOL_UNKNOWN: MALFORMED,
   WARRANT_TOOL_DIGEST_MISMATCH: MALFORMED,
+  // containment
+  WARRANT_CONTAIN_TARGET_UNKNOWN: row(404, 'not_found'),
+  WARRANT_CONTAIN_UNAVAILABLE: UNAVAILABLE,
 });
 
 /** How a protected resource answers `code`. */

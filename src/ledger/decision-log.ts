@@ -3,8 +3,13 @@ import { type FileHandle, open } from 'node:fs/promises';
 /** One decision of the gateway, as recorded before the call is forwarded (DESIGN §8). No token literals. */
 export interface DecisionRecord {
   readonly id: string;
-  /** `autonomy`: an agent's autonomy statement changed (no call; `caller` is the agent). */
-  readonly kind: 'decision' | 'outcome' | 'autonomy';
+  /**
+   * `decision` (the gateway's, before forwarding), `outcome` (what became of an allowed call), `autonomy`
+   * (an agent's autonomy statement changed; no call, `caller` is the agent), `containment` (a step of
+   * `warrant contain`: a revocation, a breaker tripped, a compensation sent, an action left for a person;
+   * written by the ledger's writer from the guard store's inbox).
+   */
+  readonly kind: 'decision' | 'outcome' | 'autonomy' | 'containment';
   readonly time: string;
   readonly gateway: string;
   readonly decision?: 'allow' | 'deny' | 'approval_required' | 'contained';
@@ -92,6 +97,18 @@ export interface DecisionRecord {
   /** For outcome records: the class of the failure (an error code such as `ECONNREFUSED`), never a message. */
   readonly error?: string;
   readonly latencyMs?: number;
+  /**
+   * For containment records: the run, what it contained (`txn:<id>`, `agent:<id>`, `person:<sub>`,
+   * `warrant:<hash>`), the step, its outcome and details (no secrets, no response bodies). `decisionId` names
+   * the compensated call; `action`, `txn`, `person` are copied from it so the record is found with it.
+   */
+  readonly containment?: {
+    readonly run: string;
+    readonly selector: string;
+    readonly step: 'started' | 'revoke' | 'breaker' | 'compensate' | 'manual' | 'finished';
+    readonly outcome: 'done' | 'failed' | 'skipped';
+    readonly detail: Readonly<Record<string, unknown>>;
+  };
 }
 
 /**

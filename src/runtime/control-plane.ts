@@ -8,8 +8,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
+import type { GatewayRoute } from '../gateway/context.ts';
 import { guardAdmin } from '../guard/admin/index.ts';
 import { approverApi } from '../guard/approvals/approver-api.ts';
+import type { ActionCatalog } from '../guard/catalog.ts';
+import { configuredLedgerReader, type LedgerReader } from '../guard/contain/ledger-reader.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import {
   DEFAULT_SCHEMA_FILE,
@@ -32,6 +35,7 @@ import {
   serializeError,
   type Tracing,
 } from '../telemetry/index.ts';
+import { loadCatalog } from './data-plane.ts';
 import { type HotState, openHotState } from './hot-state.ts';
 
 export interface ControlPlane {
@@ -58,6 +62,16 @@ export interface ControlPlaneOptions {
   /** A guard runtime opened by the caller (`warrant dev` shares one with the gateway); the caller closes it. */
   readonly guard?: GuardRuntime;
   readonly clock?: () => number;
+  /**
+   * How containment reads the ledger (`warrant contain`); default: a read connection to the configured
+   * ledger store, opened on first use (the gateway's ledger role writes it).
+   */
+  readonly ledgerReader?: LedgerReader;
+  /**
+   * The routes and action catalog containment uses (`warrant dev`: the in-process gateway's, reloads
+   * included); default: `gateway.routes` and `guard.catalog` of the configuration.
+   */
+  readonly gatewayView?: { routes(): readonly GatewayRoute[]; catalog(): ActionCatalog };
   /** Called with every unexpected error, after it is logged (never with request contents). */
   readonly onError?: (error: unknown) => void;
   /** Default: `createLogger({ service: 'sts' })` (level and format from the CLI settings or `LOG_LEVEL`). */
@@ -161,6 +175,8 @@ export async function startControlPlane(
     // Subscribed before the first request, so no feed client misses another replica's revocation.
     const bus = await hotState.relayRevocations(sts);
     if (bus) sts.feedCompleteSince = () => bus.completeSince;
+    const ledgerReader = options.ledgerReader ?? configuredLedgerReader(config);
+    if (!options.ledgerReader) opened.push(() => ledgerReader.close());
     // Revocations this replica performed (the relay's events from other replicas carry no kind).
     sts.events.on('revoked', (event) => {
       if (event.kind !== undefined) metrics.sts.revoked(event.kind, event.revoked.length);
@@ -170,7 +186,14 @@ export async function startControlPlane(
       stsRequestHandler(sts, {
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
-        adminExtensions: guardAdmin(guard, config.guard),
+        adminExtensions: guardAdmin(guard, config.guard, {
+          sts,
+          guard,
+          routes: () => options.gatewayView?.routes() ?? config.gateway.routes,
+          catalog: () => options.gatewayView?.catalog() ?? loadCatalog(config),
+          ledger: ledgerReader,
+          compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
+        }),
         routeExtensions: [approverApi(guard, sts, config.guard)],
         logger,
         metrics,

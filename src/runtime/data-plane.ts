@@ -8,6 +8,7 @@ import type { WarrantConfig } from '../config/types.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { loadActionPolicy, type RunningGateway, startGateway } from '../gateway/start-gateway.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
+import { type InboxDrain, startLedgerInboxDrain } from '../guard/contain/drain-ledger-inbox.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
 import type { PolicySet } from '../policy/index.ts';
 import { createMetrics } from '../telemetry/index.ts';
@@ -24,6 +25,8 @@ export interface DataPlane {
   readonly ledger: LedgerRole | undefined;
   /** The guard's store and parts this replica checks calls with. */
   readonly guard: GuardRuntime;
+  /** Appends containment records to the ledger (when this replica is the ledger's writer). */
+  readonly drain: InboxDrain | undefined;
   /**
    * Applies the routes, action catalog and action policy of `next` without dropping requests in flight.
    * Throws (and changes nothing) when the new catalog or policy is invalid.
@@ -44,6 +47,11 @@ export interface DataPlaneOptions {
   readonly clock?: () => number;
   /** A guard runtime opened by the caller (`warrant dev` shares one with the control plane); the caller closes it. */
   readonly guard?: GuardRuntime;
+  /**
+   * Append the containment records the control plane hands over (the guard store's ledger inbox) to the
+   * decision sink. Default: when this replica owns its ledger role (it is the ledger's writer).
+   */
+  readonly drainContainment?: boolean;
 }
 
 /** The action catalog of the configuration (empty when none is configured). */
@@ -89,9 +97,19 @@ export async function startDataPlane(
     await hotState.close();
     throw error;
   }
+  // The ledger's writer appends what containments recorded (src/guard/contain/ledger-inbox.ts).
+  const drain: InboxDrain | undefined =
+    (options.drainContainment ?? ledger !== undefined)
+      ? startLedgerInboxDrain({
+          guard,
+          sink: options.decisions ?? ledger!.sink,
+          writer: config.gateway.id ?? 'gateway',
+        })
+      : undefined;
   let closing: Promise<void> | undefined;
   return {
     url: replica.url,
+    drain,
     replica,
     hotState,
     ledger,
@@ -105,6 +123,7 @@ export async function startDataPlane(
     },
     close() {
       closing ??= (async () => {
+        await drain?.stop();
         await replica.close();
         await ledger?.close();
         if (!options.guard) await guard.close();

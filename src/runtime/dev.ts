@@ -10,7 +10,7 @@ import type { WarrantConfig } from '../config/types.ts';
 import { openGuardRuntime } from '../guard/runtime.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
-import { type DataPlane, startDataPlane } from './data-plane.ts';
+import { type DataPlane, loadCatalog, startDataPlane } from './data-plane.ts';
 
 export interface DevOptions {
   /** The admin credential; absent: read from `<dataDir>/admin-token`, created (0600) on first run. */
@@ -58,10 +58,16 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
   // One guard runtime for both planes: two SQLite connections on one thread could wait on each other's locks.
   const guard = await openGuardRuntime(config);
   let controlPlane: ControlPlane;
+  // Containment sees what the gateway beside it enforces (its routes and catalog, reloads included).
+  let gateway: DataPlane | undefined;
   try {
     controlPlane = await startControlPlane(config, {
       adminToken,
       guard,
+      gatewayView: {
+        routes: () => gateway?.replica.gateway.routes ?? config.gateway.routes,
+        catalog: () => gateway?.replica.gateway.catalog ?? loadCatalog(config),
+      },
       ...(options.logger ? { logger: options.logger } : {}),
     });
   } catch (error) {
@@ -76,6 +82,7 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
       keys: () => sts.keys.keySet(sts.clock()).resolve,
       guard,
     });
+    gateway = dataPlane;
   } catch (error) {
     await controlPlane.close();
     await guard.close();

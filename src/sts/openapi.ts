@@ -227,6 +227,28 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           responses: { '200': ok('revoked count and hashes'), ...errors },
         },
       },
+      '/contain': {
+        post: {
+          summary:
+            'Contain a warrant subtree, transaction, agent or person: revoke it, trip its breakers, compensate its reversible actions newest first, list the rest for a person (dryRun: the plan only, nothing changes). Accept: application/x-ndjson streams each step, then the result.',
+          requestBody: json({
+            type: 'object',
+            properties: {
+              txn: { type: 'string' },
+              agent: { type: 'string', description: 'SPIFFE ID or agent name' },
+              person: { type: 'string' },
+              warrant: { type: 'string', description: 'token hash (43 base64url characters)' },
+              dryRun: { type: 'boolean', default: false },
+            },
+          }),
+          responses: {
+            '200': ok('the plan (dryRun) or the run: revoked count, steps, summary'),
+            ...errors,
+            '404': ok('WARRANT_CONTAIN_TARGET_UNKNOWN: nothing is known under the selector; nothing changed'),
+            '503': ok('WARRANT_CONTAIN_UNAVAILABLE: the ledger or guard store cannot be used; run it again'),
+          },
+        },
+      },
       '/tokens': {
         get: {
           summary: 'Tokens of a transaction',

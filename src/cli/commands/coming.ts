@@ -20,12 +20,6 @@ function coming(name: string, summary: string, description: string, examples: re
 
 export const comingCommands: readonly Command[] = [
   coming(
-    'contain',
-    'revoke the cascade, trip breakers, roll back',
-    'Contains a transaction or an agent: revokes the subtree, trips breakers and runs compensations in reverse order.',
-    ['warrant contain --txn 7f3c9a --dry-run'],
-  ),
-  coming(
     'policy test',
     'run policy tests against a policy set',
     'Runs policy test cases (requests and the decisions expected) against a Cedar policy set.',

@@ -7,6 +7,7 @@ import { budgetCommands } from './budget/index.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
+import { contain } from './contain.ts';
 import { dev } from './dev.ts';
 import { gateway } from './gateway.ts';
 import { keygen } from './keygen.ts';
@@ -32,7 +33,7 @@ export const COMMANDS: readonly Command[] = [
   ...budgetCommands,
   ...toolsCommands,
   ...breakerCommands,
-  coming.get('contain')!,
+  contain,
   ...approvalsCommands,
   ...auditCommands,
   policyValidate,

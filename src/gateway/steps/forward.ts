@@ -13,6 +13,7 @@ import { limitedBody, sendContinue } from '../../http/body.ts';
 import type { DecisionRecord } from '../../ledger/decision-log.ts';
 import { type Forwarded, type GatewayCall, type GatewayStep, need } from '../context.ts';
 import { GatewayError } from '../gateway-error.ts';
+import { compensationCopy } from './compensation-copy.ts';
 import { filterToolsList, listsTools } from './filter-tools-list.ts';
 import { forwardable, setIdentityHeaders } from './forward-headers.ts';
 import {
@@ -142,6 +143,8 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   }
   if (response.headers['content-length'] !== undefined)
     out['content-length'] = String(response.headers['content-length']);
+  // The values a compensation of this action needs, kept before the answer ends (contain, DESIGN §6).
+  const copy = compensationCopy(call, upstreamStatus, response.headers);
   res.writeHead(upstreamStatus, out);
   res.flushHeaders();
   const watch = listChangedWatcher(call);
@@ -149,6 +152,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
     for await (const chunk of response.body) {
       call.responseTap?.(chunk as Buffer);
       watch?.(chunk as Buffer);
+      copy?.push(chunk);
       if (!res.write(chunk)) {
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -159,6 +163,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
         });
       }
     }
+    await copy?.save();
     res.end();
   } catch (cause) {
     const code = errorClass(cause);

@@ -188,4 +188,25 @@ test('breaker keys name their kind', () => {
   assert.equal(kindOf('destination:spiffe://x/agent/a https://crm'), 'destination');
   for (const bad of ['agent:', 'destination:onlyone', 'other:x', 'nothing'])
     assert.equal(kindOf(bad), undefined, bad);
+
+  test('contain trips a txn breaker: it stays open past the cooldown, other processes apply the recorded trip, a reset closes it', async () => {
+    const here = breakers({});
+    const elsewhere = breakers({});
+    const now = Math.floor(Date.now() / 1000);
+    await here.trip({ txn: 'txn-1' }, 'run r1');
+    const refused = await here.check(A, now + 7 * 24 * 3600, ACTOR);
+    assert.equal(refused.refusal?.key, 'txn:txn-1');
+    assert.match(refused.refusal?.reason ?? '', /contained: run r1/);
+    const [trip] = await store.changes.of('breaker', 'txn:txn-1');
+    assert.deepEqual(
+      [trip!.actor, trip!.detail['action'], trip!.detail['trigger']],
+      ['contain', 'trip', 'contained'],
+    );
+    // Another process with its own memory counters applies the recorded state (the runtime's watcher does).
+    assert.equal((await elsewhere.check(A, now, ACTOR)).refusal, undefined);
+    await elsewhere.applyTrip(trip!.detail['state'] as never, now);
+    assert.equal((await elsewhere.check(A, now, ACTOR)).refusal?.key, 'txn:txn-1');
+    assert.equal(await here.reset('txn:txn-1', now, 'admin', 'contained work reviewed'), true);
+    assert.equal((await here.check(A, now, ACTOR)).refusal, undefined);
+  });
 });

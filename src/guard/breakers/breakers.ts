@@ -66,6 +66,8 @@ export interface BreakerOutcome {
 /** How long the systems of a txn, an agent's txn count and its combinations are kept. */
 const TXN_TTL = 24 * 3600;
 const AGENT_TTL = 30 * 24 * 3600;
+/** How long a containment trip holds a breaker open unless an operator resets it first (a year). */
+const CONTAINED_SECONDS = 365 * 24 * 3600;
 /** A txn's system set stops growing here (it has tripped long before with any sane `txnSystems.max`). */
 const MAX_TRACKED_SYSTEMS = 1001;
 
@@ -272,6 +274,59 @@ export class Breakers {
     });
     this.#own.add(id);
     return was !== undefined;
+  }
+
+  /**
+   * Opens the breaker of an agent or a txn for `warrant contain` (DESIGN §6): it stays open — no half-open
+   * probes — until an operator resets it, and the trip is recorded. Memory counters are this process's own:
+   * every gateway applies a recorded containment trip itself (see {@link Breakers.applyTrip}).
+   */
+  async trip(subject: { readonly agent?: string; readonly txn?: string }, reason: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const key = subject.txn !== undefined ? `txn:${subject.txn}` : `agent:${subject.agent ?? ''}`;
+    if (kindOf(key) === undefined || (subject.txn === undefined && !subject.agent))
+      throw new TypeError('a breaker to trip names an agent or a txn');
+    const state: OpenState = {
+      kind: subject.txn !== undefined ? 'txn' : 'agent',
+      key,
+      trigger: 'contained',
+      reason: `contained: ${reason}`.slice(0, 400),
+      openedAt: now,
+      until: now + CONTAINED_SECONDS,
+      agent: subject.agent ?? '',
+    };
+    await this.applyTrip(state, now);
+    const id = await this.#store.changes.record({
+      time: now,
+      kind: 'breaker',
+      subject: key,
+      actor: 'contain',
+      reason: state.reason,
+      detail: { action: 'trip', trigger: 'contained', until: state.until, state: { ...state } },
+    });
+    this.#own.add(id);
+  }
+
+  /** Writes an open state into the counters as it is (a containment trip recorded here or elsewhere). */
+  async applyTrip(state: OpenState, now: number): Promise<void> {
+    // Compare-and-set over whatever state is there (a trip of the guard's own may race it: try again).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [raw] = await this.#counters.run([{ op: 'get', key: `s:${state.key}` }] as const, now);
+      const [set] = await this.#counters.run(
+        [
+          {
+            op: 'cas',
+            key: `s:${state.key}`,
+            expect: raw ?? null,
+            value: JSON.stringify(state),
+            ttl: state.until - now,
+          },
+        ] as const,
+        now,
+      );
+      if (set) return;
+    }
+    throw new Error(`the breaker ${state.key} kept changing; it was not tripped`);
   }
 
   /** The counter side of a reset (also how a reset made by another process is applied here). */

@@ -22,7 +22,9 @@ export type BreakerTrigger =
   | 'denials'
   | 'txn_systems'
   | 'novel_combination'
-  | 'probe_failed';
+  | 'probe_failed'
+  /** Opened by `warrant contain`: stays open (no half-open probes) until an operator resets it. */
+  | 'contained';
 
 export interface OpenState {
   readonly kind: BreakerKind;

@@ -144,6 +144,7 @@ export function describeGrant(grant: unknown): string {
 }
 
 export function isDecision(record: DecisionRecord): boolean {
-  // Outcomes belong to a decision; autonomy records (an agent's statement changed) are no call at all.
-  return record.kind !== 'outcome' && record.kind !== 'autonomy';
+  // Outcomes belong to a decision; autonomy records (an agent's statement changed) and containment steps
+  // are no call at all.
+  return record.kind !== 'outcome' && record.kind !== 'autonomy' && record.kind !== 'containment';
 }
