@@ -99,7 +99,7 @@ describe('token pool', () => {
       const response = await original(input, init);
       if (String(input).endsWith('/token'))
         seen.push(
-          `${response.status} ${response.status === 400 ? (await response.clone().json()).error : ''}`,
+          `${response.status} ${response.status === 400 ? ((await response.clone().json()) as { error: string }).error : ''}`,
         );
       return response;
     };
