@@ -118,3 +118,36 @@ test('the installed bin runs the built CLI', () => {
   assert.equal(jwk.kty, 'OKP');
   assert.equal(jwk.d, undefined, 'the public half is printed');
 });
+
+test('a TypeScript consumer type-checks against the published declarations (strict, no skipLibCheck)', () => {
+  const app = join(scratch, 'app');
+  writeFileSync(
+    join(app, 'consumer.ts'),
+    `import { createAgent, type HopRequest, type WarrantAgent } from 'warrant/sdk';
+import { verifyPresented } from 'warrant/verify';
+const hop: HopRequest = { audience: 'https://tools.example/crm' };
+export async function start(): Promise<WarrantAgent> {
+  const agent = await createAgent({ issuer: 'https://sts.example', agentId: 'spiffe://example/agent/a', subject: { token: 't' } });
+  const f: typeof fetch = agent.fetch(hop);
+  void f;
+  return agent;
+}
+export const verify = verifyPresented;
+`,
+  );
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2024',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        types: ['node'],
+      },
+      files: ['consumer.ts'],
+    }),
+  );
+  execFileSync(node, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', app], { stdio: 'pipe' });
+});
