@@ -12,11 +12,12 @@
  *   pulled and cached, plus its SSE push feed — the gateway's own view, see `openRevocationStatus`): a
  *   synchronous bit lookup, no request per call, and a revoked warrant is seen within the feed's delay. A
  *   revoked warrant is dropped and exchanged again (which fails if what it came from is revoked too); when
- *   the status data is stale and cannot be refreshed, `get` fails closed (`WARRANT_REVOCATION_STALE`), as the
+ *   the status data is stale and cannot be refreshed, `get` fails closed (`WARRANT_STATUS_STALE`), as the
  *   gateway would. Introspection per call would also be correct but costs a round trip per call.
  * - `use_dpop_nonce` at the STS is answered by the client (one retry with the fresh nonce).
  * - Keys not asked for within `idleSeconds` are dropped rather than refreshed.
  */
+import type { ErrorCode } from '../core/errors.ts';
 import type { Grant } from '../core/grants/index.ts';
 import type { RevocationStatus } from '../verify/revocation-view.ts';
 import type { AgentClient } from './agent-client.ts';
@@ -47,7 +48,7 @@ export interface TokenPoolOptions {
 /** A pool refusal with a stable code. */
 export class TokenPoolError extends Error {
   override name = 'TokenPoolError';
-  readonly code: 'WARRANT_REVOKED' | 'WARRANT_REVOCATION_STALE' | 'WARRANT_TOKEN_EXPIRED';
+  readonly code: Extract<ErrorCode, 'WARRANT_STATUS_STALE' | 'WARRANT_TOKEN_EXPIRED'>;
   constructor(code: TokenPoolError['code'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -159,7 +160,7 @@ export class TokenPool {
     this.drop(key);
     if (state === 'stale')
       throw new TokenPoolError(
-        'WARRANT_REVOCATION_STALE',
+        'WARRANT_STATUS_STALE',
         'the revocation status of the pooled warrant cannot be confirmed (status data is stale)',
       );
     return false;
