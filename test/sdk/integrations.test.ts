@@ -21,7 +21,7 @@ import { type A2aAgent, createA2aAgent, userMessage } from '../support/a2a-agent
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { type McpUpstream, mcpUpstream } from '../support/mcp-upstream.ts';
 import { createOpenAiUpstream, type OpenAiUpstream } from '../support/openai-upstream.ts';
-import { agentIdOf } from '../support/sts-harness.ts';
+import { agentIdOf, PERSON_AUDIENCE } from '../support/sts-harness.ts';
 
 const TOOLS = 'https://tools.warrant.test';
 const CRM = `${TOOLS}/crm-mcp`;
@@ -36,11 +36,12 @@ let llm: OpenAiUpstream;
 let agent: WarrantAgent;
 
 before(async () => {
-  mcp = mcpUpstream({ stateful: true });
+  mcp = mcpUpstream({ stateful: true, refund: true });
   a2a = createA2aAgent();
   llm = createOpenAiUpstream();
   const low = { impact: 'low', dataClass: 'internal', reversibility: 'reversible', blastRadius: 1 } as const;
   h = await startGatewayHarness({
+    sharedGuard: true,
     upstreams: { mcp: mcp.handler, a2a: a2a.handler, llm: llm.handler },
     routes: (u) => [
       { match: { pathPrefix: '/mcp' }, upstream: `${u['mcp']}/mcp`, audience: CRM, protocol: 'mcp' },
@@ -49,6 +50,15 @@ before(async () => {
     ],
     catalog: [
       { name: 'crm:contacts.get', match: { protocol: 'mcp', tool: 'get_contact' }, ...low },
+      // Above an untrusted executor's bound (risk 55 > 39): every refund needs alice's approval.
+      {
+        name: 'crm:refund',
+        match: { protocol: 'mcp', tool: 'refund' },
+        impact: 'high',
+        dataClass: 'internal',
+        reversibility: 'compensable',
+        blastRadius: 1,
+      },
       {
         name: 'a2a:card.read',
         match: { protocol: 'a2a', rpcMethod: '$http:GET' },
@@ -119,6 +129,46 @@ describe('the SDK fetch in the protocols own clients', () => {
     }
   });
 
+  test('MCP: a tool call that needs approval waits for the person, then completes as a tool result', async () => {
+    const asked: string[] = [];
+    const client = new Client({ name: 'executor', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(`${h.gw.url}/mcp`), {
+      fetch: agent.fetch(
+        { audience: CRM },
+        {
+          approvalWait: { intervalMs: 50, timeoutMs: 20_000 },
+          onApproval: ({ approvalId }) => {
+            asked.push(approvalId);
+            // alice approves with her own ID token, as the approvals UI would.
+            setTimeout(
+              () =>
+                void fetch(`${h.sts.url}/approvals/${approvalId}/approve`, {
+                  method: 'POST',
+                  headers: {
+                    'content-type': 'application/json',
+                    authorization: `Bearer ${h.sts.idToken('alice', 'executor', { aud: PERSON_AUDIENCE })}`,
+                  },
+                  body: JSON.stringify({ reason: 'ok' }),
+                }),
+              50,
+            );
+          },
+        },
+      ),
+    });
+    await client.connect(transport);
+    try {
+      const before = mcp.toolCalls.filter((c) => c.tool === 'refund').length;
+      const result = await client.callTool({ name: 'refund', arguments: { amount: 50, currency: 'EUR' } });
+      assert.notEqual(result.isError, true, JSON.stringify(result));
+      assert.deepEqual(result.content, [{ type: 'text', text: 'refunded 50 EUR' }]);
+      assert.equal(asked.length, 1);
+      assert.equal(mcp.toolCalls.filter((c) => c.tool === 'refund').length, before + 1, 'refunded once');
+    } finally {
+      await client.close();
+    }
+  });
+
   test('A2A: the JS SDK client (fetchImpl) discovers the agent and sends a message', async () => {
     const fetchImpl = agent.fetch({ audience: RESEARCHER });
     const factory = new ClientFactory(
@@ -161,6 +211,7 @@ describe('the SDK fetch in the protocols own clients', () => {
   });
 
   test('one exchange per audience however many requests were made', () => {
+    // The MCP route's pooled warrant served both MCP clients; the approval hop is never pooled.
     assert.equal(agent.pool.exchanges, 3);
   });
 });
