@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// The `warrant` command: a shim that runs the TypeScript entry point with Node's type stripping.
+// The `warrant` command. In the repository it runs the TypeScript entry point with Node's type stripping;
+// installed from the package (which ships no sources: inside node_modules Node strips no types) it runs the
+// built JavaScript.
+import { existsSync } from 'node:fs';
+
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   process.stderr.write(
@@ -8,4 +12,5 @@ if (major < 24) {
   );
   process.exit(1);
 }
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+await import(existsSync(source) ? source.href : '../dist/src/cli/main.js');

@@ -61,7 +61,9 @@ export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): 
     migrations: SQLITE_LEDGER_MIGRATIONS,
     now: Math.floor(Date.now() / 1000),
   });
-  const worker = new Worker(new URL('./sqlite-writer.ts', import.meta.url), {
+  // Built JavaScript (dist/, as installed from the package) runs the writer's built file; the repository its source.
+  const writer = import.meta.url.endsWith('.js') ? './sqlite-writer.js' : './sqlite-writer.ts';
+  const worker = new Worker(new URL(writer, import.meta.url), {
     workerData: { path, synchronous, busyTimeoutMs } satisfies WriterData,
   });
   const store = new SqliteLedgerStore(db, worker);
