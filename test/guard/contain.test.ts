@@ -245,9 +245,9 @@ test('contain --txn revokes every descendant, blocks calls at both gateways, ref
     [gw2, a2, main.a2Chain],
   ] as const) {
     const leaf = tokenHash(chain.at(-1)!);
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 20_000;
     while (gw.replica.revocation.check(leaf, undefined) !== 'revoked') {
-      assert.ok(Date.now() < deadline, 'the gateway saw the revocation within 3 s');
+      assert.ok(Date.now() < deadline, 'the gateway saw the revocation (its staleness bound is far below 20 s)');
       await sleep(20);
     }
     const refused = await call(gw, client, chain, '/pay/payments', { amount: 1, currency: 'EUR' });
