@@ -58,12 +58,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     n.say(`Every decision above is signed into the ledger. The transaction: ${story.txn}`);
     n.say(`   npx warrant audit trace --txn ${story.txn}${data}                  # the calls, hop by hop`);
     n.say(
-      `   npx warrant audit report disclosure --txn ${story.txn}${data}      # what was disclosed, to whom`,
+      `   npx warrant audit report disclosure --txn ${story.txn}${data} --out disclosure.html   # for alice: what was done on her behalf`,
     );
     n.say(
       `   npx warrant audit export${data} --out ledger.jsonl && npx warrant audit verify ledger.jsonl --key "$(npx warrant audit key${data})"`,
     );
-    n.say('The servers keep running (Ctrl-C stops them).');
     return { lines: n.lines, txn: story.txn, close: () => world.close() };
   } catch (error) {
     await world.close();

@@ -106,6 +106,9 @@ export async function startDev(given: WarrantConfig, options: DevOptions = {}): 
         dataDir: config.dataDir,
         ...(options.onDemoLine ? { onLine: options.onDemoLine } : {}),
       });
+      // The containment's records wait in the guard store's inbox: write them now, so the ledger holds the
+      // whole story when its closing commands are run (and when --demo-exit stops at once).
+      await dataPlane.drain?.drain();
     } catch (error) {
       await dataPlane.close();
       await controlPlane.close();

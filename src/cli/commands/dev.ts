@@ -96,12 +96,13 @@ export const dev: Command = {
       `warrant dev listening on ${controlPlane.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`,
     );
     io.err(
-      `gateway listening on ${dataPlane.url} (${config.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
+      `gateway listening on ${dataPlane.url} (${dataPlane.replica.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
     );
     if (values['demo-exit'] === true) {
       await dev.close();
       return EXIT.ok;
     }
+    if (values['demo'] === true) io.out('The servers keep running (Ctrl-C stops them).\n');
 
     const signal = await waitForSignal();
     await dev.close();
