@@ -160,7 +160,7 @@ export async function research(n: Narrator, world: DemoWorld, story: Story, admi
   let client = await mcpClient(world, via);
   const first = (await client.listTools()).tools.map((t) => t.name);
   n.note(
-    `tools/list shows ${first.length === 0 ? 'no tools' : first.join(', ')}: the route pins tool definitions, and nothing is approved yet`,
+    `tools/list shows ${first.length === 0 ? 'no tools' : first.join(', ')}: the route pins tool definitions, and hides a tool until an operator approves what it looks like`,
   );
   const pins = (await (await admin('GET', `/tools?route=${encodeURIComponent(DB_PREFIX)}`)).json()) as {
     items: PinItem[];
