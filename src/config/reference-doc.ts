@@ -5,7 +5,9 @@
  * description — so the reference cannot drift from what Warrant validates. `npm run docs:config` writes it;
  * a test fails when the committed file differs.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 type Schema = Record<string, unknown>;
 
@@ -152,8 +154,24 @@ export function referenceDoc(config: Schema, catalog: Schema): string {
     .trimEnd()}\n`;
 }
 
-/** The reference document for the schemas in this checkout. */
+const BIOME = fileURLToPath(new URL('../../node_modules/.bin/biome', import.meta.url));
+
+/**
+ * The document as the repository's formatter (`biome format`, which `biome ci` checks) writes it: tables
+ * with aligned columns. Run as a subprocess on stdin, so the committed file is exactly its output.
+ */
+export function formatMarkdown(text: string): string {
+  const run = spawnSync(BIOME, ['format', `--stdin-file-path=${fileURLToPath(REFERENCE_DOC_PATH)}`], {
+    input: text,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (run.status !== 0) throw new Error(`biome format failed: ${run.stderr}`);
+  return run.stdout;
+}
+
+/** The reference document for the schemas in this checkout, formatted. */
 export function currentReferenceDoc(): string {
   const read = (url: URL) => JSON.parse(readFileSync(url, 'utf8')) as Schema;
-  return referenceDoc(read(CONFIG_SCHEMA_PATH), read(CATALOG_SCHEMA_PATH));
+  return formatMarkdown(referenceDoc(read(CONFIG_SCHEMA_PATH), read(CATALOG_SCHEMA_PATH)));
 }
