@@ -53,7 +53,7 @@ export const DEMO_STORY: readonly (readonly [string, RegExp])[] = [
   ['the drift is shown', /the operator sees the drift: changed description/],
   [
     'the loop trips the breaker',
-    /REFUSED +call 21: WARRANT_BREAKER_OPEN \(the txn breaker txn:txn_\S+ is open/,
+    /REFUSED +call \d+: WARRANT_BREAKER_OPEN \(the txn breaker txn:txn_\S+ is open: 21 calls in the current 60 s window \(cap 20\)/,
   ],
   ['containment revokes', /revoked \d+ live warrants/],
   [
