@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
+import { demoConfig } from '../demo/demo-config.ts';
 import { openGuardRuntime } from '../guard/runtime.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
@@ -15,8 +16,10 @@ import { type DataPlane, loadCatalog, startDataPlane } from './data-plane.ts';
 export interface DevOptions {
   /** The admin credential; absent: read from `<dataDir>/admin-token`, created (0600) on first run. */
   readonly adminToken?: string;
-  /** Also run the demo (a person, two agents, a tool behind the gateway, a few calls). */
+  /** Also run the demo story (docs in README "What you just saw"); its txn breaker cap is lowered. */
   readonly demo?: boolean;
+  /** Told each line of the demo's story as it is narrated. */
+  readonly onDemoLine?: (line: string) => void;
   /** The STS logger (default: `createLogger({ service: 'sts' })`, by the CLI's settings). */
   readonly logger?: Logger;
   /** Told what dev did that its user should know (the admin token file it created). */
@@ -26,8 +29,10 @@ export interface DevOptions {
 export interface Dev {
   readonly controlPlane: ControlPlane;
   readonly dataPlane: DataPlane;
-  /** What the demo printed, when it ran. */
+  /** What the demo narrated, when it ran. */
   readonly demoLines: readonly string[];
+  /** The transaction the demo's story ran in, when it ran. */
+  readonly demoTxn?: string;
   /** Stops the demo, the gateway, then the control plane. Idempotent. */
   close(): Promise<void>;
 }
@@ -53,7 +58,8 @@ export class PartStartError extends Error {
  * Starts the control plane, then the gateway trusting it. A part that fails to start rejects with a
  * {@link PartStartError} naming it, after whatever had started is closed.
  */
-export async function startDev(config: WarrantConfig, options: DevOptions = {}): Promise<Dev> {
+export async function startDev(given: WarrantConfig, options: DevOptions = {}): Promise<Dev> {
+  const config = options.demo ? demoConfig(given) : given;
   const adminToken = options.adminToken || devAdminToken(config.dataDir, options.onNotice);
   // One guard runtime for both planes: two SQLite connections on one thread could wait on each other's locks.
   const guard = await openGuardRuntime(config);
@@ -88,11 +94,21 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
     await guard.close();
     throw new PartStartError('gateway', config.gateway.listen.host, config.gateway.listen.port, error);
   }
-  let demo: { readonly lines: readonly string[]; close(): Promise<void> } | undefined;
+  let demo: { readonly lines: readonly string[]; readonly txn: string; close(): Promise<void> } | undefined;
   if (options.demo) {
     try {
       const { runDemo } = await import('../demo/run-demo.ts');
-      demo = await runDemo(controlPlane, dataPlane.replica, config.trustDomain);
+      demo = await runDemo({
+        plane: controlPlane,
+        gateway: dataPlane.replica,
+        trustDomain: config.trustDomain,
+        adminToken,
+        dataDir: config.dataDir,
+        ...(options.onDemoLine ? { onLine: options.onDemoLine } : {}),
+      });
+      // The containment's records wait in the guard store's inbox: write them now, so the ledger holds the
+      // whole story when its closing commands are run (and when --demo-exit stops at once).
+      await dataPlane.drain?.drain();
     } catch (error) {
       await dataPlane.close();
       await controlPlane.close();
@@ -105,6 +121,7 @@ export async function startDev(config: WarrantConfig, options: DevOptions = {}):
     controlPlane,
     dataPlane,
     demoLines: demo?.lines ?? [],
+    ...(demo ? { demoTxn: demo.txn } : {}),
     close() {
       closing ??= (async () => {
         await demo?.close();

@@ -30,7 +30,12 @@ export const dev: Command = {
     config: { type: 'string', short: 'c', value: 'file', description: 'configuration file (YAML or JSON)' },
     demo: {
       type: 'boolean',
-      description: 'also run a demo: a person, two agents, a tool behind the gateway, a few calls',
+      description:
+        'also tell the demo story on real MCP and A2A: delegation, approval, refusals, quarantine, a breaker, containment',
+    },
+    'demo-exit': {
+      type: 'boolean',
+      description: 'with --demo: stop once the story is told (exit 0) instead of serving on',
     },
     'gateway-port': {
       type: 'string',
@@ -39,13 +44,22 @@ export const dev: Command = {
     },
     ...LOG_OPTIONS,
   },
-  examples: ['warrant dev', 'warrant dev --demo', 'warrant dev --port 0 --data /tmp/warrant-dev'],
+  examples: [
+    'warrant dev',
+    'warrant dev --demo',
+    'warrant dev --demo --demo-exit --data /tmp/warrant-demo',
+    'warrant dev --port 0 --data /tmp/warrant-dev',
+  ],
   async run({ values }, io) {
-    applyLogOptions(values, io.env, io.stdoutIsTTY === true);
+    // The demo's story is the output: access logs only when asked for (--log-level or $LOG_LEVEL).
+    const quiet = values['demo'] === true && values['log-level'] === undefined && !io.env['LOG_LEVEL'];
+    applyLogOptions(quiet ? { ...values, 'log-level': 'warn' } : values, io.env, io.stdoutIsTTY === true);
     const port = typeof values['port'] === 'string' ? parsePort(values['port']) : undefined;
     const host = values['host'] as string | undefined;
     if (host === '') throw new UsageError('--host expects an address, e.g. 127.0.0.1');
     if (values['data'] === '') throw new UsageError('--data expects a directory');
+    if (values['demo-exit'] === true && values['demo'] !== true)
+      throw new UsageError('--demo-exit goes with --demo');
     // Undefined members are skipped by the merge, so only the flags given override the file.
     const gatewayPort =
       typeof values['gateway-port'] === 'string'
@@ -69,6 +83,8 @@ export const dev: Command = {
       dev = await startDev(config, {
         ...(io.env[config.admin.tokenEnv] ? { adminToken: io.env[config.admin.tokenEnv] } : {}),
         demo: values['demo'] === true,
+        // The story is the output of `warrant dev --demo`: on stdout, line by line as it happens.
+        onDemoLine: (line) => io.out(`${line}\n`),
         onNotice: (line) => io.err(`${line}\n`),
       });
     } catch (error) {
@@ -80,9 +96,13 @@ export const dev: Command = {
       `warrant dev listening on ${controlPlane.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`,
     );
     io.err(
-      `gateway listening on ${dataPlane.url} (${config.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
+      `gateway listening on ${dataPlane.url} (${dataPlane.replica.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
     );
-    for (const line of dev.demoLines) io.err(`${line}\n`);
+    if (values['demo-exit'] === true) {
+      await dev.close();
+      return EXIT.ok;
+    }
+    if (values['demo'] === true) io.out('The servers keep running (Ctrl-C stops them).\n');
 
     const signal = await waitForSignal();
     await dev.close();
