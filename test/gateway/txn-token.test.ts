@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import express from 'express';
 import { WarrantError } from '../../src/core/errors.ts';
 import { decode, encode } from '../../src/core/jose/base64url.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
@@ -17,6 +18,7 @@ import { KeySet } from '../../src/core/jose/key-set.ts';
 import { TXN_TOKEN_KEY_FILE } from '../../src/gateway/txn-token-key.ts';
 import { MemoryReplayCache } from '../../src/replay/index.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
+import { TxnTokenReceiver, warrantExpress } from '../../src/verify/index.ts';
 import {
   TXN_TOKEN_JWKS_PATH,
   TXN_TOKEN_TYP,
@@ -29,7 +31,27 @@ import { agentIdOf } from '../support/sts-harness.ts';
 import { hop, rootWarrant, TOOLS, Upstreams, WIDE } from './rejections-support.ts';
 
 const CRM = `${TOOLS}/crm`;
-const GRANTS = [{ action: 'crm:*', resource: `${TOOLS}/*` }];
+const ORDERS = `${TOOLS}/orders`;
+const GRANTS = [
+  { action: 'crm:*', resource: `${TOOLS}/*` },
+  { action: 'orders:*', resource: `${TOOLS}/*` },
+];
+
+/** An Express upstream that trusts only the gateway's Txn-Token (warrant/verify's TxnTokenReceiver). */
+let txnReceiver: TxnTokenReceiver;
+let ordersUrl = '';
+/** The Txn-Tokens the orders upstream was sent (verified or not). */
+const ordersTokens: string[] = [];
+const orders = express();
+orders.use((req, _res, next) => {
+  const t = req.headers['txn-token'];
+  if (typeof t === 'string') ordersTokens.push(t);
+  next();
+});
+orders.use((req, res, next) => warrantExpress(txnReceiver)(req, res, next));
+orders.get('/:id', (req, res) => {
+  res.json({ person: req.txnToken?.sub, actors: req.txnToken?.tctx.actors, scope: req.txnToken?.scope });
+});
 
 const up = new Upstreams();
 /** The headers of every request that reached the upstream. */
@@ -48,10 +70,28 @@ before(async () => {
         received.push(req.headers);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       }),
+      orders: (req, res) => orders(req, res),
     },
-    routes: (u) => [{ match: { pathPrefix: '/crm' }, upstream: u['crm']!, audience: CRM, protocol: 'http' }],
-    catalog: [CRM_CONTACTS_READ],
+    routes: (u) => {
+      ordersUrl = u['orders']!;
+      return [
+        { match: { pathPrefix: '/crm' }, upstream: u['crm']!, audience: CRM, protocol: 'http' },
+        { match: { pathPrefix: '/orders' }, upstream: u['orders']!, audience: ORDERS, protocol: 'http' },
+      ];
+    },
+    catalog: [
+      CRM_CONTACTS_READ,
+      {
+        name: 'orders:read',
+        match: { protocol: 'http', method: 'GET', path: '/orders/*' },
+        impact: 'low',
+        dataClass: 'internal',
+        reversibility: 'reversible',
+        blastRadius: 1,
+      },
+    ],
   });
+  txnReceiver = await TxnTokenReceiver.start({ gateway: h.gw.gateway.publicUrl, audience: ORDERS });
   planner = await h.sts.agent('planner');
   executor = await h.sts.agent('executor', WIDE);
   root = await rootWarrant(h, planner, agentIdOf('executor'), GRANTS);
@@ -62,7 +102,10 @@ before(async () => {
   jwks = await r.json();
 });
 
-after(() => h.close());
+after(async () => {
+  await txnReceiver?.close();
+  await h.close();
+});
 
 /** Calls the CRM through the gateway; returns the Txn-Token the upstream received. */
 async function forwardedToken(chain?: string[]): Promise<string> {
@@ -191,4 +234,54 @@ test('a warrant is not a Txn-Token, and a Txn-Token with an unknown claim is ref
     verifyTxnToken(long, { keys, audience: CRM, replay: new MemoryReplayCache(), now: good.iat }),
     'WARRANT_TOKEN_LIFETIME_EXCEEDED',
   );
+});
+
+describe('an upstream behind the gateway with the Txn-Token middleware (Express)', () => {
+  test('a call through the gateway passes: the upstream sees the person and the actors', async () => {
+    const warrant = await hop(executor, root, ORDERS);
+    const r = await h.call(executor, warrant, '/orders/7');
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.deepEqual(await r.json(), {
+      person: 'alice',
+      actors: [agentIdOf('planner'), agentIdOf('executor')],
+      scope: 'orders:*',
+    });
+  });
+
+  test('reaching the upstream directly with plain warrant-* headers: 401 WARRANT_CREDENTIALS_MISSING', async () => {
+    const r = await fetch(`${ordersUrl}/7`, { headers: { 'warrant-person': 'alice', 'warrant-txn': 'x' } });
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers.get('www-authenticate')), /^DPoP /);
+    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_CREDENTIALS_MISSING');
+  });
+
+  test('a Txn-Token replayed at the upstream: 401 invalid_token WARRANT_TOKEN_REPLAYED', async () => {
+    const warrant = await hop(executor, root, ORDERS);
+    const from = ordersTokens.length;
+    const ok = await h.call(executor, warrant, '/orders/8');
+    assert.equal(ok.status, 200, await ok.text());
+    const seen = ordersTokens[from]!;
+    const r = await fetch(`${ordersUrl}/8`, { headers: { 'txn-token': seen } });
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers.get('www-authenticate')), /error="invalid_token"/);
+    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_TOKEN_REPLAYED');
+  });
+
+  test('a Txn-Token forged with another key at the upstream: 401 WARRANT_KEY_UNKNOWN', async () => {
+    const warrant = await hop(executor, root, ORDERS);
+    const from = ordersTokens.length;
+    assert.equal((await h.call(executor, warrant, '/orders/9')).status, 200);
+    const claims = { ...payloadOf(ordersTokens[from]!), jti: crypto.randomUUID() };
+    const forged = signCompact({ typ: TXN_TOKEN_TYP }, claims as never, generateSigningKey('EdDSA'));
+    const r = await fetch(`${ordersUrl}/9`, { headers: { 'txn-token': forged } });
+    assert.equal(r.status, 401);
+    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_KEY_UNKNOWN');
+  });
+
+  test('a Txn-Token for another route (audience) at the upstream: 401 WARRANT_AUDIENCE_MISMATCH', async () => {
+    const crmToken = await forwardedToken();
+    const r = await fetch(`${ordersUrl}/10`, { headers: { 'txn-token': crmToken } });
+    assert.equal(r.status, 401);
+    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_AUDIENCE_MISMATCH');
+  });
 });
