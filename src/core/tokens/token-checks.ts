@@ -3,8 +3,27 @@
  * runtime-neutral verifier (src/verify/neutral) applies the very same ones.
  */
 import { TokenError } from '../errors.ts';
+import type { ClaimsByKind } from './claims.ts';
 import type { TokenKind } from './token-types.ts';
-import type { VerifiedToken, VerifyTokenOptions } from './verify-token.ts';
+
+/** What a verified token is checked against besides its signature and times. */
+export interface ContextOptions {
+  /** Expected `iss`; when set, any other issuer is refused. */
+  readonly issuer?: string | undefined;
+  /** Expected audience (exact match; for identity tokens, one of the `aud` values). */
+  readonly audience?: string | undefined;
+  /** Expected holder key thumbprint: the token's `cnf.jkt` must equal it. */
+  readonly jkt?: string | undefined;
+}
+
+export interface VerifiedToken<K extends TokenKind> {
+  readonly kind: K;
+  readonly compact: string;
+  /** SHA-256 of the compact JWS, base64url: the token's stable identifier. */
+  readonly hash: string;
+  readonly kid: string;
+  readonly claims: ClaimsByKind[K];
+}
 
 export const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -25,7 +44,7 @@ export function checkTimes(
     throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID', 'token was issued in the future');
 }
 
-export function checkContext(token: VerifiedToken<TokenKind>, options: VerifyTokenOptions): void {
+export function checkContext(token: VerifiedToken<TokenKind>, options: ContextOptions): void {
   const c = token.claims as { iss: string; aud?: string | readonly string[]; cnf?: { jkt: string } };
   if (options.issuer !== undefined && c.iss !== options.issuer)
     throw new TokenError('WARRANT_ISSUER_MISMATCH');

@@ -2,9 +2,10 @@ import { TokenError } from '../errors.ts';
 import { tokenHash } from '../jose/hash.ts';
 import { type KeyResolver, parseCompact, verifyParsed } from '../jose/jws.ts';
 import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
-import { checkContext, checkTimes, epochSeconds } from './token-checks.ts';
+import { checkContext, checkTimes, epochSeconds, type VerifiedToken } from './token-checks.ts';
 import { type TokenKind, TYP } from './token-types.ts';
 
+export type { VerifiedToken };
 export { checkContext, checkTimes, epochSeconds };
 
 export interface VerifyTokenOptions {
@@ -20,15 +21,6 @@ export interface VerifyTokenOptions {
   readonly now?: number;
   /** Allowed clock skew in seconds (default 30). */
   readonly clockTolerance?: number;
-}
-
-export interface VerifiedToken<K extends TokenKind> {
-  readonly kind: K;
-  readonly compact: string;
-  /** SHA-256 of the compact JWS, base64url: the token's stable identifier. */
-  readonly hash: string;
-  readonly kid: string;
-  readonly claims: ClaimsByKind[K];
 }
 
 /**
