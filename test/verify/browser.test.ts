@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { verifyChain } from '../../src/core/chain/index.ts';
+import { createDpopProof } from '../../src/core/dpop/index.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { KeySet } from '../../src/core/jose/key-set.ts';
 import { buildChain, relink } from '../support/chains.ts';
@@ -135,4 +136,59 @@ test('Chromium verifies a real chain (EdDSA and ES256 issuers) and refuses tampe
   assert.ok(requested.includes('/src/verify/neutral/verify-chain.ts'));
   assert.ok(requested.includes('/src/core/chain/chain-rules.ts'));
   assert.ok(!requested.some((r) => r.includes('node:') || r.includes('/jose/hash.ts')), requested.join(' '));
+});
+
+test('Chromium verifies a whole presentation (DPoP proof + chain + revocation) and refuses its replay, in the page', {
+  skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}`,
+}, async () => {
+  const fixture = buildChain(2);
+  const holder = fixture.agents[1]!.key;
+  const token = fixture.tokens[1]!;
+  const htu = 'https://orders.warrant.test/orders/7';
+  const proof = createDpopProof({ key: holder, htm: 'GET', htu, accessToken: token, now: fixture.now });
+  const page = await browser!.newPage();
+  try {
+    await page.goto(`${origin}/`);
+    const result = (await page.evaluate(
+      async ({ jwks, token, chain, proof, htu, audience, now }) => {
+        const m = await import('/src/verify/neutral/index.ts' as string);
+        const { MemoryReplayCache } = await import('/src/core/dpop/memory-replay-cache.ts' as string);
+        const options = {
+          issuer: 'https://sts.warrant.test',
+          keys: await m.importJwks(jwks),
+          audience,
+          replay: new MemoryReplayCache({ now: () => now }),
+          revocation: { has: () => true, ensure: async () => {}, check: () => 'valid' },
+          now,
+        };
+        const request = {
+          method: 'GET',
+          htu,
+          headers: { authorization: [`DPoP ${token}`], dpop: [proof], 'warrant-chain': [chain] },
+        };
+        const ok = await m.verifyPresented(request, options);
+        let replayed: string | undefined;
+        try {
+          await m.verifyPresented(request, options);
+        } catch (e) {
+          replayed = (e as { code?: string }).code;
+        }
+        return { jkt: ok.proof.jkt, person: ok.chain.person.sub, replayed };
+      },
+      {
+        jwks: fixture.keys.toJwks(),
+        token,
+        chain: fixture.tokens.join(', '),
+        proof,
+        htu,
+        audience: fixture.agents[2]!.id,
+        now: fixture.now,
+      },
+    )) as { jkt: string; person: string; replayed: string | undefined };
+    assert.equal(result.jkt, holder.kid);
+    assert.equal(result.person, 'alice@example.org');
+    assert.equal(result.replayed, 'WARRANT_DPOP_REPLAYED');
+  } finally {
+    await page.close();
+  }
 });

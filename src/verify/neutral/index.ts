@@ -5,5 +5,7 @@
  */
 export * from './base64url.ts';
 export * from './crypto.ts';
+export * from './dpop.ts';
 export * from './jws.ts';
 export * from './verify-chain.ts';
+export * from './verify-presented.ts';

@@ -37,10 +37,17 @@ function algOf(value: unknown): Alg | undefined {
   return value === 'ES256' ? 'ES256' : undefined;
 }
 
-export function parseCompact(compact: unknown): ParsedJws {
+/**
+ * `embeddedJwk` lets the header carry its key as `jwk` (a DPoP proof); `maxLength` lowers the length cap.
+ */
+export function parseCompact(
+  compact: unknown,
+  options: { embeddedJwk?: boolean; maxLength?: number } = {},
+): ParsedJws {
   if (typeof compact !== 'string' || compact.length === 0)
     throw new JwsError('WARRANT_JWS_MALFORMED', 'token is not a string');
-  if (compact.length > MAX_COMPACT_LENGTH) throw new JwsError('WARRANT_JWS_MALFORMED', 'token is too long');
+  if (compact.length > (options.maxLength ?? MAX_COMPACT_LENGTH))
+    throw new JwsError('WARRANT_JWS_MALFORMED', 'token is too long');
   const first = compact.indexOf('.');
   const second = first < 0 ? -1 : compact.indexOf('.', first + 1);
   if (first <= 0 || second < 0 || compact.indexOf('.', second + 1) !== -1)
@@ -59,7 +66,7 @@ export function parseCompact(compact: unknown): ParsedJws {
       `alg ${JSON.stringify(rawAlg.slice(0, 32))} is not allowed`,
     );
   for (const name of FORBIDDEN_HEADER_PARAMETERS)
-    if (Object.hasOwn(header, name))
+    if (Object.hasOwn(header, name) && !(name === 'jwk' && options.embeddedJwk === true))
       throw new JwsError('WARRANT_JWS_HEADER_FORBIDDEN', `header parameter ${name} is not accepted`);
   if (Object.hasOwn(header, 'crit'))
     throw new JwsError(

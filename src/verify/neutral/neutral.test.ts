@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildChain, type ChainFixture, relink } from '../../../test/support/chains.ts';
 import { verifyChain as coreVerifyChain, type VerifiedChain } from '../../core/chain/index.ts';
+import { verifyDpopProof as coreVerifyDpopProof, createDpopProof } from '../../core/dpop/index.ts';
+import { MemoryReplayCache } from '../../core/dpop/memory-replay-cache.ts';
 import { WarrantError } from '../../core/errors.ts';
 import { decode as coreDecode, encode as coreEncode } from '../../core/jose/base64url.ts';
 import { generateSigningKey } from '../../core/jose/jwk.ts';
@@ -14,6 +16,8 @@ import {
   encode,
   importJwks,
   type NeutralVerifiedChain,
+  verifyDpopProof as neutralVerifyDpopProof,
+  verifyPresented as neutralVerifyPresented,
   verifyChain,
   verifyWarrant,
 } from './index.ts';
@@ -206,5 +210,122 @@ describe('the neutral chain verifier answers as the core one', () => {
     await assert.rejects(verifyWarrant(f.tokens[0]!, { ...options, jkt: f.agents[1]!.key.kid }), {
       code: 'WARRANT_CNF_MISMATCH',
     });
+  });
+});
+
+describe('the neutral DPoP and presentation verifiers answer as the core ones', () => {
+  const URL_ = 'https://orders.warrant.test/orders/7';
+  const codeOf = async (fn: () => Promise<unknown>): Promise<string> => {
+    try {
+      await fn();
+      return 'ok';
+    } catch (e) {
+      if (!(e instanceof WarrantError)) throw e;
+      return e.code;
+    }
+  };
+  const f = buildChain(2);
+  const holder = f.agents[1]!.key;
+  const token = f.tokens[1]!;
+  const proofs: [string, () => string, { htm?: string; htu?: string; now?: number }, string][] = [
+    [
+      'a valid proof',
+      () => createDpopProof({ key: holder, htm: 'GET', htu: URL_, accessToken: token, now: f.now }),
+      {},
+      'ok',
+    ],
+    [
+      'another method',
+      () => createDpopProof({ key: holder, htm: 'POST', htu: URL_, accessToken: token, now: f.now }),
+      {},
+      'WARRANT_DPOP_HTM_MISMATCH',
+    ],
+    [
+      'another URI',
+      () => createDpopProof({ key: holder, htm: 'GET', htu: `${URL_}/x`, accessToken: token, now: f.now }),
+      {},
+      'WARRANT_DPOP_HTU_MISMATCH',
+    ],
+    [
+      'another token',
+      () => createDpopProof({ key: holder, htm: 'GET', htu: URL_, accessToken: f.tokens[0]!, now: f.now }),
+      {},
+      'WARRANT_DPOP_ATH_MISMATCH',
+    ],
+    [
+      'too old',
+      () => createDpopProof({ key: holder, htm: 'GET', htu: URL_, accessToken: token, now: f.now - 600 }),
+      {},
+      'WARRANT_DPOP_STALE',
+    ],
+    [
+      'a changed signature',
+      () => {
+        const p = createDpopProof({ key: holder, htm: 'GET', htu: URL_, accessToken: token, now: f.now });
+        const [h, c, s] = p.split('.');
+        const sig = coreDecode(s!);
+        sig[0] = sig[0]! ^ 1;
+        return `${h}.${c}.${coreEncode(sig)}`;
+      },
+      {},
+      'WARRANT_DPOP_INVALID',
+    ],
+  ];
+  for (const [name, make, _o, expected] of proofs) {
+    test(`DPoP: ${name}`, async () => {
+      const proof = make();
+      const options = { htm: 'GET', htu: URL_, accessToken: token, now: f.now };
+      const core = await codeOf(() =>
+        coreVerifyDpopProof(proof, { ...options, replay: new MemoryReplayCache() }),
+      );
+      const neutral = await codeOf(() =>
+        neutralVerifyDpopProof(proof, { ...options, replay: new MemoryReplayCache() }),
+      );
+      assert.equal(neutral, core);
+      assert.equal(core, expected);
+    });
+  }
+
+  test('a whole presentation: DPoP + chain + revocation; replay, revoked and stale refused', async () => {
+    const keys = await importJwks(f.keys.toJwks());
+    let state: 'valid' | 'revoked' | 'stale' = 'valid';
+    const revocation = { has: () => true, ensure: async () => {}, check: () => state };
+    const replay = new MemoryReplayCache();
+    const options = {
+      issuer: 'https://sts.warrant.test',
+      keys,
+      audience: f.agents[2]!.id,
+      replay,
+      revocation,
+      now: f.now,
+    };
+    const request = (proof: string) => ({
+      method: 'GET',
+      htu: URL_,
+      headers: { authorization: [`DPoP ${token}`], dpop: [proof], 'warrant-chain': [f.tokens.join(', ')] },
+    });
+    const proof = createDpopProof({ key: holder, htm: 'GET', htu: URL_, accessToken: token, now: f.now });
+    const ok = await neutralVerifyPresented(request(proof), options);
+    assert.equal(ok.chain?.actors.length, 2);
+    assert.equal(
+      await codeOf(() => neutralVerifyPresented(request(proof), options)),
+      'WARRANT_DPOP_REPLAYED',
+    );
+    state = 'revoked';
+    const fresh = () =>
+      createDpopProof({ key: holder, htm: 'GET', htu: URL_, accessToken: token, now: f.now });
+    assert.equal(
+      await codeOf(() => neutralVerifyPresented(request(fresh()), options)),
+      'WARRANT_TOKEN_REVOKED',
+    );
+    state = 'stale';
+    assert.equal(
+      await codeOf(() => neutralVerifyPresented(request(fresh()), options)),
+      'WARRANT_STATUS_STALE',
+    );
+    assert.equal(
+      await codeOf(() => neutralVerifyPresented({ method: 'GET', htu: URL_, headers: {} }, options)),
+      'WARRANT_CREDENTIALS_MISSING',
+    );
   });
 });
