@@ -9,12 +9,21 @@
  * - `TxnTokenReceiver.start({gateway, audience})` → `receiver.verify(request)` → `TxnTokenClaims`
  * - adapters: `withWarrant` (node:http), `warrantExpress`, `warrantFastify`, `warrantHono`
  * - lower level: `verifyPresented`, `verifyTxnToken`, `RemoteKeys`, `RevocationView`, `refusalAnswer`
+ * - `neutral`: the same verification on WebCrypto for browsers and edge runtimes; import
+ *   `src/verify/neutral/index.ts` (`warrant/verify/neutral`) directly there, it reaches no node built-in.
  */
+export {
+  type CoveredAction,
+  coveringGrant,
+  type Grant,
+  grantCovers,
+} from '../core/grants/index.ts';
 export * from './middleware/express.ts';
 export * from './middleware/fastify.ts';
 export * from './middleware/hono.ts';
 export * from './middleware/node.ts';
 export * from './middleware/request.ts';
+export * as neutral from './neutral/index.ts';
 export * from './receiver.ts';
 export * from './refusal.ts';
 export * from './remote-keys.ts';
