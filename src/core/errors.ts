@@ -77,6 +77,7 @@ export const ERROR_CODES = {
   WARRANT_CREDENTIALS_MISSING:
     'The request carries no `Authorization: DPoP <warrant>` (bearer warrants are refused: they must be sender-constrained).',
   WARRANT_TOKEN_REVOKED: 'The warrant, or a link of its chain, is revoked.',
+  WARRANT_TOKEN_REPLAYED: 'This single-use token (a Txn-Token `jti`) was already presented.',
   WARRANT_STATUS_STALE:
     'The gateway cannot confirm revocation status within its staleness bound, so it fails closed.',
   WARRANT_ROUTE_UNKNOWN: 'No gateway route matches this host and path.',

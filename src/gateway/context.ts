@@ -8,6 +8,7 @@ import type { Pool } from 'undici';
 import type { GuardConfig } from '../config/types.ts';
 import type { ChainCache } from '../core/chain/index.ts';
 import type { Grant } from '../core/grants/index.ts';
+import type { SigningKey } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import type { BreakerCheck, BreakerSubject } from '../guard/breakers/breakers.ts';
 import type { BudgetCharges } from '../guard/budgets/charges.ts';
@@ -87,6 +88,8 @@ export interface GatewayServices {
   readonly metrics: Pick<GatewayMetrics, 'decision'>;
   /** Tells the gateway whether the last durable append succeeded (readiness: "ledger writable"). */
   appended(ok: boolean): void;
+  /** The gateway's own key: it signs the Transaction Token each forwarded call carries (src/verify/txn-token.ts). */
+  readonly txnTokenKey: SigningKey;
 }
 
 /** The decision a request got: the last call's (or the first refused one's), and the grants the calls used. */

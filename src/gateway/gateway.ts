@@ -3,7 +3,9 @@ import { Pool } from 'undici';
 import { defaultConfig } from '../config/load-config.ts';
 import type { GuardConfig } from '../config/types.ts';
 import { ChainCache } from '../core/chain/index.ts';
+import { generateSigningKey, type SigningKey } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
+import { KeySet } from '../core/jose/key-set.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
 import { CountersUnavailableError } from '../guard/counters/counters.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
@@ -61,6 +63,11 @@ export interface GatewayOptions {
   readonly metrics?: Metrics;
   /** Spans, one per decision; default off (the trace context is still read and passed upstream). */
   readonly tracing?: Tracing;
+  /**
+   * The key that signs the Transaction Tokens sent upstream (`startGateway` keeps it at
+   * `<dataDir>/txn-token-key.jwk`); default a new key for this process.
+   */
+  readonly txnTokenKey?: SigningKey;
 }
 
 const METADATA_PATH = '/.well-known/oauth-protected-resource';
@@ -93,6 +100,7 @@ export class Gateway {
   #appendFailed = false;
   /** What the steps see of the gateway. */
   readonly #services: GatewayServices;
+  #txnTokenKey: SigningKey | undefined;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -140,7 +148,19 @@ export class Gateway {
       appended: (ok) => {
         this.#appendFailed = !ok;
       },
+      txnTokenKey: this.txnTokenKey,
     };
+  }
+
+  /** The key that signs this gateway's Transaction Tokens. */
+  get txnTokenKey(): SigningKey {
+    this.#txnTokenKey ??= this.#o.txnTokenKey ?? generateSigningKey('EdDSA');
+    return this.#txnTokenKey;
+  }
+
+  /** The JWKS upstreams verify Txn-Tokens with (`GET /.well-known/txn-token-jwks.json`). */
+  get txnTokenJwks(): { keys: unknown[] } {
+    return new KeySet([this.txnTokenKey]).toJwks();
   }
 
   /** Called once the listener is bound: without a configured public URL, the listener's URL is it. */

@@ -28,7 +28,9 @@ import {
 } from '../telemetry/index.ts';
 import { RemoteKeys } from '../verify/remote-keys.ts';
 import { RevocationView } from '../verify/revocation-view.ts';
+import { TXN_TOKEN_JWKS_PATH } from '../verify/txn-token.ts';
 import { Gateway } from './gateway.ts';
+import { loadOrCreateTxnTokenKey } from './txn-token-key.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -127,13 +129,20 @@ export async function startGateway(
     logger,
     metrics,
     tracing,
+    txnTokenKey: loadOrCreateTxnTokenKey(config.dataDir),
   });
+  const txnTokenJwks = JSON.stringify(gateway.txnTokenJwks);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url?.split('?')[0];
     if (path === '/healthz')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     if (path === '/readyz') return void readiness(gateway, revocation, replay, options.guard, res);
     if (path === '/metrics') return void scrape(metrics, res);
+    // The keys upstreams verify this gateway's Transaction Tokens with (src/verify/txn-token.ts).
+    if (path === TXN_TOKEN_JWKS_PATH)
+      return void res
+        .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' })
+        .end(txnTokenJwks);
     void gateway.handle(req, res);
   };
   const server = listener.tls

@@ -12,8 +12,9 @@ export class RemoteKeys {
   #fetchedAt = 0;
   #inflight: Promise<void> | undefined;
 
-  constructor(issuer: string) {
-    this.#url = `${issuer}/jwks`;
+  /** `url` defaults to the STS's `<issuer>/jwks`; a gateway's Txn-Token keys live elsewhere. */
+  constructor(issuer: string, url = `${issuer}/jwks`) {
+    this.#url = url;
   }
 
   async refresh(): Promise<void> {

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { ChainCache } from '../../src/core/chain/index.ts';
 import { createDpopProof } from '../../src/core/dpop/index.ts';
+import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { CallDecisionCache } from '../../src/gateway/authorize-call.ts';
 import { GatewayCall, type GatewayRoute, type GatewayServices } from '../../src/gateway/context.ts';
 import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
@@ -131,6 +132,9 @@ export type FakeServices = GatewayServices & {
   trustAsked: number;
 };
 
+/** The fake gateway's Transaction Token key (one per test process). */
+export const TXN_TOKEN_KEY = generateSigningKey('EdDSA');
+
 export function fakeServices(overrides: Partial<GatewayServices> = {}): FakeServices {
   const log = new MemoryDecisionLog();
   const counted: string[] = [];
@@ -162,6 +166,7 @@ export function fakeServices(overrides: Partial<GatewayServices> = {}): FakeServ
       decision: (outcome, code) => void counted.push(code === undefined ? outcome : `${outcome}:${code}`),
     },
     appended: (ok) => void appends.push(ok),
+    txnTokenKey: TXN_TOKEN_KEY,
     guard: undefined,
     guardConfig: defaultConfig().guard,
     log,

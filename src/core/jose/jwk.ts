@@ -22,12 +22,7 @@ export interface SigningKey extends VerificationKey {
   readonly privateKey: KeyObject;
 }
 
-const KID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
-/** True when `kid` has the shape of a base64url SHA-256 thumbprint: no paths, quotes or shell syntax. */
-export function isThumbprintShape(kid: unknown): kid is string {
-  return typeof kid === 'string' && KID_SHAPE.test(kid);
-}
+export { isThumbprintShape } from './kid.ts';
 
 function descriptorFor(jwk: Record<string, unknown>, alg?: Alg): AlgorithmDescriptor {
   const jwkAlg = jwk['alg'] === undefined ? undefined : (algOf(jwk['alg']) ?? jwk['alg']);

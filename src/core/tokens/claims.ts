@@ -1,6 +1,6 @@
 import { TokenError } from '../errors.ts';
 import { type Grant, parseGrants } from '../grants/index.ts';
-import { isThumbprintShape } from '../jose/jwk.ts';
+import { isThumbprintShape } from '../jose/kid.ts';
 import { EXCLUSIVE_CLAIMS, MAX_LIFETIME } from './kinds.ts';
 import type { TokenKind } from './token-types.ts';
 

@@ -2,7 +2,11 @@ import { TokenError } from '../errors.ts';
 import { tokenHash } from '../jose/hash.ts';
 import { type KeyResolver, parseCompact, verifyParsed } from '../jose/jws.ts';
 import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
+import { checkContext, checkTimes, epochSeconds, type VerifiedToken } from './token-checks.ts';
 import { type TokenKind, TYP } from './token-types.ts';
+
+export type { VerifiedToken };
+export { checkContext, checkTimes, epochSeconds };
 
 export interface VerifyTokenOptions {
   /** Trusted keys, looked up by `kid` only. */
@@ -18,17 +22,6 @@ export interface VerifyTokenOptions {
   /** Allowed clock skew in seconds (default 30). */
   readonly clockTolerance?: number;
 }
-
-export interface VerifiedToken<K extends TokenKind> {
-  readonly kind: K;
-  readonly compact: string;
-  /** SHA-256 of the compact JWS, base64url: the token's stable identifier. */
-  readonly hash: string;
-  readonly kid: string;
-  readonly claims: ClaimsByKind[K];
-}
-
-export const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * Verifies one token of a given kind: strict JWS parse, signature under a trusted key bound to its `alg`,
@@ -61,23 +54,6 @@ export function verifyToken<K extends TokenKind>(
   return verified;
 }
 
-/**
- * The clock rules every JWT Warrant reads obeys, its own and other parties' alike: not at or past `exp`,
- * not before `nbf`, not issued (`iat`) in the future — each with `clockTolerance` seconds of skew (default 30).
- */
-export function checkTimes(
-  claims: { iat?: number | undefined; exp?: number | undefined; nbf?: number | undefined },
-  options: { now?: number | undefined; clockTolerance?: number | undefined },
-): void {
-  const now = options.now ?? epochSeconds();
-  const skew = options.clockTolerance ?? 30;
-  if (claims.exp !== undefined && now - skew >= claims.exp) throw new TokenError('WARRANT_TOKEN_EXPIRED');
-  if (claims.nbf !== undefined && now + skew < claims.nbf)
-    throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID');
-  if (claims.iat !== undefined && now + skew < claims.iat)
-    throw new TokenError('WARRANT_TOKEN_NOT_YET_VALID', 'token was issued in the future');
-}
-
 export interface NumericDates {
   readonly iat: number | undefined;
   readonly exp: number | undefined;
@@ -107,16 +83,4 @@ export function checkNumericDates(
   const dates = { iat: read('iat'), exp: read('exp'), nbf: read('nbf') };
   checkTimes(dates, options);
   return dates;
-}
-
-export function checkContext(token: VerifiedToken<TokenKind>, options: VerifyTokenOptions): void {
-  const c = token.claims as { iss: string; aud?: string | readonly string[]; cnf?: { jkt: string } };
-  if (options.issuer !== undefined && c.iss !== options.issuer)
-    throw new TokenError('WARRANT_ISSUER_MISMATCH');
-  if (options.audience !== undefined) {
-    const ok =
-      typeof c.aud === 'string' ? c.aud === options.audience : (c.aud?.includes(options.audience) ?? false);
-    if (!ok) throw new TokenError('WARRANT_AUDIENCE_MISMATCH');
-  }
-  if (options.jkt !== undefined && c.cnf?.jkt !== options.jkt) throw new TokenError('WARRANT_CNF_MISMATCH');
 }

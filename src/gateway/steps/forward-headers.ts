@@ -4,6 +4,9 @@
  * the call, set by the gateway only.
  */
 import type { Grant } from '../../core/grants/index.ts';
+import type { SigningKey } from '../../core/jose/jwk.ts';
+import type { Actor } from '../../core/tokens/claims.ts';
+import { issueTxnToken, TXN_TOKEN_HEADER } from '../../verify/txn-token.ts';
 import type { Presented } from '../../verify/verify-presented.ts';
 
 /**
@@ -28,6 +31,8 @@ const STRIPPED = new Set([
   'authorization',
   'dpop',
   'warrant-chain',
+  // A caller's own Txn-Token is never passed on: the upstream gets the one the gateway signs.
+  'txn-token',
   'content-length',
   'forwarded',
   'x-forwarded-host',
@@ -64,15 +69,45 @@ export function forwardable(
   return out;
 }
 
-/** The verified identity of an allowed call, as `warrant-*` headers for the upstream. */
+/** Who the gateway is, to sign the Transaction Token: its key, public URL (`iss`) and id (`req_wl`). */
+export interface TxnTokenSigner {
+  readonly key: SigningKey;
+  readonly issuer: string;
+  readonly gateway: string;
+  readonly now: number;
+}
+
+/**
+ * The verified identity of an allowed call: the `Txn-Token` (signed by the gateway, verifiable by the
+ * upstream: src/verify/txn-token.ts) and, for convenience and logs, the same facts as plain `warrant-*`
+ * headers. The plain headers are informational only: anyone who can reach the upstream directly can send
+ * them, so an upstream that makes decisions on identity verifies the Txn-Token (docs/verify.md).
+ */
 export function setIdentityHeaders(
   headers: Record<string, string | string[]>,
   presented: Presented,
   audience: string,
   decisionId: string,
   grants: readonly Grant[],
+  signer?: TxnTokenSigner,
 ): void {
   const c = presented.leaf.claims;
+  if (signer !== undefined)
+    headers[TXN_TOKEN_HEADER] = issueTxnToken(signer.key, {
+      issuer: signer.issuer,
+      gateway: signer.gateway,
+      audience,
+      txn: c.txn,
+      person: c.sub,
+      personIssuer: c.sub_iss,
+      actors: presented.chain?.actors ?? actorsOf(c.act),
+      grants,
+      warrantScope: c.scope,
+      warrant: presented.leaf.hash,
+      chain: presented.chain?.digest ?? presented.leaf.hash,
+      decision: decisionId,
+      now: signer.now,
+    });
   headers['warrant-person'] = c.sub;
   headers['warrant-person-issuer'] = c.sub_iss;
   headers['warrant-actor'] = c.act.sub;
@@ -104,6 +139,13 @@ function grantHeader(grants: readonly Grant[]): string | undefined {
 }
 
 const GRANT_HEADERS = new WeakMap<Grant, string>();
+
+/** The actors of an RFC 8693 `act` claim, from the first agent to the current holder. */
+function actorsOf(act: Actor): string[] {
+  const out: string[] = [];
+  for (let a: Actor | undefined = act; a; a = a.act) out.push(a.sub);
+  return out.reverse();
+}
 
 function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(

@@ -56,6 +56,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
     route.audience,
     decisionId,
     need(call.verdict, 'verdict').grants,
+    { key: gw.txnTokenKey, issuer: gw.publicUrl, gateway: gw.id, now: gw.now() },
   );
   if (body) headers['content-length'] = String(body.length);
   // W3C trace context: the upstream's parent is this request's span (same trace id, new parent id); the
