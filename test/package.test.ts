@@ -76,7 +76,12 @@ test('the tarball ships built JavaScript with declarations, the bin and no sourc
     [],
   );
   const manifest = JSON.parse(readFileSync(join(scratch, 'app/node_modules/warrant/package.json'), 'utf8'));
-  assert.deepEqual(Object.keys(manifest.exports), ['./sdk', './verify', './package.json']);
+  assert.deepEqual(Object.keys(manifest.exports), [
+    './sdk',
+    './verify',
+    './verify/neutral',
+    './package.json',
+  ]);
   assert.equal(manifest.bin.warrant, 'bin/warrant.js');
 });
 

@@ -247,7 +247,10 @@ test('contain --txn revokes every descendant, blocks calls at both gateways, ref
     const leaf = tokenHash(chain.at(-1)!);
     const deadline = Date.now() + 20_000;
     while (gw.replica.revocation.check(leaf, undefined) !== 'revoked') {
-      assert.ok(Date.now() < deadline, 'the gateway saw the revocation (its staleness bound is far below 20 s)');
+      assert.ok(
+        Date.now() < deadline,
+        'the gateway saw the revocation (its staleness bound is far below 20 s)',
+      );
       await sleep(20);
     }
     const refused = await call(gw, client, chain, '/pay/payments', { amount: 1, currency: 'EUR' });
