@@ -61,11 +61,16 @@ function largestPowerOfTwoBelow(n: number): number {
 }
 
 function checkSize(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative integer`);
 }
 
 /** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `size` leaves, from tiles. */
-export async function tileInclusionProof(nodes: TileNodes, index: number, size: number): Promise<Uint8Array[]> {
+export async function tileInclusionProof(
+  nodes: TileNodes,
+  index: number,
+  size: number,
+): Promise<Uint8Array[]> {
   checkSize(index, 'index');
   checkSize(size, 'size');
   if (index >= size) throw new RangeError(`index ${index} is not in a tree of ${size}`);
