@@ -44,7 +44,7 @@ export function tileHashes(bytes: Uint8Array): Uint8Array[] {
 
 function concat(hashes: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(hashes.length * HASH_SIZE);
-  hashes.forEach((h, i) => out.set(h, i * HASH_SIZE));
+  for (let i = 0; i < hashes.length; i++) out.set(hashes[i]!, i * HASH_SIZE);
   return out;
 }
 
@@ -106,7 +106,8 @@ export class TileEdge {
     let hash = leafHash;
     let nodesBelow = this.#size; // nodes at this level's height before the append
     for (let level = 0; ; level++) {
-      const row = (this.#levels[level] ??= []);
+      if (this.#levels[level] === undefined) this.#levels[level] = [];
+      const row = this.#levels[level];
       row.push(hash);
       const index = Math.floor(nodesBelow / TILE_WIDTH);
       if (row.length < TILE_WIDTH) {
