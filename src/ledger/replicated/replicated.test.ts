@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import type pg from 'pg';
 import { postgresSchemas } from '../../../test/support/postgres-schemas.ts';
 import { POSTGRES_URL, requirePostgres } from '../../../test/support/services.ts';
 import { generateSigningKey } from '../../core/jose/jwk.ts';
+import { exportJsonLines } from '../audit/export.ts';
+import { verifyExport } from '../audit/verify-export.ts';
 import { cosign, noteVerifierKey, parseCheckpoint, verifyCheckpoint } from '../checkpoint.ts';
 import type { DecisionRecord } from '../decision-log.ts';
 import { verifyConsistency, verifyInclusion } from '../merkle.ts';
@@ -252,6 +255,23 @@ describe('replicated ledger (PostgreSQL)', () => {
       );
       assert.equal((await fetch(`${base}/cosignature`, { method: 'POST', body: 'nope' })).status, 400);
       assert.equal(parseCheckpoint(served).signatures.length, 2);
+      // The audit path (warrant audit export / verify --witness-key) reads the replicated log and the
+      // stored co-signature: anchored by the witness alone, no log key pinned.
+      const store = await openPostgresLedgerStore({ url: POSTGRES_URL, schema });
+      let text = '';
+      await exportJsonLines(
+        store,
+        (t) => {
+          text += t;
+        },
+        { verifierKeys: [i.verifierKey] },
+      );
+      await store.close();
+      const audit = await verifyExport(Readable.from([text]), { witnessKeys: [witnessKey] });
+      assert.ok(audit.ok, JSON.stringify(audit.problems));
+      assert.equal(audit.records, 750);
+      assert.deepEqual(audit.witnessedSizes, [750]);
+      assert.deepEqual(audit.anchoredBy, ['witness']);
     } finally {
       server.close();
       await sink.close();
