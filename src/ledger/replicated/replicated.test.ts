@@ -11,6 +11,7 @@ import { exportJsonLines } from '../audit/export.ts';
 import { verifyExport } from '../audit/verify-export.ts';
 import { cosign, noteVerifierKey, parseCheckpoint, verifyCheckpoint } from '../checkpoint.ts';
 import type { DecisionRecord } from '../decision-log.ts';
+import { Ledger } from '../ledger.ts';
 import { verifyConsistency, verifyInclusion } from '../merkle.ts';
 import { openVerified } from '../open-verify.ts';
 import { openPostgresLedgerStore } from '../store/postgres/postgres-ledger-store.ts';
@@ -277,6 +278,44 @@ describe('replicated ledger (PostgreSQL)', () => {
       await sink.close();
       await i.stop();
     }
+  });
+
+  test('a log written by the single writer gets its tiles on takeover; a tampered store is refused, not extended', async () => {
+    const schema = schemas.fresh();
+    const single = await Ledger.open(await openPostgresLedgerStore({ url: POSTGRES_URL, schema }), signer, {
+      origin: ORIGIN,
+    });
+    for (let k = 0; k < 600; k++) void single.append(record());
+    await single.close();
+    const [p, gw] = [await pool(schema), await pool(schema)];
+    const sink = new PendingSink(gw, { replica: 'gw' });
+    await sink.append(record());
+    const i = integrator(p, 'cp');
+    const cp = await i.integrate();
+    assert.equal(cp?.size, 601);
+    const tiles = await p.query<{ level: number; idx: number; width: number }>(
+      'SELECT level, idx, width FROM ledger_tiles ORDER BY level, idx',
+    );
+    assert.deepEqual(
+      tiles.rows.map((t) => [Number(t.level), Number(t.idx), Number(t.width)]),
+      [
+        [0, 0, 256],
+        [0, 1, 256],
+        [0, 2, 89],
+        [1, 0, 2],
+      ],
+    );
+    await i.stop();
+    // A stored tile altered: its root is not the signed checkpoint's, so the next holder refuses to extend.
+    await p.query(
+      "UPDATE ledger_tiles SET hashes = overlay(hashes placing '\\x00' from 1 for 1) WHERE level = 0 AND idx = 2",
+    );
+    await sink.append(record());
+    const next = integrator(p, 'cp-2');
+    await assert.rejects(next.integrate(), { code: 'WARRANT_LEDGER_CORRUPT' });
+    const pending = await p.query<{ n: number }>('SELECT count(*)::bigint AS n FROM ledger_pending');
+    assert.equal(Number(pending.rows[0]!.n), 1, 'the acknowledged record waits, it is not lost');
+    await sink.close();
   });
 
   test('a sink whose store is down refuses the append (the call is not forwarded)', async () => {
