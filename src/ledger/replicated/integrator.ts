@@ -18,6 +18,7 @@ import type pg from 'pg';
 import { noteVerifierKey, signCheckpoint } from '../checkpoint.ts';
 import type { LedgerSigner } from '../checkpointer.ts';
 import type { DecisionRecord } from '../decision-log.ts';
+import { LedgerConflictError } from '../errors.ts';
 import { toEntry } from '../records.ts';
 import type { LedgerEntry, StoredCheckpoint } from '../store/ports.ts';
 import { RECORDS } from '../store/rows.ts';
@@ -192,7 +193,7 @@ export class TileIntegrator {
         const columns = values[0]!.map((_, c) => values.map((row) => row[c]));
         const inserted = await client.query(APPEND, [base, ...columns]);
         if (inserted.rowCount !== entries.length)
-          throw new Error(`the stored log does not end at ${base}: another writer appended`);
+          throw new LedgerConflictError(`the stored log does not end at ${base}: another writer appended`);
         await putTiles(client, edge.drain());
         await client.query('DELETE FROM ledger_pending WHERE seq = ANY($1::bigint[])', [
           rows.map((r) => r.seq),
