@@ -77,7 +77,7 @@ test('SIGKILL of the integrator: another control plane takes the lease, integrat
       saved = await read.latestCheckpoint();
     }
     assert.equal(saved?.size, 400, `the child integrated (it printed: ${out.slice(-200)})`);
-    assert.match(out, /holding 400/);
+    assert.match(out, /holding \d+/, 'the child held the lease');
     child.kill('SIGKILL');
     await exited;
     // Gateways keep acknowledging while nobody integrates.
