@@ -72,7 +72,7 @@ test('SIGKILL of the integrator: another control plane takes the lease, integrat
     for (let i = 0; i < 400; i++) await gateway.sink.append(record());
     const read = new LogReader(reader.pool);
     let saved = await read.latestCheckpoint();
-    for (let w = 0; w < 400 && (saved?.size ?? 0) < 400; w++) {
+    for (let w = 0; w < 1200 && (saved?.size ?? 0) < 400; w++) {
       await new Promise((r) => setTimeout(r, 25));
       saved = await read.latestCheckpoint();
     }
@@ -84,7 +84,7 @@ test('SIGKILL of the integrator: another control plane takes the lease, integrat
     await Promise.all(Array.from({ length: 300 }, () => gateway.sink.append(record())));
     const second = await startLedgerIntegrator(config, { schema, holder: 'cp-2' });
     let latest = null;
-    for (let w = 0; w < 400 && (latest?.size ?? 0) < 700; w++) {
+    for (let w = 0; w < 1200 && (latest?.size ?? 0) < 700; w++) {
       await new Promise((r) => setTimeout(r, 25));
       latest = second.integrator.latestCheckpoint();
     }

@@ -109,7 +109,7 @@ test('two gateway replicas on one PostgreSQL ledger: no refusal, every decision 
     leaseMs: 500,
   });
   let latest = null;
-  for (let round = 0; round < 200; round++) {
+  for (let round = 0; round < 800; round++) {
     latest = await second.integrate();
     const { rows } = await pi2.query<{ n: number }>('SELECT count(*)::bigint AS n FROM ledger_pending');
     if (latest && Number(rows[0]!.n) === 0) break;

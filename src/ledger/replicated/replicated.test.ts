@@ -141,7 +141,7 @@ describe('replicated ledger (PostgreSQL)', () => {
     for (let i = 0; i < 500; i++) void sink.append(record());
     await sink.idle();
     let latest = null;
-    for (let round = 0; round < 100 && !latest; round++) {
+    for (let round = 0; round < 400 && !latest; round++) {
       latest = await b.integrate();
       if (!latest) await new Promise((r) => setTimeout(r, 50));
     }
