@@ -37,6 +37,7 @@ import {
 } from '../telemetry/index.ts';
 import { loadCatalog } from './data-plane.ts';
 import { type HotState, openHotState } from './hot-state.ts';
+import { type LedgerIntegratorRole, startLedgerIntegrator } from './ledger-role.ts';
 
 export interface ControlPlane {
   readonly url: string;
@@ -51,6 +52,8 @@ export interface ControlPlane {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly tracing: Tracing;
+  /** With `ledger.mode: replicated`: the ledger integrator (under the lease) and the `/ledger/` routes. */
+  readonly ledger: LedgerIntegratorRole | undefined;
   close(): Promise<void>;
 }
 
@@ -74,6 +77,8 @@ export interface ControlPlaneOptions {
   readonly gatewayView?: { routes(): readonly GatewayRoute[]; catalog(): ActionCatalog };
   /** Called with every unexpected error, after it is logged (never with request contents). */
   readonly onError?: (error: unknown) => void;
+  /** `ledger.mode: replicated`: the PostgreSQL schema of the ledger (default `warrant_ledger`; tests). */
+  readonly ledgerSchema?: string;
   /** Default: `createLogger({ service: 'sts' })` (level and format from the CLI settings or `LOG_LEVEL`). */
   readonly logger?: Logger;
   /** Default: `createMetrics('sts')`, served at `/metrics`. */
@@ -181,6 +186,16 @@ export async function startControlPlane(
     sts.events.on('revoked', (event) => {
       if (event.kind !== undefined) metrics.sts.revoked(event.kind, event.revoked.length);
     });
+    // ledger.mode replicated: compete for the integrator lease, and serve the log (C2SP tlog-tiles).
+    const ledger =
+      config.ledger.mode === 'replicated'
+        ? await startLedgerIntegrator(config, {
+            ...(options.ledgerSchema ? { schema: options.ledgerSchema } : {}),
+            onError: (error) =>
+              logger.warn({ err: serializeError(error) }, 'ledger: integration round failed'),
+          })
+        : undefined;
+    if (ledger) opened.push(() => ledger.close());
     server.on(
       'request',
       stsRequestHandler(sts, {
@@ -194,7 +209,7 @@ export async function startControlPlane(
           ledger: ledgerReader,
           compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
         }),
-        routeExtensions: [approverApi(guard, sts, config.guard)],
+        routeExtensions: [approverApi(guard, sts, config.guard), ...(ledger ? [ledger.routes] : [])],
         logger,
         metrics,
         tracing,
@@ -218,6 +233,7 @@ export async function startControlPlane(
       logger,
       metrics,
       tracing,
+      ledger,
       close() {
         closing ??= (async () => {
           server.closeAllConnections();

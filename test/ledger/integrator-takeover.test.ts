@@ -14,14 +14,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { openGuardRuntime } from '../../src/guard/runtime.ts';
 import { verifyCheckpoint } from '../../src/ledger/checkpoint.ts';
 import { verifyConsistency } from '../../src/ledger/merkle.ts';
 import { openVerified } from '../../src/ledger/open-verify.ts';
 import { LogReader } from '../../src/ledger/replicated/log-reader.ts';
 import { openPostgresLedgerStore } from '../../src/ledger/store/postgres/postgres-ledger-store.ts';
+import { startControlPlane } from '../../src/runtime/control-plane.ts';
 import { openLedgerRole, startLedgerIntegrator } from '../../src/runtime/ledger-role.ts';
+import { openStore } from '../../src/store/open-store.ts';
 import { postgresSchemas } from '../support/postgres-schemas.ts';
 import { POSTGRES_URL, requirePostgres } from '../support/services.ts';
+import { quietLogger } from '../support/sts-harness.ts';
 
 await requirePostgres();
 const schemas = postgresSchemas('ledger_takeover');
@@ -121,5 +125,37 @@ test('SIGKILL of the integrator: another control plane takes the lease, integrat
     child.kill('SIGKILL');
     await gateway.close();
     await reader.close();
+  }
+});
+
+test('the control plane in replicated mode runs the integrator and serves /ledger/ (C2SP tlog-tiles)', async () => {
+  const schema = schemas.fresh();
+  const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+  const guard = await openGuardRuntime(loadConfig(undefined, { dataDir }), { pollMs: 0 });
+  const cfg = loadConfig(undefined, { ...overrides, sts: { listen: { host: '127.0.0.1', port: 0 } } });
+  const plane = await startControlPlane(cfg, { store, guard, ledgerSchema: schema, logger: quietLogger() });
+  const gateway = await openLedgerRole(cfg, { schema, replica: 'gw-1' });
+  try {
+    const empty = await fetch(`${plane.url}/ledger/checkpoint`);
+    assert.equal(empty.status, 404);
+    assert.equal(((await empty.json()) as { code: string }).code, 'WARRANT_LEDGER_TILE_NOT_FOUND');
+    await Promise.all(Array.from({ length: 10 }, () => gateway.sink.append(record())));
+    for (let w = 0; w < 1200 && plane.ledger?.integrator.latestCheckpoint()?.size !== 10; w++)
+      await new Promise((r) => setTimeout(r, 25));
+    const note = await (await fetch(`${plane.url}/ledger/checkpoint`)).text();
+    assert.equal(verifyCheckpoint(note, [plane.ledger!.integrator.verifierKey]).size, 10);
+    const tile = await fetch(`${plane.url}/ledger/tile/0/000.p/10`);
+    assert.equal((await tile.arrayBuffer()).byteLength, 320);
+    const bad = await fetch(`${plane.url}/ledger/tile/0/1`);
+    assert.equal(bad.status, 404);
+    assert.equal(((await bad.json()) as { code: string }).code, 'WARRANT_LEDGER_TILE_NOT_FOUND');
+    const garbage = await fetch(`${plane.url}/ledger/cosignature`, { method: 'POST', body: 'not a note' });
+    assert.equal(garbage.status, 400);
+    assert.equal(((await garbage.json()) as { code: string }).code, 'WARRANT_LEDGER_COSIGNATURE_INVALID');
+  } finally {
+    await gateway.close();
+    await plane.close();
+    await guard.close();
+    await store.close();
   }
 });

@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import { WarrantError } from '../../core/errors.ts';
 import { readBody, sendJson } from '../../sts/http/respond.ts';
+import { OAuthError } from '../../sts/oauth-error.ts';
 import { parseTilePath } from '../tiles/tile-path.ts';
 import { addCosignatures } from './cosignatures.ts';
 import { LogReader } from './log-reader.ts';
@@ -29,7 +30,8 @@ export interface TlogHttpOptions {
 }
 
 const MAX_COSIGNATURE_BODY = 64 * 1024;
-const notFound = (what: string) => new WarrantError('WARRANT_LEDGER_TILE_NOT_FOUND', `no such ${what}`);
+const notFound = (what: string) =>
+  new OAuthError('not_found', 'WARRANT_LEDGER_TILE_NOT_FOUND', `no such ${what}`);
 const bad = (message: string) => new WarrantError('WARRANT_AUDIT_QUERY_INVALID', message);
 
 /** An STS route extension serving the log of `pool` (its search_path is the ledger schema). */
