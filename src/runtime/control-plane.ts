@@ -1,7 +1,8 @@
 /**
  * The control plane as one process (`warrant serve`, and the first half of `warrant dev`): the STS with its
  * admin API on one listener, over the configured store and hot state, with its logs, metrics and traces.
- * Later the dashboard (`/ui`) and, with several gateway replicas, the ledger integrator (ledger-role.ts).
+ * With `ledger.mode: replicated` (several gateway replicas) it also competes for the ledger integrator lease
+ * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). Later the dashboard.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
