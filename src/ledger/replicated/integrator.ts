@@ -153,7 +153,15 @@ export class TileIntegrator {
     }
     if (!this.#holding || !this.#edge) {
       // Newly the holder: the log may have grown under another holder since this process last saw it.
-      const state = await loadState(this.#pool, this.#keys, this.origin);
+      let state: Awaited<ReturnType<typeof loadState>>;
+      try {
+        state = await loadState(this.#pool, this.#keys, this.origin);
+      } catch (error) {
+        // This process cannot extend the stored log (it does not verify with its keys, or the store
+        // failed): give the lease up at once, so a control plane that can is not kept out.
+        await releaseLease(this.#pool, this.#options.holder).catch(() => {});
+        throw error;
+      }
       this.#edge = state.edge;
       this.#latest = state.latest;
       this.#holding = true;

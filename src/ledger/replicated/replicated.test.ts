@@ -313,6 +313,11 @@ describe('replicated ledger (PostgreSQL)', () => {
     await sink.append(record());
     const next = integrator(p, 'cp-2');
     await assert.rejects(next.integrate(), { code: 'WARRANT_LEDGER_CORRUPT' });
+    assert.equal(
+      await leaseHolder(p).then((l) => (l && l.expires > 0 ? l.holder : null)),
+      null,
+      'the lease is given up',
+    );
     const pending = await p.query<{ n: number }>('SELECT count(*)::bigint AS n FROM ledger_pending');
     assert.equal(Number(pending.rows[0]!.n), 1, 'the acknowledged record waits, it is not lost');
     await sink.close();
