@@ -54,6 +54,28 @@ describe('defaults', () => {
     assert.equal(config.gateway.statusStalenessSeconds, 60);
     assert.deepEqual(config.gateway.routes, []);
     assert.equal(config.dashboard.enabled, false, 'the dashboard is not built yet: off by default');
+    assert.deepEqual(config.ledger, {
+      checkpointEvery: { records: 1000, ms: 1000 },
+      mode: 'single-writer',
+      integrateMs: 500,
+      leaseMs: 10_000,
+      witnesses: [],
+    });
+  });
+
+  test('ledger.mode replicated needs PostgreSQL, a lease longer than two rounds, witness keys that parse', () => {
+    const pg = { store: { kind: 'postgres' as const, url: 'postgres://x@localhost/db' } };
+    assert.equal(loadConfig(undefined, { ...pg, ledger: { mode: 'replicated' } }).ledger.mode, 'replicated');
+    assert.throws(() => loadConfig(undefined, { ledger: { mode: 'replicated' } }), { path: '/ledger/mode' });
+    assert.throws(() => loadConfig(undefined, { ledger: { mode: 'leaderless' as 'replicated' } }), {
+      path: '/ledger/mode',
+    });
+    assert.throws(() => loadConfig(undefined, { ...pg, ledger: { integrateMs: 500, leaseMs: 1000 } }), {
+      path: '/ledger/leaseMs',
+    });
+    assert.throws(() => loadConfig(undefined, { ledger: { witnesses: ['w+00000000+AAAA'] } }), {
+      path: '/ledger/witnesses/0',
+    });
   });
 
   test('dashboard.enabled: true is accepted (the dashboard comes later; nothing fails on it)', () => {

@@ -196,9 +196,20 @@ export interface WarrantConfig {
   readonly admin: { readonly tokenEnv: string };
   readonly policy: PolicyConfig;
   readonly gateway: GatewayConfig;
-  readonly ledger: { readonly checkpointEvery: { readonly records: number; readonly ms: number } };
+  readonly ledger: LedgerConfig;
   readonly guard: GuardConfig;
   readonly dashboard: { readonly enabled: boolean };
+}
+
+/** `ledger` (docs/configuration.md, docs/architecture.md "Several replicas"). */
+export interface LedgerConfig {
+  readonly checkpointEvery: { readonly records: number; readonly ms: number };
+  /** `replicated` needs `store.kind: postgres`. */
+  readonly mode: 'single-writer' | 'replicated';
+  readonly integrateMs: number;
+  readonly leaseMs: number;
+  /** Note verifier keys of accepted witnesses. */
+  readonly witnesses: readonly string[];
 }
 
 /** Progressive trust (`guard.trust`, docs/guard.md). */

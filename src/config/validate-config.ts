@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { MAX_CHAIN_LINKS } from '../core/chain/verify-chain.ts';
 import { ConfigError } from '../core/errors.ts';
+import { parseNoteVerifierKey } from '../ledger/checkpoint.ts';
 import { headerBytesForDepth } from './header-budget.ts';
 import schema from './schema.json' with { type: 'json' };
 import type { WarrantConfig } from './types.ts';
@@ -56,6 +57,7 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       );
     }
   }
+  checkLedger(config);
   const trust = config.guard.trust;
   if (trust.initialLevel > trust.levels) {
     throw new ConfigError(
@@ -134,6 +136,31 @@ function checkCrossFieldRules(config: WarrantConfig): void {
       `expected at least ${longest} (the longest token lifetime), so tokens signed before a rotation keep verifying`,
     );
   }
+}
+
+/** The replicated ledger lives in PostgreSQL; its lease outlives two rounds; witness keys parse. */
+function checkLedger(config: WarrantConfig): void {
+  const { ledger } = config;
+  if (ledger.mode === 'replicated' && config.store.kind !== 'postgres')
+    throw new ConfigError(
+      '/ledger/mode',
+      'replicated requires store.kind postgres (the replicas share the ledger there); use single-writer with sqlite',
+    );
+  if (ledger.leaseMs <= 2 * ledger.integrateMs)
+    throw new ConfigError(
+      '/ledger/leaseMs',
+      `expected more than twice ledger.integrateMs (${2 * ledger.integrateMs}): the holder renews it every round`,
+    );
+  ledger.witnesses.forEach((key, i) => {
+    try {
+      parseNoteVerifierKey(key);
+    } catch {
+      throw new ConfigError(
+        `/ledger/witnesses/${i}`,
+        'expected a note verifier key <name>+<8 hex>+<base64 key>',
+      );
+    }
+  });
 }
 
 /** Budget names are unique (they key the spent amounts, overrides and refusals). */

@@ -182,6 +182,10 @@ export const ERROR_CODES = {
     'The checkpoint (a C2SP signed note) is malformed, a signature by a known key does not verify, or fewer known keys than required signed it.',
   WARRANT_LEDGER_NOTE_KEY_INVALID:
     'A note key is unusable: a verifier key that is not `<name>+<8 hex key hash>+<base64 of 0x01 and the Ed25519 public key>` or whose key hash does not match, a key name that is empty or has spaces or `+`, or a signing key that is not Ed25519.',
+  WARRANT_LEDGER_COSIGNATURE_INVALID:
+    'A witness co-signature was refused: the checkpoint is malformed or of another log, no stored checkpoint has its size and root, or no signature line verifies with a configured witness key (`ledger.witnesses`).',
+  WARRANT_LEDGER_TILE_NOT_FOUND:
+    'No such tile, entry bundle or checkpoint in the log: the path is not a C2SP tlog-tiles path, or the log does not hold that tile (at that width) yet.',
   // audit (src/ledger/audit)
   WARRANT_AUDIT_QUERY_INVALID:
     'An audit query has a malformed field: a time that is not ISO 8601, a limit or index out of range, an empty or unknown value. The error names the field.',

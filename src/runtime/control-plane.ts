@@ -1,7 +1,8 @@
 /**
  * The control plane as one process (`warrant serve`, and the first half of `warrant dev`): the STS with its
  * admin API on one listener, over the configured store and hot state, with its logs, metrics and traces.
- * Later the dashboard (`/ui`) and, with several gateway replicas, the ledger integrator (ledger-role.ts).
+ * With `ledger.mode: replicated` (several gateway replicas) it also competes for the ledger integrator lease
+ * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). Later the dashboard.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -37,6 +38,7 @@ import {
 } from '../telemetry/index.ts';
 import { loadCatalog } from './data-plane.ts';
 import { type HotState, openHotState } from './hot-state.ts';
+import { type LedgerIntegratorRole, startLedgerIntegrator } from './ledger-role.ts';
 
 export interface ControlPlane {
   readonly url: string;
@@ -51,6 +53,8 @@ export interface ControlPlane {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly tracing: Tracing;
+  /** With `ledger.mode: replicated`: the ledger integrator (under the lease) and the `/ledger/` routes. */
+  readonly ledger: LedgerIntegratorRole | undefined;
   close(): Promise<void>;
 }
 
@@ -74,6 +78,8 @@ export interface ControlPlaneOptions {
   readonly gatewayView?: { routes(): readonly GatewayRoute[]; catalog(): ActionCatalog };
   /** Called with every unexpected error, after it is logged (never with request contents). */
   readonly onError?: (error: unknown) => void;
+  /** `ledger.mode: replicated`: the PostgreSQL schema of the ledger (default `warrant_ledger`; tests). */
+  readonly ledgerSchema?: string;
   /** Default: `createLogger({ service: 'sts' })` (level and format from the CLI settings or `LOG_LEVEL`). */
   readonly logger?: Logger;
   /** Default: `createMetrics('sts')`, served at `/metrics`. */
@@ -181,6 +187,16 @@ export async function startControlPlane(
     sts.events.on('revoked', (event) => {
       if (event.kind !== undefined) metrics.sts.revoked(event.kind, event.revoked.length);
     });
+    // ledger.mode replicated: compete for the integrator lease, and serve the log (C2SP tlog-tiles).
+    const ledger =
+      config.ledger.mode === 'replicated'
+        ? await startLedgerIntegrator(config, {
+            ...(options.ledgerSchema ? { schema: options.ledgerSchema } : {}),
+            onError: (error) =>
+              logger.warn({ err: serializeError(error) }, 'ledger: integration round failed'),
+          })
+        : undefined;
+    if (ledger) opened.push(() => ledger.close());
     server.on(
       'request',
       stsRequestHandler(sts, {
@@ -194,7 +210,7 @@ export async function startControlPlane(
           ledger: ledgerReader,
           compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
         }),
-        routeExtensions: [approverApi(guard, sts, config.guard)],
+        routeExtensions: [approverApi(guard, sts, config.guard), ...(ledger ? [ledger.routes] : [])],
         logger,
         metrics,
         tracing,
@@ -218,6 +234,7 @@ export async function startControlPlane(
       logger,
       metrics,
       tracing,
+      ledger,
       close() {
         closing ??= (async () => {
           server.closeAllConnections();

@@ -24,6 +24,7 @@ import { type GuardRuntime, openGuardRuntime } from '../../src/guard/runtime.ts'
 import type { TrustView } from '../../src/guard/trust/trust-levels.ts';
 import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
 import { type DataPlane, startDataPlane } from '../../src/runtime/data-plane.ts';
+import { singleWriterOf } from '../../src/runtime/ledger-role.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { listen } from '../support/gateway-harness.ts';
 import { type Harness, startHarness } from '../support/sts-harness.ts';
@@ -143,7 +144,7 @@ async function call(method: string, path = '/crm/records'): Promise<number> {
 
 /** The ledger's records of the agent (decisions and autonomy statements), oldest first. */
 async function ledgerRecords(): Promise<DecisionRecord[]> {
-  const page = await plane!.ledger!.ledger.query({ caller: agent.agentId, limit: 1000 });
+  const page = await singleWriterOf(plane!.ledger).ledger.query({ caller: agent.agentId, limit: 1000 });
   return page.items.map((r) => r.record);
 }
 

@@ -21,6 +21,7 @@ import type { ConfigOverrides } from '../../src/config/types.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
 import { type DataPlane, startDataPlane } from '../../src/runtime/data-plane.ts';
+import { singleWriterOf } from '../../src/runtime/ledger-role.ts';
 import { AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { PAY, PAYMENT_GRANTS, PAYMENTS_CATALOG, PaymentsUpstream } from '../support/contain-fixture.ts';
 import { listen } from '../support/gateway-harness.ts';
@@ -264,7 +265,7 @@ test('kill -9 mid-rollback, then a re-run: every payment refunded exactly once, 
 
   // Every compensation is in the ledger once as done.
   await gw.drain!.drain();
-  const records = (await gw.ledger!.ledger.query({ txn, limit: 1000 })).items
+  const records = (await singleWriterOf(gw.ledger).ledger.query({ txn, limit: 1000 })).items
     .map((i) => i.record)
     .filter((r) => r.kind === 'containment' && r.containment?.step === 'compensate');
   assert.deepEqual(

@@ -20,6 +20,7 @@ import { tokenHash } from '../../src/core/jose/hash.ts';
 import { pendingLedgerRecords } from '../../src/guard/contain/ledger-inbox.ts';
 import type { ContainPlan } from '../../src/guard/contain/types.ts';
 import { type DataPlane, startDataPlane } from '../../src/runtime/data-plane.ts';
+import { singleWriterOf } from '../../src/runtime/ledger-role.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { PAY, PAYMENT_GRANTS, PAYMENTS_CATALOG, PaymentsUpstream } from '../support/contain-fixture.ts';
 import { listen } from '../support/gateway-harness.ts';
@@ -165,7 +166,7 @@ async function snapshot(txn: string) {
 async function containmentRecords(txn: string) {
   await gw1.drain!.drain();
   assert.equal(await pendingLedgerRecords(h.plane.guard.store.sql), 0);
-  const page = await gw1.ledger!.ledger.query({ txn, limit: 1000 });
+  const page = await singleWriterOf(gw1.ledger).ledger.query({ txn, limit: 1000 });
   return page.items.map((i) => i.record).filter((r) => r.kind === 'containment');
 }
 
@@ -358,7 +359,7 @@ test('a failing compensation is recorded and reported, the others go on, and the
 
 test('the ledger holding the containment records still verifies offline (audit export, key, verify)', async () => {
   await gw1.drain!.drain();
-  await gw1.ledger!.integrator.integrate();
+  await singleWriterOf(gw1.ledger).integrator.integrate();
   const data = h.config.dataDir;
   const query = await cli(['audit', 'query', '--data', data, '--txn', main.txn, '--json']);
   assert.equal(query.code, 0, query.stderr);

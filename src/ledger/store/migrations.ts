@@ -43,6 +43,36 @@ CREATE TABLE ledger_checkpoints (
 )${d.table};
 `,
   },
+  {
+    // The replicated ledger (Tessera's sequencer/integrator split, src/ledger/replicated/): gateway
+    // replicas insert acknowledged records into `ledger_pending` (no index: no contention), the holder of
+    // the `ledger_lease` row moves them into `ledger_records` with the tiles and a checkpoint, in one
+    // transaction. Created on SQLite too (one migration list), where nothing uses them.
+    version: 2,
+    name: '002_replicated',
+    sql: (d) => `
+CREATE TABLE ledger_pending (
+  seq ${d === POSTGRES_DIALECT ? 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY' : 'INTEGER PRIMARY KEY'},
+  record TEXT NOT NULL,
+  time ${d.int} NOT NULL,
+  replica TEXT NOT NULL
+)${d.table};
+
+CREATE TABLE ledger_lease (
+  id ${d.int} PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL,
+  expires ${d.int} NOT NULL
+)${d.table};
+
+CREATE TABLE ledger_tiles (
+  level ${d.int} NOT NULL CHECK (level >= 0 AND level < 64),
+  idx ${d.int} NOT NULL CHECK (idx >= 0),
+  width ${d.int} NOT NULL CHECK (width >= 1 AND width <= 256),
+  hashes ${d.bytes} NOT NULL CHECK (length(hashes) = 32 * width),
+  PRIMARY KEY (level, idx)
+)${d.keyedTable};
+`,
+  },
 ];
 
 export const SQLITE_LEDGER_MIGRATIONS: readonly Migration[] = inDialect(MIGRATIONS, SQLITE_DIALECT);

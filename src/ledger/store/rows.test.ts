@@ -58,6 +58,13 @@ describe('ledger migrations', () => {
     assert.match(sqlite!.sql, /leaf_hash BLOB NOT NULL/);
     assert.equal(sqlite!.sql.match(/\) STRICT;/g)?.length, 2);
     assert.match(postgres!.sql, /idx BIGINT PRIMARY KEY/);
+    const [, sqlite2, postgres2] = [0, SQLITE_LEDGER_MIGRATIONS[1]!, POSTGRES_LEDGER_MIGRATIONS[1]!];
+    assert.deepEqual(
+      [sqlite2.version, sqlite2.name, postgres2.name],
+      [2, '002_replicated', '002_replicated'],
+    );
+    assert.match(sqlite2.sql, /seq INTEGER PRIMARY KEY/);
+    assert.match(postgres2.sql, /seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY/);
     assert.match(postgres!.sql, /root BYTEA NOT NULL/);
     assert.doesNotMatch(postgres!.sql, /STRICT/);
   });

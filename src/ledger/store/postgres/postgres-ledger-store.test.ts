@@ -31,7 +31,7 @@ ledgerStoreContract('postgres', {
 });
 
 describe('PostgreSQL ledger store', () => {
-  test('tables live in the named schema, migration 1 recorded', async () => {
+  test('tables live in the named schema, migrations 1 and 2 recorded', async () => {
     const schema = freshSchema();
     await (await open(schema)).close();
     const { rows } = await admin.query(
@@ -40,10 +40,22 @@ describe('PostgreSQL ledger store', () => {
     );
     assert.deepEqual(
       rows.map((r) => r.table_name),
-      ['ledger_checkpoints', 'ledger_records', 'schema_migrations'],
+      [
+        'ledger_checkpoints',
+        'ledger_lease',
+        'ledger_pending',
+        'ledger_records',
+        'ledger_tiles',
+        'schema_migrations',
+      ],
     );
-    const versions = await admin.query(`SELECT version, name FROM "${schema}".schema_migrations`);
-    assert.deepEqual(versions.rows, [{ version: 1, name: '001_ledger' }]);
+    const versions = await admin.query(
+      `SELECT version, name FROM "${schema}".schema_migrations ORDER BY version`,
+    );
+    assert.deepEqual(versions.rows, [
+      { version: 1, name: '001_ledger' },
+      { version: 2, name: '002_replicated' },
+    ]);
   });
 
   test('two writers racing for the same index: one wins, the other gets a conflict', async () => {

@@ -49,7 +49,10 @@ describe('SQLite ledger store', () => {
         .prepare('SELECT version, name FROM schema_migrations')
         .all()
         .map((r) => ({ ...r })),
-      [{ version: 1, name: '001_ledger' }],
+      [
+        { version: 1, name: '001_ledger' },
+        { version: 2, name: '002_replicated' },
+      ],
     );
     db.close();
   });
