@@ -43,11 +43,23 @@ export function startLedgerInboxDrain(options: {
       if (rows.length < BATCH || stopped) return total;
     }
   };
+  // A drain asked for while one runs must still see what was queued after that one claimed its rows: it
+  // runs once more after it (one follow-up, shared by everyone who asked meanwhile).
+  let next: Promise<number> | undefined;
   const drain = (): Promise<number> => {
-    running ??= drainOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
+    if (running === undefined) {
+      running = drainOnce().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    next ??= running
+      .catch(() => 0)
+      .then(() => {
+        next = undefined;
+        return drain();
+      });
+    return next;
   };
   const kick = () => {
     if (stopped) return;
