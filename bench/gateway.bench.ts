@@ -58,7 +58,7 @@ import {
   saturate,
   sequential,
 } from './lib/load.ts';
-import { SCALE, verdict } from './lib/measure.ts';
+import { goal, SCALE, verdict } from './lib/measure.ts';
 import type { StsServerSpec } from './lib/sts-server.ts';
 
 const CONCURRENCY = 32;
@@ -77,7 +77,8 @@ const PATH = '/crm/contacts/42';
 const EXPECT = '"name":"Ada Lovelace"';
 
 /** DESIGN §9 goals. */
-const GOALS = { cpuInVerifies: 1.5, throughputRatio: 0.35, addedP50Ms: 0.25, addedP99Ms: 0.6 };
+/** DESIGN §9 goals; the latency goals are over the floor (one Ed25519 verify + one 1 KiB fdatasync'ed append). */
+const GOALS = { cpuInVerifies: 1.5, throughputRatio: 0.35, overFloorP50Ms: 0.15, overFloorP99Ms: 0.6 };
 
 interface TargetSpec {
   readonly target: Target;
@@ -345,11 +346,11 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   if (fullRow.extra) {
     const e = fullRow.extra;
     console.log(
-      `gateway window: chain cache ${e['chainHits']} hits / ${e['chainMisses']} misses; decision cache ${e['decisionHits']} hits / ${e['decisionMisses']} misses; ${e['logRecords']} records in ${e['logBatches']} fdatasync batches (${((e['logRecords'] ?? 0) / Math.max(1, e['logBatches'] ?? 0)).toFixed(1)} per batch)`,
+      `gateway window: presented-chain cache ${e['presentedHits']} hits / ${e['presentedMisses']} misses (chain cache behind it ${e['chainHits']} / ${e['chainMisses']}); call-decision cache ${e['callHits']} hits / ${e['callMisses']} misses (policy cache ${e['decisionHits']} / ${e['decisionMisses']}); ${e['logRecords']} records in ${e['logBatches']} fdatasync batches (${((e['logRecords'] ?? 0) / Math.max(1, e['logBatches'] ?? 0)).toFixed(1)} per batch)`,
     );
   }
   console.log(
-    `fdatasync floor (700-byte append + fdatasync, sequential, in the decision log's directory): p50 ${ms(quantile(fsync, 0.5))} ms, p99 ${ms(quantile(fsync, 0.99))} ms`,
+    `fdatasync floor (1 KiB append + fdatasync, sequential, in the decision log's directory): p50 ${ms(quantile(fsync, 0.5))} ms, p99 ${ms(quantile(fsync, 0.99))} ms`,
   );
   console.log(
     `Ed25519 verify (node:crypto, in the gateway process; before c=1, before the gateway's window, at the end): ${verifies.map((v) => v.toFixed(1)).join(' / ')} µs CPU; median ${verifyMicros.toFixed(1)} µs`,
@@ -369,12 +370,46 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   console.log(
     `2 throughput gateway / proxy                ${tputRatio.toFixed(3).padEnd(20)} ≥ ${GOALS.throughputRatio}     ${verdict(tputRatio >= GOALS.throughputRatio)}`,
   );
+  // The floor: the physical cost of verifying the proof and making the record durable, same run.
+  const floorMs = verifyMicros / 1000 + quantile(fsync, 0.5);
+  const p50Goal = floorMs + GOALS.overFloorP50Ms;
+  const p99Goal = floorMs + GOALS.overFloorP99Ms;
   console.log(
-    `3 added latency c=1, p50 (gw − proxy)       ${`${ms(addedP50)} ms`.padEnd(20)} ≤ ${GOALS.addedP50Ms} ms  ${verdict(addedP50 <= GOALS.addedP50Ms)}`,
+    `3 added latency c=1, p50 (gw − proxy)       ${`${ms(addedP50)} ms`.padEnd(20)} ≤ ${ms(p50Goal)} ms  ${verdict(addedP50 <= p50Goal)}`,
   );
   console.log(
-    `3 added latency c=1, p99 (gw − proxy)       ${`${ms(addedP99)} ms`.padEnd(20)} ≤ ${GOALS.addedP99Ms} ms   ${verdict(addedP99 <= GOALS.addedP99Ms)}`,
+    `3 added latency c=1, p99 (gw − proxy)       ${`${ms(addedP99)} ms`.padEnd(20)} ≤ ${ms(p99Goal)} ms  ${verdict(addedP99 <= p99Goal)}`,
   );
+  const proxyBase = `proxy ${plainRow.serverMicrosPerRequest!.toFixed(1)} µs CPU/req, Ed25519 verify ${verifyMicros.toFixed(1)} µs CPU`;
+  goal({
+    figure: 'gateway CPU per request over the plain proxy, in Ed25519 verifications',
+    goal: `≤ ${GOALS.cpuInVerifies} ×`,
+    measured: `${inVerifies.toFixed(2)} × (${cpuDiff.toFixed(1)} µs)`,
+    baseline: proxyBase,
+    met: inVerifies <= GOALS.cpuInVerifies,
+  });
+  goal({
+    figure: 'gateway throughput / plain proxy throughput (c=32)',
+    goal: `≥ ${GOALS.throughputRatio}`,
+    measured: tputRatio.toFixed(3),
+    baseline: `proxy ${Math.round(rps(plainRow))} req/s`,
+    met: tputRatio >= GOALS.throughputRatio,
+  });
+  const floorText = `floor ${ms(floorMs)} ms (verify ${ms(verifyMicros / 1000)} + fdatasync p50 ${ms(quantile(fsync, 0.5))}); proxy c=1`;
+  goal({
+    figure: 'gateway added latency at c=1, p50',
+    goal: `≤ floor + ${GOALS.overFloorP50Ms} ms = ${ms(p50Goal)} ms`,
+    measured: `${ms(addedP50)} ms`,
+    baseline: `${floorText} p50 ${ms(quantile(plainRow.c1, 0.5))} ms`,
+    met: addedP50 <= p50Goal,
+  });
+  goal({
+    figure: 'gateway added latency at c=1, p99',
+    goal: `≤ floor + ${GOALS.overFloorP99Ms} ms = ${ms(p99Goal)} ms`,
+    measured: `${ms(addedP99)} ms`,
+    baseline: `${floorText} p99 ${ms(quantile(plainRow.c1, 0.99))} ms`,
+    met: addedP99 <= p99Goal,
+  });
   const directRow = rows.get(direct)!;
   console.log(
     `  (context: proxy / direct throughput ${(rps(plainRow) / rps(directRow)).toFixed(3)}; proxy adds ${ms(quantile(plainRow.c1, 0.5) - quantile(directRow.c1, 0.5))} ms p50 over direct)`,

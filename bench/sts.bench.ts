@@ -16,6 +16,8 @@
  *                         printed directory (summarise with bench/lib/cpuprofile-summary.ts)
  *   BENCH_STS_PHASES=1    the STS children time store calls and the DPoP check in the c=1 window (printed)
  *   BENCH_WAIT_QUIET_S=n  before each server, wait up to n s for other processes to leave the cores idle
+ *   BENCH_STS_AB=1        two more SQLite rows, same run: synchronous=FULL with SQLite's inline checkpoints, and
+ *                         synchronous=NORMAL with inline checkpoints (the store before issue 13); not goals
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -56,7 +58,7 @@ import {
   saturate,
   sequential,
 } from './lib/load.ts';
-import { SCALE, verdict } from './lib/measure.ts';
+import { goal, SCALE, verdict } from './lib/measure.ts';
 import type { PhaseTotals, StsServerSpec } from './lib/sts-server.ts';
 
 const CONCURRENCY = 16;
@@ -72,12 +74,15 @@ const LATENCY_MAX_MS = Math.max(3000, 8000 * SCALE);
 
 const ADMIN_TOKEN = newAdminToken();
 const PROFILE = process.env['BENCH_STS_PROFILE'] === '1';
+/** Same-run A/B of the SQLite store's durability and checkpoint levers (issue 13). */
+const AB = process.env['BENCH_STS_AB'] === '1';
 const FORM = 'application/x-www-form-urlencoded';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 interface Result {
   readonly name: string;
-  readonly kind: 'warrant' | 'baseline' | 'floor';
+  /** `ab`: a Warrant variant measured for a same-run A/B, not held to the goals. */
+  readonly kind: 'warrant' | 'ab' | 'baseline' | 'floor';
   readonly p50: number;
   readonly p99: number;
   /** Sequential requests behind p50/p99. */
@@ -370,8 +375,9 @@ async function benchWarrant(
   store: StsServerSpec['store'],
   dir: string,
   idp: PersonIdp,
+  kind: 'warrant' | 'ab' = 'warrant',
 ): Promise<Result> {
-  const dataDir = join(dir, `data-${store.kind}`);
+  const dataDir = join(dir, `data-${store.kind}-${kind}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const spec: StsServerSpec = {
     store,
@@ -405,7 +411,7 @@ async function benchWarrant(
   }
   try {
     const workload = await warrantWorkload({ url: child.ready.url, adminToken: ADMIN_TOKEN }, idp);
-    const result = await measureServer(name, 'warrant', workload, child.pid, hooks);
+    const result = await measureServer(name, kind, workload, child.pid, hooks);
     return { ...result, ...(phases ? { phases } : {}) };
   } finally {
     await child.stop();
@@ -535,6 +541,20 @@ export async function run(): Promise<void> {
         idp,
       ),
     );
+    if (AB)
+      for (const [name, options] of [
+        ['SQLite FULL, inline checkpoints (A/B)', { checkpoints: 'inline' }],
+        ['SQLite NORMAL, inline ckpt (pre-13, A/B)', { synchronous: 'normal', checkpoints: 'inline' }],
+      ] as const)
+        results.push(
+          await benchWarrant(
+            name,
+            { kind: 'sqlite', path: join(dir, `warrant-${results.length}.db`), ...options },
+            dir,
+            idp,
+            'ab',
+          ),
+        );
     results.push(
       await benchWarrant(
         'Warrant STS, PostgreSQL',
@@ -591,6 +611,35 @@ function report(results: readonly Result[]): void {
     console.log(`  ${r.name}: p99 ${ms(r.p99)} ms ≤ 3 ms: ${verdict(r.p99 <= 3)}`);
     console.log(`  ${r.name}: ${Math.round(r.rps)} exchanges/s ≥ 2,000/s: ${verdict(r.rps >= 2000)}`);
     console.log(`  ${r.name}: throughput ${ratio.toFixed(2)} × oidc-provider ≥ 1.0: ${verdict(ratio >= 1)}`);
+    const base = `oidc-provider ${Math.round(baseline.rps)} req/s, p50 ${ms(baseline.p50)} ms, p99 ${ms(baseline.p99)} ms`;
+    goal({
+      figure: `token exchange p50, ${r.name}`,
+      goal: '≤ 1 ms',
+      measured: `${ms(r.p50)} ms`,
+      baseline: base,
+      met: r.p50 <= 1,
+    });
+    goal({
+      figure: `token exchange p99, ${r.name}`,
+      goal: '≤ 3 ms',
+      measured: `${ms(r.p99)} ms`,
+      baseline: base,
+      met: r.p99 <= 3,
+    });
+    goal({
+      figure: `token exchanges/s, ${r.name}`,
+      goal: '≥ 2,000/s',
+      measured: `${Math.round(r.rps)}/s`,
+      baseline: base,
+      met: r.rps >= 2000,
+    });
+    goal({
+      figure: `token exchange throughput / oidc-provider, ${r.name}`,
+      goal: '≥ 1.0',
+      measured: ratio.toFixed(2),
+      baseline: base,
+      met: ratio >= 1,
+    });
   }
 
   for (const r of results) {

@@ -65,12 +65,12 @@ function ed25519VerifyMicros(ms: number, messageBytes = 512): { cpuMicros: numbe
   return { cpuMicros: (cpu.user + cpu.system) / n, wallMicros: (wall * 1000) / n };
 }
 
-/** The durability floor: `n` sequential 700-byte appends, each followed by fdatasync (ms each, sorted). */
+/** The durability floor: `n` sequential 1 KiB appends, each followed by fdatasync (ms each, sorted). */
 async function fsyncProbe(dir: string, n: number): Promise<number[]> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `fsync-probe-${process.pid}.jsonl`);
   const file = await open(path, 'a', 0o600);
-  const line = `${JSON.stringify({ pad: 'x'.repeat(680) })}\n`;
+  const line = `${JSON.stringify({ pad: 'x'.repeat(1013) })}\n`;
   const times: number[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -120,8 +120,14 @@ serveCommands(
     stats() {
       const g = gw.gateway;
       return {
+        // A repeat presentation is answered by the presented-text cache (`texts`); `chains` and `tokens`
+        // are consulted only when that misses, and the per-call decisions are in `callCache`.
+        presentedHits: g.chainCache.texts.hits,
+        presentedMisses: g.chainCache.texts.misses,
         chainHits: g.chainCache.chains.hits,
         chainMisses: g.chainCache.chains.misses,
+        callHits: g.callCache.hits,
+        callMisses: g.callCache.misses,
         decisionHits: g.decisionCache.hits,
         decisionMisses: g.decisionCache.misses,
         ...(decisions instanceof FileDecisionLog

@@ -65,3 +65,42 @@ export function report(title: string, baseline: Measurement, rows: readonly Meas
     );
   }
 }
+
+/**
+ * One DESIGN §9 goal as measured in this run: what, the goal, the figure, the same-run baseline it is a
+ * ratio to (or is measured beside), and whether it is met. `npm run bench -- --check` collects these.
+ */
+export interface GoalResult {
+  readonly figure: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly baseline: string;
+  readonly met: boolean;
+}
+
+/** A scaling row: how one figure moves with a size (chain depth, agents, records, policies). */
+export interface ScalingResult {
+  readonly figure: string;
+  readonly size: string;
+  readonly measured: string;
+  readonly baseline: string;
+}
+
+/** Everything the suites of this process reported, in order (read by bench/run.ts --check). */
+export const results: { goals: GoalResult[]; scaling: ScalingResult[] } = { goals: [], scaling: [] };
+
+/** Records a §9 goal's result (and prints it, so a suite run alone says met or missed too). */
+export function goal(result: GoalResult): void {
+  results.goals.push(result);
+  console.log(
+    `  §9 ${result.figure}: ${result.measured} (goal ${result.goal}; baseline ${result.baseline}) ${result.met ? 'met' : 'MISSED'}`,
+  );
+}
+
+/** Records a scaling row (and prints it). */
+export function scaling(result: ScalingResult): void {
+  results.scaling.push(result);
+  console.log(
+    `  scaling ${result.figure} @ ${result.size}: ${result.measured} (baseline ${result.baseline})`,
+  );
+}

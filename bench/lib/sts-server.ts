@@ -18,7 +18,9 @@ import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 
 export interface StsServerSpec {
   /** An SQLite path (`:memory:` for none) or a PostgreSQL schema. */
-  readonly store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
+  readonly store:
+    | { kind: 'sqlite'; path: string; synchronous?: 'full' | 'normal'; checkpoints?: 'worker' | 'inline' }
+    | { kind: 'postgres'; url: string; schema: string };
   readonly trustDomain: string;
   readonly dataDir: string;
   readonly adminToken: string;
@@ -79,6 +81,8 @@ if (spec.phases) {
   timeAsync(store.statusLists, 'allocate', 'store: statusLists.allocate');
   timeAsync(store.tokens, 'record', 'store: tokens.record');
   timeAsync(plane.sts, 'mintWarrant', 'mintWarrant (allocate + sign + record)');
+  timeAsync(store.tokens, 'revoke', 'store: tokens.revoke (cascade + status bits)');
+  timeAsync(plane.sts, 'revoke', 'sts.revoke (store + revocation events)');
   const [handler] = plane.server.listeners('request') as ((req: unknown, res: unknown) => unknown)[];
   plane.server.removeAllListeners('request');
   plane.server.on('request', (req, res) => {

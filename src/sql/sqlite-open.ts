@@ -19,6 +19,11 @@ export interface SqliteConnectionOptions {
   readonly busyTimeoutMs: number;
   /** Truncate the WAL to this many bytes after a checkpoint (SQLite's default: no limit). */
   readonly journalSizeLimit?: number;
+  /**
+   * `false`: no automatic checkpoint inside a COMMIT (`wal_autocheckpoint = 0`); the caller checkpoints
+   * off the request path (see startCheckpointer). Default: SQLite's automatic checkpoint.
+   */
+  readonly autoCheckpoint?: boolean;
 }
 
 export interface SqliteFileOptions extends SqliteConnectionOptions {
@@ -64,7 +69,8 @@ export function connectSqlite(path: string, options: SqliteConnectionOptions): D
         `PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)};` +
         (options.journalSizeLimit === undefined
           ? ''
-          : ` PRAGMA journal_size_limit = ${Math.trunc(options.journalSizeLimit)};`),
+          : ` PRAGMA journal_size_limit = ${Math.trunc(options.journalSizeLimit)};`) +
+        (options.autoCheckpoint === false ? ' PRAGMA wal_autocheckpoint = 0;' : ''),
     );
     return db;
   } catch (error) {

@@ -9,6 +9,9 @@ export type OpenStoreOptions =
       path: string;
       busyTimeoutMs?: number;
       clock?: Clock;
+      /** Benchmarks' A/B only (see SqliteStoreOptions). */
+      synchronous?: 'full' | 'normal';
+      checkpoints?: 'worker' | 'inline';
     }
   | {
       kind: 'postgres';

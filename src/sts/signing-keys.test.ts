@@ -29,6 +29,11 @@ test('rotation keeps the previous key published for the overlap, then drops it',
     await vault.rotate(ring, 'EdDSA', 600, 1000);
     assert.notEqual(ring.current.kid, old);
     assert.equal(ring.keySet(1500).size, 2);
+    // trusts(kid) agrees with keySet: the retired key until its overlap ends, the current one always.
+    assert.equal(ring.trusts(old, 1500), true);
+    assert.equal(ring.trusts(ring.current.kid, 1500), true);
+    assert.equal(ring.trusts(old, 1600), false, 'the overlap ends at rotation + 600');
+    assert.equal(ring.trusts('unknown-kid', 1500), false);
     const reloaded = await vault.load('EdDSA', 1500);
     assert.equal(reloaded.keySet(1500).size, 2);
     assert.equal(

@@ -2,11 +2,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { WarrantConfig } from '../config/types.ts';
 import { ChainCache } from '../core/chain/index.ts';
+import { VerifiedCache } from '../core/chain/verified-token-cache.ts';
 import { DpopNonces, type VerifiedDpopProof, verifyDpopProof } from '../core/dpop/index.ts';
 import { WarrantError } from '../core/errors.ts';
 import { tokenHash } from '../core/jose/hash.ts';
 import type { SigningKeyRing } from '../core/jose/key-set.ts';
-import { type IdentityClaims, signToken, type WarrantClaims } from '../core/tokens/index.ts';
+import {
+  type IdentityClaims,
+  signToken,
+  type VerifiedToken,
+  type WarrantClaims,
+} from '../core/tokens/index.ts';
 import type { ApprovalStore } from '../guard/approvals/store.ts';
 import {
   type AgentParty,
@@ -89,6 +95,8 @@ export class Sts {
   readonly trustedIssuers: TrustedIssuers;
   readonly decisions = new DecisionCache();
   readonly chainCache = new ChainCache();
+  /** Subject warrants of exchanges already verified, by text (see verifyParent). */
+  readonly verifiedParents = new VerifiedCache<VerifiedToken<'warrant'>>(10_000);
   readonly events = new EventEmitter<{ revoked: [RevocationEvent] }>();
   readonly clock: () => number;
   /**

@@ -73,7 +73,8 @@ export function grantsAt(i: number): Grant[] {
 }
 
 /** A valid chain of `links` warrants (root included), all from one txn, one person, at time `now`. */
-export function buildChain(links: number, now = Math.floor(Date.now() / 1000)): ChainFixture {
+/** `maxDepth`: every link's depth budget (default 5; a longer chain needs more). */
+export function buildChain(links: number, now = Math.floor(Date.now() / 1000), maxDepth = 5): ChainFixture {
   const { issuerKey, agentKeys } = fixtureKeys(links + 1);
   const agents = agentKeys.map((key, i) => ({ id: agentId(i), key }));
   const claims: WarrantClaims[] = [];
@@ -89,7 +90,7 @@ export function buildChain(links: number, now = Math.floor(Date.now() / 1000)): 
       txn: 'txn-7f3a',
       task: 'refund-dispute',
       depth: i,
-      max_depth: 5,
+      max_depth: maxDepth,
       may_delegate: { aud: ['spiffe://warrant.test/agent/*'] },
       cnf: { jkt: agents[i]!.key.kid },
       status: { idx: i, uri: `${ISSUER}/status/1` },

@@ -220,6 +220,24 @@ describe('verifyChain', () => {
     assert.equal(cache.chains.size, 0);
   });
 
+  test('a cached text answers only the exact same text: a forged chain sharing its tail is verified (and refused)', () => {
+    const f = buildChain(3);
+    const cache = new ChainCache();
+    const header = f.tokens.join(', ');
+    verifyChain(header, options(f, { cache }));
+    // Same last link (same tail, so the same cache slot), a forged first link.
+    const [root, hop, leaf] = f.tokens as [string, string, string];
+    const forgedRoot = `${root.slice(0, -4)}${root.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    const forged = [forgedRoot, hop, leaf].join(', ');
+    assert.throws(() => verifyChain(forged, options(f, { cache })), ChainError);
+    assert.equal(cache.texts.hits, 0);
+    // The same for a single warrant whose text differs before its signature.
+    verifyWarrant(leaf, options(f, { cache }));
+    const [h, p, sig] = leaf.split('.') as [string, string, string];
+    const forgedLeaf = [h, `${p.slice(0, -2)}${p.endsWith('QQ') ? 'Qg' : 'QQ'}`, sig].join('.');
+    assert.throws(() => verifyWarrant(forgedLeaf, options(f, { cache })));
+  });
+
   test('verifyWarrant checks a single leaf with audience and holder', () => {
     const f = buildChain(3);
     const cache = new ChainCache();

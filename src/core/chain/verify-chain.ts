@@ -48,15 +48,42 @@ export interface VerifyChainOptions {
   readonly cache?: ChainCache;
 }
 
+/** A presented text and what verifying it gave. */
+export interface PresentedText {
+  readonly text: string;
+  readonly value: VerifiedChain | VerifiedWarrant;
+}
+
+/**
+ * The presented-text cache's key: the kind and the text's last 86 characters (a base64url Ed25519
+ * signature; the last link's signature for a chain). A key taken from the whole ~4 KiB header made every
+ * request hash the whole string — ~10 µs per lookup on the gateway (issue 13); a hit is honoured only if
+ * the stored text equals the presented one (a memory compare), so a shared tail is just a miss.
+ */
+const TAIL = 86;
+const textKey = (kind: 'c' | 'w', text: string): string => `${kind}${text.slice(-TAIL)}`;
+
+/** The cached result for exactly `text`, if any. */
+function presented(cache: ChainCache, kind: 'c' | 'w', text: string, now: number) {
+  const entry = cache.texts.get(textKey(kind, text), now);
+  if (entry === undefined) return undefined;
+  if (entry.text === text) return entry.value;
+  // Same tail, other text: a miss (counted as one).
+  cache.texts.hits--;
+  cache.texts.misses++;
+  return undefined;
+}
+
 export class ChainCache {
   readonly tokens: VerifiedCache<VerifiedWarrant>;
   readonly chains: VerifiedCache<VerifiedChain>;
   /**
-   * The same results keyed by the exact presented text (a compact JWS, or a `Warrant-Chain` value): a
-   * repeat presentation costs one map lookup instead of re-hashing every link. Safe because one token
-   * string has exactly one meaning (canonical encodings only).
+   * The same results for the exact presented text (a compact JWS, or a `Warrant-Chain` value): a repeat
+   * presentation costs one map lookup instead of re-hashing every link. Safe because one token string has
+   * exactly one meaning (canonical encodings only). Keyed by the text's tail (the last signature) with the
+   * whole text kept and compared on a hit (see textKey).
    */
-  readonly texts: VerifiedCache<VerifiedChain | VerifiedWarrant>;
+  readonly texts: VerifiedCache<PresentedText>;
   constructor(maxEntries = 10_000) {
     this.tokens = new VerifiedCache(maxEntries);
     this.chains = new VerifiedCache(maxEntries);
@@ -125,10 +152,10 @@ const tolerance = (o: VerifyChainOptions) =>
 export function verifyChain(chain: readonly string[] | string, options: VerifyChainOptions): VerifiedChain {
   if (typeof chain === 'string' && options.cache) {
     const now = options.now ?? epochSeconds();
-    const seen = options.cache.texts.get(`c ${chain}`, now) as VerifiedChain | undefined;
+    const seen = presented(options.cache, 'c', chain, now) as VerifiedChain | undefined;
     if (seen) return checkChainUse(seen, options, now);
     const result = verifyChain(splitChainHeader(chain), options);
-    options.cache.texts.set(`c ${chain}`, result, result.exp);
+    options.cache.texts.set(textKey('c', chain), { text: chain, value: result }, result.exp);
     return result;
   }
   const compacts = typeof chain === 'string' ? splitChainHeader(chain) : chain;
@@ -197,7 +224,8 @@ function buildChain(
 /** Verifies a single warrant (no chain) with the same cache: signature, kind, times, audience, holder. */
 export function verifyWarrant(compact: string, options: VerifyChainOptions): VerifiedWarrant {
   const now = options.now ?? epochSeconds();
-  const byText = options.cache?.texts.get(`w ${compact}`, now) as VerifiedWarrant | undefined;
+  const byText =
+    options.cache && (presented(options.cache, 'w', compact, now) as VerifiedWarrant | undefined);
   if (byText) {
     checkTimes(byText.claims, { ...options, now });
     checkContext(byText, options);
@@ -205,7 +233,8 @@ export function verifyWarrant(compact: string, options: VerifyChainOptions): Ver
   }
   const hash = tokenHash(compact);
   const cached = options.cache?.tokens.get(hash, now);
-  if (cached) options.cache?.texts.set(`w ${compact}`, cached, cached.claims.exp);
+  if (cached)
+    options.cache?.texts.set(textKey('w', compact), { text: compact, value: cached }, cached.claims.exp);
   if (cached === undefined) {
     const verified = verifyToken('warrant', compact, {
       keys: options.keys,
@@ -214,7 +243,7 @@ export function verifyWarrant(compact: string, options: VerifyChainOptions): Ver
       ...tolerance(options),
     });
     options.cache?.tokens.set(hash, verified, verified.claims.exp);
-    options.cache?.texts.set(`w ${compact}`, verified, verified.claims.exp);
+    options.cache?.texts.set(textKey('w', compact), { text: compact, value: verified }, verified.claims.exp);
     checkContext(verified, options);
     return verified;
   }

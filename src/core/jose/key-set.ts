@@ -95,6 +95,11 @@ export class SigningKeyRing {
     return new KeySet([this.#current, ...this.#prune(now).map((r) => r.key)]);
   }
 
+  /** Whether `kid` is in `keySet(now)`, without building it. */
+  trusts(kid: string, now: number): boolean {
+    return this.#current.kid === kid || this.#previous.some((r) => r.key.kid === kid && r.until > now);
+  }
+
   #prune(now: number): RetiredKey[] {
     this.#previous = this.#previous.filter((r) => r.until > now);
     return this.#previous;

@@ -36,11 +36,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const clock = options.clock ?? systemClock;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function');
 
-  const pool = createPostgresPool({ url, schema, max: poolSize });
+  // JIT off: every statement of the store is short OLTP work, but the planner's row estimates for the
+  // recursive revocation cascade run to millions, past jit_above_cost — it then JIT-compiled for hundreds
+  // of ms a statement that touches a few rows (issue 13: a 1,000-descendant revocation took ~400 ms).
+  const noJit = { jit: 'off' };
+  const pool = createPostgresPool({ url, schema, max: poolSize, settings: noJit });
   // Status-index allocation commits asynchronously (no WAL flush wait, so the hot counter row is locked
   // for microseconds, not a disk flush). Safe: an index matters only once a token carrying it is
   // recorded, and that later synchronous commit flushes the WAL past the allocation too.
-  const allocationPool = createPostgresPool({ url, schema, max: 2, settings: { synchronous_commit: 'off' } });
+  const allocationPool = createPostgresPool({
+    url,
+    schema,
+    max: 2,
+    settings: { ...noJit, synchronous_commit: 'off' },
+  });
   try {
     await migratePool(pool, schema, POSTGRES_MIGRATIONS, Math.floor(clock()));
   } catch (error) {

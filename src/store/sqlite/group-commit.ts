@@ -10,7 +10,7 @@ interface Pending {
  * Group commit for one SQLite connection. Writes queued during one turn of the event loop run together
  * in a single `BEGIN IMMEDIATE … COMMIT` (one WAL append instead of one per write), each inside its own
  * savepoint so a failing write is undone alone and rejects alone. Every promise settles only after the
- * COMMIT, so a resolved write is durable (WAL, `synchronous=NORMAL`). A lone write skips the savepoint.
+ * COMMIT, so a resolved write is durable (WAL, `synchronous=FULL`: it survives power loss). A lone write skips the savepoint.
  */
 export class GroupCommit {
   readonly #db: DatabaseSync;

@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { type Checkpointer, startCheckpointer } from '../../sql/sqlite-checkpointer.ts';
 import { openSqliteFile } from '../../sql/sqlite-open.ts';
 import { SQLITE_MIGRATIONS } from '../migrations.ts';
 import type { Clock, Store } from '../ports.ts';
@@ -17,6 +18,12 @@ export interface SqliteStoreOptions {
   path: string;
   /** How long a writer waits for another process's lock (default 5000 ms). */
   busyTimeoutMs?: number;
+  /**
+   * For benchmarks' same-run A/B only (the STS never sets these): `normal` drops power-loss durability,
+   * `inline` lets SQLite checkpoint inside a COMMIT. Defaults: `full`, `worker`.
+   */
+  synchronous?: 'full' | 'normal';
+  checkpoints?: 'worker' | 'inline';
   /** Epoch seconds (default: the system clock). */
   clock?: Clock;
 }
@@ -24,7 +31,8 @@ export interface SqliteStoreOptions {
 const systemClock: Clock = () => Date.now() / 1000;
 
 /**
- * Opens (creating when missing) an SQLite store: WAL, `synchronous=NORMAL`, a busy timeout, migrations
+ * Opens (creating when missing) an SQLite store: WAL, `synchronous=FULL`, checkpoints on a worker thread,
+ * a busy timeout, migrations
  * applied. Every statement is prepared once here. Reads run at once; each write is one synchronous unit
  * (nothing of this process interleaves with it) inside a group-committed `BEGIN IMMEDIATE` transaction,
  * which also serialises it against other processes on the same file.
@@ -35,14 +43,22 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const busyTimeoutMs = integer(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs');
   const clock = options.clock ?? systemClock;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function');
+  // synchronous=FULL: an issued token and its status slot survive power loss, not only a process crash
+  // (a warrant handed out must stay revocable). Checkpoints run on a worker thread, not inside a COMMIT.
+  const synchronous = options.synchronous ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal')
+    throw new TypeError('synchronous must be full or normal');
+  const workerCheckpoints = path !== ':memory:' && (options.checkpoints ?? 'worker') === 'worker';
   const db = openSqliteFile(path, {
-    synchronous: 'normal',
+    synchronous,
+    autoCheckpoint: !workerCheckpoints,
     busyTimeoutMs,
     migrations: SQLITE_MIGRATIONS,
     now: Math.floor(clock()),
   });
   try {
-    return sqliteStore(db, clock);
+    const checkpointer = workerCheckpoints ? startCheckpointer(path, 1000, busyTimeoutMs) : undefined;
+    return sqliteStore(db, clock, checkpointer);
   } catch (error) {
     db.close();
     throw error;
@@ -50,7 +66,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 }
 
 /** The sub-stores over one connection, sharing its group-committed writer (and tokens the status bits). */
-function sqliteStore(db: DatabaseSync, clock: Clock): Store {
+function sqliteStore(db: DatabaseSync, clock: Clock, checkpointer: Checkpointer | undefined): Store {
   const group = new GroupCommit(db);
   const context: SqliteContext = {
     prepare: (sql) => db.prepare(sql),
@@ -70,6 +86,7 @@ function sqliteStore(db: DatabaseSync, clock: Clock): Store {
       if (!db.isOpen) return;
       group.flush();
       db.close();
+      await checkpointer?.close();
     },
   };
 }

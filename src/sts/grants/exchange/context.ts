@@ -1,4 +1,5 @@
 import type { GuardConfig, StsConfig } from '../../../config/types.ts';
+import type { VerifiedCache } from '../../../core/chain/verified-token-cache.ts';
 import type { VerifiedDpopProof } from '../../../core/dpop/index.ts';
 import type { Grant } from '../../../core/grants/index.ts';
 import type { KeyResolver } from '../../../core/jose/jws.ts';
@@ -27,7 +28,16 @@ export interface ExchangeServices {
     readonly guard?: Pick<GuardConfig, 'approvals'>;
   };
   /** The STS's own verification keys (warrants and identity tokens it issued). */
-  readonly keys: { keySet(now: number): { readonly resolve: KeyResolver } };
+  readonly keys: {
+    keySet(now: number): { readonly resolve: KeyResolver };
+    /** Whether key `kid` is still trusted at `now` (current, or retired and inside its overlap). */
+    trusts?(kid: string, now: number): boolean;
+  };
+  /**
+   * Subject warrants already verified, by exact text (see verifyParent); absent: every exchange verifies
+   * the signature again.
+   */
+  readonly verifiedParents?: VerifiedCache<VerifiedToken<'warrant'>>;
   readonly store: {
     readonly agents: AgentStore;
     readonly tokens: Pick<TokenStore, 'isRevoked'>;

@@ -7,9 +7,10 @@ import {
   contextWith,
   verifiedParent,
 } from '../../../../test/support/exchange-context.ts';
+import { VerifiedCache } from '../../../core/chain/verified-token-cache.ts';
 import { generateSigningKey } from '../../../core/jose/jwk.ts';
 import { KeySet } from '../../../core/jose/key-set.ts';
-import { signToken } from '../../../core/tokens/index.ts';
+import { signToken, type VerifiedToken } from '../../../core/tokens/index.ts';
 import { checkChainLink, checkParentLive, verifyParent } from './verify-parent.ts';
 
 const chain = buildChain(2);
@@ -46,6 +47,80 @@ describe('verifyParent', () => {
         code: 'WARRANT_TOKEN_EXPIRED',
       },
     );
+  });
+
+  describe('verified-parent cache', () => {
+    /** Services with a cache and a key ring whose trust and key-set lookups are counted. */
+    const cached = (trusted: { value: boolean }, now = chain.now) => {
+      const calls = { keySet: 0 };
+      const svc = {
+        clock: () => now,
+        issuer: ISSUER,
+        verifiedParents: new VerifiedCache<VerifiedToken<'warrant'>>(),
+        keys: {
+          keySet: () => {
+            calls.keySet++;
+            return chain.keys;
+          },
+          trusts: () => trusted.value,
+        },
+      };
+      return { svc, calls };
+    };
+
+    test('a repeat exchange of the same warrant is answered from the cache, not verified again', () => {
+      const { svc, calls } = cached({ value: true });
+      const first = contextWith({ subjectToken: chain.tokens[1]!, services: svc as never });
+      verifyParent(first);
+      const second = contextWith({ subjectToken: chain.tokens[1]!, services: svc as never });
+      verifyParent(second);
+      assert.equal(calls.keySet, 1);
+      assert.equal(second.parent, first.parent);
+      assert.equal(svc.verifiedParents.hits, 1);
+    });
+
+    test('a cached warrant whose signing key is no longer trusted is verified again (and refused)', () => {
+      const trusted = { value: true };
+      const { svc, calls } = cached(trusted);
+      verifyParent(contextWith({ subjectToken: chain.tokens[1]!, services: svc as never }));
+      trusted.value = false;
+      const gone = { ...svc, keys: { ...svc.keys, keySet: () => new KeySet([]) } };
+      assert.throws(
+        () => verifyParent(contextWith({ subjectToken: chain.tokens[1]!, services: gone as never })),
+        {
+          error: 'invalid_grant',
+        },
+      );
+      assert.equal(calls.keySet, 1);
+    });
+
+    test('a cached warrant past its exp is refused as expired', () => {
+      const { svc } = cached({ value: true });
+      verifyParent(contextWith({ subjectToken: chain.tokens[0]!, services: svc as never }));
+      const exp = chain.claims[0]!.exp;
+      // Inside the clock tolerance the cache still answers; past it the time check refuses.
+      const late = { ...svc, clock: () => exp + 3600 };
+      assert.throws(
+        () => verifyParent(contextWith({ subjectToken: chain.tokens[0]!, services: late as never })),
+        {
+          error: 'invalid_grant',
+          code: 'WARRANT_TOKEN_EXPIRED',
+        },
+      );
+    });
+
+    test('a cached warrant presented to an STS of another issuer is refused', () => {
+      const { svc } = cached({ value: true });
+      verifyParent(contextWith({ subjectToken: chain.tokens[0]!, services: svc as never }));
+      const other = { ...svc, issuer: 'https://other.example' };
+      assert.throws(
+        () => verifyParent(contextWith({ subjectToken: chain.tokens[0]!, services: other as never })),
+        {
+          error: 'invalid_grant',
+          code: 'WARRANT_ISSUER_MISMATCH',
+        },
+      );
+    });
   });
 
   test('an identity token is not a warrant', () => {
