@@ -16,11 +16,10 @@
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
-import { createLogger } from '../../src/telemetry/index.ts';
+import { bufferedDestination, createLogger } from '../../src/telemetry/index.ts';
 import { CRM_CONTACTS_READ } from '../../test/support/catalog-actions.ts';
 import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 import { ed25519Verification } from './measure.ts';
@@ -109,7 +108,7 @@ const gw = await startGateway(config, {
   logger: createLogger({
     service: 'gateway',
     level: 'info',
-    destination: pino.destination({ dest: '/dev/null', sync: false }),
+    destination: bufferedDestination('/dev/null'),
   }),
 });
 

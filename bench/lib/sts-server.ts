@@ -9,11 +9,10 @@
  * and DPoP check with wall-clock timers, a coarse breakdown of where one request's time goes (meaningful
  * at concurrency 1).
  */
-import { pino } from 'pino';
 import { startControlPlane } from '../../src/runtime/control-plane.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
-import { createLogger } from '../../src/telemetry/index.ts';
+import { bufferedDestination, createLogger } from '../../src/telemetry/index.ts';
 import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 
 export interface StsServerSpec {
@@ -46,7 +45,7 @@ const store: Store = await openStore(spec.store);
 const plane = await startControlPlane(config, {
   adminToken: spec.adminToken,
   store,
-  logger: createLogger({ service: 'sts', level: 'info', destination: pino.destination('/dev/null') }),
+  logger: createLogger({ service: 'sts', level: 'info', destination: bufferedDestination('/dev/null') }),
 });
 
 const phases: Record<string, { count: number; totalMs: number; maxMs: number; over5ms: number }> = {};

@@ -5,7 +5,7 @@ import { accessLog } from './access-log.ts';
 import { CENSOR } from './censor.ts';
 import { logError } from './log-error.ts';
 import { LOG_LEVELS } from './log-level.ts';
-import { createLogger } from './logger.ts';
+import { bufferedDestination, createLogger, LOG_FLUSH_MS } from './logger.ts';
 import { configureLogs } from './settings.ts';
 
 /** A destination that keeps every line written. */
@@ -262,5 +262,43 @@ describe('logError', () => {
     const out = collector();
     createLogger({ service: 'sts', destination: out, env: {} }).warn({ err: new Refusal('x') }, 'refused');
     assert.deepEqual(Object.keys(out.json()[0]!['err'] as object), ['type', 'message', 'code', 'status']);
+  });
+});
+
+describe('bufferedDestination', () => {
+  test('gathers lines, writes them without a further line or an exit, and loses none', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'warrant-log-'));
+    try {
+      const file = join(dir, 'out.jsonl');
+      const dest = bufferedDestination(file);
+      const log = createLogger({ service: 'gateway', destination: dest, env: {} });
+      await new Promise((resolve) => dest.once('ready', resolve));
+      for (let i = 0; i < 3; i++) log.info({ i }, 'line');
+      // Three short lines stay below the 4 KiB batch: nothing is written by the logging call itself.
+      assert.equal(readFileSync(file, 'utf8'), '');
+      // The timer writes them (LOG_FLUSH_MS) without anything else happening.
+      const deadline = Date.now() + 5000;
+      while (readFileSync(file, 'utf8').split('\n').length < 4 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_MS));
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { i: number }).i),
+        [0, 1, 2],
+      );
+      // A burst larger than the batch: every line arrives, in order.
+      for (let i = 3; i < 203; i++) log.info({ i, pad: 'x'.repeat(100) }, 'burst');
+      await new Promise<void>((resolve, reject) => dest.flush((e?: Error) => (e ? reject(e) : resolve())));
+      const all = readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.deepEqual(
+        all.map((l) => (JSON.parse(l) as { i: number }).i),
+        Array.from({ length: 203 }, (_, i) => i),
+      );
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
