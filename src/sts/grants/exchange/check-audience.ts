@@ -29,7 +29,10 @@ const notAllowed = (description: string) =>
  */
 export async function checkAudience(
   ctx: Pick<ExchangeContext, 'caller' | 'audience' | 'recipient'> & {
-    readonly services: { readonly store: Pick<ExchangeServices['store'], 'agents'> };
+    readonly services: {
+      readonly store: Pick<ExchangeServices['store'], 'agents'>;
+      readonly peers?: Pick<NonNullable<ExchangeServices['peers']>, 'forTrustDomain'>;
+    };
   },
 ): Promise<void> {
   const { audience } = ctx;
@@ -41,6 +44,16 @@ export async function checkAudience(
     ctx.recipient = { party: { kind: 'resource', id: audience }, agent: null };
     return;
   }
+  const peer = ctx.services.peers?.forTrustDomain(trustDomainOf(audience));
+  if (peer !== undefined) {
+    // An agent of a trusted peer (DESIGN §11): it is not registered here; it continues the chain at its
+    // own STS, which holds what it receives to its own limits and policy.
+    ctx.recipient = {
+      party: { kind: 'agent', id: audience, tier: 'peer', trustLevel: 0, owner: peer.issuer },
+      agent: null,
+    };
+    return;
+  }
   const agent = await ctx.services.store.agents.get(audience);
   if (agent === null)
     throw new OAuthError('invalid_target', 'WARRANT_AGENT_UNKNOWN', 'the audience is not a registered agent');
@@ -48,6 +61,9 @@ export async function checkAudience(
     throw new OAuthError('invalid_target', 'WARRANT_AGENT_DISABLED', 'the audience agent is disabled');
   ctx.recipient = { party: agentParty(agent), agent };
 }
+
+/** The trust domain of a SPIFFE ID (`spiffe://<trust domain>/…`). */
+const trustDomainOf = (id: string): string => id.slice('spiffe://'.length).split('/')[0]!;
 
 /** Root: an ID-JAG that names resources (RFC 8707) roots warrants for those only. */
 export function checkPersonResources(ctx: Pick<ExchangeContext, 'person' | 'audience'>): void {
