@@ -95,7 +95,13 @@ let root: string;
 let aLeaf: string;
 let crossing: string;
 let toolWarrant: string;
-const aClosed = false;
+let aClosed = false;
+let gatewaysClosed = false;
+/** The second chain (after the revocation): alice's new root at A and A2's warrant for B1. */
+let root2: string;
+let aLeaf2: string;
+let crossing2: string;
+let toolWarrant2: string;
 
 async function call(
   gw: RunningGateway,
@@ -245,8 +251,10 @@ before(async () => {
 });
 
 after(async () => {
-  await gwA?.close();
-  await gwB?.close();
+  if (!gatewaysClosed) {
+    await gwA?.close();
+    await gwB?.close();
+  }
   for (const s of upstreamServers) {
     s.closeAllConnections();
     await new Promise<void>((r) => s.close(() => r()));
@@ -466,6 +474,164 @@ describe('a chain across two deployments', () => {
     );
     assert.ok(B.plane.sts.crossings.revoked >= 2, 'the crossing warrant and its child');
   });
+
+  test('a peer that cannot be reached makes B fail closed for its chains past the bound', async () => {
+    root2 = (
+      await a1.exchange({
+        subjectToken: A.idToken('alice', a1),
+        subjectTokenType: TOKEN_TYPES.idToken,
+        audience: a2.agentId,
+        grants: ROOT_GRANTS,
+      })
+    ).access_token;
+    aLeaf2 = (
+      await a2.exchange({
+        subjectToken: root2,
+        subjectTokenType: TOKEN_TYPES.warrant,
+        audience: b1.agentId,
+        grants: HOP_GRANTS,
+      })
+    ).access_token;
+    const asked = await call(gwA, a2, aLeaf2, '/b1/ask', { method: 'POST', chain: [root2, aLeaf2] });
+    assert.equal(asked.status, 200);
+    crossing2 = (
+      await b1.exchange({
+        subjectToken: `${root2},${aLeaf2}`,
+        subjectTokenType: TOKEN_TYPES.warrant,
+        audience: b2.agentId,
+        grants: CRM_GRANTS,
+      })
+    ).access_token;
+    toolWarrant2 = (
+      await b2.exchange({
+        subjectToken: crossing2,
+        subjectTokenType: TOKEN_TYPES.warrant,
+        audience: CRM_B,
+        grants: CRM_GRANTS,
+      })
+    ).access_token;
+    const chain = [root2, aLeaf2, crossing2, toolWarrant2];
+    const ok = await call(gwB, b2, toolWarrant2, '/crm/contacts', { chain });
+    assert.equal(ok.status, 200, await ok.clone().text());
+
+    // A goes away: its status lists and feed cannot be reached.
+    aClosed = true;
+    await A.close();
+    await eventually(async () => {
+      const r = await call(gwB, b2, toolWarrant2, '/crm/contacts', { chain });
+      return r.status === 503 && (await codeOf(r)) === 'WARRANT_STATUS_STALE';
+    }, "the gateway fails closed on A's links");
+    // B's STS revoked what it issued under the chain it can no longer vouch for: the leaf alone is refused.
+    await eventually(
+      async () =>
+        (await codeOf(await call(gwB, b2, toolWarrant2, '/crm/contacts'))) === 'WARRANT_TOKEN_REVOKED',
+      'the B leaf is revoked',
+    );
+    // And no new crossing is issued under A's chain.
+    await refused(
+      b1.exchange({
+        subjectToken: `${root2},${aLeaf2}`,
+        subjectTokenType: TOKEN_TYPES.warrant,
+        audience: b2.agentId,
+        grants: CRM_GRANTS,
+      }),
+      'WARRANT_STATUS_STALE',
+    );
+  });
+
+  test('reconciliation of both exports finds every call on both sides, and a record deleted from one', async () => {
+    gatewaysClosed = true;
+    await gwA.close();
+    await gwB.close();
+    const exported: Record<'a' | 'b', { file: string; key: string; records: Record<string, unknown>[] }> =
+      {} as never;
+    for (const side of ['a', 'b'] as const) {
+      const data = join(dir, `${side}-gw`);
+      const file = join(dir, `${side}.jsonl`);
+      assert.equal((await cli(['audit', 'export', '--data', data, '--out', file])).code, 0);
+      const key = (await cli(['audit', 'key', '--data', data])).stdout.trim();
+      exported[side] = { file, key, records: (await readLedger(B, `${side}-gw`)).records };
+    }
+    const args = (fa: string, fb: string) => [
+      'audit',
+      'reconcile',
+      fa,
+      fb,
+      '--key-a',
+      exported.a.key,
+      '--key-b',
+      exported.b.key,
+    ];
+    const r = await cli([...args(exported.a.file, exported.b.file), '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      ok: boolean;
+      a: { verified: boolean };
+      b: { verified: boolean };
+      matches: { hash: string; a: { id: string }[]; b: { id: string }[] }[];
+      onlyA: unknown[];
+      onlyB: unknown[];
+    };
+    assert.ok(result.ok && result.a.verified && result.b.verified);
+    assert.deepEqual(result.onlyA, []);
+    assert.deepEqual(result.onlyB, []);
+    // Every call A's gateway allowed to B1, and every call B's gateway recorded under a crossing chain, is
+    // in a matched hand-off — one per warrant A handed across.
+    const matchedIds = new Set(result.matches.flatMap((m) => [...m.a, ...m.b].map((x) => x.id)));
+    const aCalls = exported.a.records.filter((x) => x['kind'] === 'decision' && x['decision'] === 'allow');
+    const bCrossing = exported.b.records.filter((x) => x['boundary'] !== undefined);
+    assert.equal(aCalls.length, 2);
+    assert.ok(bCrossing.length >= 2);
+    for (const x of [...aCalls, ...bCrossing]) assert.ok(matchedIds.has(x['id'] as string), String(x['id']));
+    assert.deepEqual(result.matches.map((m) => m.hash).sort(), [tokenHash(aLeaf), tokenHash(aLeaf2)].sort());
+    for (const m of result.matches) assert.ok(m.a.length === 1 && m.b.length >= 1);
+
+    // A record deleted from A's export: A's proof fails, and B's calls under that hand-off are one-sided.
+    const aLines = readFileSync(exported.a.file, 'utf8').split('\n');
+    const firstCall = aLines.findIndex((l) => l.includes(aCalls[0]!['id'] as string));
+    const cut = join(dir, 'a-cut.jsonl');
+    writeFileSync(cut, aLines.filter((_, i) => i !== firstCall).join('\n'));
+    const rc = await cli([...args(cut, exported.b.file), '--json']);
+    assert.equal(rc.code, 1);
+    const cutResult = JSON.parse(rc.stdout) as {
+      a: { verified: boolean };
+      b: { verified: boolean };
+      onlyB: { record: { id: string }; reason: string }[];
+    };
+    assert.equal(cutResult.a.verified, false, 'the deletion breaks A');
+    assert.equal(cutResult.b.verified, true);
+    const handedOver = aCalls[0]!['chain'] as { hash: string }[];
+    const underIt = bCrossing.filter((x) =>
+      (x['chain'] as { hash: string }[]).some((l) => l.hash === handedOver.at(-1)!.hash),
+    );
+    assert.ok(underIt.length >= 1);
+    assert.deepEqual(
+      cutResult.onlyB.map((o) => o.record.id).sort(),
+      underIt.map((x) => x['id'] as string).sort(),
+    );
+    // The text report says so too.
+    const text = await cli(args(cut, exported.b.file));
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /recorded by B, not by A: [1-9]/);
+    assert.match(text.stdout, /DOES NOT VERIFY/);
+
+    // A record deleted from B's export: A's allowed call to B1 has nothing under it at B.
+    const bLines = readFileSync(exported.b.file, 'utf8').split('\n');
+    const ids = new Set(underIt.map((x) => x['id'] as string));
+    const bCut = join(dir, 'b-cut.jsonl');
+    writeFileSync(bCut, bLines.filter((l) => ![...ids].some((id) => l.includes(id))).join('\n'));
+    const rb = await cli([...args(exported.a.file, bCut), '--json']);
+    assert.equal(rb.code, 1);
+    const bResult = JSON.parse(rb.stdout) as {
+      b: { verified: boolean };
+      onlyA: { record: { id: string } }[];
+    };
+    assert.equal(bResult.b.verified, false);
+    assert.deepEqual(
+      bResult.onlyA.map((o) => o.record.id),
+      [aCalls[0]!['id']],
+    );
+  });
 });
 
 /** Reads a gateway's ledger records (via `warrant audit export`). */
@@ -495,5 +661,3 @@ async function cli(args: readonly string[]): Promise<{ code: number; stdout: str
   });
   return { code, stdout, stderr };
 }
-
-void writeFileSync;
