@@ -586,6 +586,25 @@ describe('a chain across two deployments', () => {
     assert.deepEqual(result.matches.map((m) => m.hash).sort(), [tokenHash(aLeaf), tokenHash(aLeaf2)].sort());
     for (const m of result.matches) assert.ok(m.a.length === 1 && m.b.length >= 1);
 
+    // B's disclosure report for alice's transaction shows where the work crossed into B.
+    const txn = JSON.parse(Buffer.from(root.split('.')[1]!, 'base64url').toString()).txn as string;
+    const html = join(dir, 'disclosure.html');
+    const report = await cli([
+      'audit',
+      'report',
+      'disclosure',
+      '--txn',
+      txn,
+      '--data',
+      join(dir, 'b-gw'),
+      '--out',
+      html,
+    ]);
+    assert.equal(report.code, 0, report.stderr);
+    const page = readFileSync(html, 'utf8');
+    assert.match(page, /crossed from another organisation/);
+    assert.ok(page.includes(`issued by <code>${A.url}</code>`));
+
     // A record deleted from A's export: A's proof fails, and B's calls under that hand-off are one-sided.
     const aLines = readFileSync(exported.a.file, 'utf8').split('\n');
     const firstCall = aLines.findIndex((l) => l.includes(aCalls[0]!['id'] as string));
