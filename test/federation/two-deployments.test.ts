@@ -309,20 +309,39 @@ describe('a chain across two deployments', () => {
     assert.equal(c['sub_iss'], rootClaims.sub_iss);
     assert.equal(c['txn'], rootClaims.txn);
 
-    // The leaf alone is also accepted by the Warrant-Chain header form.
-    const viaHeader = await b1.post(
-      '/token',
-      {
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token: aLeaf,
-        subject_token_type: TOKEN_TYPES.warrant,
-        audience: b2.agentId,
-        requested_token_type: TOKEN_TYPES.warrant,
-      },
-      { dpop: true },
-    );
-    assert.equal(viaHeader.status, 400, 'without the chain: refused');
-    assert.equal(await codeOf(viaHeader), 'WARRANT_PEER_CHAIN_REQUIRED');
+    // The leaf alone is refused: a peer's warrant crosses with its whole chain …
+    const exchangeForm = {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: aLeaf,
+      subject_token_type: TOKEN_TYPES.warrant,
+      audience: b2.agentId,
+      requested_token_type: TOKEN_TYPES.warrant,
+      authorization_details: JSON.stringify(CRM_GRANTS.map((g) => ({ type: 'warrant_grant', ...g }))),
+    };
+    const leafOnly = await b1.post('/token', exchangeForm, { dpop: true });
+    assert.equal(leafOnly.status, 400);
+    assert.equal(await codeOf(leafOnly), 'WARRANT_PEER_CHAIN_REQUIRED');
+    // … which may also come as the leaf with a Warrant-Chain header.
+    const withHeader = async (chainHeader: string) => {
+      const url = `${B.url}/token`;
+      return fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          dpop: b1.dpopProof('POST', url),
+          'warrant-chain': chainHeader,
+        },
+        body: new URLSearchParams({
+          ...exchangeForm,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: b1.clientAssertion(),
+        }),
+      });
+    };
+    const headerForm = await withHeader(`${root}, ${aLeaf}`);
+    assert.equal(headerForm.status, 200, await headerForm.clone().text());
+    const other = await withHeader(`${root}, ${root}`);
+    assert.equal(await codeOf(other), 'WARRANT_CHAIN_MALFORMED', 'the chain must end with the subject_token');
 
     toolWarrant = (
       await b2.exchange({
