@@ -96,6 +96,11 @@ let aLeaf: string;
 let crossing: string;
 let toolWarrant: string;
 let aClosed = false;
+/** What B1's endpoint received through A's gateway: the warrant addressed to it and its chain. */
+let received: { token: string | undefined; chain: string | undefined } = {
+  token: undefined,
+  chain: undefined,
+};
 let gatewaysClosed = false;
 /** The second chain (after the revocation): alice's new root at A and A2's warrant for B1. */
 let root2: string;
@@ -214,6 +219,10 @@ before(async () => {
   b2 = await B.agent('b2', { allowedAudiences: [CRM_B] });
 
   const b1Endpoint = await listen((req, res) => {
+    received = {
+      token: req.headers['warrant-token'] as string | undefined,
+      chain: req.headers['warrant-chain'] as string | undefined,
+    };
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
   });
@@ -286,10 +295,13 @@ describe('a chain across two deployments', () => {
     const asked = await call(gwA, a2, aLeaf, '/b1/ask', { method: 'POST', chain: [root, aLeaf] });
     assert.equal(asked.status, 200, await asked.clone().text());
 
-    // B1 exchanges A's whole chain at B's STS (identity chaining) for a warrant to B2.
+    // B1 received A's leaf and its whole chain from A's gateway …
+    assert.equal(received.token, aLeaf);
+    assert.equal(received.chain, `${root}, ${aLeaf}`);
+    // … and exchanges that chain at B's STS (identity chaining) for a warrant to B2.
     crossing = (
       await b1.exchange({
-        subjectToken: `${root},${aLeaf}`,
+        subjectToken: received.chain.replaceAll(' ', ''),
         subjectTokenType: TOKEN_TYPES.warrant,
         audience: b2.agentId,
         grants: CRM_GRANTS,
