@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { PeerConfig } from '../config/types.ts';
+import { validateConfig } from '../config/validate-config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { generateSigningKey } from '../core/jose/jwk.ts';
 import { PeerKeys } from './peer-keys.ts';
@@ -89,5 +90,11 @@ describe('federation.peers', () => {
     bad([peer({ jwksUri: 'https://sts.a.example/jwks' })], /\/federation\/peers\/0: give at most one/);
     bad([peer({ grants: [{ action: 'crm:*' }] })], /\/federation\/peers\/0\/grants/);
     bad([peer({ jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })], /\/federation\/peers\/0/);
+    // The same when the configuration is validated (`warrant config validate`).
+    assert.throws(
+      () => validateConfig({ federation: { peers: [peer({ grants: [{ resource: 'x' }] })] } }),
+      (e: unknown) => e instanceof ConfigError && /\/federation\/peers\/0\/grants/.test(e.message),
+    );
+    assert.equal(validateConfig({ federation: { peers: [peer()] } }).federation?.peers.length, 1);
   });
 });

@@ -35,6 +35,7 @@ import type {
 } from '../store/ports.ts';
 import type { RevocationKind } from '../telemetry/metrics.ts';
 import { type AssertionReplay, agentKeys } from './client-auth.ts';
+import { peerAgentParty } from './grants/exchange/check-audience.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import type { KeyVault } from './signing-keys.ts';
 import { TrustedIssuers } from './trusted-issuers.ts';
@@ -398,7 +399,8 @@ export class Sts {
       const a = await this.store.agents.get(id);
       return a
         ? { kind: 'agent', id: a.id, tier: a.tier, trustLevel: a.trustLevel, owner: a.owner }
-        : undefined;
+        : // An agent of a trusted peer (DESIGN §11) is a recipient without being registered here.
+          peerAgentParty(this.peers, id);
     };
     // Root: the person handed the first agent; hop: the current actor handed the audience.
     const recipient = depth === 0 ? await party(token.actors[0]!) : await party(token.audience);
