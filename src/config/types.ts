@@ -199,6 +199,8 @@ export interface WarrantConfig {
   readonly ledger: LedgerConfig;
   readonly guard: GuardConfig;
   readonly dashboard: { readonly enabled: boolean };
+  /** Absent in configurations assembled without validation (tests): no peers. */
+  readonly federation?: FederationConfig;
 }
 
 /** `ledger` (docs/configuration.md, docs/architecture.md "Several replicas"). */
@@ -235,3 +237,24 @@ type DeepPartial<T> = {
       ? DeepPartial<NonNullable<T[K]>>
       : T[K];
 };
+
+/** One trusted peer deployment (`federation.peers[]`, DESIGN §11). */
+export interface PeerConfig {
+  readonly issuer: string;
+  readonly jwksUri?: string;
+  readonly jwksFile?: string;
+  readonly jwks?: { readonly keys: readonly unknown[] };
+  readonly trustDomain?: string;
+  readonly audiences: readonly string[];
+  /** Raw grant objects (parsed with the grant algebra at start). */
+  readonly grants: readonly unknown[];
+  readonly maxDepth: number;
+  readonly maxLifetimeSeconds?: number;
+}
+
+/** `federation` (docs/guide-federation.md). */
+export interface FederationConfig {
+  readonly peers: readonly PeerConfig[];
+  readonly statusStalenessSeconds: number;
+  readonly watchIntervalMs: number;
+}

@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { MAX_CHAIN_LINKS } from '../core/chain/verify-chain.ts';
 import { ConfigError } from '../core/errors.ts';
+import { Peers } from '../federation/peers.ts';
 import { parseNoteVerifierKey } from '../ledger/checkpoint.ts';
 import { headerBytesForDepth } from './header-budget.ts';
 import schema from './schema.json' with { type: 'json' };
@@ -37,6 +38,8 @@ export function validateConfig(input: unknown): WarrantConfig {
   if (!validate(data)) throw toConfigError(validate.errors?.[0]);
   const config = data as unknown as WarrantConfig;
   checkCrossFieldRules(config);
+  // Trusted peers: one key source each, no issuer twice, grants in the grant algebra (contacts nothing).
+  new Peers(config.federation).close();
   return deepFreeze(config);
 }
 

@@ -217,6 +217,24 @@ export const ERROR_CODES = {
     'The warrant, transaction, agent or person to contain is unknown to the STS and the ledger; nothing was changed.',
   WARRANT_CONTAIN_UNAVAILABLE:
     'Containment cannot read the ledger or write the guard store now; retry (a run is resumable and never compensates twice).',
+  // federation (DESIGN §11, docs/guide-federation.md)
+  WARRANT_PEER_UNKNOWN:
+    'A warrant in the chain is from an issuer that is not a configured trusted peer (`federation.peers`).',
+  WARRANT_PEER_CHAIN_REQUIRED:
+    "A peer's warrant was presented without its whole chain (as the `subject_token`, comma-separated root to leaf, or in `Warrant-Chain`).",
+  WARRANT_PEER_CHAIN_INVALID:
+    "A chain crosses trust boundaries other than once from one configured peer into this deployment, or its last link is not this deployment's.",
+  WARRANT_PEER_AUDIENCE_NOT_ALLOWED:
+    "The peer's last link is addressed to a recipient the peer may not send to (`federation.peers[].audiences`).",
+  WARRANT_PEER_GRANT_EXCEEDED:
+    "The peer's last link carries grants beyond what the peer may send (`federation.peers[].grants`).",
+  WARRANT_PEER_DEPTH_EXCEEDED:
+    "The peer's chain is deeper than the peer may send (`federation.peers[].maxDepth`).",
+  WARRANT_PEER_LIFETIME_EXCEEDED:
+    "The peer's last link lives longer than the peer may send (`federation.peers[].maxLifetimeSeconds`).",
+  WARRANT_PEER_TRUST_DOMAIN_MISMATCH:
+    "An actor of the peer's links is not in the peer's SPIFFE trust domain (`federation.peers[].trustDomain`).",
+  WARRANT_PEER_CHAIN_REVOKED: "A link of the peer's chain (its root, or any hop) is revoked at the peer.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,6 +10,7 @@ import type { ChainCache } from '../core/chain/index.ts';
 import type { Grant } from '../core/grants/index.ts';
 import type { SigningKey } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
+import type { Peers } from '../federation/peers.ts';
 import type { BreakerCheck, BreakerSubject } from '../guard/breakers/breakers.ts';
 import type { BudgetCharges } from '../guard/budgets/charges.ts';
 import type { ActionCatalog, CallDescriptor, CatalogEntry, Protocol } from '../guard/catalog.ts';
@@ -61,6 +62,8 @@ export interface GatewayServices {
   keys(): KeyResolver;
   readonly replay: ReplayCache;
   readonly revocation: RevocationStatus;
+  /** Trusted peers (`federation.peers`, DESIGN §11); absent: only this STS's warrants. */
+  readonly peers?: Peers | undefined;
   readonly decisions: DecisionLog;
   readonly chainCache: ChainCache;
   readonly decisionCache: DecisionCache;

@@ -6,6 +6,7 @@ import { ChainCache } from '../core/chain/index.ts';
 import { generateSigningKey, type SigningKey } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { KeySet } from '../core/jose/key-set.ts';
+import type { Peers } from '../federation/peers.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
 import { CountersUnavailableError } from '../guard/counters/counters.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   readonly issuer: string;
   readonly keys: () => KeyResolver;
   readonly revocation: RevocationStatus;
+  /** Trusted peers (`federation.peers`, DESIGN §11): chains that cross into this deployment. */
+  readonly peers?: Peers;
   readonly replay: ReplayCache;
   readonly decisions: DecisionLog;
   readonly routes: readonly GatewayRoute[];
@@ -131,6 +134,7 @@ export class Gateway {
       keys: options.keys,
       replay: options.replay,
       revocation: options.revocation,
+      peers: options.peers,
       decisions: options.decisions,
       chainCache: this.chainCache,
       decisionCache: this.decisionCache,

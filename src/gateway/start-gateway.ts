@@ -5,6 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { GatewayConfig, WarrantConfig } from '../config/types.ts';
 import { ConfigError, WarrantError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
+import { Peers } from '../federation/peers.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
 import { listen } from '../http/listen.ts';
@@ -102,6 +103,9 @@ export async function startGateway(
     stalenessSeconds: config.gateway.statusStalenessSeconds,
   });
   await revocation.start();
+  // Trusted peers (DESIGN §11): their keys, limits and revocation status, for chains that cross in.
+  const peers = new Peers(config.federation);
+  await peers.start();
   // Decisions go to the Merkle ledger (durable before forwarding) unless the caller brings its own log.
   const decisions = options.decisions ?? (await openLedger(config));
 
@@ -115,6 +119,7 @@ export async function startGateway(
     issuer,
     keys,
     revocation,
+    ...(peers.size > 0 ? { peers } : {}),
     replay,
     decisions,
     routes: config.gateway.routes,
@@ -156,6 +161,7 @@ export async function startGateway(
     bound = await listen(server, config.gateway.listen.port, config.gateway.listen.host);
   } catch (error) {
     revocation.close();
+    peers.close();
     await gateway.close();
     await replay.close?.();
     if (!options.decisions) await decisions.close();
@@ -183,6 +189,7 @@ export async function startGateway(
     revocation,
     async close() {
       revocation.close();
+      peers.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();

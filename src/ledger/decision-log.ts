@@ -24,7 +24,13 @@ export interface DecisionRecord {
   readonly used?: unknown;
   /** The call's values checked against the constraints of `used`, by parameter name. */
   readonly parameters?: Readonly<Record<string, number | string>>;
-  readonly chain?: readonly { readonly hash: string; readonly actor: string }[];
+  /** Root → leaf; `iss` only on a trusted peer's links (a chain that crossed into this deployment). */
+  readonly chain?: readonly { readonly hash: string; readonly actor: string; readonly iss?: string }[];
+  /**
+   * A chain that crossed a trust boundary (DESIGN §11): the index of this deployment's first link and the
+   * peer's issuer. The links before `index` are the peer's half, verified with its keys.
+   */
+  readonly boundary?: { readonly index: number; readonly peer: string };
   readonly txn?: string;
   readonly task?: string;
   readonly policyVersion?: string;

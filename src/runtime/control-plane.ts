@@ -168,6 +168,9 @@ export async function startControlPlane(
       vault,
       loadPolicy,
     });
+    // Trusted peers (DESIGN §11): their keys and revocation status, and the crossings this STS accepted.
+    await sts.startFederation();
+    opened.push(async () => sts.stopFederation());
     // An agent exchanges its warrant for one carrying an approval the person gave (apv).
     sts.approvals = guard.approvals;
     // Approvals expire unanswered: the stored state and the change history say so (reads already do).

@@ -154,7 +154,11 @@ const routes: Record<string, Route> = {
         'WARRANT_GRANT_TYPE_UNSUPPORTED',
         'unsupported grant_type',
       );
-    const response = await handler.handle(sts, { params, dpop: single(req, 'dpop') });
+    const response = await handler.handle(sts, {
+      params,
+      dpop: single(req, 'dpop'),
+      warrantChain: single(req, 'warrant-chain'),
+    });
     note.tokenHash = tokenHash(response.access_token);
     sendJson(res, 200, response, { 'dpop-nonce': sts.nonces.issue(sts.clock()) });
   },

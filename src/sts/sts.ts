@@ -13,6 +13,8 @@ import {
   type VerifiedToken,
   type WarrantClaims,
 } from '../core/tokens/index.ts';
+import { CrossingWatch } from '../federation/crossing-watch.ts';
+import { Peers } from '../federation/peers.ts';
 import type { ApprovalStore } from '../guard/approvals/store.ts';
 import {
   type AgentParty,
@@ -33,6 +35,7 @@ import type {
 } from '../store/ports.ts';
 import type { RevocationKind } from '../telemetry/metrics.ts';
 import { type AssertionReplay, agentKeys } from './client-auth.ts';
+import { peerAgentParty } from './grants/exchange/check-audience.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import type { KeyVault } from './signing-keys.ts';
 import { TrustedIssuers } from './trusted-issuers.ts';
@@ -109,6 +112,10 @@ export class Sts {
    * an approval (`approval_id`); absent: such an exchange is refused.
    */
   approvals: Pick<ApprovalStore, 'get'> | undefined = undefined;
+  /** Trusted peers (`federation.peers`, DESIGN §11): their keys, limits and revocation status. */
+  readonly peers: Peers;
+  /** The peer chains this STS accepted, watched for revocation at the peer (started by `startFederation`). */
+  readonly crossings: CrossingWatch;
   #policy: PolicySet;
   readonly #vault: KeyVault | undefined;
   readonly #loadPolicy: (() => PolicySet) | undefined;
@@ -130,6 +137,26 @@ export class Sts {
     this.trustedIssuers = new TrustedIssuers(options.config.sts.trustedIssuers, options.store.issuers);
     this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.events.setMaxListeners(0);
+    this.peers = new Peers(options.config.federation);
+    this.crossings = new CrossingWatch({
+      peers: this.peers,
+      tokens: this.store.tokens,
+      revoke: (hash, reason) => this.revoke({ hash }, reason),
+      intervalMs: options.config.federation?.watchIntervalMs ?? 1000,
+      clock: this.clock,
+    });
+  }
+
+  /** Fetches the peers' keys and status lists, subscribes to their feeds, and starts watching crossings. */
+  async startFederation(): Promise<void> {
+    if (this.peers.size === 0) return;
+    await this.peers.start();
+    this.crossings.start();
+  }
+
+  stopFederation(): void {
+    this.crossings.close();
+    this.peers.close();
   }
 
   get policy(): PolicySet {
@@ -372,7 +399,8 @@ export class Sts {
       const a = await this.store.agents.get(id);
       return a
         ? { kind: 'agent', id: a.id, tier: a.tier, trustLevel: a.trustLevel, owner: a.owner }
-        : undefined;
+        : // An agent of a trusted peer (DESIGN §11) is a recipient without being registered here.
+          peerAgentParty(this.peers, id);
     };
     // Root: the person handed the first agent; hop: the current actor handed the audience.
     const recipient = depth === 0 ? await party(token.actors[0]!) : await party(token.audience);

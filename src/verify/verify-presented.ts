@@ -20,6 +20,7 @@ import { type VerifiedDpopProof, verifyDpopProof } from '../core/dpop/index.ts';
 import { WarrantError } from '../core/errors.ts';
 import type { PublicJwk } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
+import type { Peers } from '../federation/peers.ts';
 import { type HeaderValues, singleHeader } from '../http/headers.ts';
 import type { ReplayCache } from '../replay/index.ts';
 import type { RevocationStatus } from './revocation-view.ts';
@@ -52,6 +53,11 @@ export interface VerifyPresentedOptions {
   readonly now?: number;
   /** Verified warrants and chains, reused until they expire (audience, key and times re-checked). */
   readonly cache?: ChainCache;
+  /**
+   * Trusted peers (DESIGN §11): a `Warrant-Chain` may start with one peer's links, verified with its keys
+   * and limits, their revocation status read from the peer's status lists and feed.
+   */
+  readonly peers?: Pick<Peers, 'lookup' | 'get'>;
 }
 
 /** A verified presentation. */
@@ -118,6 +124,7 @@ export async function verifyPresented(
     jkt: verifiedProof.jkt,
     now,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...(options.peers?.lookup === undefined ? {} : { peers: options.peers.lookup }),
   };
   const chainHeader = singleHeader(request.headers, 'warrant-chain');
   let leaf: VerifiedWarrant;
@@ -130,16 +137,23 @@ export async function verifyPresented(
   } else {
     leaf = verifyWarrant(token, verifyOptions);
   }
-  await checkRevocation(chain?.links ?? [leaf], options.revocation);
+  await checkRevocation(chain?.links ?? [leaf], options);
   return { leaf, chain, token, presenter: verifiedProof.jwk, proof: verifiedProof };
 }
 
 /** Every link must be known unrevoked within the staleness bound; unknown is stale, and stale fails closed. */
 async function checkRevocation(
   links: readonly VerifiedWarrant[],
-  revocation: RevocationStatus,
+  options: Pick<VerifyPresentedOptions, 'issuer' | 'revocation' | 'peers'>,
 ): Promise<void> {
   for (const link of links) {
+    // A peer's link: the peer's status lists and feed (the chain verified, so the peer is configured).
+    const revocation: RevocationStatus | undefined =
+      link.claims.iss === options.issuer
+        ? options.revocation
+        : options.peers?.get(link.claims.iss)?.revocation;
+    if (revocation === undefined)
+      throw new WarrantError('WARRANT_STATUS_STALE', 'revocation status is unavailable; failing closed');
     const status = link.claims.status;
     if (status && !revocation.has(status.uri)) await revocation.ensure(status.uri);
     const state = revocation.check(link.hash, status);

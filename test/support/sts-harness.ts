@@ -98,7 +98,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         ...(options.extraIssuers ?? []),
       ],
       ...stsOverrides,
-      listen: { host: '127.0.0.1', port: 0 },
+      // A test may fix the port (e.g. two deployments that must know each other's issuer up front).
+      listen: { host: '127.0.0.1', port: 0, ...stsOverrides?.listen },
     },
   } as ConfigOverrides);
   let store: Store;
@@ -177,7 +178,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       });
       if (response.status !== 201)
         throw new Error(`agent registration failed: ${response.status} ${await response.text()}`);
-      return new AgentClient({ issuer: plane.sts.issuer, agentId: agentIdOf(name), key });
+      const agentId = `spiffe://${config.trustDomain}/agent/${name}`;
+      return new AgentClient({ issuer: plane.sts.issuer, agentId, key });
     },
     admin,
     async close() {

@@ -33,12 +33,17 @@ function mayDelegateWithin(child: MayDelegate, parent: MayDelegate): boolean {
   return child.tiers?.every((t) => parent.tiers!.includes(t)) ?? false;
 }
 
-/** The DESIGN §3 rules between a link and the one before it. Throws a ChainError naming the child link. */
+/**
+ * The DESIGN §3 rules between a link and the one before it. Throws a ChainError naming the child link.
+ * `crossing`: the child is this deployment's first link after a trusted peer's (DESIGN §11), so its `iss`
+ * differs; every other rule holds across the boundary as within a deployment.
+ */
 export function checkLink(
   parent: { readonly hash: string; readonly claims: WarrantClaims },
   child: { readonly claims: WarrantClaims },
   rootHash: string,
   index: number,
+  crossing = false,
 ): void {
   const p: WarrantClaims = parent.claims;
   const c: WarrantClaims = child.claims;
@@ -46,7 +51,7 @@ export function checkLink(
     throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'prev is not the hash of the link before');
   if (c.root !== rootHash)
     throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', index, 'root is not the hash of the root warrant');
-  if (c.iss !== p.iss || c.txn !== p.txn || c.sub !== p.sub || c.sub_iss !== p.sub_iss) {
+  if ((!crossing && c.iss !== p.iss) || c.txn !== p.txn || c.sub !== p.sub || c.sub_iss !== p.sub_iss) {
     throw new ChainError('WARRANT_CHAIN_CONTEXT_MISMATCH', index);
   }
   if (c.depth !== p.depth + 1)

@@ -1,2 +1,3 @@
+export * from './crossing.ts';
 export * from './verified-token-cache.ts';
 export * from './verify-chain.ts';

@@ -10,6 +10,7 @@ import {
   verifyToken,
 } from '../tokens/verify-token.ts';
 import { actorList, checkLink } from './chain-rules.ts';
+import { checkPeerLimits, claimedIssuer, findBoundary, type PeerLookup } from './crossing.ts';
 import { VerifiedCache } from './verified-token-cache.ts';
 
 export { checkLink };
@@ -33,6 +34,11 @@ export interface VerifiedChain {
   /** Earliest expiry and latest not-before over the chain (epoch seconds). */
   readonly exp: number;
   readonly nbf: number;
+  /**
+   * Where a chain crosses from a trusted peer into this deployment (DESIGN §11): the index of this
+   * deployment's first link and the peer's issuer. Absent for a chain of this deployment's links only.
+   */
+  readonly boundary?: { readonly index: number; readonly peer: string };
 }
 
 export interface VerifyChainOptions {
@@ -46,6 +52,12 @@ export interface VerifyChainOptions {
   readonly clockTolerance?: number;
   /** Per-token cache (by token hash) and per-chain cache (by chain digest). */
   readonly cache?: ChainCache;
+  /**
+   * Trusted peers (`federation.peers`): with them, a chain may start with one peer's links, verified with
+   * that peer's keys and held to its limits, and continue with this issuer's (crossing.ts). Without them,
+   * every link must be this issuer's.
+   */
+  readonly peers?: PeerLookup;
 }
 
 /** A presented text and what verifying it gave. */
@@ -117,7 +129,7 @@ function verifyLink(
   compact: string,
   hash: string,
   index: number,
-  options: VerifyChainOptions,
+  options: Pick<VerifyChainOptions, 'keys' | 'issuer' | 'cache' | 'clockTolerance'>,
   now: number,
 ): VerifiedWarrant {
   const cached = options.cache?.tokens;
@@ -202,11 +214,27 @@ function buildChain(
   digest: string,
 ): VerifiedChain {
   const links: VerifiedWarrant[] = [];
-  for (let i = 0; i < compacts.length; i++) links.push(verifyLink(compacts[i]!, hashes[i]!, i, options, now));
+  // With peers configured, the claimed issuers say whose keys verify each link (the verification then
+  // requires that issuer); the shape must be peer…peer, own…own (crossing.ts).
+  const crossing =
+    options.peers === undefined
+      ? undefined
+      : findBoundary(
+          compacts.map((c) => claimedIssuer(c) ?? options.issuer),
+          options.issuer,
+          options.peers,
+        );
+  for (let i = 0; i < compacts.length; i++) {
+    const byPeer = crossing !== undefined && i < crossing.index;
+    const keys = byPeer ? { ...options, keys: crossing.peer.keys, issuer: crossing.peer.issuer } : options;
+    links.push(verifyLink(compacts[i]!, hashes[i]!, i, keys, now));
+  }
   const root = links[0]!;
   if (root.claims.depth !== 0)
     throw new ChainError('WARRANT_CHAIN_LINK_BROKEN', 0, 'chain does not start at a root warrant');
-  for (let i = 1; i < links.length; i++) checkLink(links[i - 1]!, links[i]!, root.hash, i);
+  for (let i = 1; i < links.length; i++)
+    checkLink(links[i - 1]!, links[i]!, root.hash, i, crossing?.index === i);
+  if (crossing !== undefined) checkPeerLimits(links.slice(0, crossing.index), crossing.peer.limits);
   const leaf = links[links.length - 1]!;
   return Object.freeze({
     links: Object.freeze(links),
@@ -218,6 +246,7 @@ function buildChain(
     digest,
     exp: Math.min(...links.map((l) => l.claims.exp)),
     nbf: Math.max(...links.map((l) => l.claims.nbf ?? l.claims.iat)),
+    ...(crossing === undefined ? {} : { boundary: { index: crossing.index, peer: crossing.peer.issuer } }),
   });
 }
 

@@ -25,6 +25,7 @@ export const authenticate: GatewayStep = {
         revocation: gw.revocation,
         now: gw.now(),
         cache: gw.chainCache,
+        ...(gw.peers === undefined ? {} : { peers: gw.peers }),
       },
     );
   },

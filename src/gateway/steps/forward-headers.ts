@@ -119,7 +119,13 @@ export function setIdentityHeaders(
   // An agent recipient gets the warrant it received: its subject_token for its own exchange. It is bound
   // to the caller's key (cnf) and addressed to this recipient, so it opens nothing else. Tools never
   // delegate and never see it.
-  if (audience.startsWith('spiffe://')) headers['warrant-token'] = presented.token;
+  if (audience.startsWith('spiffe://')) {
+    headers['warrant-token'] = presented.token;
+    // With the whole chain when the caller presented it: an agent of another organisation continues it at
+    // its own STS, which takes a peer's warrant only with its chain (DESIGN §11, docs/guide-federation.md).
+    if (presented.chain !== undefined)
+      headers['warrant-chain'] = presented.chain.links.map((l) => l.compact).join(', ');
+  }
 }
 
 /**

@@ -94,7 +94,12 @@ export function decisionRecord(call: GatewayCall, id: string): DecisionRecord {
     granted: c.grants,
     ...(decision.used ? { used: decision.used } : {}),
     ...(decision.values ? { parameters: decision.values } : {}),
-    chain: links.map((l) => ({ hash: l.hash, actor: l.claims.act.sub })),
+    chain: links.map((l) =>
+      l.claims.iss === call.gw.issuer
+        ? { hash: l.hash, actor: l.claims.act.sub }
+        : { hash: l.hash, actor: l.claims.act.sub, iss: l.claims.iss },
+    ),
+    ...(presented.chain?.boundary ? { boundary: presented.chain.boundary } : {}),
     txn: c.txn,
     ...(c.task ? { task: c.task } : {}),
     policyVersion: decision.policyVersion,

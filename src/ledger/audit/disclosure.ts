@@ -262,8 +262,17 @@ function chainList(trace: Trace): string {
       n.calls.length === 0
         ? ''
         : `<br>made ${n.calls.length} call(s), ${n.calls.filter(isDenied).length} refused`;
+    // A chain that crossed organisations (DESIGN §11): the links above were issued by the peer.
+    if (parent !== null && parent.issuer !== undefined && n.issuer === undefined)
+      items.push(
+        `<li class="boundary">Here the work crossed from another organisation: the links above were issued and signed by <code>${escapeHtml(parent.issuer)}</code>, the links below by this organisation.</li>`,
+      );
+    const from =
+      n.issuer === undefined
+        ? ''
+        : ` <span class="muted">(issued by <code>${escapeHtml(n.issuer)}</code>)</span>`;
     items.push(
-      `<li>${lead} <span class="muted">(link <code>${escapeHtml(n.hash)}</code>)</span>${grants}${calls}</li>`,
+      `<li>${lead}${from} <span class="muted">(link <code>${escapeHtml(n.hash)}</code>)</span>${grants}${calls}</li>`,
     );
     for (const c of n.children) walk(c, n);
   };
@@ -310,7 +319,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem}
 .graph{overflow-x:auto;border:1px solid #ddd;border-radius:8px;padding:.5rem;background:#fff}
 svg .label{font:600 13px system-ui,sans-serif;fill:#1d1d1f}svg .sub{font:11px system-ui,sans-serif;fill:#555}svg .edge{font:11px system-ui,sans-serif}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e3e3e3;padding:.35rem .4rem;text-align:left;vertical-align:top}
-tr.deny td{background:#fdecea}ol.chain li{margin-bottom:.6rem}
+tr.deny td{background:#fdecea}ol.chain li{margin-bottom:.6rem}li.boundary{list-style:none;border-top:2px dashed #888;padding-top:.4rem;font-style:italic}
 .legend span{margin-right:1.2rem}.legend i{display:inline-block;width:1.6rem;border-top:2px solid;vertical-align:middle;margin-right:.3rem}
 `;
 

@@ -56,6 +56,11 @@ export interface TraceNode {
   readonly grants: unknown[];
   readonly calls: TraceCall[];
   readonly children: TraceNode[];
+  /**
+   * The issuer of a trusted peer's link (a chain that crossed into this deployment, DESIGN §11); absent for
+   * this deployment's own links.
+   */
+  readonly issuer?: string;
 }
 
 export interface Trace {
@@ -84,6 +89,7 @@ interface MutableNode {
   grants: Map<string, unknown>;
   calls: TraceCall[];
   children: string[];
+  issuer: string | undefined;
 }
 
 /** The call tree of a transaction; `WARRANT_AUDIT_NOT_FOUND` when no record carries this txn. */
@@ -157,6 +163,7 @@ export function buildTrace(
           grants: new Map(),
           calls: [],
           children: [],
+          issuer: typeof link.iss === 'string' ? link.iss : undefined,
         };
         nodes.set(link.hash, node);
         order.push(link.hash);
@@ -190,6 +197,7 @@ export function buildTrace(
       grants: [...n.grants.values()],
       calls: n.calls,
       children: n.children.map(freeze),
+      ...(n.issuer === undefined ? {} : { issuer: n.issuer }),
     };
   };
   const roots = order.filter((h) => nodes.get(h)!.parent === null).map(freeze);

@@ -23,6 +23,12 @@ import { checkSubjectType, parseRequest } from './exchange/parse-request.ts';
 import { readTask } from './exchange/read-task.ts';
 import { verifyDpop } from './exchange/verify-dpop.ts';
 import { checkChainLink, checkParentLive, verifyParent } from './exchange/verify-parent.ts';
+import {
+  checkPeerChainLive,
+  isCrossing,
+  verifyPeerChain,
+  watchCrossing,
+} from './exchange/verify-peer-chain.ts';
 import { spendAssertion, verifyPerson } from './exchange/verify-person.ts';
 import { type GrantHandler, TOKEN_TYPE } from './types.ts';
 
@@ -66,6 +72,27 @@ const HOP: readonly Check[] = [
   mintHop,
 ];
 
+/**
+ * Across a trust boundary (DESIGN §11): the subject is a trusted peer's whole chain, verified with the peer's
+ * keys and limits and checked live at the peer; then the hop checks as for any parent (this deployment's
+ * own delegation policy decides), and the chain is watched for revocation at the peer.
+ */
+const CROSSING: readonly Check[] = [
+  verifyPeerChain,
+  checkChainLink,
+  checkParentMayAct,
+  checkPeerChainLive,
+  checkDepth,
+  checkMayDelegate,
+  narrowGrants,
+  checkLifetime,
+  limitMayDelegate,
+  readTask,
+  decideHop,
+  mintHop,
+  watchCrossing,
+];
+
 const PERSON: readonly Check[] = [verifyPerson, ...ROOT];
 
 /** An approval: the caller's own warrant again, with the approved call bound in `apv` (exchange/approval.ts). */
@@ -107,7 +134,8 @@ export const tokenExchange: GrantHandler = {
       await runChecks(APPROVAL, ctx);
       return ctx.response;
     }
-    await runChecks(ctx.subjectType === TOKEN_TYPE.warrant ? HOP : PERSON, ctx);
+    if (ctx.subjectType === TOKEN_TYPE.warrant) await runChecks(isCrossing(ctx) ? CROSSING : HOP, ctx);
+    else await runChecks(PERSON, ctx);
     return ctx.response;
   },
 };

@@ -4,6 +4,8 @@ export interface TokenRequest {
   readonly params: Map<string, string>;
   /** The DPoP header, if any. */
   readonly dpop: string | undefined;
+  /** The `Warrant-Chain` header, if any: a peer's chain whose leaf is the `subject_token` (DESIGN §11). */
+  readonly warrantChain?: string | undefined;
 }
 
 export interface TokenResponse {

@@ -4,6 +4,7 @@ import { auditCheckpoint } from './checkpoint.ts';
 import { auditExport } from './export.ts';
 import { auditKey } from './key.ts';
 import { auditQuery } from './query.ts';
+import { auditReconcile } from './reconcile.ts';
 import { auditReport } from './report.ts';
 import { auditTrace } from './trace.ts';
 import { auditVerify } from './verify.ts';
@@ -18,4 +19,5 @@ export const auditCommands: readonly Command[] = [
   auditKey,
   auditCheckpoint,
   auditReport,
+  auditReconcile,
 ];

@@ -29,7 +29,10 @@ const notAllowed = (description: string) =>
  */
 export async function checkAudience(
   ctx: Pick<ExchangeContext, 'caller' | 'audience' | 'recipient'> & {
-    readonly services: { readonly store: Pick<ExchangeServices['store'], 'agents'> };
+    readonly services: {
+      readonly store: Pick<ExchangeServices['store'], 'agents'>;
+      readonly peers?: Pick<NonNullable<ExchangeServices['peers']>, 'forTrustDomain'>;
+    };
   },
 ): Promise<void> {
   const { audience } = ctx;
@@ -41,12 +44,37 @@ export async function checkAudience(
     ctx.recipient = { party: { kind: 'resource', id: audience }, agent: null };
     return;
   }
+  const peerAgent = peerAgentParty(ctx.services.peers, audience);
+  if (peerAgent !== undefined) {
+    // An agent of a trusted peer (DESIGN §11): it is not registered here; it continues the chain at its
+    // own STS, which holds what it receives to its own limits and policy.
+    ctx.recipient = { party: peerAgent, agent: null };
+    return;
+  }
   const agent = await ctx.services.store.agents.get(audience);
   if (agent === null)
     throw new OAuthError('invalid_target', 'WARRANT_AGENT_UNKNOWN', 'the audience is not a registered agent');
   if (agent.status !== 'active')
     throw new OAuthError('invalid_target', 'WARRANT_AGENT_DISABLED', 'the audience agent is disabled');
   ctx.recipient = { party: agentParty(agent), agent };
+}
+
+/** The trust domain of a SPIFFE ID (`spiffe://<trust domain>/…`). */
+const trustDomainOf = (id: string): string => id.slice('spiffe://'.length).split('/')[0]!;
+
+/**
+ * An agent of a trusted peer as a policy party (tier `peer`, trust level 0, owned by the peer's issuer), when
+ * `id` is a SPIFFE ID in a peer's trust domain; else `undefined`.
+ */
+export function peerAgentParty(
+  peers: Pick<NonNullable<ExchangeServices['peers']>, 'forTrustDomain'> | undefined,
+  id: string,
+): AgentParty | undefined {
+  if (!id.startsWith('spiffe://')) return undefined;
+  const peer = peers?.forTrustDomain(trustDomainOf(id));
+  return peer === undefined
+    ? undefined
+    : { kind: 'agent', id, tier: 'peer', trustLevel: 0, owner: peer.issuer };
 }
 
 /** Root: an ID-JAG that names resources (RFC 8707) roots warrants for those only. */

@@ -1,9 +1,12 @@
 import type { GuardConfig, StsConfig } from '../../../config/types.ts';
 import type { VerifiedCache } from '../../../core/chain/verified-token-cache.ts';
+import type { VerifiedChain } from '../../../core/chain/verify-chain.ts';
 import type { VerifiedDpopProof } from '../../../core/dpop/index.ts';
 import type { Grant } from '../../../core/grants/index.ts';
 import type { KeyResolver } from '../../../core/jose/jws.ts';
 import type { MayDelegate, VerifiedToken, WarrantClaims } from '../../../core/tokens/index.ts';
+import type { CrossingWatch } from '../../../federation/crossing-watch.ts';
+import type { Peers } from '../../../federation/peers.ts';
 import type { Approval, ApprovalStore } from '../../../guard/approvals/store.ts';
 import type { DecisionCache, PolicySet } from '../../../policy/index.ts';
 import type { AgentRecord, AgentStore, IssuedToken, TokenStore } from '../../../store/ports.ts';
@@ -58,6 +61,10 @@ export interface ExchangeServices {
     parentHash: string | null,
   ): Promise<{ token: string; claims: WarrantClaims; record: IssuedToken }>;
   newTxn(): string;
+  /** Trusted peers (`federation.peers`, DESIGN §11); absent or empty: every peer's warrant is refused. */
+  readonly peers?: Peers;
+  /** Where accepted peer chains are watched for revocation at the peer (federation/crossing-watch.ts). */
+  readonly crossings?: CrossingWatch;
 }
 
 /**
@@ -69,6 +76,10 @@ export interface ExchangeContext {
   readonly params: Map<string, string>;
   /** The DPoP header, if any. */
   readonly dpop: string | undefined;
+  /** The `Warrant-Chain` header, if any (a peer's chain, DESIGN §11). */
+  readonly warrantChain: string | undefined;
+  /** Crossing only, `verifyPeerChain`: the peer's verified chain (its leaf is `parent`). */
+  peerChain: VerifiedChain | undefined;
   /** `verifyDpop` */
   proof: VerifiedDpopProof;
   /** The exchange's time (epoch seconds): taken by `verifyParent` (hop) or `rootLifetime` (root). */
@@ -110,6 +121,8 @@ export function exchangeContext(services: ExchangeServices, request: TokenReques
     services,
     params: request.params,
     dpop: request.dpop,
+    warrantChain: request.warrantChain,
+    peerChain: undefined,
     proof: undefined,
     now: undefined,
     caller: undefined,

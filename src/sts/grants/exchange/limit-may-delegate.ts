@@ -35,5 +35,9 @@ export function limitMayDelegate(
 export function rootMayDelegate(ctx: Pick<ExchangeContext, 'params' | 'recipient' | 'mayDelegate'>): void {
   const delegateTo = requestedDelegation(ctx.params);
   const agent = ctx.recipient.agent;
-  ctx.mayDelegate = agent === null ? false : { aud: delegateTo ?? [...agent.allowedAudiences] };
+  if (agent !== null) ctx.mayDelegate = { aud: delegateTo ?? [...agent.allowedAudiences] };
+  // A peer's agent (DESIGN §11) is not registered here: it may delegate only to what `delegate_to` names.
+  else if (ctx.recipient.party.kind === 'agent' && delegateTo !== undefined)
+    ctx.mayDelegate = { aud: delegateTo };
+  else ctx.mayDelegate = false;
 }
