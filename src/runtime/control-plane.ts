@@ -4,6 +4,7 @@
  * With `ledger.mode: replicated` (several gateway replicas) it also competes for the ledger integrator lease
  * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). Later the dashboard.
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,6 +92,16 @@ export interface ControlPlaneOptions {
 /** How often expired approvals are marked so in the guard store. */
 const APPROVAL_SWEEP_MS = 5000;
 
+/** The environment variable with the DPoP nonce secret every STS replica of a deployment shares. */
+export const NONCE_SECRET_ENV = 'WARRANT_DPOP_NONCE_SECRET';
+
+/** The shared DPoP nonce secret (32 bytes hashed from the variable), or undefined: a random one per process. */
+export function dpopNonceSecret(env: Readonly<Record<string, string | undefined>>): Uint8Array | undefined {
+  const value = env[NONCE_SECRET_ENV];
+  if (value === undefined || value === '') return undefined;
+  return createHash('sha256').update(`warrant dpop nonce\0${value}`).digest();
+}
+
 /** The delegation policy from the configured files, or the shipped defaults. */
 export function policyLoader(config: WarrantConfig): () => PolicySet {
   const { delegation, schema } = config.policy;
@@ -145,6 +156,12 @@ export async function startControlPlane(
       onError: onHotStateError,
     });
     opened.push(() => hotState.close());
+    // DPoP server nonces must verify at every replica behind one issuer: one secret for all of them.
+    const nonceSecret = dpopNonceSecret(process.env);
+    if (!nonceSecret && config.redis)
+      logger.warn(
+        `${NONCE_SECRET_ENV} is not set: DPoP nonces issued by this replica are refused by the other replicas`,
+      );
     const server = createServer(SERVER_OPTIONS);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -167,6 +184,7 @@ export async function startControlPlane(
       clock,
       vault,
       loadPolicy,
+      ...(nonceSecret ? { nonceSecret } : {}),
     });
     // An agent exchanges its warrant for one carrying an approval the person gave (apv).
     sts.approvals = guard.approvals;
