@@ -55,7 +55,7 @@ export interface StsConfig {
   readonly warrantLifetime: number;
   readonly hopLifetime: number;
   readonly maxDepth: number;
-  readonly keyRotation: { readonly overlapSeconds: number };
+  readonly keyRotation: { readonly overlapSeconds: number; readonly activationDelaySeconds?: number };
   readonly trustedIssuers: readonly TrustedIssuer[];
   readonly devUserIssuer: { readonly enabled: boolean };
 }

@@ -17,6 +17,7 @@ import {
   type PolicySet,
 } from '../policy/index.ts';
 import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
+import { activationDelaySeconds } from '../sts/key-refresh.ts';
 import {
   createLogger,
   createMetrics,
@@ -91,10 +92,14 @@ export async function startGateway(
   const issuer = options.issuer.replace(/\/+$/, '');
   let keys = options.keys;
   let remote: RemoteKeys | undefined;
+  let rereads: { stop(): void } | undefined;
   if (!keys) {
     remote = new RemoteKeys(issuer);
     await remote.refresh();
     keys = () => remote!.resolve;
+    // Several STS replicas publish a rotated key before it signs: re-read within that delay (sts.ts).
+    const delay = activationDelaySeconds(config);
+    if (delay > 0) rereads = remote.every(Math.max(500, Math.floor((delay * 1000) / 3)));
   }
   const revocation = new RevocationView({
     issuer,
@@ -155,6 +160,7 @@ export async function startGateway(
   try {
     bound = await listen(server, config.gateway.listen.port, config.gateway.listen.host);
   } catch (error) {
+    rereads?.stop();
     revocation.close();
     await gateway.close();
     await replay.close?.();
@@ -182,6 +188,7 @@ export async function startGateway(
     server,
     revocation,
     async close() {
+      rereads?.stop();
       revocation.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

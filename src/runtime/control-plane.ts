@@ -24,7 +24,8 @@ import {
 } from '../policy/index.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/ports.ts';
-import type { RevocationBus } from '../sts/revocation-bus.ts';
+import { activationDelaySeconds, keyRefreshMs, startKeyRefresh } from '../sts/key-refresh.ts';
+import { BusMessageRejected, type RevocationBus } from '../sts/revocation-bus.ts';
 import { SERVER_OPTIONS, stsRequestHandler } from '../sts/server.ts';
 import { KeyVault } from '../sts/signing-keys.ts';
 import { Sts } from '../sts/sts.ts';
@@ -133,7 +134,10 @@ export async function startControlPlane(
   // The revocation relay's errors (Redis down, reconnecting, a malformed message): a warning each; the
   // requests that fail meanwhile are refused and logged on their own.
   const onHotStateError = (error: unknown): void => {
-    logger.warn({ err: serializeError(error) }, 'hot state: revocation relay error');
+    // A message between replicas that was refused (forged, unsigned, replayed) or found missing.
+    if (error instanceof BusMessageRejected)
+      logger.warn({ code: error.code, reason: error.message }, 'bus: message between replicas ignored');
+    else logger.warn({ err: serializeError(error) }, 'hot state: revocation relay error');
     options.onError?.(error);
   };
   // Undone in reverse order when a later step fails.
@@ -196,8 +200,16 @@ export async function startControlPlane(
     }, APPROVAL_SWEEP_MS);
     sweep.unref();
     opened.push(async () => clearInterval(sweep));
+    // Signing keys: re-read from the store when another replica rotated (the bus), periodically, and at
+    // each pending key's activation time (publish first, sign after the activation delay).
+    const keyRefresh = startKeyRefresh(sts, {
+      everyMs: keyRefreshMs(activationDelaySeconds(config)),
+      onError: (error) => logger.warn({ err: serializeError(error) }, 'signing keys: re-read failed'),
+      onChange: (kid) => logger.info({ kid }, 'signing keys: changed'),
+    });
+    opened.push(async () => keyRefresh.stop());
     // Subscribed before the first request, so no feed client misses another replica's revocation.
-    const bus = await hotState.relayRevocations(sts);
+    const bus = await hotState.relayRevocations(sts, { onKeysChanged: () => void keyRefresh.now() });
     if (bus) sts.feedCompleteSince = () => bus.completeSince;
     const ledgerReader = options.ledgerReader ?? configuredLedgerReader(config);
     if (!options.ledgerReader) opened.push(() => ledgerReader.close());
