@@ -105,6 +105,9 @@ export async function startGateway(
     issuer,
     keys,
     stalenessSeconds: config.gateway.statusStalenessSeconds,
+    // A pushed revocation outlives every token it can name by a minute of clock skew, then is pruned.
+    pushedTtlSeconds:
+      Math.max(config.sts.identityTokenLifetime, config.sts.warrantLifetime, config.sts.hopLifetime) + 60,
   });
   await revocation.start();
   // Decisions go to the Merkle ledger (durable before forwarding) unless the caller brings its own log.
