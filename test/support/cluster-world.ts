@@ -61,7 +61,12 @@ export async function startClusterWorld(options: ClusterWorldOptions = {}): Prom
   const upstream: Server = createServer((req, res) => {
     hits.n++;
     req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    // The gateway's decision id (the `warrant-decision` header it forwards) comes back in the answer, so a
+    // test knows which ledger record each acknowledged call must have.
+    const decision = req.headers['warrant-decision'];
+    req.on('end', () =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, decision })),
+    );
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
