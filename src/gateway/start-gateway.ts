@@ -7,7 +7,7 @@ import { ConfigError, WarrantError } from '../core/errors.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
-import { listen } from '../http/listen.ts';
+import { listen, reloadableTls } from '../http/listen.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { openLedger } from '../ledger/open-ledger.ts';
 import {
@@ -39,6 +39,8 @@ export interface RunningGateway {
   /** A node:https server when `gateway.tls` is set, else node:http. */
   readonly server: Server | HttpsServer;
   readonly revocation: RevocationView;
+  /** Re-reads `gateway.tls`'s files (SIGHUP; the files are also watched). `false`: kept the old ones. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -173,6 +175,19 @@ export async function startGateway(
   }
   const { address } = bound;
   const scheme = listener.tls ? 'https' : 'http';
+  // New certificates without a restart: SIGHUP (the CLI) and a watch on the files.
+  const tlsFiles = config.gateway.tls;
+  const tlsReload = tlsFiles
+    ? reloadableTls(
+        server as HttpsServer,
+        { cert: tlsFiles.cert, key: tlsFiles.key, ...(tlsFiles.ca !== undefined ? { ca: tlsFiles.ca } : {}) },
+        { minVersion: 'TLSv1.2' },
+        {
+          onReload: () => logger.info('tls: certificate reloaded'),
+          onError: (error) => logError(logger, error, { part: 'tls reload' }),
+        },
+      )
+    : undefined;
   // Without gateway.publicUrl, the listener's own URL is the public one (localhost for every interface).
   const publicHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : undefined;
   gateway.listening(publicHost === undefined ? bound.url : `${scheme}://${publicHost}:${address.port}`);
@@ -190,7 +205,9 @@ export async function startGateway(
     gateway,
     server,
     revocation,
+    reloadTls: () => tlsReload?.reload() ?? false,
     async close() {
+      tlsReload?.close();
       rereads?.stop();
       revocation.close();
       server.closeAllConnections();

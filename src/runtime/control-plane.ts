@@ -5,8 +5,9 @@
  * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). Later the dashboard.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
@@ -16,6 +17,7 @@ import { approverApi } from '../guard/approvals/approver-api.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
 import { configuredLedgerReader, type LedgerReader } from '../guard/contain/ledger-reader.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
+import { reloadableTls } from '../http/listen.ts';
 import {
   DEFAULT_SCHEMA_FILE,
   loadDefaultPolicySet,
@@ -57,6 +59,8 @@ export interface ControlPlane {
   readonly tracing: Tracing;
   /** With `ledger.mode: replicated`: the ledger integrator (under the lease) and the `/ledger/` routes. */
   readonly ledger: LedgerIntegratorRole | undefined;
+  /** Re-reads `sts.tls`'s files (SIGHUP; they are also watched). `false`: no TLS, or kept the old ones. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -166,7 +170,15 @@ export async function startControlPlane(
       logger.warn(
         `${NONCE_SECRET_ENV} is not set: DPoP nonces issued by this replica are refused by the other replicas`,
       );
-    const server = createServer(SERVER_OPTIONS);
+    const tlsFiles = config.sts.tls;
+    const server: Server = tlsFiles
+      ? createHttpsServer({
+          ...SERVER_OPTIONS,
+          cert: readFileSync(tlsFiles.cert),
+          key: readFileSync(tlsFiles.key),
+          minVersion: 'TLSv1.2',
+        })
+      : createServer(SERVER_OPTIONS);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.sts.listen.port, config.sts.listen.host, () => {
@@ -177,7 +189,21 @@ export async function startControlPlane(
     opened.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const url = `http://${host}:${address.port}`;
+    const url = `${tlsFiles ? 'https' : 'http'}://${host}:${address.port}`;
+    // New certificates without a restart: SIGHUP (`warrant serve`) and a watch on the files.
+    const tls = tlsFiles
+      ? reloadableTls(
+          server as HttpsServer,
+          tlsFiles,
+          { minVersion: 'TLSv1.2' },
+          {
+            onReload: () => logger.info('tls: certificate reloaded'),
+            onError: (error) =>
+              logger.warn({ err: serializeError(error) }, 'tls: reload failed, kept the old one'),
+          },
+        )
+      : undefined;
+    if (tls) opened.push(async () => tls.close());
     const sts = new Sts({
       config,
       issuer: config.sts.issuer ?? url,
@@ -265,6 +291,7 @@ export async function startControlPlane(
       metrics,
       tracing,
       ledger,
+      reloadTls: () => tls?.reload() ?? false,
       close() {
         closing ??= (async () => {
           server.closeAllConnections();

@@ -11,8 +11,9 @@ export const gateway: Command = {
     'Runs the verifying gateway in front of agents, MCP servers, A2A agents, tools and LLM APIs, with the\n' +
     'routes, action catalog and action policy of the configuration file. It trusts the STS named by\n' +
     'gateway.issuer (its JWKS, status lists and revocation feed) and fails closed when revocation status is\n' +
-    'older than gateway.statusStalenessSeconds. SIGHUP reloads routes, catalog and policy without dropping\n' +
-    'requests in flight; an invalid new configuration is reported and the old one stays. Decisions go to the\n' +
+    'older than gateway.statusStalenessSeconds. SIGHUP reloads routes, catalog, policy and the TLS certificate\n' +
+    '(gateway.tls files are also watched) without dropping requests in flight; an invalid new configuration\n' +
+    'is reported and the old one stays. Decisions go to the\n' +
     'Merkle ledger of the configured store (<data>/ledger.db, or PostgreSQL), durable before forwarding.\n' +
     'With gateway.replayCache: redis it does not start unless Redis answers.',
   options: {
@@ -65,6 +66,12 @@ export const gateway: Command = {
           const next = await loadCliConfig(file, overrides);
           running.reload(next);
           io.err(`reloaded: ${next.gateway.routes.length} routes\n`);
+          if (config.gateway.tls)
+            io.err(
+              running.replica.reloadTls()
+                ? 'reloaded: TLS certificate\n'
+                : 'TLS certificate reload failed, keeping the running one\n',
+            );
         } catch (error) {
           io.err(`reload failed, keeping the running configuration: ${(error as Error).message}\n`);
         }

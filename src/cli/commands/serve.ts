@@ -52,7 +52,17 @@ export const serve: Command = {
     io.out(
       `warrant serve listening on ${plane.url} (issuer: ${plane.sts.issuer}, store: ${config.store.kind})\n`,
     );
-    const signal = await waitForSignal();
+    // SIGHUP: the TLS certificate (sts.tls) again, without a restart.
+    const signal = await waitForSignal(
+      config.sts.tls
+        ? () =>
+            io.err(
+              plane.reloadTls()
+                ? 'reloaded: TLS certificate\n'
+                : 'TLS certificate reload failed, keeping the running one\n',
+            )
+        : undefined,
+    );
     await plane.close();
     io.err(`warrant serve stopped (${signal})\n`);
     return EXIT.ok;
