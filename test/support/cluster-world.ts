@@ -30,6 +30,8 @@ export interface ClusterWorldOptions {
   readonly config?: Record<string, Record<string, unknown>>;
   /** Pause before a replica that exited is restarted (default 500 ms). */
   readonly restartDelayMs?: number;
+  /** Replicas of each plane (default 2). */
+  readonly replicas?: number;
 }
 
 export interface ClusterWorld {
@@ -112,7 +114,7 @@ export async function startClusterWorld(options: ClusterWorldOptions = {}): Prom
   try {
     cluster = await startCluster({
       configFile,
-      replicas: 2,
+      replicas: options.replicas ?? 2,
       env: { WARRANT_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' },
       restartDelayMs: options.restartDelayMs ?? 500,
       stopTimeoutMs: 5000,
