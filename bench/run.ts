@@ -4,6 +4,8 @@
  *   npm run bench                 # everything
  *   npm run bench -- token-core   # one suite
  *   BENCH_MS=3000 npm run bench   # longer measurement windows
+ *   npm run bench -- cluster      # scale-out: a real 2 + 2 cluster vs 1 + 1 on its own PostgreSQL and Redis
+ *                                 # (needs initdb/pg_ctl and redis-server; not in --check: about a minute)
  *
  * `npm run bench -- --check` runs the DESIGN §9 set (CHECK_SUITES) with shorter windows (BENCH_MS=400
  * unless set) and prints one line per goal — figure, goal, measured, same-run baseline, met/missed — then

@@ -50,12 +50,14 @@ export interface TrustedIssuer {
 export interface StsConfig {
   readonly issuer?: string;
   readonly listen: ListenConfig;
+  /** TLS on the STS listener (`warrant serve`); reloaded on SIGHUP and when the files change. */
+  readonly tls?: { readonly cert: string; readonly key: string };
   readonly algorithms: readonly SigningAlgorithm[];
   readonly identityTokenLifetime: number;
   readonly warrantLifetime: number;
   readonly hopLifetime: number;
   readonly maxDepth: number;
-  readonly keyRotation: { readonly overlapSeconds: number };
+  readonly keyRotation: { readonly overlapSeconds: number; readonly activationDelaySeconds?: number };
   readonly trustedIssuers: readonly TrustedIssuer[];
   readonly devUserIssuer: { readonly enabled: boolean };
 }

@@ -68,6 +68,8 @@ export const ERROR_CODES = {
   // hot state (src/replay: the Redis replay cache shared by replicas)
   WARRANT_HOT_STATE_UNAVAILABLE:
     'The shared hot-state store (Redis) did not answer within its command timeout or is not connected; the request was refused (fail closed). Retry later.',
+  WARRANT_BUS_MESSAGE_REJECTED:
+    "A message between replicas (Redis pub/sub) was ignored: unsigned, not signed by this issuer's keys, outside the replay window or a repeated sequence number. Logged by the receiving replica, never sent to a client.",
   WARRANT_REPLAY_STATE_LOST:
     'The replay store lost its memory (Redis restarted, was flushed or evicted its keys) after this DPoP proof or client assertion became usable, so it cannot tell whether it was already used; refused. Send a new one.',
   // policy

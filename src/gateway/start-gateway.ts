@@ -8,7 +8,7 @@ import type { KeyResolver } from '../core/jose/jws.ts';
 import { Peers } from '../federation/peers.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
-import { listen } from '../http/listen.ts';
+import { listen, reloadableTls } from '../http/listen.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { openLedger } from '../ledger/open-ledger.ts';
 import {
@@ -18,6 +18,7 @@ import {
   type PolicySet,
 } from '../policy/index.ts';
 import { MemoryReplayCache, RedisReplayCache, type ReplayCache, redisTimeouts } from '../replay/index.ts';
+import { activationDelaySeconds } from '../sts/key-refresh.ts';
 import {
   createLogger,
   createMetrics,
@@ -39,6 +40,8 @@ export interface RunningGateway {
   /** A node:https server when `gateway.tls` is set, else node:http. */
   readonly server: Server | HttpsServer;
   readonly revocation: RevocationView;
+  /** Re-reads `gateway.tls`'s files (SIGHUP; the files are also watched). `false`: kept the old ones. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -92,15 +95,22 @@ export async function startGateway(
   const issuer = options.issuer.replace(/\/+$/, '');
   let keys = options.keys;
   let remote: RemoteKeys | undefined;
+  let rereads: { stop(): void } | undefined;
   if (!keys) {
     remote = new RemoteKeys(issuer);
     await remote.refresh();
     keys = () => remote!.resolve;
+    // Several STS replicas publish a rotated key before it signs: re-read within that delay (sts.ts).
+    const delay = activationDelaySeconds(config);
+    if (delay > 0) rereads = remote.every(Math.max(500, Math.floor((delay * 1000) / 3)));
   }
   const revocation = new RevocationView({
     issuer,
     keys,
     stalenessSeconds: config.gateway.statusStalenessSeconds,
+    // A pushed revocation outlives every token it can name by a minute of clock skew, then is pruned.
+    pushedTtlSeconds:
+      Math.max(config.sts.identityTokenLifetime, config.sts.warrantLifetime, config.sts.hopLifetime) + 60,
   });
   await revocation.start();
   // Trusted peers (DESIGN §11): their keys, limits and revocation status, for chains that cross in.
@@ -160,6 +170,7 @@ export async function startGateway(
   try {
     bound = await listen(server, config.gateway.listen.port, config.gateway.listen.host);
   } catch (error) {
+    rereads?.stop();
     revocation.close();
     peers.close();
     await gateway.close();
@@ -170,6 +181,19 @@ export async function startGateway(
   }
   const { address } = bound;
   const scheme = listener.tls ? 'https' : 'http';
+  // New certificates without a restart: SIGHUP (the CLI) and a watch on the files.
+  const tlsFiles = config.gateway.tls;
+  const tlsReload = tlsFiles
+    ? reloadableTls(
+        server as HttpsServer,
+        { cert: tlsFiles.cert, key: tlsFiles.key, ...(tlsFiles.ca !== undefined ? { ca: tlsFiles.ca } : {}) },
+        { minVersion: 'TLSv1.2' },
+        {
+          onReload: () => logger.info('tls: certificate reloaded'),
+          onError: (error) => logError(logger, error, { part: 'tls reload' }),
+        },
+      )
+    : undefined;
   // Without gateway.publicUrl, the listener's own URL is the public one (localhost for every interface).
   const publicHost = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : undefined;
   gateway.listening(publicHost === undefined ? bound.url : `${scheme}://${publicHost}:${address.port}`);
@@ -187,7 +211,10 @@ export async function startGateway(
     gateway,
     server,
     revocation,
+    reloadTls: () => tlsReload?.reload() ?? false,
     async close() {
+      tlsReload?.close();
+      rereads?.stop();
       revocation.close();
       peers.close();
       server.closeAllConnections();

@@ -116,6 +116,7 @@ export const HTTP_ERRORS: { readonly [C in ErrorCode]: ErrorMapping } = Object.f
   WARRANT_STORE_SCHEMA_UNSUPPORTED: INTERNAL,
   // hot state: the server's trouble (503, fail closed); a replay memory lost refuses the proof itself
   WARRANT_HOT_STATE_UNAVAILABLE: row(503, 'unavailable', { status: 503, error: 'temporarily_unavailable' }),
+  WARRANT_BUS_MESSAGE_REJECTED: INTERNAL,
   WARRANT_REPLAY_STATE_LOST: BAD_PROOF,
   WARRANT_POLICY_INVALID: INTERNAL,
   // gateway

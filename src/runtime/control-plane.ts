@@ -4,8 +4,10 @@
  * With `ledger.mode: replicated` (several gateway replicas) it also competes for the ledger integrator lease
  * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). Later the dashboard.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
@@ -15,6 +17,7 @@ import { approverApi } from '../guard/approvals/approver-api.ts';
 import type { ActionCatalog } from '../guard/catalog.ts';
 import { configuredLedgerReader, type LedgerReader } from '../guard/contain/ledger-reader.ts';
 import { type GuardRuntime, openGuardRuntime } from '../guard/runtime.ts';
+import { reloadableTls } from '../http/listen.ts';
 import {
   DEFAULT_SCHEMA_FILE,
   loadDefaultPolicySet,
@@ -23,7 +26,8 @@ import {
 } from '../policy/index.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/ports.ts';
-import type { RevocationBus } from '../sts/revocation-bus.ts';
+import { activationDelaySeconds, keyRefreshMs, startKeyRefresh } from '../sts/key-refresh.ts';
+import { BusMessageRejected, type RevocationBus } from '../sts/revocation-bus.ts';
 import { SERVER_OPTIONS, stsRequestHandler } from '../sts/server.ts';
 import { KeyVault } from '../sts/signing-keys.ts';
 import { Sts } from '../sts/sts.ts';
@@ -55,6 +59,8 @@ export interface ControlPlane {
   readonly tracing: Tracing;
   /** With `ledger.mode: replicated`: the ledger integrator (under the lease) and the `/ledger/` routes. */
   readonly ledger: LedgerIntegratorRole | undefined;
+  /** Re-reads `sts.tls`'s files (SIGHUP; they are also watched). `false`: no TLS, or kept the old ones. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -91,6 +97,16 @@ export interface ControlPlaneOptions {
 /** How often expired approvals are marked so in the guard store. */
 const APPROVAL_SWEEP_MS = 5000;
 
+/** The environment variable with the DPoP nonce secret every STS replica of a deployment shares. */
+export const NONCE_SECRET_ENV = 'WARRANT_DPOP_NONCE_SECRET';
+
+/** The shared DPoP nonce secret (32 bytes hashed from the variable), or undefined: a random one per process. */
+export function dpopNonceSecret(env: Readonly<Record<string, string | undefined>>): Uint8Array | undefined {
+  const value = env[NONCE_SECRET_ENV];
+  if (value === undefined || value === '') return undefined;
+  return createHash('sha256').update(`warrant dpop nonce\0${value}`).digest();
+}
+
 /** The delegation policy from the configured files, or the shipped defaults. */
 export function policyLoader(config: WarrantConfig): () => PolicySet {
   const { delegation, schema } = config.policy;
@@ -122,7 +138,10 @@ export async function startControlPlane(
   // The revocation relay's errors (Redis down, reconnecting, a malformed message): a warning each; the
   // requests that fail meanwhile are refused and logged on their own.
   const onHotStateError = (error: unknown): void => {
-    logger.warn({ err: serializeError(error) }, 'hot state: revocation relay error');
+    // A message between replicas that was refused (forged, unsigned, replayed) or found missing.
+    if (error instanceof BusMessageRejected)
+      logger.warn({ code: error.code, reason: error.message }, 'bus: message between replicas ignored');
+    else logger.warn({ err: serializeError(error) }, 'hot state: revocation relay error');
     options.onError?.(error);
   };
   // Undone in reverse order when a later step fails.
@@ -145,7 +164,21 @@ export async function startControlPlane(
       onError: onHotStateError,
     });
     opened.push(() => hotState.close());
-    const server = createServer(SERVER_OPTIONS);
+    // DPoP server nonces must verify at every replica behind one issuer: one secret for all of them.
+    const nonceSecret = dpopNonceSecret(process.env);
+    if (!nonceSecret && config.redis)
+      logger.warn(
+        `${NONCE_SECRET_ENV} is not set: DPoP nonces issued by this replica are refused by the other replicas`,
+      );
+    const tlsFiles = config.sts.tls;
+    const server: Server = tlsFiles
+      ? createHttpsServer({
+          ...SERVER_OPTIONS,
+          cert: readFileSync(tlsFiles.cert),
+          key: readFileSync(tlsFiles.key),
+          minVersion: 'TLSv1.2',
+        })
+      : createServer(SERVER_OPTIONS);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.sts.listen.port, config.sts.listen.host, () => {
@@ -156,7 +189,21 @@ export async function startControlPlane(
     opened.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const url = `http://${host}:${address.port}`;
+    const url = `${tlsFiles ? 'https' : 'http'}://${host}:${address.port}`;
+    // New certificates without a restart: SIGHUP (`warrant serve`) and a watch on the files.
+    const tls = tlsFiles
+      ? reloadableTls(
+          server as HttpsServer,
+          tlsFiles,
+          { minVersion: 'TLSv1.2' },
+          {
+            onReload: () => logger.info('tls: certificate reloaded'),
+            onError: (error) =>
+              logger.warn({ err: serializeError(error) }, 'tls: reload failed, kept the old one'),
+          },
+        )
+      : undefined;
+    if (tls) opened.push(async () => tls.close());
     const sts = new Sts({
       config,
       issuer: config.sts.issuer ?? url,
@@ -167,6 +214,7 @@ export async function startControlPlane(
       clock,
       vault,
       loadPolicy,
+      ...(nonceSecret ? { nonceSecret } : {}),
     });
     // Trusted peers (DESIGN §11): their keys and revocation status, and the crossings this STS accepted.
     await sts.startFederation();
@@ -181,8 +229,16 @@ export async function startControlPlane(
     }, APPROVAL_SWEEP_MS);
     sweep.unref();
     opened.push(async () => clearInterval(sweep));
+    // Signing keys: re-read from the store when another replica rotated (the bus), periodically, and at
+    // each pending key's activation time (publish first, sign after the activation delay).
+    const keyRefresh = startKeyRefresh(sts, {
+      everyMs: keyRefreshMs(activationDelaySeconds(config)),
+      onError: (error) => logger.warn({ err: serializeError(error) }, 'signing keys: re-read failed'),
+      onChange: (kid) => logger.info({ kid }, 'signing keys: changed'),
+    });
+    opened.push(async () => keyRefresh.stop());
     // Subscribed before the first request, so no feed client misses another replica's revocation.
-    const bus = await hotState.relayRevocations(sts);
+    const bus = await hotState.relayRevocations(sts, { onKeysChanged: () => void keyRefresh.now() });
     if (bus) sts.feedCompleteSince = () => bus.completeSince;
     const ledgerReader = options.ledgerReader ?? configuredLedgerReader(config);
     if (!options.ledgerReader) opened.push(() => ledgerReader.close());
@@ -238,6 +294,7 @@ export async function startControlPlane(
       metrics,
       tracing,
       ledger,
+      reloadTls: () => tls?.reload() ?? false,
       close() {
         closing ??= (async () => {
           server.closeAllConnections();

@@ -61,11 +61,16 @@ export interface HotState {
    * in memory (one replica: its feed is complete by itself). Subscribed when it resolves; closed with the
    * hot state. Rejects when Redis cannot be reached.
    */
-  relayRevocations(sts: Sts): Promise<RevocationBus | undefined>;
+  relayRevocations(sts: Sts, options?: RelayOptions): Promise<RevocationBus | undefined>;
   /** Resolves when the hot state answers now (Redis: a PING within the command timeout). */
   ping(): Promise<void>;
   /** Closes the relay and the connections. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface RelayOptions {
+  /** Another replica rotated the signing key (a verified bus message): re-read the keys. */
+  readonly onKeysChanged?: () => void;
 }
 
 export interface HotStateOptions {
@@ -111,8 +116,12 @@ export async function openHotState(
   return {
     kind,
     replay: counted(cache, options.metrics),
-    async relayRevocations(sts) {
-      const bus = await RevocationBus.start(sts, url, { ...timeouts, onError: count('revocation-relay') });
+    async relayRevocations(sts, relay = {}) {
+      const bus = await RevocationBus.start(sts, url, {
+        ...timeouts,
+        onError: count('revocation-relay'),
+        ...(relay.onKeysChanged ? { onKeysChanged: relay.onKeysChanged } : {}),
+      });
       relays.push(bus);
       return bus;
     },

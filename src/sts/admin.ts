@@ -225,8 +225,8 @@ export async function admin(
   }
 
   if (collection === 'keys' && id === 'rotate' && method === 'POST') {
-    const kid = await sts.rotateSigningKey();
-    return sendJson(res, 200, { kid, jwks: sts.keys.keySet(now).toJwks() });
+    const { kid, activeFrom } = await sts.rotateSigningKeyAt();
+    return sendJson(res, 200, { kid, activeFrom, jwks: sts.keys.keySet(now).toJwks() });
   }
 
   if (collection === 'policy' && id === 'reload' && method === 'POST') {

@@ -258,8 +258,9 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       },
       '/keys/rotate': {
         post: {
-          summary: 'Rotate the STS signing key (old key stays published for the overlap)',
-          responses: { '200': ok('new kid and JWKS'), ...errors },
+          summary:
+            'Rotate the STS signing key: published at once, signing from activeFrom (old key stays published for the overlap)',
+          responses: { '200': ok('new kid, activeFrom (epoch seconds) and JWKS'), ...errors },
         },
       },
       '/policy/reload': {

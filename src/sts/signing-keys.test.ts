@@ -45,3 +45,37 @@ test('rotation keeps the previous key published for the overlap, then drops it',
     await store.close();
   }
 });
+
+test('publish first: a rotated key is published and trusted at once, signs only from its activation', async () => {
+  const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+  try {
+    const vault = new KeyVault(store.keys);
+    const ringA = await vault.load('EdDSA', 1000);
+    const ringB = await new KeyVault(store.keys).load('EdDSA', 1000); // another replica on the same store
+    const old = ringA.current.kid;
+    const { key, activeFrom } = await vault.rotate(ringA, 'EdDSA', 600, 1000, 30);
+    assert.equal(activeFrom, 1030);
+    assert.equal(ringA.current.kid, old, 'the rotating replica keeps signing with the old key');
+    assert.deepEqual(
+      ringA.pending.map((p) => [p.key.kid, p.from]),
+      [[key.kid, 1030]],
+    );
+    assert.equal(ringA.trusts(key.kid, 1001), true, 'published and trusted before it signs');
+    assert.equal(ringA.keySet(1001).size, 2);
+    // The other replica does not know it until it re-reads the store; then it does, still not signing.
+    assert.equal(ringB.trusts(key.kid, 1001), false);
+    assert.equal(await vault.reload(ringB, 'EdDSA', 1010), true);
+    assert.equal(ringB.trusts(key.kid, 1010), true);
+    assert.equal(ringB.current.kid, old);
+    assert.equal(await vault.reload(ringB, 'EdDSA', 1020), false, 'nothing changed');
+    // At the activation time every replica that re-reads signs with the new key; the old one verifies.
+    await vault.reload(ringA, 'EdDSA', 1030);
+    await vault.reload(ringB, 'EdDSA', 1030);
+    assert.equal(ringA.current.kid, key.kid);
+    assert.equal(ringB.current.kid, key.kid);
+    assert.equal(ringB.trusts(old, 1500), true);
+    assert.equal(ringB.trusts(old, 1630), false, 'the overlap counts from the activation');
+  } finally {
+    await store.close();
+  }
+});

@@ -40,16 +40,47 @@ export class KeyVault {
 
   /** The key ring from the store, creating the first key when there is none. */
   async load(alg: Alg, now: number): Promise<SigningKeyRing> {
+    const { current, previous, pending } = await this.#read(alg, now);
+    return new SigningKeyRing(current, previous, pending);
+  }
+
+  /**
+   * Reads the store again into `ring` (another replica may have rotated): the same derivation as `load`.
+   * Returns whether the signing key or the published set changed.
+   */
+  async reload(ring: SigningKeyRing, alg: Alg, now: number): Promise<boolean> {
+    const before = published(ring, now);
+    const { current, previous, pending } = await this.#read(alg, now);
+    ring.replace(current, previous, pending);
+    return published(ring, now) !== before;
+  }
+
+  /**
+   * What the stored rows mean at `now`. A row is live while it is `current`, or `previous` before its
+   * `retireAt`. Live rows created at or before `now` are active: the newest signs, the others verify until
+   * they retire (`retireAt`; a superseded `current` row — a rotation's old key not yet marked — until the
+   * overlap after its successor's activation). Live rows created after `now` are pending: published and
+   * trusted, signing from their `createdAt` (the activation time a rotation chose).
+   */
+  async #read(alg: Alg, now: number) {
     let stored = await this.#store.list();
     if (!stored.some((k) => k.state === 'current')) {
       await this.#save(generateSigningKey(alg), now);
       stored = await this.#store.list();
     }
-    const current = stored.filter((k) => k.state === 'current').at(-1)!;
-    const previous = stored
-      .filter((k) => k.state === 'previous' && k.retireAt !== null && k.retireAt > now)
-      .map((k) => ({ key: this.#open(k.material, k.alg as Alg), until: k.retireAt! }));
-    return new SigningKeyRing(this.#open(current.material, current.alg as Alg), previous);
+    const live = stored.filter((k) => k.state === 'current' || (k.retireAt !== null && k.retireAt > now));
+    // Oldest first; within one second, a `previous` row before a `current` one (the rotation that made it).
+    const order = (k: (typeof live)[number]) => k.createdAt * 2 + (k.state === 'current' ? 1 : 0);
+    const active = live.filter((k) => k.createdAt <= now).sort((a, b) => order(a) - order(b));
+    // With no active row (a clock far behind the store's), the oldest pending one signs.
+    const signing = active.at(-1) ?? live.sort((a, b) => order(a) - order(b))[0]!;
+    const previous = active
+      .filter((k) => k !== signing)
+      .map((k) => ({ key: this.#open(k.material, k.alg as Alg), until: k.retireAt ?? now + 3600 }));
+    const pending = live
+      .filter((k) => k.createdAt > now && k !== signing)
+      .map((k) => ({ key: this.#open(k.material, k.alg as Alg), from: k.createdAt }));
+    return { current: this.#open(signing.material, signing.alg as Alg), previous, pending };
   }
 
   async #save(key: SigningKey, now: number): Promise<void> {
@@ -63,13 +94,34 @@ export class KeyVault {
     });
   }
 
-  /** A new current key; the old one stays published for `overlapSeconds`. */
-  async rotate(ring: SigningKeyRing, alg: Alg, overlapSeconds: number, now: number): Promise<SigningKey> {
+  /**
+   * A new key, published at once and signing from `now + activationDelaySeconds` (publish first: every
+   * replica and gateway sees it before any replica signs with it); the old one keeps signing until then
+   * and stays published for `overlapSeconds` after. Reloads `ring` from the store.
+   */
+  async rotate(
+    ring: SigningKeyRing,
+    alg: Alg,
+    overlapSeconds: number,
+    now: number,
+    activationDelaySeconds = 0,
+  ): Promise<{ key: SigningKey; activeFrom: number }> {
     const next = generateSigningKey(alg);
     const old = ring.current;
-    await this.#save(next, now);
-    await this.#store.setState(old.kid, 'previous', now + overlapSeconds);
-    ring.rotate(next, overlapSeconds, now);
-    return next;
+    const activeFrom = now + activationDelaySeconds;
+    await this.#save(next, activeFrom);
+    await this.#store.setState(old.kid, 'previous', activeFrom + overlapSeconds);
+    await this.reload(ring, alg, now);
+    return { key: next, activeFrom };
   }
+}
+
+/** The signing kid and the published kids of `ring` at `now`, as one comparable string. */
+function published(ring: SigningKeyRing, now: number): string {
+  const kids = ring
+    .keySet(now)
+    .toJwks()
+    .keys.map((k) => k.kid)
+    .sort();
+  return `${ring.current.kid}|${kids.join(',')}`;
 }

@@ -36,6 +36,7 @@ import type {
 import type { RevocationKind } from '../telemetry/metrics.ts';
 import { type AssertionReplay, agentKeys } from './client-auth.ts';
 import { peerAgentParty } from './grants/exchange/check-audience.ts';
+import { activationDelaySeconds } from './key-refresh.ts';
 import { fromWarrantError, OAuthError } from './oauth-error.ts';
 import type { KeyVault } from './signing-keys.ts';
 import { TrustedIssuers } from './trusted-issuers.ts';
@@ -87,6 +88,13 @@ export interface StsOptions {
  * The security token service as a transport-free object: the HTTP layer parses requests into parameters
  * and calls it; grant handlers (one file each) use its helpers to authenticate, decide, mint and record.
  */
+/** A signing-key rotation this replica performed (told to the other replicas over the bus). */
+export interface KeysChangedEvent {
+  readonly kid: string;
+  /** Epoch seconds from which the new key signs. */
+  readonly activeFrom: number;
+}
+
 export class Sts {
   readonly config: WarrantConfig;
   readonly issuer: string;
@@ -100,7 +108,7 @@ export class Sts {
   readonly chainCache = new ChainCache();
   /** Subject warrants of exchanges already verified, by text (see verifyParent). */
   readonly verifiedParents = new VerifiedCache<VerifiedToken<'warrant'>>(10_000);
-  readonly events = new EventEmitter<{ revoked: [RevocationEvent] }>();
+  readonly events = new EventEmitter<{ revoked: [RevocationEvent]; 'keys-changed': [KeysChangedEvent] }>();
   readonly clock: () => number;
   /**
    * Since when (epoch ms) this replica's revocation feed carries every revocation, its own and the other
@@ -350,17 +358,37 @@ export class Sts {
     this.decisions.clear();
   }
 
-  /** Makes a new signing key current; the old one stays published for the configured overlap. */
+  /**
+   * Makes a new signing key: published at once, signing after `sts.keyRotation.activationDelaySeconds`
+   * (publish first, so every replica and gateway knows it before any replica signs with it); the old one
+   * stays published for the configured overlap after that. Tells the other replicas (`keys-changed`).
+   */
   async rotateSigningKey(): Promise<string> {
+    return (await this.rotateSigningKeyAt()).kid;
+  }
+
+  /** {@link rotateSigningKey}, with the time the new key starts signing (epoch seconds). */
+  async rotateSigningKeyAt(): Promise<{ kid: string; activeFrom: number }> {
     if (!this.#vault)
       throw new OAuthError('server_error', 'WARRANT_STS_UNAVAILABLE', 'key rotation needs a key store');
-    const next = await this.#vault.rotate(
+    const { key, activeFrom } = await this.#vault.rotate(
       this.keys,
       this.keys.current.alg,
       this.config.sts.keyRotation.overlapSeconds,
       this.clock(),
+      activationDelaySeconds(this.config),
     );
-    return next.kid;
+    this.events.emit('keys-changed', { kid: key.kid, activeFrom });
+    return { kid: key.kid, activeFrom };
+  }
+
+  /**
+   * Reads the signing keys from the store again (another replica rotated, or a pending key's activation
+   * time came). Returns whether anything this replica signs with or publishes changed.
+   */
+  async reloadSigningKeys(): Promise<boolean> {
+    if (!this.#vault) return false;
+    return this.#vault.reload(this.keys, this.keys.current.alg, this.clock());
   }
 
   /**

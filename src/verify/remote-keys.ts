@@ -17,6 +17,17 @@ export class RemoteKeys {
     this.#url = url;
   }
 
+  /**
+   * Fetches the JWKS again every `ms` (and at once) until `stop`: with several STS replicas a rotated key
+   * is published `activationDelaySeconds` before it signs, and a gateway re-reading every third of that
+   * knows it before the first token it signs arrives. A failed fetch keeps the keys held.
+   */
+  every(ms: number): { stop(): void } {
+    const timer = setInterval(() => void this.refresh().catch(() => {}), ms);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
   async refresh(): Promise<void> {
     this.#inflight ??= (async () => {
       try {

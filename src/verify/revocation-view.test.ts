@@ -131,3 +131,72 @@ describe('RevocationView freshness comes from what was received', () => {
     assert.equal(v.check('some-hash', status()), 'stale');
   });
 });
+
+describe('RevocationView: pushed revocations are pruned by expiry', () => {
+  let feed: ServerResponse | undefined;
+  let opened: () => void = () => {};
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/revocations')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': fake feed\n\n');
+      feed = res;
+      opened();
+    } else res.writeHead(404).end();
+  });
+  before(() => new Promise<void>((r) => server.listen(0, '127.0.0.1', r)));
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  test('a hash is kept for pushedTtlSeconds after its push, then dropped: the set stays bounded', async () => {
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    let now = 1_000_000;
+    const view = new RevocationView({
+      issuer,
+      keys: () => new KeySet().resolve,
+      stalenessSeconds: 5,
+      pushedTtlSeconds: 60,
+      now: () => now,
+    });
+    const feedOpen = new Promise<void>((r) => {
+      opened = r;
+    });
+    await view.start();
+    await feedOpen;
+    const push = async (hashes: string[]) => {
+      const pushes = view.pushes;
+      const tokens = hashes.map((hash) => ({ hash, list: null, idx: null }));
+      feed!.write(`event: revoked\ndata: ${JSON.stringify({ at: now, reason: 'r', tokens })}\n\n`);
+      while (view.pushes === pushes) await sleep(5);
+    };
+    try {
+      const h = (i: number) => `${String(i).padStart(3, '0')}${'A'.repeat(40)}`;
+      await push([h(1), h(2), h(3)]);
+      now += 30_000;
+      await push([h(4), h(5)]);
+      assert.equal(view.pushedSize, 5);
+      assert.equal(view.check(h(1), undefined), 'revoked');
+      now += 30_000; // h1–h3 pushed 60 s ago: their tokens have expired
+      view.prune();
+      assert.equal(view.pushedSize, 2);
+      assert.equal(view.check(h(1), undefined), 'valid', 'pruned (an expired token is refused as expired)');
+      assert.equal(view.check(h(4), undefined), 'revoked');
+      // A hash pushed again is kept from its latest push.
+      await push([h(4)]);
+      now += 31_000;
+      view.prune();
+      assert.equal(view.pushedSize, 1);
+      assert.equal(view.check(h(4), undefined), 'revoked');
+      // Thousands of pushes over time: never more than one TTL's worth held.
+      for (let round = 0; round < 20; round++) {
+        await push(Array.from({ length: 100 }, (_, i) => h(round * 100 + i)));
+        now += 10_000;
+      }
+      view.prune();
+      assert.ok(view.pushedSize <= 600, `held ${view.pushedSize}`);
+    } finally {
+      view.close();
+    }
+  });
+});

@@ -46,7 +46,14 @@ export class RevocationView implements RevocationStatus {
   readonly #stalenessMs: number;
   readonly #heartbeatMs: number;
   readonly #lists = new Map<string, List>();
-  readonly #revoked = new Set<string>();
+  /**
+   * Hashes pushed by the feed → local epoch ms after which the token is expired whatever it was (its push
+   * time plus the longest lifetime the STS issues): pruned then, so the set is bounded by the revocation
+   * rate times that lifetime. In push order, so the oldest expire first.
+   */
+  readonly #revoked = new Map<string, number>();
+  readonly #pushedTtlMs: number;
+  readonly #now: () => number;
   #feed: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -64,8 +71,22 @@ export class RevocationView implements RevocationStatus {
   /** Heartbeats received from the feed (for tests). */
   heartbeats = 0;
 
-  constructor(options: { issuer: string; keys: () => KeyResolver; stalenessSeconds: number }) {
+  constructor(options: {
+    issuer: string;
+    keys: () => KeyResolver;
+    stalenessSeconds: number;
+    /**
+     * How long a pushed revocation is kept (s): at least the longest lifetime of a token the STS issues
+     * (the gateway: the longest of `sts.*Lifetime` plus a minute of clock skew); default one day.
+     */
+    pushedTtlSeconds?: number;
+    /** The clock pruning reads (epoch ms; tests). */
+    now?: () => number;
+  }) {
     this.#issuer = options.issuer.replace(/\/+$/, '');
+    this.#pushedTtlMs = (options.pushedTtlSeconds ?? 86_400) * 1000;
+    if (!(this.#pushedTtlMs > 0)) throw new TypeError('pushedTtlSeconds must be positive');
+    this.#now = options.now ?? Date.now;
     this.#keys = options.keys;
     if (!Number.isFinite(options.stalenessSeconds) || options.stalenessSeconds <= 0)
       throw new TypeError('stalenessSeconds must be a positive number');
@@ -118,6 +139,20 @@ export class RevocationView implements RevocationStatus {
     await this.#pull(uri).catch(() => {});
   }
 
+  /** How many pushed revocations are held (bounded: see `pushedTtlSeconds`). */
+  get pushedSize(): number {
+    return this.#revoked.size;
+  }
+
+  /** Drops the pushed revocations whose tokens have expired by now (oldest first). */
+  prune(): void {
+    const now = this.#now();
+    for (const [hash, until] of this.#revoked) {
+      if (until > now) break;
+      this.#revoked.delete(hash);
+    }
+  }
+
   /** The state of one warrant from its hash and status reference. */
   check(hash: string, status: { readonly idx: number; readonly uri: string } | undefined): RevocationState {
     if (this.#revoked.has(hash)) return 'revoked';
@@ -141,6 +176,7 @@ export class RevocationView implements RevocationStatus {
   }
 
   #pullAll(): void {
+    this.prune();
     for (const uri of this.#lists.keys()) void this.#pull(uri).catch(() => {});
   }
 
@@ -232,14 +268,18 @@ export class RevocationView implements RevocationStatus {
       const parsed = JSON.parse(data) as {
         tokens: { hash: string; list: string | null; idx: number | null }[];
       };
+      const until = this.#now() + this.#pushedTtlMs;
       for (const t of parsed.tokens) {
-        this.#revoked.add(t.hash);
+        // Re-inserted at the end: the map stays in expiry order.
+        this.#revoked.delete(t.hash);
+        this.#revoked.set(t.hash, until);
         if (t.list !== null && t.idx !== null) {
           const list = this.#lists.get(`${this.#issuer}/status/${t.list}`);
           if (list && t.idx >> 3 < list.bits.length) list.bits[t.idx >> 3]! |= 1 << (t.idx & 7);
         }
       }
       this.pushes++;
+      this.prune();
     } catch {
       // A malformed event changes nothing; the next pull brings the truth.
     }

@@ -23,7 +23,7 @@ import { type ControlPlane, startControlPlane } from '../../src/runtime/control-
 import { AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { IssuedToken, Store } from '../../src/store/ports.ts';
-import { REVOCATION_CHANNEL } from '../../src/sts/revocation-bus.ts';
+import { BUS_TYP, REVOCATION_CHANNEL } from '../../src/sts/revocation-bus.ts';
 import { STATUS_LIST_ID } from '../../src/sts/sts.ts';
 import { POSTGRES_URL, REDIS_URL, requirePostgres, requireRedis } from '../support/services.ts';
 import {
@@ -474,22 +474,42 @@ describe('revocation between replicas (PostgreSQL + Redis)', () => {
     }
   });
 
-  test('malformed or foreign-shaped messages on the channel are dropped, not relayed', async () => {
+  test('only messages signed by the issuer, fresh and not seen before, are relayed; the rest are refused', async () => {
     const { Redis } = await import('ioredis');
     const publisher = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     const feedB = await openFeed(c.b.url);
+    const bus = c.b.bus!;
     try {
       const hash = tokenHash(`not-a-token-${randomUUID()}`);
-      const good = { v: 1, from: 'someone-else', at: 1, reason: 'probe', revoked: [[hash, '1', 7]] };
+      const from = `probe-${randomUUID().slice(0, 8)}`;
+      const good = {
+        v: 2,
+        kind: 'revoked',
+        from,
+        seq: 1,
+        sent: Date.now(),
+        at: 1,
+        reason: 'probe',
+        revoked: [[hash, '1', 7]],
+      };
+      const issuerKey = c.a.sts.keys.current;
+      const sign = (m: object, key = issuerKey) => signCompact({ typ: BUS_TYP }, m as never, key);
+      const before = bus.rejected;
+      // Unsigned, malformed, signed by a stranger, stale, or shaped wrong: each refused (and counted).
       await publisher.publish(REVOCATION_CHANNEL, 'not json');
-      await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ ...good, revoked: [['x', '1', 7]] }));
-      await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ ...good, revoked: [[hash, '1', -1]] }));
-      await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ ...good, from: c.b.bus!.replicaId }));
       await publisher.publish(REVOCATION_CHANNEL, JSON.stringify(good));
+      await publisher.publish(REVOCATION_CHANNEL, sign(good, generateSigningKey()));
+      await publisher.publish(REVOCATION_CHANNEL, sign({ ...good, sent: Date.now() - 60_000 }));
+      await publisher.publish(REVOCATION_CHANNEL, sign({ ...good, revoked: [['x', '1', 7]] }));
+      // The one good message, then the same message again (a replay).
+      const signed = sign(good);
+      await publisher.publish(REVOCATION_CHANNEL, signed);
+      await publisher.publish(REVOCATION_CHANNEL, signed);
       const event = await feedB.next((ev) => ev.data.tokens.some((tok) => tok.hash === hash), 2_000);
       assert.deepEqual(event.data.tokens, [{ hash, list: '1', idx: 7 }]);
-      await sleep(100);
-      assert.equal(feedB.about([hash]).length, 1, 'only the well-formed message from another replica');
+      for (let i = 0; i < 40 && bus.rejected - before < 6; i++) await sleep(50);
+      assert.equal(bus.rejected - before, 6, 'five forged or malformed messages and one replay refused');
+      assert.equal(feedB.about([hash]).length, 1, 'only the signed message, once');
     } finally {
       await feedB.close();
       await publisher.quit();

@@ -4,6 +4,7 @@ import { approvalsCommands } from './approvals/index.ts';
 import { auditCommands } from './audit/index.ts';
 import { breakerCommands } from './breaker/index.ts';
 import { budgetCommands } from './budget/index.ts';
+import { clusterUp } from './cluster.ts';
 import { comingCommands } from './coming.ts';
 import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   dev,
   serve,
   gateway,
+  clusterUp,
   keygen,
   ...agentCommands,
   tokenInspect,

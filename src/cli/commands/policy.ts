@@ -130,11 +130,16 @@ export const keysRotate: Command = {
   examples: ['warrant keys rotate', 'warrant keys rotate --url https://sts.example.org --json'],
   async run(args, io) {
     const client = adminClient(args, io);
-    const result = await client.request<{ kid: string; jwks: { keys: unknown[] } }>('POST', '/keys/rotate');
+    const result = await client.request<{ kid: string; activeFrom?: number; jwks: { keys: unknown[] } }>(
+      'POST',
+      '/keys/rotate',
+    );
     if (args.values['json'] === true) printJson(io, result);
     else {
       io.out(`new signing key ${result.kid}\n`);
       io.err(`the JWKS at ${client.url}/jwks now publishes ${result.jwks.keys.length} key(s)\n`);
+      if (result.activeFrom !== undefined && result.activeFrom * 1000 > Date.now())
+        io.err(`it signs from ${new Date(result.activeFrom * 1000).toISOString()} (published first)\n`);
     }
     return EXIT.ok;
   },

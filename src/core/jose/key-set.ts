@@ -61,17 +61,43 @@ interface RetiredKey {
   readonly until: number;
 }
 
+interface PendingKey {
+  readonly key: SigningKey;
+  /** Epoch seconds from which the key signs (until then it is only published and trusted). */
+  readonly from: number;
+}
+
 /**
  * The issuer's keys: one current signing key plus previous keys still published for an overlap period,
- * so tokens signed just before a rotation keep verifying until they expire.
+ * so tokens signed just before a rotation keep verifying until they expire — and, with several replicas,
+ * pending keys: published and trusted already, signing only from their activation time (publish first,
+ * sign after every replica and gateway has seen them).
  */
 export class SigningKeyRing {
   #current: SigningKey;
   #previous: RetiredKey[];
+  #pending: PendingKey[];
 
-  constructor(current: SigningKey, previous: readonly RetiredKey[] = []) {
+  constructor(
+    current: SigningKey,
+    previous: readonly RetiredKey[] = [],
+    pending: readonly PendingKey[] = [],
+  ) {
     this.#current = current;
     this.#previous = [...previous];
+    this.#pending = [...pending];
+  }
+
+  /** Keys published ahead of their activation (another replica rotated; see `KeyVault.load`). */
+  get pending(): readonly PendingKey[] {
+    return this.#pending;
+  }
+
+  /** Replaces the whole ring (a reload from the store), in place: every holder of this ring sees it. */
+  replace(current: SigningKey, previous: readonly RetiredKey[], pending: readonly PendingKey[]): void {
+    this.#current = current;
+    this.#previous = [...previous];
+    this.#pending = [...pending];
   }
 
   get current(): SigningKey {
@@ -92,12 +118,20 @@ export class SigningKeyRing {
 
   /** The verification key set at `now`: the current key and every previous key still in its overlap. */
   keySet(now: number): KeySet {
-    return new KeySet([this.#current, ...this.#prune(now).map((r) => r.key)]);
+    return new KeySet([
+      this.#current,
+      ...this.#prune(now).map((r) => r.key),
+      ...this.#pending.map((p) => p.key),
+    ]);
   }
 
   /** Whether `kid` is in `keySet(now)`, without building it. */
   trusts(kid: string, now: number): boolean {
-    return this.#current.kid === kid || this.#previous.some((r) => r.key.kid === kid && r.until > now);
+    return (
+      this.#current.kid === kid ||
+      this.#previous.some((r) => r.key.kid === kid && r.until > now) ||
+      this.#pending.some((p) => p.key.kid === kid)
+    );
   }
 
   #prune(now: number): RetiredKey[] {
