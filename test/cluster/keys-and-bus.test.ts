@@ -2,8 +2,8 @@
  * Key rotation and the bus between replicas, on a real 2 + 2 cluster (issue 14), its own PostgreSQL and
  * Redis:
  * - a signing key rotated at control plane A is published at B (bus notification + store) before any replica
- *   signs with it; after its activation a warrant A signs with it is accepted at B (exchanged there) and at
- *   both gateways — no restart;
+ *   signs with it; after its activation a warrant A signs with it is accepted at B (introspected there) and
+ *   at both gateways, and B signs with it too — no restart;
  * - a forged revocation written straight into Redis (unsigned, or signed by a key that is not the issuer's)
  *   changes nothing and is logged by both control planes;
  * - a revocation at A is refused at both gateways within the staleness bound.
@@ -14,9 +14,8 @@ import { Redis } from 'ioredis';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
-import { TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { BUS_TYP, REVOCATION_CHANNEL } from '../../src/sts/revocation-bus.ts';
-import { type ClusterWorld, CRM, startClusterWorld } from '../support/cluster-world.ts';
+import { type ClusterWorld, startClusterWorld } from '../support/cluster-world.ts';
 
 const DELAY_S = 3;
 const BOUND_S = 3;
@@ -84,12 +83,12 @@ test('a key rotated at A is published everywhere first, then signs; its tokens a
   // with it too; both gateways accept tokens signed with it.
   const fromA = await pinned(a, () => world.warrant(agent));
   assert.equal(kidOf(fromA), kid);
-  const hopAtB = await pinned(b, () =>
-    agent.exchange({ subjectToken: fromA, subjectTokenType: TOKEN_TYPES.warrant, audience: CRM }),
-  ).catch((error: Error) => error);
-  // An agent cannot hop to itself for the same audience in every policy; what matters is B verified it.
-  if (hopAtB instanceof Error) assert.doesNotMatch(hopAtB.message, /signature|kid|key/i, hopAtB.message);
-  else assert.equal(kidOf(hopAtB.access_token), kid);
+  const atB = await pinned(b, async () => {
+    const r = await agent.post('/introspect', { token: fromA });
+    return (await r.json()) as { active?: boolean; token_hash?: string };
+  });
+  assert.equal(atB.active, true, 'B verifies the token A signed with the new key (introspection at B)');
+  assert.equal(kidOf(await pinned(b, () => world.warrant(agent))), kid, 'B signs with it too');
   for (const gw of ['gw-1', 'gw-2']) {
     const answer = await statusAt(world.member(gw).url, agent, fromA);
     assert.equal(answer.status, 200, `${gw}: ${answer.code}`);

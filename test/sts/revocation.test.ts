@@ -508,7 +508,8 @@ describe('revocation between replicas (PostgreSQL + Redis)', () => {
       const event = await feedB.next((ev) => ev.data.tokens.some((tok) => tok.hash === hash), 2_000);
       assert.deepEqual(event.data.tokens, [{ hash, list: '1', idx: 7 }]);
       for (let i = 0; i < 40 && bus.rejected - before < 6; i++) await sleep(50);
-      assert.equal(bus.rejected - before, 6, 'five forged or malformed messages and one replay refused');
+      // At least: the shared Redis may carry other processes' messages on this channel, refused too.
+      assert.ok(bus.rejected - before >= 6, 'five forged or malformed messages and one replay refused');
       assert.equal(feedB.about([hash]).length, 1, 'only the signed message, once');
     } finally {
       await feedB.close();
