@@ -395,6 +395,16 @@ describe('a chain across two deployments', () => {
       }),
       'WARRANT_PEER_UNKNOWN',
     );
+    // Its leaf alone, too.
+    await refused(
+      b1.exchange({
+        subjectToken: foreign.tokens.at(-1)!,
+        subjectTokenType: TOKEN_TYPES.warrant,
+        audience: b2.agentId,
+        grants: CRM_GRANTS,
+      }),
+      'WARRANT_PEER_UNKNOWN',
+    );
     // And at B's gateway: a chain whose first links are from an unconfigured issuer.
     const r = await call(gwB, b2, toolWarrant, '/crm/contacts', {
       chain: [...foreign.tokens, crossing, toolWarrant],

@@ -48,10 +48,12 @@ function presentedLinks(ctx: Pick<ExchangeContext, 'subjectToken' | 'warrantChai
  */
 export function isCrossing(
   ctx: Pick<ExchangeContext, 'subjectToken' | 'warrantChain'> & {
-    readonly services: Pick<ExchangeServices, 'issuer'>;
+    readonly services: Pick<ExchangeServices, 'issuer' | 'peers'>;
   },
 ): boolean {
   if (ctx.warrantChain !== undefined || ctx.subjectToken.includes(',')) return true;
+  // Without peers, a single foreign warrant takes the ordinary path (refused: its key is not trusted here).
+  if ((ctx.services.peers?.size ?? 0) === 0) return false;
   const iss = claimedIssuer(ctx.subjectToken);
   return iss !== undefined && iss !== ctx.services.issuer;
 }
@@ -65,8 +67,11 @@ export function verifyPeerChain(
   const { services } = ctx;
   const now = services.clock();
   ctx.now = now;
-  const links = presentedLinks(ctx);
-  const issuer = claimedIssuer(links[0] ?? '');
+  // The issuer first (a leaf from an issuer that is no peer is refused as such, chain or not), then the chain.
+  const leaf = ctx.subjectToken.includes(',')
+    ? ctx.subjectToken.slice(ctx.subjectToken.lastIndexOf(',') + 1).trim()
+    : ctx.subjectToken;
+  const issuer = claimedIssuer(leaf);
   const peer = issuer === undefined ? undefined : services.peers?.get(issuer);
   if (peer === undefined) {
     if (issuer === services.issuer)
@@ -81,6 +86,7 @@ export function verifyPeerChain(
       'the subject warrant is from an issuer that is not a trusted peer of this deployment',
     );
   }
+  const links = presentedLinks(ctx);
   let chain: VerifiedChain;
   try {
     chain = verifyChain(links, { keys: peer.keys, issuer: peer.issuer, now });
