@@ -78,9 +78,19 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
     if (resourceMetadata) parts.push(`resource_metadata="${resourceMetadata}"`);
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }
+  // RFC 9449 §7.1 allows several challenges: on a 401, a `Bearer` challenge naming the RFC 9728 metadata
+  // comes first, for clients that read only that scheme (the MCP SDK's discovery). The metadata says that
+  // tokens must be DPoP-bound; a bearer token is still refused.
+  const challenges: string[] | undefined =
+    e.status === 401 && resourceMetadata
+      ? [`Bearer resource_metadata="${resourceMetadata}"`, headers['www-authenticate']!]
+      : undefined;
   if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
   const body = JSON.stringify(e.answer());
   headers['content-length'] = String(Buffer.byteLength(body));
-  res.writeHead(e.status, headers);
+  res.writeHead(
+    e.status,
+    challenges === undefined ? headers : { ...headers, 'www-authenticate': challenges },
+  );
   res.end(body);
 }

@@ -379,6 +379,8 @@ export class Gateway {
       bearer_methods_supported: ['header'],
       dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
       dpop_bound_access_tokens_required: true,
+      // The scope tokens a warrant for this route may carry: the catalog's actions on its protocol.
+      scopes_supported: scopesOf(this.#catalog, route),
       warrant_audience: route.audience,
     });
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
@@ -388,6 +390,23 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
   }
+}
+
+/**
+ * The names of the catalog actions a call on `route` can resolve to (a scope token is an action name,
+ * `grantsFromScope`): those of the route's protocol; on an `http` route, those whose path lies under it.
+ */
+function scopesOf(catalog: ActionCatalog, route: GatewayRoute): string[] {
+  const prefix = route.match.pathPrefix.replace(/\/+$/, '');
+  const names = new Set<string>();
+  for (const action of catalog.actions) {
+    const m = action.match;
+    if (m.protocol !== route.protocol) continue;
+    if (m.protocol === 'http' && prefix !== '' && !(m.path === prefix || m.path?.startsWith(`${prefix}/`)))
+      continue;
+    names.add(action.name);
+  }
+  return [...names].sort();
 }
 
 function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {

@@ -413,7 +413,7 @@ describe('MCP SDK client and server through the gateway', () => {
     assert.equal(r.status, 401);
     assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_CREDENTIALS_MISSING');
     const challenge = r.headers.get('www-authenticate') ?? '';
-    assert.match(challenge, /^DPoP /);
+    assert.match(challenge, /^Bearer resource_metadata="[^"]+", DPoP /);
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
     assert.ok(metadataUrl, challenge);
     assert.equal(metadataUrl, `${h.gw.url}/.well-known/oauth-protected-resource/mcp`);

@@ -155,7 +155,8 @@ export async function answerOf(r: Response | Raw): Promise<Raw> {
 
 /**
  * The refusal is `status` with a JSON `{error, error_description, code}` body; 401 (and 403
- * `insufficient_scope`) carry `WWW-Authenticate: DPoP error="…"`, other statuses none; the answer holds no
+ * `insufficient_scope`) carry `WWW-Authenticate: DPoP error="…"` (a 401 after `Bearer resource_metadata="…"`),
+ * other statuses none; the answer holds no
  * token, no JWS-looking text and no stack frame.
  */
 export async function expectRefusal(r: Response | Raw, expected: Refusal): Promise<Record<string, unknown>> {
@@ -170,7 +171,9 @@ export async function expectRefusal(r: Response | Raw, expected: Refusal): Promi
   const challenge = a.headers['www-authenticate'];
   if (expected.status === 401 || expected.error === 'insufficient_scope') {
     assert.equal(typeof challenge, 'string', 'WWW-Authenticate is present');
-    assert.match(String(challenge), /^DPoP /);
+    // On a 401, a Bearer challenge naming the metadata comes first (the MCP SDK reads only that), then DPoP's.
+    if (expected.status === 401) assert.match(String(challenge), /^Bearer resource_metadata="[^"]+", DPoP /);
+    else assert.match(String(challenge), /^DPoP /);
     if (expected.bareChallenge) {
       // RFC 6750 §3.1: no credentials at all → a challenge without an error code.
       assert.ok(!String(challenge).includes('error='), String(challenge));
