@@ -25,7 +25,7 @@ import {
 import type { RevocationStatus } from '../verify/revocation-view.ts';
 import { CallDecisionCache } from './authorize-call.ts';
 import { GatewayCall, type GatewayLimits, type GatewayRoute, type GatewayServices } from './context.ts';
-import { GatewayError, sendGatewayError } from './gateway-error.ts';
+import { GatewayError, jsonRpcIdOf, sendGatewayError } from './gateway-error.ts';
 import { allowedHosts, defaultHosts, type HostEntry } from './request-head.ts';
 import { GATEWAY_OBSERVERS, GATEWAY_STEPS } from './steps/index.ts';
 
@@ -254,7 +254,7 @@ export class Gateway {
         if (call.answered) break;
       }
     } catch (error) {
-      refusal = GatewayError.from(error);
+      refusal = this.#native(call, GatewayError.from(error));
       this.#refuse(call, refusal);
     }
     this.#observe(call, refusal);
@@ -290,12 +290,31 @@ export class Gateway {
   }
 
   /**
+   * Protocol-native refusals (DESIGN §7): on an `mcp` or `a2a` route, a refusal by the guard or the policy
+   * (403, 429) of one JSON-RPC request — `tools/call`, `message/send`, … — is answered as a JSON-RPC error
+   * to it, so the SDKs surface it as that call's error, not as a transport failure. Refusals before the
+   * call was read (credentials, DPoP, body), notifications, batches and the gateway's own failures stay
+   * HTTP answers.
+   */
+  #native(call: GatewayCall, e: GatewayError): GatewayError {
+    const protocol = call.route?.protocol;
+    if (protocol !== 'mcp' && protocol !== 'a2a') return e;
+    if (e.jsonRpcId !== undefined || (e.status !== 403 && e.status !== 429)) return e;
+    const [only, ...more] = call.calls;
+    if (only === undefined || more.length > 0 || !('rpcMethod' in only) || only.rpcMethod.startsWith('$'))
+      return e;
+    const id = jsonRpcIdOf(call.body);
+    return id === null ? e : e.asJsonRpc(id);
+  }
+
+  /**
    * The request's figures: requests that reached a route are timed and counted (401s as
    * `unauthenticated`; decisions were counted when recorded); every request gets one access line; a
    * failure of the gateway's own (5xx) is logged with its code and cause; the span ends.
    */
   #finish(call: GatewayCall, refusal: GatewayError | undefined): void {
     const { route, trace } = call;
+    // A refusal answered as a JSON-RPC error went out as 200; its own status still says what it was.
     const status = refusal?.status ?? call.forwarded?.status ?? call.res.statusCode;
     const decided = call.decisionId === undefined ? undefined : call.verdict?.decision;
     const decision = decided?.decision ?? (status === 401 ? 'unauthenticated' : undefined);
