@@ -5,7 +5,7 @@
  * streams come back untouched; it will not listen on a non-loopback address unless told to.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -149,6 +149,27 @@ describe('warrant agent proxy: stock clients through the gateway', () => {
     }
     assert.equal(received.map((c) => c.text).join(''), 'data: 1\n\ndata: 2\n\ndata: 3\n\n');
     assert.ok(received[0]!.at < sent[1]!, 'the first event arrived before the second was sent');
+  });
+
+  test('a request naming a non-loopback Host (DNS rebinding) is refused before anything is sent', async () => {
+    const from = h.decisions.records.length;
+    const seen = upstream.seen.length;
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${proxy.url}/mcp`, { method: 'POST', headers: { host: 'evil.example:80' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end('{"jsonrpc":"2.0","id":1,"method":"ping"}');
+    });
+    assert.equal(r.status, 403);
+    assert.equal((JSON.parse(r.body) as { code: string }).code, 'WARRANT_HOST_NOT_ALLOWED');
+    assert.equal(h.decisions.records.length, from, 'nothing reached the gateway');
+    assert.equal(upstream.seen.length, seen);
   });
 
   test('refuses to listen on a non-loopback address without allowRemote', async () => {

@@ -6,8 +6,8 @@
  * Answers — refusals and event streams included — come back untouched.
  *
  * The audience of a path is the `warrant_audience` of the gateway's RFC 9728 metadata for it (or a fixed
- * `audience`). It listens on a loopback address unless `allowRemote` says otherwise: whoever can reach it
- * acts with the agent's authority.
+ * `audience`). It listens on a loopback address and answers only requests whose `Host` is a loopback name
+ * (DNS rebinding), unless `allowRemote` says otherwise: whoever can reach it acts with the agent's authority.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -113,6 +113,11 @@ export async function startAgentProxy(options: AgentProxyOptions): Promise<Runni
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // DNS rebinding: a page in a browser on this machine must not reach the agent's authority through a
+    // name it controls that resolves to 127.0.0.1. Only loopback names (or, with allowRemote, any) pass.
+    const hostname = hostOf(req.headers.host);
+    if (options.allowRemote !== true && (hostname === undefined || !isLoopback(hostname)))
+      return refuse(res, 403, 'access_denied', 'the Host is not a loopback name', 'WARRANT_HOST_NOT_ALLOWED');
     const path = req.url ?? '/';
     if (!path.startsWith('/')) return refuse(res, 400, 'invalid_request', 'a path is expected, not a URL');
     const target = `${base}${path}`;
@@ -248,6 +253,13 @@ class AudienceMap {
     }
     return metadata.warrant_audience;
   }
+}
+
+/** The host name of a `Host` header (no port, IPv6 brackets kept off); undefined when absent or malformed. */
+function hostOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(header.trim());
+  return m?.[1];
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined | 'too-large'> {
