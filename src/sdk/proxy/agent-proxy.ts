@@ -63,6 +63,8 @@ const DROPPED_REQUEST = new Set([
   'authorization',
   'dpop',
   'warrant-chain',
+  // Checked here (loopback only); the gateway would judge it against its own origin.
+  'origin',
 ]);
 const DROPPED_RESPONSE = new Set([
   'connection',
@@ -118,6 +120,10 @@ export async function startAgentProxy(options: AgentProxyOptions): Promise<Runni
     const hostname = hostOf(req.headers.host);
     if (options.allowRemote !== true && (hostname === undefined || !isLoopback(hostname)))
       return refuse(res, 403, 'access_denied', 'the Host is not a loopback name', 'WARRANT_HOST_NOT_ALLOWED');
+    // Likewise a browser's Origin; the request on to the gateway is then the proxy's own (no Origin).
+    const origin = req.headers.origin;
+    if (options.allowRemote !== true && origin !== undefined && !loopbackOrigin(origin))
+      return refuse(res, 403, 'access_denied', 'the Origin is not local', 'WARRANT_ORIGIN_NOT_ALLOWED');
     const path = req.url ?? '/';
     if (!path.startsWith('/')) return refuse(res, 400, 'invalid_request', 'a path is expected, not a URL');
     const target = `${base}${path}`;
@@ -203,7 +209,7 @@ export async function startAgentProxy(options: AgentProxyOptions): Promise<Runni
         server.closeAllConnections();
         server.close(() => resolve());
       });
-      await dispatcher.close();
+      await dispatcher.destroy();
     },
   };
 }
@@ -252,6 +258,14 @@ class AudienceMap {
       );
     }
     return metadata.warrant_audience;
+  }
+}
+
+function loopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopback(new URL(origin).hostname);
+  } catch {
+    return false;
   }
 }
 
