@@ -107,6 +107,7 @@ export interface GatewayConfig {
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
     readonly upstreamTimeoutMs: number;
+    readonly streamIdleMs: number;
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };

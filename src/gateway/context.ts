@@ -48,7 +48,15 @@ export interface GatewayRoute {
 export interface GatewayLimits {
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
+  /**
+   * How long an event stream (`text/event-stream` answer) may stay silent before the gateway ends it
+   * cleanly; absent: `DEFAULT_STREAM_IDLE_MS`. Other answers stall under `upstreamTimeoutMs`.
+   */
+  readonly streamIdleMs?: number;
 }
+
+/** The default idle limit of an event stream through the gateway (`gateway.limits.streamIdleMs`). */
+export const DEFAULT_STREAM_IDLE_MS = 900_000;
 
 /** What the gateway offers its steps: configuration, trust material, caches, the decision log. */
 export interface GatewayServices {

@@ -48,8 +48,21 @@ export class GatewayError extends ProtocolError<ResourceErrorName> {
   answer(): unknown {
     const body = { ...this.body(), ...this.data };
     if (this.jsonRpcId === undefined) return body;
-    // -32001: a server-defined error (JSON-RPC 2.0 §5.1 reserves -32000..-32099 for implementations).
-    return { jsonrpc: '2.0', id: this.jsonRpcId, error: { code: -32001, message: this.message, data: body } };
+    return {
+      jsonrpc: '2.0',
+      id: this.jsonRpcId,
+      error: { code: JSON_RPC_REFUSED, message: `${this.code}: ${this.message}`, data: body },
+    };
+  }
+
+  /** The same refusal as a JSON-RPC error response to request `id` (protocol-native, DESIGN §7). */
+  asJsonRpc(id: string | number | null): GatewayError {
+    return new GatewayError(this.code, this.message, {
+      ...(this.cause === undefined ? {} : { cause: this.cause }),
+      ...(this.retryAfter === undefined ? {} : { retryAfter: this.retryAfter }),
+      ...(this.data === undefined ? {} : { data: this.data }),
+      jsonRpcId: id,
+    });
   }
 
   /**
@@ -67,9 +80,34 @@ export class GatewayError extends ProtocolError<ResourceErrorName> {
   }
 }
 
+/**
+ * The JSON-RPC error code of a Warrant refusal on an `mcp` or `a2a` route (`error.data.code` says which):
+ * a server-defined code (JSON-RPC 2.0 §5.1: -32000..-32099) that neither MCP (-32000 connection closed,
+ * -32001 request timeout, -32002, -32042) nor A2A (-32001..-32009) gives a meaning of its own.
+ */
+export const JSON_RPC_REFUSED = -32060;
+
+/** The `id` of a single JSON-RPC request body (`null` for a batch or anything unreadable). */
+export function jsonRpcIdOf(body: Buffer | undefined): string | number | null {
+  if (body === undefined) return null;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+    const id = (parsed as { id?: unknown }).id;
+    return typeof id === 'string' || typeof id === 'number' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceMetadata?: string): void {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-  if (e.status === 401 || e.error === 'insufficient_scope') {
+  // A JSON-RPC error response is a protocol answer: 200, so the SDKs read it as the request's error (the MCP
+  // SDK treats any other status as a transport failure); the Warrant code is in `error.data`.
+  const rpc = e.jsonRpcId !== undefined;
+  // Answering one request (a batch's refusal has id null and keeps its HTTP status).
+  const answersRequest = rpc && e.jsonRpcId !== null;
+  if (!rpc && (e.status === 401 || e.error === 'insufficient_scope')) {
     const description = e.message.replaceAll('"', "'").slice(0, 200);
     // RFC 6750 §3.1: a request with no credentials at all gets a challenge without an error code.
     const parts = e.bare
@@ -78,9 +116,19 @@ export function sendGatewayError(res: ServerResponse, e: GatewayError, resourceM
     if (resourceMetadata) parts.push(`resource_metadata="${resourceMetadata}"`);
     headers['www-authenticate'] = `DPoP ${parts.join(', ')}`;
   }
+  // RFC 9449 §7.1 allows several challenges: on a 401, a `Bearer` challenge naming the RFC 9728 metadata
+  // comes first, for clients that read only that scheme (the MCP SDK's discovery). The metadata says that
+  // tokens must be DPoP-bound; a bearer token is still refused.
+  const challenges: string[] | undefined =
+    !rpc && e.status === 401 && resourceMetadata
+      ? [`Bearer resource_metadata="${resourceMetadata}"`, headers['www-authenticate']!]
+      : undefined;
   if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
   const body = JSON.stringify(e.answer());
   headers['content-length'] = String(Buffer.byteLength(body));
-  res.writeHead(e.status, headers);
+  res.writeHead(
+    answersRequest ? 200 : e.status,
+    challenges === undefined ? headers : { ...headers, 'www-authenticate': challenges },
+  );
   res.end(body);
 }

@@ -26,7 +26,7 @@ import {
 import type { RevocationStatus } from '../verify/revocation-view.ts';
 import { CallDecisionCache } from './authorize-call.ts';
 import { GatewayCall, type GatewayLimits, type GatewayRoute, type GatewayServices } from './context.ts';
-import { GatewayError, sendGatewayError } from './gateway-error.ts';
+import { GatewayError, jsonRpcIdOf, sendGatewayError } from './gateway-error.ts';
 import { allowedHosts, defaultHosts, type HostEntry } from './request-head.ts';
 import { GATEWAY_OBSERVERS, GATEWAY_STEPS } from './steps/index.ts';
 
@@ -258,7 +258,7 @@ export class Gateway {
         if (call.answered) break;
       }
     } catch (error) {
-      refusal = GatewayError.from(error);
+      refusal = this.#native(call, GatewayError.from(error));
       this.#refuse(call, refusal);
     }
     this.#observe(call, refusal);
@@ -294,12 +294,31 @@ export class Gateway {
   }
 
   /**
+   * Protocol-native refusals (DESIGN §7): on an `mcp` or `a2a` route, a refusal by the guard or the policy
+   * (403, 429) of one JSON-RPC request — `tools/call`, `message/send`, … — is answered as a JSON-RPC error
+   * to it, so the SDKs surface it as that call's error, not as a transport failure. Refusals before the
+   * call was read (credentials, DPoP, body), notifications, batches and the gateway's own failures stay
+   * HTTP answers.
+   */
+  #native(call: GatewayCall, e: GatewayError): GatewayError {
+    const protocol = call.route?.protocol;
+    if (protocol !== 'mcp' && protocol !== 'a2a') return e;
+    if (e.jsonRpcId !== undefined || (e.status !== 403 && e.status !== 429)) return e;
+    const [only, ...more] = call.calls;
+    if (only === undefined || more.length > 0 || !('rpcMethod' in only) || only.rpcMethod.startsWith('$'))
+      return e;
+    const id = jsonRpcIdOf(call.body);
+    return id === null ? e : e.asJsonRpc(id);
+  }
+
+  /**
    * The request's figures: requests that reached a route are timed and counted (401s as
    * `unauthenticated`; decisions were counted when recorded); every request gets one access line; a
    * failure of the gateway's own (5xx) is logged with its code and cause; the span ends.
    */
   #finish(call: GatewayCall, refusal: GatewayError | undefined): void {
     const { route, trace } = call;
+    // A refusal answered as a JSON-RPC error went out as 200; its own status still says what it was.
     const status = refusal?.status ?? call.forwarded?.status ?? call.res.statusCode;
     const decided = call.decisionId === undefined ? undefined : call.verdict?.decision;
     const decision = decided?.decision ?? (status === 401 ? 'unauthenticated' : undefined);
@@ -383,6 +402,8 @@ export class Gateway {
       bearer_methods_supported: ['header'],
       dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
       dpop_bound_access_tokens_required: true,
+      // The scope tokens a warrant for this route may carry: the catalog's actions on its protocol.
+      scopes_supported: scopesOf(this.#catalog, route),
       warrant_audience: route.audience,
     });
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
@@ -392,6 +413,23 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
   }
+}
+
+/**
+ * The names of the catalog actions a call on `route` can resolve to (a scope token is an action name,
+ * `grantsFromScope`): those of the route's protocol; on an `http` route, those whose path lies under it.
+ */
+function scopesOf(catalog: ActionCatalog, route: GatewayRoute): string[] {
+  const prefix = route.match.pathPrefix.replace(/\/+$/, '');
+  const names = new Set<string>();
+  for (const action of catalog.actions) {
+    const m = action.match;
+    if (m.protocol !== route.protocol) continue;
+    if (m.protocol === 'http' && prefix !== '' && !(m.path === prefix || m.path?.startsWith(`${prefix}/`)))
+      continue;
+    names.add(action.name);
+  }
+  return [...names].sort();
 }
 
 function sortRoutes(routes: readonly GatewayRoute[]): readonly GatewayRoute[] {

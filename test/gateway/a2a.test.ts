@@ -36,6 +36,7 @@ import {
 } from '../support/a2a-agent.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
+import { rpcRefusal } from './rejections-support.ts';
 
 const RESEARCHER = agentIdOf('researcher');
 
@@ -220,21 +221,20 @@ describe('A2A SDK client and server through the gateway', () => {
   });
 
   // Above the caller's bound: a person's approval is needed (guard.autonomy.bounds), not a permanent deny.
-  test('tasks/cancel (critical impact, no approval) is refused 403 and recorded as approval_required', async () => {
+  test('tasks/cancel (critical impact, no approval) is refused as a JSON-RPC error and recorded as approval_required', async () => {
     const { client, responses } = await sdkClient();
     const from = h.decisions.records.length;
     const seenFrom = agent.seen.length;
-    await assert.rejects(client.cancelTask({ id: 'task-1' } as never));
-    const refusal = responses.at(-1)!;
-    assert.equal(refusal.status, 403);
-    // A JSON-RPC error response carrying the refusal.
-    const body = (await refusal.json()) as {
-      jsonrpc: string;
-      error: { data: { error: string; code: string } };
-    };
-    assert.equal(body.jsonrpc, '2.0');
-    assert.equal(body.error.data.error, 'access_denied');
-    assert.equal(body.error.data.code, 'WARRANT_APPROVAL_REQUIRED');
+    // The SDK surfaces it as the call's JSON-RPC error, with the Warrant refusal as its data.
+    const error = await client.cancelTask({ id: 'task-1' } as never).then(
+      () => assert.fail('tasks/cancel must be refused'),
+      (e: unknown) => e as { envelopeCode?: number; data?: { code?: string } },
+    );
+    assert.equal(error.envelopeCode, -32060, String(error));
+    assert.equal(error.data?.code, 'WARRANT_APPROVAL_REQUIRED');
+    const body = await rpcRefusal(responses.at(-1)!);
+    assert.equal(body.error, 'access_denied');
+    assert.equal(body.code, 'WARRANT_APPROVAL_REQUIRED');
     assert.equal(agent.seen.length, seenFrom, 'nothing reached the agent');
     assert.deepEqual(agent.cancelled, []);
     const [deny, ...rest] = newDecisions(from);
@@ -245,16 +245,19 @@ describe('A2A SDK client and server through the gateway', () => {
     assert.deepEqual(deny.used, { action: 'a2a:*', resource: RESEARCHER }, 'held, but above the bound');
   });
 
-  test('a skill that is not in the catalog is an unknown action: 403 and a deny record', async () => {
+  test('a skill that is not in the catalog is an unknown action: a JSON-RPC error of message/send and a deny record', async () => {
     const { client, responses } = await sdkClient();
     const from = h.decisions.records.length;
     const seenFrom = agent.seen.length;
-    await assert.rejects(
-      client.sendMessage({ message: userMessage('move money', { skill: 'wire-transfer' }) } as never),
-    );
-    const refusal = responses.at(-1)!;
-    assert.equal(refusal.status, 403);
-    const body = (await refusal.json()) as { error: string; code: string; error_description: string };
+    const error = await client
+      .sendMessage({ message: userMessage('move money', { skill: 'wire-transfer' }) } as never)
+      .then(
+        () => assert.fail('the unknown skill must be refused'),
+        (e: unknown) => e as { envelopeCode?: number; data?: { code?: string } },
+      );
+    assert.equal(error.envelopeCode, -32060, String(error));
+    assert.equal(error.data?.code, 'WARRANT_ACTION_UNKNOWN');
+    const body = await rpcRefusal(responses.at(-1)!);
     assert.equal(body.code, 'WARRANT_ACTION_UNKNOWN');
     assert.match(body.error_description, /SendMessage skill wire-transfer/);
     assert.equal(agent.seen.length, seenFrom);
@@ -286,7 +289,7 @@ describe('A2A SDK client and server through the gateway', () => {
       events.push(e);
     assert.equal(events.length, 2 + STREAM_CHUNKS.length + 1);
     await assert.rejects(client.cancelTask({ id: 'task-2' } as never));
-    assert.equal(rec.responses.at(-1)!.status, 403);
+    assert.equal((await rpcRefusal(rec.responses.at(-1)!)).code, 'WARRANT_APPROVAL_REQUIRED');
 
     assert.deepEqual(
       newDecisions(from).map((d) => [d.decision, d.action, d.code]),

@@ -13,6 +13,7 @@ import {
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
@@ -289,9 +290,11 @@ describe('MCP SDK client and server through the gateway', () => {
       () => assert.fail('delete_contact must be refused'),
       (e: unknown) => e,
     );
-    assert.ok(error instanceof StreamableHTTPError, String(error));
-    assert.equal(error.code, 403);
+    // A JSON-RPC error of the call (protocol-native), not a transport failure: the session goes on.
+    assert.ok(error instanceof McpError, String(error));
+    assert.equal(error.code, -32060);
     assert.match(error.message, /WARRANT_APPROVAL_REQUIRED/);
+    assert.equal((error.data as { code: string }).code, 'WARRANT_APPROVAL_REQUIRED');
     assert.equal(sse.seen.length, seen, 'nothing reached the upstream');
     assert.ok(!sse.toolCalls.some((c) => c.tool === 'delete_contact'));
     const [record, ...more] = decisionsSince(mark);
@@ -306,12 +309,12 @@ describe('MCP SDK client and server through the gateway', () => {
       record.reasons?.some((r) => r.includes("needs a person's approval")),
       String(record.reasons),
     );
-    // The same refusal as a raw request: a 403 carrying a JSON-RPC error response with the stable code.
+    // The same refusal as a raw request: a JSON-RPC error response (200) with the stable code.
     const raw = await rawPost(
       '/mcp',
       JSON.stringify(rpc(90, 'tools/call', { name: 'delete_contact', arguments: { id: '1' } })),
     );
-    assert.equal(raw.status, 403);
+    assert.equal(raw.status, 200);
     const answer = (await raw.json()) as { jsonrpc: string; id: number; error: { data: { code: string } } };
     assert.equal(answer.jsonrpc, '2.0');
     assert.equal(answer.id, 90);
@@ -327,9 +330,10 @@ describe('MCP SDK client and server through the gateway', () => {
       () => assert.fail('export_all must be refused'),
       (e: unknown) => e,
     );
-    assert.ok(error instanceof StreamableHTTPError, String(error));
-    assert.equal(error.code, 403);
+    assert.ok(error instanceof McpError, String(error));
+    assert.equal(error.code, -32060);
     assert.match(error.message, /WARRANT_ACTION_UNKNOWN/);
+    assert.equal((error.data as { code: string }).code, 'WARRANT_ACTION_UNKNOWN');
     assert.equal(sse.seen.length, seen);
     const [record] = decisionsSince(mark);
     assert.equal(record?.decision, 'deny');
@@ -413,7 +417,7 @@ describe('MCP SDK client and server through the gateway', () => {
     assert.equal(r.status, 401);
     assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_CREDENTIALS_MISSING');
     const challenge = r.headers.get('www-authenticate') ?? '';
-    assert.match(challenge, /^DPoP /);
+    assert.match(challenge, /^Bearer resource_metadata="[^"]+", DPoP /);
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
     assert.ok(metadataUrl, challenge);
     assert.equal(metadataUrl, `${h.gw.url}/.well-known/oauth-protected-resource/mcp`);

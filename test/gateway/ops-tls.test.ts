@@ -202,7 +202,7 @@ test('DPoP htu is the https URI: a proof for http:// is refused (401 WARRANT_DPO
   const body = (await r.json()) as Record<string, unknown>;
   assert.equal(body['code'], 'WARRANT_DPOP_HTU_MISMATCH');
   const challenge = String(r.headers.get('www-authenticate'));
-  assert.match(challenge, /^DPoP .*error="invalid_dpop_proof"/);
+  assert.match(challenge, /^Bearer resource_metadata="https:[^"]+", DPoP .*error="invalid_dpop_proof"/);
   // The RFC 9728 metadata the challenge points at is an https URL too.
   assert.ok(challenge.includes(`resource_metadata="${h.gw.url}/.well-known/oauth-protected-resource/crm"`));
   assert.equal(up.total, hits);

@@ -12,6 +12,7 @@ import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { type A2aAgent, createA2aAgent } from '../support/a2a-agent.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
+import { rpcRefusal } from './rejections-support.ts';
 
 const RESEARCHER = agentIdOf('researcher');
 
@@ -104,8 +105,7 @@ describe('pinned skills through the gateway (A2A SDK agent, agent card)', () => 
 
   test('a message naming a skill before the card was seen is refused (nothing to trust yet)', async () => {
     const r = await send('research');
-    assert.equal(r.status, 403);
-    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_TOOL_NOT_APPROVED');
+    assert.equal((await rpcRefusal(r)).code, 'WARRANT_TOOL_NOT_APPROVED');
   });
 
   test('the card passing through pins its skills; the skill is then callable', async () => {
@@ -128,8 +128,7 @@ describe('pinned skills through the gateway (A2A SDK agent, agent card)', () => 
     assert.deepEqual((await card()).skills, [], 'the changed skill is not shown');
     const mark = h.decisions.records.length;
     const r = await send('research');
-    assert.equal(r.status, 403);
-    assert.equal(((await r.json()) as { code: string }).code, 'WARRANT_TOOL_QUARANTINED');
+    assert.equal((await rpcRefusal(r)).code, 'WARRANT_TOOL_QUARANTINED');
     const records = h.decisions.records.slice(mark).filter((d) => d.kind === 'decision');
     assert.deepEqual(
       records.map((d) => [d.decision, d.code]),

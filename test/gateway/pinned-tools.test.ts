@@ -9,11 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogAction } from '../../src/guard/catalog.ts';
 import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
@@ -103,13 +101,15 @@ describe('pinned tools through the gateway (MCP SDK client and server)', () => {
     return (await r.json()) as Listing;
   }
 
-  async function refusedCall(client: Client, tool: string): Promise<StreamableHTTPError> {
+  /** A refused tools/call: a JSON-RPC error of that call (the session goes on), its data the Warrant refusal. */
+  async function refusedCall(client: Client, tool: string): Promise<McpError> {
     const error = await client.callTool({ name: tool, arguments: { q: 'x', id: 'x' } }).then(
       () => assert.fail(`${tool} must be refused`),
       (e: unknown) => e,
     );
-    assert.ok(error instanceof StreamableHTTPError, String(error));
-    assert.equal(error.code, 403);
+    assert.ok(error instanceof McpError, String(error));
+    assert.equal(error.code, -32060);
+    assert.equal((error.data as { error: string }).error, 'access_denied');
     return error;
   }
 

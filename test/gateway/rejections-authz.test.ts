@@ -145,7 +145,7 @@ test('a GET route action not in the catalog: 403 access_denied WARRANT_ACTION_UN
   });
 });
 
-test('a grant not covering the action: 403 insufficient_scope WARRANT_GRANT_NOT_HELD with a challenge', async () => {
+test('a grant not covering the action: 403 insufficient_scope WARRANT_GRANT_NOT_HELD with a challenge (on MCP a JSON-RPC error)', async () => {
   await forwardsNothing(async (from) => {
     // HTTP: a read-only warrant used to delete.
     const r = await h.call(executor, crmRead, '/crm/contacts/42', { method: 'DELETE' });

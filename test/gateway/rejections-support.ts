@@ -155,22 +155,35 @@ export async function answerOf(r: Response | Raw): Promise<Raw> {
 
 /**
  * The refusal is `status` with a JSON `{error, error_description, code}` body; 401 (and 403
- * `insufficient_scope`) carry `WWW-Authenticate: DPoP error="…"`, other statuses none; the answer holds no
+ * `insufficient_scope`) carry `WWW-Authenticate: DPoP error="…"` (a 401 after `Bearer resource_metadata="…"`),
+ * other statuses none; the answer holds no
  * token, no JWS-looking text and no stack frame.
  */
 export async function expectRefusal(r: Response | Raw, expected: Refusal): Promise<Record<string, unknown>> {
   const a = await answerOf(r);
-  assert.equal(a.status, expected.status, `status (body: ${a.body})`);
+  const parsed = JSON.parse(a.body) as Record<string, unknown>;
+  // On mcp and a2a routes a policy refusal (403, 429) of one JSON-RPC request is a JSON-RPC error response,
+  // sent as 200, carrying the same body in `error.data` (protocol-native refusals, DESIGN §7).
+  const rpc = parsed['jsonrpc'] === '2.0' && a.status === 200;
+  if (rpc) {
+    assert.ok(expected.status === 403 || expected.status === 429, `a ${expected.status} is never JSON-RPC`);
+    const error = parsed['error'] as { code: number; message: string; data: Record<string, unknown> };
+    assert.equal(error.code, -32060, a.body);
+    assert.ok(error.message.startsWith(`${expected.code}: `), error.message);
+    assert.equal(a.headers['www-authenticate'], undefined, 'no challenge on a JSON-RPC refusal');
+  } else assert.equal(a.status, expected.status, `status (body: ${a.body})`);
   assert.match(String(a.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(a.body) as Record<string, unknown>;
+  const body = rpc ? (parsed['error'] as { data: Record<string, unknown> }).data : parsed;
   assert.equal(body['error'], expected.error, a.body);
   assert.equal(body['code'], expected.code, a.body);
   assert.equal(typeof body['error_description'], 'string');
   assert.deepEqual(Object.keys(body).sort(), ['code', 'error', 'error_description']);
   const challenge = a.headers['www-authenticate'];
-  if (expected.status === 401 || expected.error === 'insufficient_scope') {
+  if (!rpc && (expected.status === 401 || expected.error === 'insufficient_scope')) {
     assert.equal(typeof challenge, 'string', 'WWW-Authenticate is present');
-    assert.match(String(challenge), /^DPoP /);
+    // On a 401, a Bearer challenge naming the metadata comes first (the MCP SDK reads only that), then DPoP's.
+    if (expected.status === 401) assert.match(String(challenge), /^Bearer resource_metadata="[^"]+", DPoP /);
+    else assert.match(String(challenge), /^DPoP /);
     if (expected.bareChallenge) {
       // RFC 6750 §3.1: no credentials at all → a challenge without an error code.
       assert.ok(!String(challenge).includes('error='), String(challenge));
@@ -223,3 +236,18 @@ export const toolCall = (id: number, name: string, args: Record<string, unknown>
   method: 'tools/call',
   params: { name, arguments: args },
 });
+
+/**
+ * A protocol-native refusal (mcp and a2a routes): a JSON-RPC error response sent as 200, code -32060, the
+ * Warrant refusal body in `error.data`. Returns that body.
+ */
+export async function rpcRefusal(
+  r: Response,
+): Promise<{ error: string; code: string; error_description: string; approval_id?: string }> {
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const answer = JSON.parse(text) as { jsonrpc: string; error?: { code: number; data: never } };
+  assert.equal(answer.jsonrpc, '2.0', text);
+  assert.equal(answer.error?.code, -32060, text);
+  return answer.error.data;
+}

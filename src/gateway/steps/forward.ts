@@ -11,7 +11,13 @@ import { finished } from 'node:stream/promises';
 import type { Pool } from 'undici';
 import { limitedBody, sendContinue } from '../../http/body.ts';
 import type { DecisionRecord } from '../../ledger/decision-log.ts';
-import { type Forwarded, type GatewayCall, type GatewayStep, need } from '../context.ts';
+import {
+  DEFAULT_STREAM_IDLE_MS,
+  type Forwarded,
+  type GatewayCall,
+  type GatewayStep,
+  need,
+} from '../context.ts';
 import { GatewayError } from '../gateway-error.ts';
 import { compensationCopy } from './compensation-copy.ts';
 import { filterToolsList, listsTools } from './filter-tools-list.ts';
@@ -89,6 +95,9 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
       headers,
       body: body ?? (limited as never) ?? null,
       signal: abort.signal,
+      // An answer the gateway reads whole stalls under the upstream timeout (undici's); a streamed one is
+      // watched below, with its own idle limit when it is an event stream.
+      bodyTimeout: listsTools(call) || readsAgentCard(call) ? gw.limits.upstreamTimeoutMs : 0,
       // With the caller's Host preserved, TLS still names and verifies the upstream itself (undici would
       // otherwise take the SNI name from the Host header). An IP address is passed too: TLS then verifies
       // the certificate against it (node warns once that an IP is never sent as SNI).
@@ -153,12 +162,22 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   // measured with BENCH_GW_PROFILE=1).
   if (out['content-length'] === undefined) res.flushHeaders();
   const watch = listChangedWatcher(call);
+  // An event stream may stay silent as long as both ends keep it (server notifications, a slow tool), up to
+  // its own idle limit, and is then ended cleanly; any other answer that stalls is cut as before.
+  const stream = isEventStream(response.headers['content-type']);
+  const idle = idleTimer(
+    stream ? (gw.limits.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS) : gw.limits.upstreamTimeoutMs,
+    () => response.body.destroy(new StreamIdle(stream)),
+  );
   try {
     for await (const chunk of response.body) {
+      idle.touch();
       call.responseTap?.(chunk as Buffer);
       watch?.(chunk as Buffer);
       copy?.push(chunk);
       if (!res.write(chunk)) {
+        // Waiting for a slow caller is not the upstream being silent.
+        idle.stop();
         await new Promise<void>((resolve) => {
           const done = () => {
             res.off('drain', done).off('close', done);
@@ -166,18 +185,56 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
           };
           res.on('drain', done).on('close', done);
         });
+        idle.touch();
       }
     }
+    idle.stop();
     await copy?.save();
     res.end();
   } catch (cause) {
+    idle.stop();
     const code = errorClass(cause);
     if (callerGone()) return { outcome: 'client_aborted', status: upstreamStatus, error: code };
+    if (cause instanceof StreamIdle && cause.stream) {
+      // Silent past `streamIdleMs`: the stream ends as a stream ends (the caller may reconnect), not cut.
+      res.end();
+      return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
+    }
     // The answer has started: the caller learns of the break by its connection closing.
     res.destroy(cause as Error);
     return { outcome: 'upstream_interrupted', status: upstreamStatus, error: code };
   }
   return { outcome: (await delivered(res)) ? 'forwarded' : 'client_aborted', status: upstreamStatus };
+}
+
+/** The upstream sent nothing for the answer's idle limit (`stream`: an event stream, ended cleanly). */
+class StreamIdle extends Error {
+  readonly code = 'UND_ERR_BODY_TIMEOUT';
+  readonly stream: boolean;
+  constructor(stream: boolean) {
+    super(stream ? 'the event stream was idle past its limit' : 'the answer stalled');
+    this.stream = stream;
+  }
+}
+
+function isEventStream(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value?.split(';')[0]?.trim().toLowerCase() === 'text/event-stream';
+}
+
+/** A timer re-armed by `touch` (in place: `refresh`), paused by `stop` until the next `touch`. */
+function idleTimer(ms: number, fire: () => void): { touch(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined = setTimeout(fire, ms);
+  return {
+    touch: () => {
+      if (timer === undefined) timer = setTimeout(fire, ms);
+      else timer.refresh();
+    },
+    stop: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /** The outcome record of an allowed call: it rides with the next durable batch (nothing waits for it). */

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { BreakerView } from '../../guard/breakers/state.ts';
 import type { DecisionRecord } from '../../ledger/decision-log.ts';
 import { type GatewayCall, type GatewayStep, need } from '../context.ts';
-import { GatewayError } from '../gateway-error.ts';
+import { GatewayError, jsonRpcIdOf } from '../gateway-error.ts';
 
 export const record: GatewayStep = {
   name: 'record',
@@ -54,19 +54,6 @@ function approvalRequired(call: GatewayCall): GatewayError {
       : { data: { approval_id: approval.id, approval_uri: approval.uri } }),
     ...(rpc ? { jsonRpcId: jsonRpcIdOf(call.body) } : {}),
   });
-}
-
-/** The `id` of a single JSON-RPC request body (`null` for a batch or anything unreadable). */
-function jsonRpcIdOf(body: Buffer | undefined): string | number | null {
-  if (body === undefined) return null;
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown;
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
-    const id = (parsed as { id?: unknown }).id;
-    return typeof id === 'string' || typeof id === 'number' ? id : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The record of the request's decision: who, on whose behalf, what, under which grant, why. No token. */

@@ -4,6 +4,7 @@ import { agentAutonomy } from './autonomy.ts';
 import { agentDisable } from './disable.ts';
 import { agentEnable } from './enable.ts';
 import { agentList } from './list.ts';
+import { agentProxy } from './proxy.ts';
 import { agentRotateKey } from './rotate-key.ts';
 import { agentShow } from './show.ts';
 import { agentTrust } from './trust.ts';
@@ -18,4 +19,5 @@ export const agentCommands: readonly Command[] = [
   agentRotateKey,
   agentTrust,
   agentAutonomy,
+  agentProxy,
 ];
