@@ -124,12 +124,15 @@ export interface PendingPayment {
   sendApproved(): Promise<{ ok: boolean; refusal?: Refusal }>;
   /** Sends the transfer with the warrant held before the approval (the approval is not named). */
   sendAgain(): Promise<{ ok: boolean; refusal?: Refusal }>;
+  /** Asks the payments agent for a quote (low risk: allowed while the transaction is not contained). */
+  quote(): Promise<{ ok: boolean; refusal?: Refusal }>;
 }
 
 export async function pendingPayment(
   world: DemoWorld,
   amount = 1800,
   idToken = world.aliceSignsIn(),
+  { task = 'pay the Globex invoice', to = 'globex' }: { task?: string; to?: string } = {},
 ): Promise<PendingPayment> {
   const { orchestrator, payments } = world.agents;
   const root = await orchestrator.exchange({
@@ -137,7 +140,7 @@ export async function pendingPayment(
     subjectTokenType: TOKEN_TYPES.idToken,
     audience: orchestrator.agentId,
     grants: [{ action: 'payments:*', resource: payments.agentId }],
-    task: 'pay the Globex invoice',
+    task,
     delegateTo: [`${orchestrator.agentId.split('/agent/')[0]}/*`],
   });
   const txn = String(claimsOf(root.access_token)['txn']);
@@ -155,16 +158,16 @@ export async function pendingPayment(
     }),
   );
   const client = await factory.createFromUrl(`${world.gatewayUrl}${PAYMENTS_PREFIX}/`);
-  const transfer = () =>
+  const message = (skill: string) =>
     Message.fromJSON({
       messageId: crypto.randomUUID(),
       role: 'ROLE_USER',
       parts: [{ text: 'pay the Globex invoice' }],
-      metadata: { skill: 'transfer', amount, to: 'globex' },
+      metadata: { skill, amount, to },
     });
-  const send = async (): Promise<{ ok: boolean; refusal?: Refusal }> => {
+  const send = async (skill = 'transfer'): Promise<{ ok: boolean; refusal?: Refusal }> => {
     try {
-      await client.sendMessage({ message: transfer() } as never);
+      await client.sendMessage({ message: message(skill) } as never);
     } catch {
       // The SDK throws on a refusal; the answer says which.
     }
@@ -188,7 +191,11 @@ export async function pendingPayment(
       presented = approved.access_token;
       return send();
     },
-    sendAgain: send,
+    sendAgain: () => send(),
+    quote() {
+      presented = pay.access_token;
+      return send('quote');
+    },
   };
 }
 

@@ -65,8 +65,10 @@ export interface Breaker {
 export interface Pin {
   readonly tool: string;
   readonly status: string;
-  readonly approvedDigest?: string;
+  /** The approved definition's digest. */
+  readonly digest?: string;
   readonly seenDigest?: string;
+  readonly seenDefinition?: { readonly description?: unknown; readonly [k: string]: unknown };
   readonly [k: string]: unknown;
 }
 

@@ -101,8 +101,10 @@ export function parseNote(note: string): ParsedNote {
 
 /** Verifies the note's signature by the Ed25519 verifier key `name+hash+base64(0x01 || key)`. */
 export async function verifyNoteSignature(note: ParsedNote, verifierKey: string): Promise<boolean> {
-  const [name, hashHex, keyText] = verifierKey.split('+');
-  if (!name || !hashHex || !keyText) return false;
+  // name+hash+key: the base64 key may itself hold '+', so split at the first two only.
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(verifierKey);
+  if (m === null) return false;
+  const [, name, hashHex, keyText] = m as unknown as [string, string, string, string];
   const keyBytes = fromBase64(keyText);
   if (keyBytes.length !== 33 || keyBytes[0] !== 1) return false;
   const expectedHash = (await sha256(encoder.encode(`${name}\n`), keyBytes)).slice(0, 4);

@@ -51,7 +51,13 @@ function ApprovalCard({ approval: a, onDecided }: { approval: Approval; onDecide
   const [maxima, setMaxima] = useState('');
   const [window, setWindow] = useState('');
   const [error, setError] = useState<string>();
-  const numeric = Object.entries(a.parameters).filter(([, v]) => typeof v === 'number');
+  // The call's own parameters (the approval shows the bound call: action, resource, parameters).
+  const inner = a.parameters['parameters'];
+  const callParameters =
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? (inner as Record<string, unknown>)
+      : a.parameters;
+  const numeric = Object.entries(callParameters).filter(([, v]) => typeof v === 'number');
   const decide = async (verb: 'approve' | 'deny') => {
     setError(undefined);
     if (reason.trim() === '') throw new Error('give a reason');

@@ -111,7 +111,7 @@ export function LineagePage({ me, txn }: { me: Me; txn: string | undefined }) {
   );
 }
 
-const COLUMN = 230;
+const COLUMN = 250;
 const ROW = 64;
 
 /** The graph, column by depth from the person; every label is SVG text (never markup). */
@@ -132,7 +132,7 @@ function Graph({ nodes, edges }: { nodes: LineageNode[]; edges: LineageEdge[] })
   const pos = new Map<string, { x: number; y: number }>();
   for (const [d, ids] of columns)
     for (const [i, id] of ids.entries()) pos.set(id, { x: 20 + d * COLUMN, y: 30 + i * ROW });
-  const width = 40 + Math.max(...columns.keys(), 0) * COLUMN + 190;
+  const width = 40 + Math.max(...columns.keys(), 0) * COLUMN + 210;
   const height = 40 + Math.max(...[...columns.values()].map((c) => c.length), 1) * ROW;
   const kind = new Map(nodes.map((n) => [n.id, n.kind]));
   return (
@@ -166,7 +166,7 @@ function Graph({ nodes, edges }: { nodes: LineageNode[]; edges: LineageEdge[] })
           return (
             <line
               key={`${e.from} ${e.to}`}
-              x1={a.x + 180}
+              x1={a.x + 200}
               y1={a.y + 16}
               x2={b.x}
               y2={b.y + 16}
@@ -180,9 +180,9 @@ function Graph({ nodes, edges }: { nodes: LineageNode[]; edges: LineageEdge[] })
           return (
             <g key={n.id} transform={`translate(${p.x},${p.y})`}>
               <title>{n.id}</title>
-              <rect width="180" height="32" rx="6" className={`node node-${kind.get(n.id)}`} />
+              <rect width="200" height="32" rx="6" className={`node node-${kind.get(n.id)}`} />
               <text x="10" y="21">
-                {`${n.kind === 'person' ? '👤 ' : n.kind === 'tool' ? '🔧 ' : ''}${shortAgent(n.id.replace(/^person:/, '')).slice(0, 24)}`}
+                {`${n.kind === 'person' ? 'person: ' : n.kind === 'tool' ? 'tool: ' : ''}${shortAgent(n.id.replace(/^person:/, '')).slice(0, 26)}`}
               </text>
             </g>
           );

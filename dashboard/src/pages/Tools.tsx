@@ -59,6 +59,7 @@ function RouteCard({ route }: { route: Route }) {
           <tr>
             <th scope="col">Tool</th>
             <th scope="col">Status</th>
+            <th scope="col">Description (as the server shows it)</th>
             <th scope="col">Drift</th>
             <th scope="col">Action</th>
           </tr>
@@ -73,6 +74,9 @@ function RouteCard({ route }: { route: Route }) {
                   <span className={`badge badge-${p.status}`}>{p.status}</span>
                 </td>
                 <td>
+                  {typeof p.seenDefinition?.description === 'string' ? p.seenDefinition.description : '—'}
+                </td>
+                <td>
                   {drift ? (
                     <details>
                       <summary>changed: {drift.changed.join(', ')}</summary>
@@ -83,7 +87,7 @@ function RouteCard({ route }: { route: Route }) {
                   )}
                 </td>
                 <td>
-                  {p.seenDigest && p.seenDigest !== p.approvedDigest && (
+                  {p.seenDigest && (p.seenDigest !== p.digest || p.status !== 'approved') && (
                     <ConfirmButton
                       label="Approve definition"
                       confirm={`Approve the definition of ${p.tool} the server shows now?`}
@@ -98,7 +102,7 @@ function RouteCard({ route }: { route: Route }) {
                       }}
                     />
                   )}{' '}
-                  {p.approvedDigest && (
+                  {p.digest && (
                     <ConfirmButton
                       label="Revoke"
                       danger
