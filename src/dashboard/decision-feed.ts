@@ -37,23 +37,35 @@ export class DecisionFeed {
 
   /**
    * Calls `listener` with each batch of records appended from now on (resolved once "now" is fixed: no record
-   * appended after that is missed); the answer unsubscribes.
+   * appended after that is missed): `from` is the first index it will be told of; `stop` unsubscribes.
    */
-  async subscribe(listener: Listener): Promise<() => void> {
+  async subscribe(listener: Listener): Promise<{ readonly from: number; stop(): void }> {
     if (this.#next === undefined) {
       const source = await this.#ledger.source().catch(() => null);
       const count = source === null ? 0 : await source.count().catch(() => 0);
       this.#next ??= count;
     }
+    const from = this.#next;
     this.#listeners.add(listener);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => void this.#poll(), POLL_MS);
       this.#timer.unref();
     }
-    return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.close();
+    return {
+      from,
+      stop: () => {
+        this.#listeners.delete(listener);
+        if (this.#listeners.size === 0) this.close();
+      },
     };
+  }
+
+  /** The records `from` (inclusive) to `to` (exclusive), at most 2000 of the latest (a stream resuming). */
+  async between(from: number, to: number): Promise<AuditRecord[]> {
+    const source = await this.#ledger.source();
+    if (source === null || from >= to) return [];
+    const rows = await source.entries(Math.max(from, to - RECENT), to);
+    return rows.map(toAuditRecord);
   }
 
   close(): void {

@@ -242,10 +242,13 @@ describe('roles', () => {
 
 describe('live decisions', () => {
   test('the stream carries a new decision of alice to alice, and not to bob', async () => {
-    const open = async (who: Signed) => {
+    const open = async (who: Signed, lastEventId?: number) => {
       const controller = new AbortController();
       const r = await fetch(`${url}/ui/api/decisions/stream`, {
-        headers: { cookie: who.cookie },
+        headers: {
+          cookie: who.cookie,
+          ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }),
+        },
         signal: controller.signal,
       });
       assert.equal(r.headers.get('content-type'), 'text/event-stream; charset=utf-8');
@@ -275,5 +278,13 @@ describe('live decisions', () => {
     assert.doesNotMatch(bobSaw, /alice@example\.org/);
     aliceStream.close();
     bobStream.close();
+
+    // A browser reconnecting with the last id it got is told what it missed first.
+    const index = Number(/id: (\d+)\ndata: [^\n]*"decision":"approval_required"/.exec(seen)![1]);
+    const resumed = await open(alice, index - 1);
+    const replay = await resumed.until(/: decisions/);
+    assert.match(replay, new RegExp(`id: ${index}\\n`), 'the missed decision comes first');
+    assert.doesNotMatch(replay.slice(0, replay.indexOf(': decisions')), /bob@example\.org/);
+    resumed.close();
   });
 });
