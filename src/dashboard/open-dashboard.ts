@@ -71,6 +71,7 @@ export function openDashboard(options: OpenDashboardOptions): OpenedDashboard {
           scopes: ['openid', 'email'],
           redirectUri,
           now: sts.clock,
+          allowHttp: true,
         })
       : undefined;
   const feed = new DecisionFeed(options.ledger);

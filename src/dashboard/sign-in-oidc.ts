@@ -7,7 +7,7 @@
  * The callback answers a page that moves on to /ui/ itself: the session cookie is SameSite=Strict, and a
  * browser does not send it on a redirect chain that started at the provider's site.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { notFound } from './answers.ts';
 import type { DashboardContext } from './context.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -42,15 +42,16 @@ export async function finishOidc(
   const callback = new URL(`${url.pathname}${url.search}`, ctx.publicUrl());
   const person = await ctx.personSignIn.finish(cookie(req, LOGIN_COOKIE), callback);
   const session = ctx.sessions.create('person', person);
-  res.writeHead(200, {
+  const headers: OutgoingHttpHeaders = {
     ...securityHeaders(),
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'set-cookie': [
       sessionCookie(ctx, session.id),
       setCookie(LOGIN_COOKIE, '', { maxAge: 0, secure: false, sameSite: 'Lax' }),
-    ] as unknown as string,
-  });
+    ],
+  };
+  res.writeHead(200, headers);
   res.end(
     '<!doctype html><html lang="en"><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/ui/">' +
       '<title>Signed in</title><p>Signed in. <a href="/ui/">Continue to the dashboard</a>.</p></html>',

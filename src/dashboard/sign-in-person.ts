@@ -40,6 +40,8 @@ export interface PersonSignInOptions {
   /** `<public url>/ui/auth/callback`. */
   readonly redirectUri: string;
   readonly now: () => number;
+  /** Plain http to the provider on any address (`warrant dev`'s own provider); else only on loopback. */
+  readonly allowHttp?: boolean;
 }
 
 export function personSignIn(options: PersonSignInOptions): PersonSignIn {
@@ -52,8 +54,10 @@ export function personSignIn(options: PersonSignInOptions): PersonSignIn {
         options.clientId,
         options.clientSecret,
         options.clientSecret === undefined ? client.None() : undefined,
-        // A plain-http provider is accepted only on a loopback address (warrant dev).
-        isLoopbackHttp(options.issuer) ? { execute: [client.allowInsecureRequests] } : undefined,
+        // A plain-http provider is accepted only on a loopback address, or when it is warrant dev's own.
+        options.allowHttp || isLoopbackHttp(options.issuer)
+          ? { execute: [client.allowInsecureRequests] }
+          : undefined,
       )
       .catch((error: unknown) => {
         discovered = undefined;
