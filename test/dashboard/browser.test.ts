@@ -50,6 +50,19 @@ function watch(page: Page, errors: string[]): void {
 }
 const errors: string[] = [];
 
+/** Every form control on the page has an accessible name (a label, aria-label or its text). */
+async function assertLabelled(page: Page): Promise<void> {
+  // A page-side expression (this file is compiled without the DOM library).
+  const unlabelled =
+    await page.evaluate(`[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    .filter((el) => {
+      const labelled = el.id !== '' && document.querySelector('label[for="' + el.id + '"]') !== null;
+      return !labelled && !el.getAttribute('aria-label') && (el.textContent ?? '').trim() === '';
+    })
+    .map((el) => el.outerHTML.slice(0, 80))`);
+  assert.deepEqual(unlabelled, [], page.url());
+}
+
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is required`);
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -123,8 +136,13 @@ describe('the dashboard in a browser', () => {
     await card.waitFor();
     await card.getByLabel('Reason').fill('the Globex invoice is due');
     await shot(alice, '2-approvals');
-    await card.getByRole('button', { name: 'Approve' }).click();
-    await card.getByRole('button', { name: 'Confirm' }).click();
+    await assertLabelled(alice);
+    // By keyboard: the confirmation step takes the focus, Enter confirms.
+    await card.getByRole('button', { name: 'Approve' }).focus();
+    await alice.keyboard.press('Enter');
+    await card.getByText(/^Approve payments:transfer\?$/).waitFor();
+    assert.equal(await alice.evaluate('document.activeElement?.textContent'), 'Confirm');
+    await alice.keyboard.press('Enter');
     await card.waitFor({ state: 'detached' });
     const paid = await payment.sendApproved();
     assert.equal(paid.ok, true, paid.refusal?.code);
@@ -169,6 +187,7 @@ describe('the dashboard in a browser', () => {
     await operator.goto(`${demo.url}/ui/tools`);
     const query = operator.locator('[data-testid="tool"][data-tool="query"]');
     await query.waitFor();
+    await assertLabelled(operator);
     assert.notEqual(await query.getAttribute('data-status'), 'approved');
     await shot(operator, '5-tools');
     await query.getByRole('button', { name: 'Approve definition' }).click();
@@ -179,6 +198,7 @@ describe('the dashboard in a browser', () => {
   test('the agents page and the ledger page (checkpoint verified in the browser)', async () => {
     await operator.goto(`${demo.url}/ui/agents`);
     await operator.getByTestId('agent').first().waitFor();
+    await assertLabelled(operator);
     await shot(operator, '6-agents');
     await operator.goto(`${demo.url}/ui/ledger`);
     await operator
