@@ -5,7 +5,7 @@
  * built code looks for them (`dist/policies/`, as `src/policy/policy-set.ts` reads `../../policies/`).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,3 +16,9 @@ execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.bu
   stdio: 'inherit',
 });
 cpSync(join(root, 'policies'), join(dist, 'policies'), { recursive: true });
+// The dashboard's front-end, built by `npm install` (scripts/build-dashboard.ts), where the built code looks.
+execFileSync(process.execPath, [join(root, 'scripts/build-dashboard.ts'), '--if-missing'], {
+  stdio: 'inherit',
+});
+if (existsSync(join(root, 'dashboard/dist/index.html')))
+  cpSync(join(root, 'dashboard/dist'), join(dist, 'dashboard'), { recursive: true });

@@ -53,7 +53,8 @@ describe('defaults', () => {
     assert.equal(config.gateway.replayCache, 'memory');
     assert.equal(config.gateway.statusStalenessSeconds, 60);
     assert.deepEqual(config.gateway.routes, []);
-    assert.equal(config.dashboard.enabled, false, 'the dashboard is not built yet: off by default');
+    assert.equal(config.dashboard.enabled, true, 'the dashboard is served under /ui by default');
+    assert.equal(config.dashboard.sessionTtlSeconds, 28_800);
     assert.deepEqual(config.ledger, {
       checkpointEvery: { records: 1000, ms: 1000 },
       mode: 'single-writer',
@@ -78,8 +79,16 @@ describe('defaults', () => {
     });
   });
 
-  test('dashboard.enabled: true is accepted (the dashboard comes later; nothing fails on it)', () => {
-    assert.equal(loadConfig(undefined, { dashboard: { enabled: true } }).dashboard.enabled, true);
+  test('dashboard: enabled can be turned off; an OIDC provider needs an issuer URL and a client id', () => {
+    assert.equal(loadConfig(undefined, { dashboard: { enabled: false } }).dashboard.enabled, false);
+    const oidc = { issuer: 'https://idp.example.org', clientId: 'warrant' };
+    assert.deepEqual(loadConfig(undefined, { dashboard: { oidc } }).dashboard.oidc?.scopes, [
+      'openid',
+      'email',
+    ]);
+    assert.throws(() => loadConfig(undefined, { dashboard: { oidc: { ...oidc, issuer: 'idp' } } }), {
+      path: '/dashboard/oidc/issuer',
+    });
   });
 
   test('defaultConfig() equals loading no file', () => {

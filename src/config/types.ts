@@ -201,7 +201,16 @@ export interface WarrantConfig {
   readonly gateway: GatewayConfig;
   readonly ledger: LedgerConfig;
   readonly guard: GuardConfig;
-  readonly dashboard: { readonly enabled: boolean };
+  readonly dashboard: {
+    readonly enabled: boolean;
+    readonly sessionTtlSeconds: number;
+    readonly oidc?: {
+      readonly issuer: string;
+      readonly clientId: string;
+      readonly clientSecretEnv?: string;
+      readonly scopes: readonly string[];
+    };
+  };
   /** Absent in configurations assembled without validation (tests): no peers. */
   readonly federation?: FederationConfig;
 }

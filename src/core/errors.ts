@@ -103,6 +103,14 @@ export const ERROR_CODES = {
     'The approval is addressed to another person (or to a group decided by an admin), or you own the requesting agent.',
   WARRANT_APPROVER_AUTH_FAILED:
     "The approver's credential (a person's ID token from a trusted OIDC issuer, addressed to the approvals audience) is missing or does not verify.",
+  WARRANT_DASHBOARD_SIGN_IN_REQUIRED:
+    'The dashboard request has no valid session (never signed in, signed out or expired): sign in again.',
+  WARRANT_DASHBOARD_SIGN_IN_FAILED:
+    'Signing in to the dashboard failed: a wrong admin credential, or the OIDC sign-in (state, PKCE, ID token) did not verify.',
+  WARRANT_DASHBOARD_FORBIDDEN:
+    "The dashboard session's role does not allow this: a person sees and decides only their own work and approvals.",
+  WARRANT_DASHBOARD_CSRF:
+    "A dashboard state change came from another site (Origin) or without the session's CSRF token: refused.",
   WARRANT_APPROVAL_STORE_UNAVAILABLE:
     'The approval store (the guard store) does not answer, so nothing above the bound can be approved or let through: fail closed.',
   WARRANT_DECISION_NOT_RECORDED: 'The decision could not be made durable, so the call was not forwarded.',

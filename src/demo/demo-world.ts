@@ -88,21 +88,25 @@ export async function buildWorld(
     return new AgentClient({ issuer: plane.sts.issuer, agentId: id, key });
   };
 
-  // The dev identity provider: trusted by this STS only, for this run only.
+  // The dev identity provider: `warrant dev`'s (alice may then also sign in to the dashboard), else one
+  // trusted by this STS only, for this run only.
   const idpKey = generateSigningKey('ES256');
-  const idp = `${plane.url}/dev-idp/${run}`;
-  await plane.store.issuers.put({
-    issuer: idp,
-    kind: 'oidc',
-    audience: APPROVER_AUDIENCE,
-    jwksUri: null,
-    jwks: { keys: [{ ...idpKey.jwk }] },
-    mapping: null,
-    assertions: ['id_token'],
-    maxAssertionAgeSeconds: null,
-  });
+  const devIdp = plane.devIdp;
+  const idp = devIdp?.issuer ?? `${plane.url}/dev-idp/${run}`;
+  if (!devIdp)
+    await plane.store.issuers.put({
+      issuer: idp,
+      kind: 'oidc',
+      audience: APPROVER_AUDIENCE,
+      jwksUri: null,
+      jwks: { keys: [{ ...idpKey.jwk }] },
+      mapping: null,
+      assertions: ['id_token'],
+      maxAssertionAgeSeconds: null,
+    });
   const orchestratorClientId = `demo-orchestrator-${run}`;
   const idToken = (aud: string) => {
+    if (devIdp) return devIdp.idToken(ALICE, aud);
     const now = Math.floor(Date.now() / 1000);
     return signCompact(
       { typ: 'JWT' },

@@ -9,7 +9,7 @@
 import type { RunningGateway } from '../gateway/start-gateway.ts';
 import type { ControlPlane } from '../runtime/control-plane.ts';
 import { compromise, delegate, loop, payWithApproval, quarantine, research, rollBack } from './acts.ts';
-import { ALICE, buildWorld } from './demo-world.ts';
+import { ALICE, buildWorld, type DemoWorld } from './demo-world.ts';
 import { Narrator } from './narrator.ts';
 
 export interface DemoOptions {
@@ -28,6 +28,8 @@ export interface DemoResult {
   readonly lines: readonly string[];
   /** The transaction the story ran in. */
   readonly txn: string;
+  /** The demo's world (its agents, upstreams and person), kept running until `close` (tests drive it on). */
+  readonly world: DemoWorld;
   close(): Promise<void>;
 }
 
@@ -63,7 +65,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     n.say(
       `   npx warrant audit export${data} --out ledger.jsonl && npx warrant audit verify ledger.jsonl --key "$(npx warrant audit key${data})"`,
     );
-    return { lines: n.lines, txn: story.txn, close: () => world.close() };
+    return { lines: n.lines, txn: story.txn, world, close: () => world.close() };
   } catch (error) {
     await world.close();
     throw error;

@@ -2,7 +2,8 @@
  * The control plane as one process (`warrant serve`, and the first half of `warrant dev`): the STS with its
  * admin API on one listener, over the configured store and hot state, with its logs, metrics and traces.
  * With `ledger.mode: replicated` (several gateway replicas) it also competes for the ledger integrator lease
- * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). Later the dashboard.
+ * and serves the log read-only as C2SP tlog-tiles under `/ledger/` (ledger-role.ts). The dashboard under `/ui`
+ * (src/dashboard/) when `dashboard.enabled`; the dev identity provider when `sts.devUserIssuer.enabled`.
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
+import { type DevIdp, startDevIdp } from '../dashboard/dev-idp.ts';
+import { openDashboard } from '../dashboard/open-dashboard.ts';
 import type { GatewayRoute } from '../gateway/context.ts';
 import { guardAdmin } from '../guard/admin/index.ts';
 import { approverApi } from '../guard/approvals/approver-api.ts';
@@ -61,6 +64,8 @@ export interface ControlPlane {
   readonly ledger: LedgerIntegratorRole | undefined;
   /** Re-reads `sts.tls`'s files (SIGHUP; they are also watched). `false`: no TLS, or kept the old ones. */
   reloadTls(): boolean;
+  /** `sts.devUserIssuer.enabled` (`warrant dev`): the dev identity provider for persons, at `<issuer>/dev-idp`. */
+  readonly devIdp: DevIdp | undefined;
   close(): Promise<void>;
 }
 
@@ -256,6 +261,22 @@ export async function startControlPlane(
           })
         : undefined;
     if (ledger) opened.push(() => ledger.close());
+    const devIdp = config.sts.devUserIssuer.enabled ? await startDevIdp(sts.issuer, store, clock) : undefined;
+    if (devIdp)
+      logger.warn({ issuer: devIdp.issuer }, 'the dev identity provider is on: anyone may sign in as anyone');
+    const dashboard = config.dashboard.enabled
+      ? openDashboard({
+          config,
+          sts,
+          guard,
+          ledger: ledgerReader,
+          routes: () => options.gatewayView?.routes() ?? config.gateway.routes,
+          adminToken: options.adminToken,
+          selfUrl: url,
+          devIdp,
+        })
+      : undefined;
+    if (dashboard) opened.push(async () => dashboard.close());
     server.on(
       'request',
       stsRequestHandler(sts, {
@@ -269,7 +290,12 @@ export async function startControlPlane(
           ledger: ledgerReader,
           compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
         }),
-        routeExtensions: [approverApi(guard, sts, config.guard), ...(ledger ? [ledger.routes] : [])],
+        routeExtensions: [
+          approverApi(guard, sts, config.guard),
+          ...(ledger ? [ledger.routes] : []),
+          ...(devIdp ? [devIdp.handle] : []),
+          ...(dashboard ? [dashboard.routes] : []),
+        ],
         logger,
         metrics,
         tracing,
@@ -279,8 +305,9 @@ export async function startControlPlane(
       { url, issuer: sts.issuer, store: config.store.kind, hotState: hotState.kind },
       'sts listening',
     );
-    if (config.dashboard.enabled)
-      logger.warn('dashboard.enabled is set, but the dashboard is not built yet: /ui answers 404');
+    if (dashboard?.built === false)
+      logger.warn('the dashboard is not built (npm run build:dashboard): /ui says so');
+    else if (dashboard) logger.info({ url: `${sts.issuer}/ui/` }, 'dashboard');
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -295,6 +322,7 @@ export async function startControlPlane(
       tracing,
       ledger,
       reloadTls: () => tls?.reload() ?? false,
+      devIdp,
       close() {
         closing ??= (async () => {
           server.closeAllConnections();

@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
 import { demoConfig } from '../demo/demo-config.ts';
+import type { DemoWorld } from '../demo/demo-world.ts';
+import type { DemoResult } from '../demo/run-demo.ts';
 import { openGuardRuntime } from '../guard/runtime.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
@@ -33,6 +35,8 @@ export interface Dev {
   readonly demoLines: readonly string[];
   /** The transaction the demo's story ran in, when it ran. */
   readonly demoTxn?: string;
+  /** The demo's world (agents, upstreams, alice), when it ran: tests drive it on. */
+  readonly demoWorld?: DemoWorld;
   /** Stops the demo, the gateway, then the control plane. Idempotent. */
   close(): Promise<void>;
 }
@@ -59,7 +63,10 @@ export class PartStartError extends Error {
  * {@link PartStartError} naming it, after whatever had started is closed.
  */
 export async function startDev(given: WarrantConfig, options: DevOptions = {}): Promise<Dev> {
-  const config = options.demo ? demoConfig(given) : given;
+  const withDemo = options.demo ? demoConfig(given) : given;
+  // `warrant dev` is a development setup: its identity provider lets persons sign in (the demo's alice, the
+  // dashboard's persons).
+  const config: WarrantConfig = { ...withDemo, sts: { ...withDemo.sts, devUserIssuer: { enabled: true } } };
   const adminToken = options.adminToken || devAdminToken(config.dataDir, options.onNotice);
   // One guard runtime for both planes: two SQLite connections on one thread could wait on each other's locks.
   const guard = await openGuardRuntime(config);
@@ -94,7 +101,7 @@ export async function startDev(given: WarrantConfig, options: DevOptions = {}): 
     await guard.close();
     throw new PartStartError('gateway', config.gateway.listen.host, config.gateway.listen.port, error);
   }
-  let demo: { readonly lines: readonly string[]; readonly txn: string; close(): Promise<void> } | undefined;
+  let demo: DemoResult | undefined;
   if (options.demo) {
     try {
       const { runDemo } = await import('../demo/run-demo.ts');
@@ -121,7 +128,7 @@ export async function startDev(given: WarrantConfig, options: DevOptions = {}): 
     controlPlane,
     dataPlane,
     demoLines: demo?.lines ?? [],
-    ...(demo ? { demoTxn: demo.txn } : {}),
+    ...(demo ? { demoTxn: demo.txn, demoWorld: demo.world } : {}),
     close() {
       closing ??= (async () => {
         await demo?.close();

@@ -38,6 +38,11 @@ export interface OidcIdp {
   /** Logs `sub` in through the authorization code flow (PKCE, nonce, state) and returns its ID token. */
   loginAndGetIdToken(sub: string): Promise<string>;
   /**
+   * Logs `sub` in for another relying party's authorization request: follows it through the login and
+   * consent to the redirect to `redirectUri`, and returns that URL (with `code` and `state`).
+   */
+  authorize(authorizationUrl: URL, sub: string, redirectUri: string): Promise<URL>;
+  /**
    * An ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant §3) for `sub`, signed with the provider's own
    * signing key (the one its JWKS publishes) by jose: what the provider's token exchange would answer with.
    */
@@ -84,7 +89,11 @@ class CookieJar {
   }
 }
 
-export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'alice' }]): Promise<OidcIdp> {
+export async function startOidcIdp(
+  accounts: readonly IdpAccount[] = [{ sub: 'alice' }],
+  /** More relying parties (authorization code + PKCE, public): the dashboard's, with its redirect URI. */
+  extraClients: readonly { readonly clientId: string; readonly redirectUri: string }[] = [],
+): Promise<OidcIdp> {
   const { default: Provider } = (await import(OIDC_PROVIDER)) as { default: ProviderConstructor };
   const known = new Map(accounts.map((a) => [a.sub, a]));
 
@@ -112,6 +121,15 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
         redirect_uris: [IDP_REDIRECT_URI],
         id_token_signed_response_alg: IDP_ID_TOKEN_ALG,
       },
+      ...extraClients.map((c) => ({
+        client_id: c.clientId,
+        application_type: 'web',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [c.redirectUri],
+        id_token_signed_response_alg: IDP_ID_TOKEN_ALG,
+      })),
     ],
     jwks: { keys: [signingJwk] },
     cookies: { keys: [crypto.getRandomValues(new Uint8Array(32)).toString()] },
@@ -148,7 +166,6 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
   });
 
   async function loginAndGetIdToken(sub: string): Promise<string> {
-    const jar = new CookieJar();
     const verifier = client.randomPKCECodeVerifier();
     const nonce = client.randomNonce();
     const state = client.randomState();
@@ -160,7 +177,20 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
       nonce,
       state,
     });
+    const next = await authorize(authorizationUrl, sub, IDP_REDIRECT_URI);
+    const tokens = await client.authorizationCodeGrant(rp, next, {
+      pkceCodeVerifier: verifier,
+      expectedNonce: nonce,
+      expectedState: state,
+      idTokenExpected: true,
+    });
+    if (tokens.id_token === undefined) throw new Error('the IdP issued no ID token');
+    return tokens.id_token;
+  }
 
+  /** Follows an authorization request through the dev login and consent to the redirect (with `code`). */
+  async function authorize(authorizationUrl: URL, sub: string, redirectUri: string): Promise<URL> {
+    const jar = new CookieJar();
     const step = async (url: URL, init: RequestInit = {}): Promise<URL> => {
       const response = await fetch(url, {
         ...init,
@@ -184,7 +214,7 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
 
     // Authorization request → login prompt; submit the dev login form (any password).
     let next = await step(authorizationUrl);
-    for (let prompts = 0; !next.href.startsWith(IDP_REDIRECT_URI); prompts++) {
+    for (let prompts = 0; !next.href.startsWith(redirectUri); prompts++) {
       if (prompts > 6) throw new Error(`IdP login did not finish; stuck at ${next.href}`);
       if (next.pathname.startsWith('/interaction/')) {
         // The rendered page names the prompt it wants (login or consent) in a hidden form field.
@@ -204,14 +234,7 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
         `IdP refused the login: ${next.searchParams.get('error')} ${next.searchParams.get('error_description')}`,
       );
     }
-    const tokens = await client.authorizationCodeGrant(rp, next, {
-      pkceCodeVerifier: verifier,
-      expectedNonce: nonce,
-      expectedState: state,
-      idTokenExpected: true,
-    });
-    if (tokens.id_token === undefined) throw new Error('the IdP issued no ID token');
-    return tokens.id_token;
+    return next;
   }
 
   const jwksUri = rp.serverMetadata().jwks_uri;
@@ -222,6 +245,7 @@ export async function startOidcIdp(accounts: readonly IdpAccount[] = [{ sub: 'al
     clientId: IDP_CLIENT_ID,
     trustedIssuer: { issuer, jwksUri, kind: 'oidc', assertions: ['id_token', 'id_jag'] },
     loginAndGetIdToken,
+    authorize,
     issueIdJag(sub, claims) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ sub, jti: crypto.randomUUID(), auth_time: now, ...claims })

@@ -17,6 +17,8 @@ export const dev: Command = {
     'The gateway runs beside it (default port 8081, or --port + 1) with the configured routes, trusting\n' +
     'this STS; every decision is made durable in the Merkle ledger (<data>/ledger.db) before any call is\n' +
     'forwarded. `warrant audit` reads it (trace, who, query, export, verify, reports).\n' +
+    'The dashboard is served under /ui (docs/dashboard.md): operators sign in with the admin token, persons\n' +
+    'through the dev identity provider at /dev-idp (development only: anyone may say who they are).\n' +
     'Flags override the configuration file. Stop with Ctrl-C (SIGINT) or SIGTERM.',
   options: {
     port: {
@@ -95,6 +97,10 @@ export const dev: Command = {
     io.out(
       `warrant dev listening on ${controlPlane.url} (data: ${config.dataDir}, store: ${config.store.kind})\n`,
     );
+    if (config.dashboard.enabled)
+      io.err(
+        `dashboard on ${controlPlane.sts.issuer}/ui/ (operators: the admin token; persons: the dev identity provider)\n`,
+      );
     io.err(
       `gateway listening on ${dataPlane.url} (${dataPlane.replica.gateway.routes.length} routes; decisions in the ledger ${config.dataDir}/ledger.db)\n`,
     );

@@ -142,7 +142,7 @@ export async function approver(
 }
 
 /** The approval is addressed to this person, and they do not own the requesting agent (unless allowed). */
-async function mayDecide(
+export async function mayDecide(
   sts: Pick<ApproverSts, 'store'>,
   config: GuardConfig,
   approval: Approval,
