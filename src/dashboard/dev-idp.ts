@@ -11,6 +11,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { generateSigningKey, type SigningKey } from '../core/jose/jwk.ts';
 import { signCompact } from '../core/jose/jws.ts';
+import { ID_JAG_TYP } from '../core/tokens/token-types.ts';
 import type { Store } from '../store/ports.ts';
 import { MAX_FORM_BYTES, parseForm } from '../sts/http/form.ts';
 import { readBody, sendJson } from '../sts/http/respond.ts';
@@ -37,6 +38,11 @@ export interface DevIdp {
   readonly issuer: string;
   /** A fresh ID token for `sub` addressed to `aud` (the demo's people sign in with it). */
   idToken(sub: string, aud: string, extra?: Record<string, unknown>): string;
+  /**
+   * A fresh ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant) for `sub`, addressed to the STS
+   * `audience` for the agent `clientId` (its SPIFFE ID): what `warrant dev login` prints.
+   */
+  idJag(sub: string, clientId: string, audience: string): string;
   /** Registers a client (its redirect URIs); the dashboard's is registered at start. */
   registerClient(clientId: string, redirectUris: readonly string[]): void;
   /** Answers the provider's paths; `false` for any other. */
@@ -65,7 +71,7 @@ export async function startDevIdp(base: string, store: Store, now: () => number)
     jwksUri: null,
     jwks: { keys: [{ ...key.jwk }] },
     mapping: null,
-    assertions: ['id_token'],
+    assertions: ['id_token', 'id_jag'],
     maxAssertionAgeSeconds: null,
   });
   const idToken = (sub: string, aud: string, extra: Record<string, unknown> = {}) => {
@@ -96,9 +102,28 @@ export async function startDevIdp(base: string, store: Store, now: () => number)
     return { clientId, redirectUri, challenge, state: get('state'), nonce: get('nonce') };
   };
 
+  const idJag = (sub: string, clientId: string, audience: string) => {
+    const t = now();
+    return signCompact(
+      { typ: ID_JAG_TYP },
+      {
+        iss: issuer,
+        sub,
+        email: sub,
+        aud: audience,
+        client_id: clientId,
+        jti: randomUUID(),
+        iat: t,
+        exp: t + 300,
+      },
+      key,
+    );
+  };
+
   return {
     issuer,
     idToken,
+    idJag,
     registerClient(clientId, redirectUris) {
       clients.set(clientId, [...redirectUris]);
     },

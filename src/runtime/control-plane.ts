@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../config/types.ts';
 import { type DevIdp, startDevIdp } from '../dashboard/dev-idp.ts';
+import { devLoginAdmin } from '../dashboard/dev-login.ts';
 import { openDashboard } from '../dashboard/open-dashboard.ts';
 import type { GatewayRoute } from '../gateway/context.ts';
 import { guardAdmin } from '../guard/admin/index.ts';
@@ -282,14 +283,17 @@ export async function startControlPlane(
       stsRequestHandler(sts, {
         ...(options.adminToken ? { adminToken: options.adminToken } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
-        adminExtensions: guardAdmin(guard, config.guard, {
-          sts,
-          guard,
-          routes: () => options.gatewayView?.routes() ?? config.gateway.routes,
-          catalog: () => options.gatewayView?.catalog() ?? loadCatalog(config),
-          ledger: ledgerReader,
-          compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
-        }),
+        adminExtensions: [
+          ...guardAdmin(guard, config.guard, {
+            sts,
+            guard,
+            routes: () => options.gatewayView?.routes() ?? config.gateway.routes,
+            catalog: () => options.gatewayView?.catalog() ?? loadCatalog(config),
+            ledger: ledgerReader,
+            compensationTimeoutMs: config.guard.contain.compensationTimeoutMs,
+          }),
+          devLoginAdmin(devIdp, sts),
+        ],
         routeExtensions: [
           approverApi(guard, sts, config.guard),
           ...(ledger ? [ledger.routes] : []),

@@ -362,6 +362,26 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           },
         },
       },
+      '/dev/login': {
+        post: {
+          summary:
+            "Development only (warrant dev, or sts.devUserIssuer.enabled): a person's assertion from the dev identity provider addressed to one agent — an ID-JAG (default) or an ID token for its client id there; 404 WARRANT_NOT_FOUND where the dev provider is off",
+          requestBody: json({
+            type: 'object',
+            required: ['person', 'agent'],
+            additionalProperties: false,
+            properties: {
+              person: { type: 'string', minLength: 1, maxLength: 256 },
+              agent: { type: 'string', description: 'a name in this trust domain or a spiffe:// ID' },
+              form: { type: 'string', enum: ['id-jag', 'id-token'], default: 'id-jag' },
+            },
+          }),
+          responses: {
+            '200': ok('{person, agent, issuer, form, subject_token, subject_token_type, expires_in}'),
+            ...errors,
+          },
+        },
+      },
       '/breakers': {
         get: {
           summary:

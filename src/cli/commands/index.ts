@@ -10,6 +10,7 @@ import { configSchemaCommand } from './config-schema.ts';
 import { configValidate } from './config-validate.ts';
 import { contain } from './contain.ts';
 import { dev } from './dev.ts';
+import { devLogin } from './dev-login.ts';
 import { gateway } from './gateway.ts';
 import { keygen } from './keygen.ts';
 import { keysRotate, policyReload, policyValidate } from './policy.ts';
@@ -24,6 +25,7 @@ const coming = new Map(comingCommands.map((c) => [c.name, c]));
 /** Every command, in the order of DESIGN §10 (then the admin-only and configuration commands). */
 export const COMMANDS: readonly Command[] = [
   dev,
+  devLogin,
   serve,
   gateway,
   clusterUp,
