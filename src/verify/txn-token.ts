@@ -17,7 +17,13 @@
 import { TokenError } from '../core/errors.ts';
 import { type Grant, parseGrants, scopeOf } from '../core/grants/index.ts';
 import { isThumbprintShape, type SigningKey } from '../core/jose/jwk.ts';
-import { type KeyResolver, parseCompact, signCompact, verifyParsed } from '../core/jose/jws.ts';
+import {
+  type KeyResolver,
+  parseCompact,
+  signCompact,
+  signCompactAsync,
+  verifyParsed,
+} from '../core/jose/jws.ts';
 import { KeySet } from '../core/jose/key-set.ts';
 import { checkTimes, epochSeconds } from '../core/tokens/verify-token.ts';
 import type { ReplayCache } from '../replay/index.ts';
@@ -85,6 +91,15 @@ export interface TxnTokenInput {
 
 /** Signs a Txn-Token with the gateway's key (EdDSA, `kid` = its thumbprint). */
 export function issueTxnToken(key: SigningKey, input: TxnTokenInput): string {
+  return signCompact({ typ: TXN_TOKEN_TYP }, claimsToSign(input), key);
+}
+
+/** {@link issueTxnToken} signed on libuv's thread pool: what the gateway does on every forwarded call. */
+export function issueTxnTokenAsync(key: SigningKey, input: TxnTokenInput): Promise<string> {
+  return signCompactAsync({ typ: TXN_TOKEN_TYP }, claimsToSign(input), key);
+}
+
+function claimsToSign(input: TxnTokenInput): Record<string, unknown> {
   const iat = input.now ?? epochSeconds();
   const claims: TxnTokenClaims = {
     iss: input.issuer,
@@ -105,7 +120,7 @@ export function issueTxnToken(key: SigningKey, input: TxnTokenInput): string {
       decision: input.decision,
     },
   };
-  return signCompact({ typ: TXN_TOKEN_TYP }, claims as unknown as Record<string, unknown>, key);
+  return claims as unknown as Record<string, unknown>;
 }
 
 export interface VerifyTxnTokenOptions {

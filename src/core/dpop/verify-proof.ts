@@ -141,12 +141,13 @@ const importedKeys = new Map<string, VerificationKey>();
  * Plain descriptor verification, with no canonical-encoding (low-s) check: clients' ECDSA signers commonly
  * emit high-s, and a proof is single-use by `jti`, so its hash is not an identifier.
  */
-function checkSignature(proof: ParsedProof, key: VerificationKey): void {
+async function checkSignature(proof: ParsedProof, key: VerificationKey): Promise<void> {
   const descriptor = ALGORITHMS[key.alg];
   if (proof.signature.length !== descriptor.signatureLength) throw invalid('signature has the wrong length');
   let ok = false;
   try {
-    ok = descriptor.verify(key.keyObject, proof.signingInput, proof.signature);
+    // On the thread pool: a DPoP proof is verified on every gateway request (see AlgorithmDescriptor).
+    ok = await descriptor.verifyAsync(key.keyObject, proof.signingInput, proof.signature);
   } catch {
     ok = false;
   }
@@ -278,7 +279,7 @@ export async function verifyDpopProof(
   const o = checkOptions(options);
   const parsed = parseProof(proof, o.algorithms);
   const key = checkHeader(parsed.header, o.algorithms);
-  checkSignature(parsed, key);
+  await checkSignature(parsed, key);
   const { jti, iat } = checkClaims(parsed.claims, o);
   const jkt = key.kid;
   if (o.expectedJkt !== undefined && !safeEqual(jkt, o.expectedJkt))

@@ -188,3 +188,30 @@ test('EdDSA: unaffected by the low-s rule; every signature is canonical', () => 
     assert.equal(canonical(signature), true);
   }
 });
+
+test('signAsync and verifyAsync (thread pool) agree with sign and verify, for both algorithms', async () => {
+  const data = Buffer.from('eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0', 'latin1');
+  for (const [alg, type] of [
+    ['EdDSA', 'ed25519'],
+    ['ES256', 'ec'],
+  ] as const) {
+    const { publicKey, privateKey } =
+      type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    const d = ALGORITHMS[alg];
+    for (let i = 0; i < 20; i++) {
+      const signature = await d.signAsync(privateKey, data);
+      assert.equal(signature.length, d.signatureLength, alg);
+      assert.ok(d.canonical(signature), `${alg}: the async signature is canonical (low-s for ES256)`);
+      assert.ok(d.verify(publicKey, data, signature), alg);
+      assert.equal(await d.verifyAsync(publicKey, data, signature), true, alg);
+      const tampered = Uint8Array.from(signature);
+      tampered[10] = (tampered[10] as number) ^ 1;
+      assert.equal(await d.verifyAsync(publicKey, data, tampered), false, `${alg}: a changed signature`);
+      assert.equal(
+        await d.verifyAsync(publicKey, Buffer.from('other'), signature),
+        false,
+        `${alg}: other data`,
+      );
+    }
+  }
+});

@@ -14,6 +14,14 @@ export interface AlgorithmDescriptor {
   /** Plain, standard verification (for ES256 it accepts both s and n - s, as ECDSA does). */
   verify(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean;
   /**
+   * `sign` and `verify` on libuv's thread pool (node:crypto with a callback): the same result, off the
+   * event loop. The gateway's per-request signatures (DPoP proof, Txn-Token) use these so its main thread
+   * is free for other requests while a core of the pool computes (oidc-provider does the same through
+   * WebCrypto). A rejection is an error of the key or input, as a throw is for the sync forms.
+   */
+  signAsync(privateKey: KeyObject, data: Uint8Array): Promise<Uint8Array>;
+  verifyAsync(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
    * Whether `signature` is the one encoding `sign` produces for its signature (EdDSA: always; ES256: low-s,
    * s <= n / 2). Checked only where the token string must be unique (its hash is an identifier); signatures
    * made by other parties' signers (DPoP proofs, client assertions) need not be canonical.
@@ -28,6 +36,16 @@ const EdDSA: AlgorithmDescriptor = {
   signatureLength: 64,
   sign: (key, data) => new Uint8Array(nodeSign(null, data, key)),
   verify: (key, data, signature) => nodeVerify(null, data, key, signature),
+  signAsync: (key, data) =>
+    new Promise((resolve, reject) =>
+      nodeSign(null, data, key, (error, signature) =>
+        error ? reject(error) : resolve(new Uint8Array(signature)),
+      ),
+    ),
+  verifyAsync: (key, data, signature) =>
+    new Promise((resolve, reject) =>
+      nodeVerify(null, data, key, signature, (error, ok) => (error ? reject(error) : resolve(ok))),
+    ),
   // Ed25519 verification already refuses S >= L, so a signature has one encoding.
   canonical: () => true,
 };
@@ -78,6 +96,21 @@ const ES256: AlgorithmDescriptor = {
     return signature;
   },
   verify: (key, data, signature) => nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature),
+  signAsync: (key, data) =>
+    new Promise((resolve, reject) =>
+      nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, (error, raw) => {
+        if (error) return reject(error);
+        const signature = new Uint8Array(raw);
+        if (signature.length === 2 * SCALAR_LENGTH && isHighS(signature)) negateS(signature);
+        resolve(signature);
+      }),
+    ),
+  verifyAsync: (key, data, signature) =>
+    new Promise((resolve, reject) =>
+      nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature, (error, ok) =>
+        error ? reject(error) : resolve(ok),
+      ),
+    ),
   canonical: (signature) => signature.length === 2 * SCALAR_LENGTH && !isHighS(signature),
 };
 

@@ -211,12 +211,33 @@ export function signCompact(
   key: SigningKey,
   options: { kid?: boolean } = {},
 ): string {
+  const input = signingInputOf(header, payload, key, options);
+  const signature = ALGORITHMS[key.alg].sign(key.privateKey, Buffer.from(input, 'latin1'));
+  return `${input}.${encode(signature)}`;
+}
+
+/** {@link signCompact} with the signature made on libuv's thread pool (same bytes, off the event loop). */
+export async function signCompactAsync(
+  header: { typ?: string; [name: string]: unknown },
+  payload: Record<string, unknown> | Uint8Array,
+  key: SigningKey,
+  options: { kid?: boolean } = {},
+): Promise<string> {
+  const input = signingInputOf(header, payload, key, options);
+  const signature = await ALGORITHMS[key.alg].signAsync(key.privateKey, Buffer.from(input, 'latin1'));
+  return `${input}.${encode(signature)}`;
+}
+
+function signingInputOf(
+  header: { typ?: string; [name: string]: unknown },
+  payload: Record<string, unknown> | Uint8Array,
+  key: SigningKey,
+  options: { kid?: boolean },
+): string {
   const { alg: _a, kid: _k, ...rest } = header;
   const fullHeader =
     options.kid === false ? { alg: key.alg, ...rest } : { alg: key.alg, kid: key.kid, ...rest };
   const h = encode(JSON.stringify(fullHeader));
   const p = payload instanceof Uint8Array ? encode(payload) : encode(JSON.stringify(payload));
-  const input = `${h}.${p}`;
-  const signature = ALGORITHMS[key.alg].sign(key.privateKey, Buffer.from(input, 'latin1'));
-  return `${input}.${encode(signature)}`;
+  return `${h}.${p}`;
 }

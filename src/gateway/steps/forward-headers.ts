@@ -6,7 +6,7 @@
 import type { Grant } from '../../core/grants/index.ts';
 import type { SigningKey } from '../../core/jose/jwk.ts';
 import type { Actor } from '../../core/tokens/claims.ts';
-import { issueTxnToken, TXN_TOKEN_HEADER } from '../../verify/txn-token.ts';
+import { issueTxnTokenAsync, TXN_TOKEN_HEADER } from '../../verify/txn-token.ts';
 import type { Presented } from '../../verify/verify-presented.ts';
 
 /**
@@ -83,17 +83,17 @@ export interface TxnTokenSigner {
  * headers. The plain headers are informational only: anyone who can reach the upstream directly can send
  * them, so an upstream that makes decisions on identity verifies the Txn-Token (docs/verify.md).
  */
-export function setIdentityHeaders(
+export async function setIdentityHeaders(
   headers: Record<string, string | string[]>,
   presented: Presented,
   audience: string,
   decisionId: string,
   grants: readonly Grant[],
   signer?: TxnTokenSigner,
-): void {
+): Promise<void> {
   const c = presented.leaf.claims;
   if (signer !== undefined)
-    headers[TXN_TOKEN_HEADER] = issueTxnToken(signer.key, {
+    headers[TXN_TOKEN_HEADER] = await issueTxnTokenAsync(signer.key, {
       issuer: signer.issuer,
       gateway: signer.gateway,
       audience,

@@ -56,7 +56,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   if (route.preserveHost !== false) headers['host'] = call.host;
   headers['x-forwarded-host'] = call.host;
   headers['x-forwarded-proto'] = call.scheme;
-  setIdentityHeaders(
+  await setIdentityHeaders(
     headers,
     need(call.presented, 'presented'),
     route.audience,
