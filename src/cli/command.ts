@@ -79,7 +79,7 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
   }
   try {
     const { values, positionals } = parseArgs({
-      args: [...args],
+      args: joinDashValues(command, args),
       options,
       allowPositionals: command.positional !== undefined,
       strict: true,
@@ -95,6 +95,47 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
     if (error instanceof UsageError) throw error;
     throw new UsageError(describeParseError(error));
   }
+}
+
+/**
+ * `--warrant -Qk3…`: a value that starts with a dash (one token hash in 64 does: base64url) is, to
+ * node:util parseArgs, an ambiguous option, refused. When the next argument is not one of this command's
+ * options (nor `--`), it is the string option's value: passed on as `--warrant=-Qk3…`. An option name
+ * after a string option stays an option (`--warrant --json` is still refused as missing its value).
+ */
+function joinDashValues(command: Command, args: readonly string[]): string[] {
+  const shorts = new Map<string, string>();
+  for (const [name, spec] of Object.entries(command.options)) if (spec.short) shorts.set(spec.short, name);
+  const isOption = (arg: string): boolean => {
+    if (arg === '--' || arg === '--help' || arg === '-h') return true;
+    if (arg.startsWith('--')) return Object.hasOwn(command.options, arg.slice(2).split('=')[0]!);
+    return [...arg.slice(1)].every((c) => shorts.has(c));
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? shorts.get(arg[1]!) : undefined;
+    const next = args[i + 1];
+    if (
+      name !== undefined &&
+      Object.hasOwn(command.options, name) &&
+      command.options[name]!.type === 'string' &&
+      next !== undefined &&
+      next.length > 1 &&
+      next.startsWith('-') &&
+      !isOption(next)
+    ) {
+      out.push(`--${name}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
 }
 
 function describeParseError(error: unknown): string {
