@@ -170,7 +170,15 @@ describe('MCP conformance: the reference server directly, and behind the gateway
       [...gated.scenarios.keys()].sort(),
       'the same scenarios ran',
     );
-    const lost = d.filter((name) => !g.has(name));
+    let lost = d.filter((name) => !g.has(name));
+    if (lost.length > 0) {
+      // The suite has timing-sensitive scenarios (progress, sampling, several SSE streams) that a loaded
+      // 2-core machine can fail either way (the reference server fails some directly too): one more run
+      // through the gateway; what fails twice is a real loss.
+      console.log(`failing through the gateway on the first run, run again: ${lost}`);
+      const again = new Set(passing(await runSuite(`${viaGateway}/mcp`)));
+      lost = lost.filter((name) => !again.has(name));
+    }
     assert.deepEqual(
       lost,
       [],

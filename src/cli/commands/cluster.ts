@@ -49,11 +49,14 @@ export const clusterUp: Command = {
         { cause: error },
       );
     }
+    // Listen for the signal before saying the cluster is up: whoever reads the line may stop it at once,
+    // and a SIGTERM arriving before the listener would end this process without stopping its children.
+    const signalled = waitForSignal();
     io.err(
       `cluster up: control planes at ${cluster.stsUrl} (issuer), gateways at ${cluster.gatewayUrl}\n` +
         cluster.members.map((m) => `  ${m.name} ${m.role} ${m.url} pid ${m.pid}\n`).join(''),
     );
-    const signal = await waitForSignal();
+    const signal = await signalled;
     io.err(`cluster: stopping (${signal})\n`);
     await cluster.stop();
     io.err('cluster: stopped\n');
