@@ -3,9 +3,8 @@
  * recorded trips, a reset is recorded with its reason, bad keys are refused, and `--help` has examples.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../src/cli/run-cli.ts';
+import { warrantAt } from './support/cli.ts';
 import { ADMIN_TOKEN, type Harness, startHarness } from './support/sts-harness.ts';
 
 let h: Harness;
@@ -14,24 +13,7 @@ before(async () => {
 });
 after(() => h?.close());
 
-async function warrant(
-  args: readonly string[],
-  token = ADMIN_TOKEN,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    env: { WARRANT_URL: h.url, WARRANT_ADMIN_TOKEN: token },
-  });
-  return { code, stdout, stderr };
-}
+const warrant = (args: readonly string[], token = ADMIN_TOKEN) => warrantAt(h.url, args, token);
 
 test('breaker list shows open breakers and history; reset closes one and is recorded; bad keys and tokens are refused', async () => {
   const guard = h.plane.guard;

@@ -3,9 +3,8 @@
  * answers, the override is recorded, bad arguments are usage errors, a wrong admin token is refused.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../src/cli/run-cli.ts';
+import { warrantAt } from './support/cli.ts';
 import { ADMIN_TOKEN, type Harness, startHarness } from './support/sts-harness.ts';
 
 let h: Harness;
@@ -33,21 +32,7 @@ after(async () => {
   await h?.close();
 });
 
-async function warrant(args: readonly string[], token = ADMIN_TOKEN) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (t) => {
-      stdout += t;
-    },
-    err: (t) => {
-      stderr += t;
-    },
-    env: { WARRANT_URL: h.url, WARRANT_ADMIN_TOKEN: token },
-  });
-  return { code, stdout, stderr };
-}
+const warrant = (args: readonly string[], token = ADMIN_TOKEN) => warrantAt(h.url, args, token);
 
 test('budget show lists the budgets; budget set overrides a limit with its reason', async () => {
   const shown = await warrant(['budget', 'show']);

@@ -4,43 +4,14 @@
  * provider is off, for another agent, a second time, or with bad input.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../src/cli/run-cli.ts';
 import { type AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { warrantAt } from './support/cli.ts';
 import { ADMIN_TOKEN, agentIdOf, type Harness, startHarness } from './support/sts-harness.ts';
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `warrant …` in this process against `h`, with the admin token from the environment. */
-async function warrant(
-  h: Harness,
-  args: readonly string[],
-  token: string | undefined = ADMIN_TOKEN,
-): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    env: {
-      WARRANT_URL: h.url,
-      ...(token === undefined ? {} : { WARRANT_ADMIN_TOKEN: token }),
-      // No fallback to a token file in the working directory.
-      HOME: '/nonexistent',
-    },
-  });
-  return { code, stdout, stderr };
-}
+/** `warrant …` in this process against `h`, with the admin token (or `token`, or none). */
+const warrant = (h: Harness, args: readonly string[], token: string | undefined = ADMIN_TOKEN) =>
+  warrantAt(h.url, args, token);
 
 const claimsOf = (jwt: string) =>
   JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;

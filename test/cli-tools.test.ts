@@ -4,29 +4,14 @@
  * revoked through the CLI and the admin API.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../src/cli/run-cli.ts';
 import { definitionDigest, mcpToolDefinition } from '../src/guard/pins/digest.ts';
+import { warrantAt } from './support/cli.ts';
 import { ADMIN_TOKEN, type Harness, startHarness } from './support/sts-harness.ts';
 
 let h: Harness;
 
-async function warrant(args: readonly string[], token = ADMIN_TOKEN) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    env: { WARRANT_URL: h.url, WARRANT_ADMIN_TOKEN: token },
-  });
-  return { code, stdout, stderr };
-}
+const warrant = (args: readonly string[], token = ADMIN_TOKEN) => warrantAt(h.url, args, token);
 
 function seen(description: string) {
   const definition = mcpToolDefinition({ name: 'search', description, inputSchema: { type: 'object' } });

@@ -1,0 +1,28 @@
+/**
+ * The `warrant` CLI run in this process (runCli, the same entry point as bin/warrant.js), against an STS at
+ * `url` with `token` as the admin credential in the environment; what it printed and its exit code.
+ */
+import { Readable } from 'node:stream';
+import { runCli } from '../../src/cli/run-cli.ts';
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function warrantAt(url: string, args: readonly string[], token?: string): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdin: Readable.from([]),
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    env: { WARRANT_URL: url, ...(token === undefined ? {} : { WARRANT_ADMIN_TOKEN: token }) },
+  });
+  return { code, stdout, stderr };
+}
