@@ -8,12 +8,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../src/cli/run-cli.ts';
 import { tokenHash } from '../src/core/jose/hash.ts';
 import { type AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
+import { warrantInProcess } from './support/cli.ts';
 import { ADMIN_TOKEN, agentIdOf, type Harness, startHarness } from './support/sts-harness.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -84,23 +83,6 @@ function warrant(args: readonly string[], options: RunOptions = {}): Promise<Res
     });
     child.stdin.end(options.input);
   });
-}
-
-/** Runs `warrant …` in this process (for usage errors and help: nothing is sent, nothing is read). */
-async function warrantInProcess(args: readonly string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
 }
 
 /**

@@ -11,7 +11,18 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export async function warrantAt(url: string, args: readonly string[], token?: string): Promise<CliResult> {
+export function warrantAt(url: string, args: readonly string[], token?: string): Promise<CliResult> {
+  return warrantInProcess(args, {
+    WARRANT_URL: url,
+    ...(token === undefined ? {} : { WARRANT_ADMIN_TOKEN: token }),
+  });
+}
+
+/** `warrant …` in this process with exactly `env` as its environment (empty: nothing configured). */
+export async function warrantInProcess(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
@@ -22,7 +33,7 @@ export async function warrantAt(url: string, args: readonly string[], token?: st
     err: (text) => {
       stderr += text;
     },
-    env: { WARRANT_URL: url, ...(token === undefined ? {} : { WARRANT_ADMIN_TOKEN: token }) },
+    env,
   });
   return { code, stdout, stderr };
 }
