@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer, Agent as HttpsAgent, get as httpsGet } from 'node:https';
@@ -7,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
+import { selfSigned } from '../../test/support/tls.ts';
 import { listen, reloadableTls } from './listen.ts';
 
 test('listen: binds a free port and names its URL; a port in use rejects', async () => {
@@ -18,36 +18,6 @@ test('listen: binds a free port and names its URL; a port in use rejects', async
   await assert.rejects(listen(b, address.port, '127.0.0.1'), /EADDRINUSE/);
   await new Promise((r) => a.close(r));
 });
-
-/** A self-signed certificate for 127.0.0.1 (openssl), written to `dir/<name>.crt|key`. */
-function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 /** The certificate's CN a new TLS connection to `port` is served. */
 function servedName(port: number): Promise<string> {

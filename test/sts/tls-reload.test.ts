@@ -4,7 +4,6 @@
  * makes new connections get the new certificate while the listener and its port stay.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -15,27 +14,7 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import { startControlPlane } from '../../src/runtime/control-plane.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { quietLogger } from '../support/sts-harness.ts';
-
-function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-    ].concat(['-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1']),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
+import { selfSigned } from '../support/tls.ts';
 
 const servedName = (port: number): Promise<string> =>
   new Promise((resolve, reject) => {
