@@ -16,7 +16,8 @@
  *                         printed directory (summarise with bench/lib/cpuprofile-summary.ts)
  *   BENCH_STS_PHASES=1    the STS children time store calls and the DPoP check in the c=1 window (printed)
  *   BENCH_WAIT_QUIET_S=n  before each server, wait up to n s for other processes to leave the cores idle
- *   BENCH_STS_AB=1        two more SQLite rows, same run: synchronous=FULL with SQLite's inline checkpoints, and
+ *   BENCH_STS_AB=1        three more SQLite rows, same run: synchronous=FULL with SQLite's own fsync inside each
+ *                         COMMIT (the main thread waits for it), the same with inline checkpoints too, and
  *                         synchronous=NORMAL with inline checkpoints (the store before issue 13); not goals
  */
 import { randomUUID } from 'node:crypto';
@@ -543,7 +544,8 @@ export async function run(): Promise<void> {
     );
     if (AB)
       for (const [name, options] of [
-        ['SQLite FULL, inline checkpoints (A/B)', { checkpoints: 'inline' }],
+        ['SQLite FULL, fsync in COMMIT (A/B)', { commitSync: 'sqlite' }],
+        ['SQLite FULL, inline checkpoints (A/B)', { commitSync: 'sqlite', checkpoints: 'inline' }],
         ['SQLite NORMAL, inline ckpt (pre-13, A/B)', { synchronous: 'normal', checkpoints: 'inline' }],
       ] as const)
         results.push(

@@ -18,7 +18,13 @@ import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 export interface StsServerSpec {
   /** An SQLite path (`:memory:` for none) or a PostgreSQL schema. */
   readonly store:
-    | { kind: 'sqlite'; path: string; synchronous?: 'full' | 'normal'; checkpoints?: 'worker' | 'inline' }
+    | {
+        kind: 'sqlite';
+        path: string;
+        synchronous?: 'full' | 'normal';
+        checkpoints?: 'worker' | 'inline';
+        commitSync?: 'thread-pool' | 'sqlite';
+      }
     | { kind: 'postgres'; url: string; schema: string };
   readonly trustDomain: string;
   readonly dataDir: string;

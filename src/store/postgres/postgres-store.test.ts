@@ -39,6 +39,7 @@ describe('PostgreSQL store', () => {
     assert.deepEqual(rows, [
       { version: 1, name: '001_initial', applied_at: 1000 },
       { version: 2, name: '002_agent_client_ids', applied_at: 1000 },
+      { version: 3, name: '003_tokens_rowid', applied_at: 1000 },
     ]);
     const client = await admin.connect();
     try {

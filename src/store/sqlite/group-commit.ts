@@ -10,7 +10,9 @@ interface Pending {
  * Group commit for one SQLite connection. Writes queued during one turn of the event loop run together
  * in a single `BEGIN IMMEDIATE … COMMIT` (one WAL append instead of one per write), each inside its own
  * savepoint so a failing write is undone alone and rejects alone. Every promise settles only after the
- * COMMIT, so a resolved write is durable (WAL, `synchronous=FULL`: it survives power loss). A lone write skips the savepoint.
+ * COMMIT is durable — synced by SQLite inside the COMMIT (`synchronous=FULL`), or, with `durable`, by an
+ * fdatasync of the WAL off the event loop — so a resolved write survives power loss. A lone write skips
+ * the savepoint.
  */
 export class GroupCommit {
   readonly #db: DatabaseSync;
@@ -20,11 +22,17 @@ export class GroupCommit {
   readonly #savepoint: StatementSync;
   readonly #release: StatementSync;
   readonly #rollbackTo: StatementSync;
+  readonly #durable: (() => Promise<void>) | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
 
-  constructor(db: DatabaseSync) {
+  /**
+   * `durable`: when set, called after each COMMIT; the group's writes resolve only once it has (a
+   * connection with `synchronous=NORMAL` whose WAL it fdatasyncs off the event loop, see WalSync).
+   */
+  constructor(db: DatabaseSync, durable?: () => Promise<void>) {
     this.#db = db;
+    this.#durable = durable;
     this.#begin = db.prepare('BEGIN IMMEDIATE');
     this.#commit = db.prepare('COMMIT');
     this.#rollback = db.prepare('ROLLBACK');
@@ -74,11 +82,21 @@ export class GroupCommit {
       for (const op of batch) op.reject(error);
       return;
     }
-    batch.forEach((op, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) op.resolve(outcome.value);
-      else op.reject(outcome.value);
-    });
+    const settle = (synced: { ok: boolean; error?: unknown }) =>
+      batch.forEach((op, i) => {
+        const outcome = outcomes[i]!;
+        if (!outcome.ok) op.reject(outcome.value);
+        else if (synced.ok) op.resolve(outcome.value);
+        else op.reject(synced.error);
+      });
+    if (this.#durable === undefined || !outcomes.some((o) => o.ok)) {
+      settle({ ok: true });
+      return;
+    }
+    this.#durable().then(
+      () => settle({ ok: true }),
+      (error: unknown) => settle({ ok: false, error }),
+    );
   }
 
   #attempt(run: () => unknown): { ok: boolean; value: unknown } {

@@ -65,6 +65,7 @@ describe('SQLite store', () => {
       [
         { version: 1, name: '001_initial', applied_at: 1000 },
         { version: 2, name: '002_agent_client_ids', applied_at: 1000 },
+        { version: 3, name: '003_tokens_rowid', applied_at: 1000 },
       ],
     );
     assert.deepEqual(migrateSqlite(db, SQLITE_MIGRATIONS, 3000), []);
@@ -82,6 +83,71 @@ describe('SQLite store', () => {
     );
     db.close();
     await assertUpgradedFromV1(await openStore({ kind: 'sqlite', path }));
+  });
+
+  test('a database at version 2 keeps its tokens when the tokens table becomes a rowid table (003)', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const db = new DatabaseSync(path);
+    migrateSqlite(db, SQLITE_MIGRATIONS.slice(0, 2), 1000);
+    db.exec(
+      `INSERT INTO tokens VALUES ('h-root', 'j1', 'warrant', NULL, 'h-root', 'tx', 'alice', '["a"]', 'aud', '[]', 'p1', 'l1', 0, 10, 99, NULL, NULL);
+       INSERT INTO tokens VALUES ('h-kid', 'j2', 'warrant', 'h-root', 'h-root', 'tx', 'alice', '["a","b"]', 'aud2', NULL, NULL, 'l1', 1, 11, 98, 50, 'gone');
+       INSERT INTO token_actors VALUES ('a', 'h-root'), ('a', 'h-kid'), ('b', 'h-kid');`,
+    );
+    db.close();
+    const store = await openStore({ kind: 'sqlite', path });
+    try {
+      const kid = await store.tokens.get('h-kid');
+      assert.deepEqual(
+        { ...kid, actors: [...(kid?.actors ?? [])] },
+        {
+          hash: 'h-kid',
+          jti: 'j2',
+          kind: 'warrant',
+          parentHash: 'h-root',
+          rootHash: 'h-root',
+          txn: 'tx',
+          sub: 'alice',
+          actors: ['a', 'b'],
+          audience: 'aud2',
+          grantsJson: null,
+          policyVersion: null,
+          statusList: 'l1',
+          statusIdx: 1,
+          iat: 11,
+          exp: 98,
+          revokedAt: 50,
+          revokeReason: 'gone',
+        },
+      );
+      assert.deepEqual(
+        (await store.tokens.descendants('h-root')).map((t) => t.hash),
+        ['h-kid'],
+      );
+      assert.equal((await store.tokens.getByJti('j1'))?.hash, 'h-root');
+      await assert.rejects(store.tokens.record({ ...(await store.tokens.get('h-root'))!, jti: 'j9' }), {
+        code: 'WARRANT_STORE_CONFLICT',
+      });
+    } finally {
+      await store.close();
+    }
+    const after = new DatabaseSync(path);
+    const sql = after.prepare("SELECT sql FROM sqlite_master WHERE name = 'tokens'").get()!['sql'] as string;
+    assert.doesNotMatch(sql, /WITHOUT ROWID/);
+    const indexes = after
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' ORDER BY name")
+      .all()
+      .map((r) => r['name']);
+    assert.deepEqual(indexes, [
+      'sqlite_autoindex_tokens_1',
+      'sqlite_autoindex_tokens_2',
+      'tokens_exp',
+      'tokens_parent',
+      'tokens_sub',
+      'tokens_txn',
+    ]);
+    after.close();
   });
 
   test('a database written by a newer Warrant is refused', async () => {

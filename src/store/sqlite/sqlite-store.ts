@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { type Checkpointer, startCheckpointer } from '../../sql/sqlite-checkpointer.ts';
 import { openSqliteFile } from '../../sql/sqlite-open.ts';
+import { WalSync } from '../../sql/wal-sync.ts';
 import { SQLITE_MIGRATIONS } from '../migrations.ts';
 import type { Clock, Store } from '../ports.ts';
 import { integer, text } from '../validate.ts';
@@ -24,6 +25,11 @@ export interface SqliteStoreOptions {
    */
   synchronous?: 'full' | 'normal';
   checkpoints?: 'worker' | 'inline';
+  /**
+   * How `full` is reached (A/B only): `thread-pool` (default) commits with `synchronous=NORMAL` and resolves a
+   * write once the WAL is fdatasynced on libuv's pool (WalSync); `sqlite` lets SQLite fsync inside COMMIT.
+   */
+  commitSync?: 'thread-pool' | 'sqlite';
   /** Epoch seconds (default: the system clock). */
   clock?: Clock;
 }
@@ -31,7 +37,8 @@ export interface SqliteStoreOptions {
 const systemClock: Clock = () => Date.now() / 1000;
 
 /**
- * Opens (creating when missing) an SQLite store: WAL, `synchronous=FULL`, checkpoints on a worker thread,
+ * Opens (creating when missing) an SQLite store: WAL, power-loss durable commits (FULL's guarantee, the
+ * fdatasync on libuv's pool), checkpoints on a worker thread,
  * a busy timeout, migrations
  * applied. Every statement is prepared once here. Reads run at once; each write is one synchronous unit
  * (nothing of this process interleaves with it) inside a group-committed `BEGIN IMMEDIATE` transaction,
@@ -49,8 +56,17 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   if (synchronous !== 'full' && synchronous !== 'normal')
     throw new TypeError('synchronous must be full or normal');
   const workerCheckpoints = path !== ':memory:' && (options.checkpoints ?? 'worker') === 'worker';
+  const commitSync = options.commitSync ?? 'thread-pool';
+  if (commitSync !== 'thread-pool' && commitSync !== 'sqlite')
+    throw new TypeError('commitSync must be thread-pool or sqlite');
+  // FULL in WAL mode is NORMAL plus an fsync of the WAL after each commit: WalSync does that fsync off the
+  // event loop, and no write resolves before it (see src/sql/wal-sync.ts).
+  const walSync =
+    synchronous === 'full' && commitSync === 'thread-pool' && path !== ':memory:'
+      ? new WalSync(path)
+      : undefined;
   const db = openSqliteFile(path, {
-    synchronous,
+    synchronous: walSync === undefined ? synchronous : 'normal',
     autoCheckpoint: !workerCheckpoints,
     busyTimeoutMs,
     migrations: SQLITE_MIGRATIONS,
@@ -58,7 +74,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   });
   try {
     const checkpointer = workerCheckpoints ? startCheckpointer(path, 1000, busyTimeoutMs) : undefined;
-    return sqliteStore(db, clock, checkpointer);
+    return sqliteStore(db, clock, checkpointer, walSync);
   } catch (error) {
     db.close();
     throw error;
@@ -66,14 +82,20 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 }
 
 /** The sub-stores over one connection, sharing its group-committed writer (and tokens the status bits). */
-function sqliteStore(db: DatabaseSync, clock: Clock, checkpointer: Checkpointer | undefined): Store {
-  const group = new GroupCommit(db);
+function sqliteStore(
+  db: DatabaseSync,
+  clock: Clock,
+  checkpointer: Checkpointer | undefined,
+  walSync: WalSync | undefined,
+): Store {
+  const group = new GroupCommit(db, walSync === undefined ? undefined : () => walSync.sync());
   const context: SqliteContext = {
     prepare: (sql) => db.prepare(sql),
     tx: (fn) => group.write(fn),
     now: () => Math.floor(clock()),
   };
   const bits = sqliteStatusBits(context);
+  let closing = false;
   return {
     kind: 'sqlite',
     agents: sqliteAgents(context),
@@ -83,8 +105,10 @@ function sqliteStore(db: DatabaseSync, clock: Clock, checkpointer: Checkpointer 
     replay: sqliteReplay(context),
     issuers: sqliteIssuers(context),
     async close() {
-      if (!db.isOpen) return;
+      if (!db.isOpen || closing) return;
+      closing = true;
       group.flush();
+      await walSync?.close();
       db.close();
       await checkpointer?.close();
     },
