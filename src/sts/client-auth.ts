@@ -1,6 +1,6 @@
 import { WarrantError } from '../core/errors.ts';
 import { importPublicJwk, type VerificationKey } from '../core/jose/jwk.ts';
-import { parseCompact, verifyParsed } from '../core/jose/jws.ts';
+import { parseCompact, verifyParsedAsync } from '../core/jose/jws.ts';
 import { CLIENT_ASSERTION_TYP, CLIENT_ASSERTION_TYPE } from '../core/tokens/token-types.ts';
 import { checkNumericDates } from '../core/tokens/verify-token.ts';
 import type { AgentRecord, AgentStore } from '../store/ports.ts';
@@ -94,7 +94,8 @@ export async function authenticateClient(
     throw fail('WARRANT_CLIENT_AUTH_FAILED', 'client assertion signature is not valid for this agent');
   const keys = agentKeys(agent, ctx.now);
   try {
-    verifyParsed(
+    // On libuv's thread pool: the event loop parses other requests meanwhile.
+    await verifyParsedAsync(
       parsed,
       (kid) =>
         kid === undefined ? (keys.length === 1 ? keys[0] : undefined) : keys.find((k) => k.kid === kid),

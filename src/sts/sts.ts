@@ -9,7 +9,7 @@ import { tokenHash } from '../core/jose/hash.ts';
 import type { SigningKeyRing } from '../core/jose/key-set.ts';
 import {
   type IdentityClaims,
-  signToken,
+  signTokenAsync,
   type VerifiedToken,
   type WarrantClaims,
 } from '../core/tokens/index.ts';
@@ -249,7 +249,7 @@ export class Sts {
       exp: now + Math.min(this.config.sts.identityTokenLifetime, 900),
       jti: randomUUID(),
     };
-    const token = signToken('identity', claims, this.keys.current);
+    const token = await signTokenAsync('identity', claims, this.keys.current);
     await this.store.tokens.record({
       hash: tokenHash(token),
       jti: claims.jti,
@@ -308,7 +308,7 @@ export class Sts {
       jti: randomUUID(),
       status: { idx, uri: this.statusListUri },
     };
-    const token = signToken('warrant', full, this.keys.current);
+    const token = await signTokenAsync('warrant', full, this.keys.current);
     const actors: string[] = [];
     for (let a: WarrantClaims['act'] | undefined = full.act; a; a = a.act) actors.push(a.sub);
     const record = await this.store.tokens.record({

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { isWarrantError } from '../errors.ts';
 import { ALGORITHMS } from './algorithms.ts';
 import { importPublicJwk, type VerificationKey } from './jwk.ts';
-import { type ParsedJws, type VerifyOptions, verifyParsed } from './jws.ts';
+import { type ParsedJws, type VerifyOptions, verifyParsed, verifyParsedAsync } from './jws.ts';
 
 /** P-256 group order n and floor(n / 2). */
 const N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -52,6 +52,67 @@ function verdict(
     return error.code;
   }
 }
+
+/** `verdict` and what verifyParsedAsync (the thread-pool form) decides for the same input, which must agree. */
+async function bothVerdicts(
+  key: VerificationKey,
+  data: Uint8Array,
+  signature: Uint8Array,
+  options?: VerifyOptions,
+): Promise<true | string> {
+  const jws: ParsedJws = {
+    compact: '',
+    header: { alg: key.alg },
+    payload: data,
+    claims: {},
+    signingInput: data,
+    signature,
+  };
+  let asyncVerdict: true | string;
+  try {
+    await verifyParsedAsync(jws, () => key, options);
+    asyncVerdict = true;
+  } catch (error) {
+    if (!isWarrantError(error)) throw error;
+    asyncVerdict = error.code;
+  }
+  const syncVerdict = verdict(key, data, signature, options);
+  assert.equal(asyncVerdict, syncVerdict, 'verifyParsedAsync decides as verifyParsed does');
+  return syncVerdict;
+}
+
+test('verifyParsedAsync decides exactly as verifyParsed: good, tampered, wrong length, high-s, unknown key, other alg', async () => {
+  const es = importPublicJwk(p256.publicKey.export({ format: 'jwk' }), 'ES256');
+  const ed = importPublicJwk(ed25519.publicKey.export({ format: 'jwk' }), 'EdDSA');
+  const data = Buffer.from('the same decision on both paths');
+  const esSig = ALGORITHMS.ES256.sign(p256.privateKey, data);
+  const edSig = ALGORITHMS.EdDSA.sign(ed25519.privateKey, data);
+  const flip = (s: Uint8Array) => Uint8Array.from(s, (b, i) => (i === 5 ? b ^ 1 : b));
+  assert.equal(await bothVerdicts(es, data, esSig), true);
+  assert.equal(await bothVerdicts(ed, data, edSig), true);
+  assert.equal(await bothVerdicts(ed, data, flip(edSig)), 'WARRANT_JWS_SIGNATURE_INVALID');
+  assert.equal(await bothVerdicts(es, data, flip(esSig)), 'WARRANT_JWS_SIGNATURE_INVALID');
+  assert.equal(await bothVerdicts(ed, data, edSig.subarray(0, 63)), 'WARRANT_JWS_SIGNATURE_INVALID');
+  assert.equal(await bothVerdicts(es, data, twinOf(esSig)), 'WARRANT_JWS_SIGNATURE_INVALID');
+  assert.equal(await bothVerdicts(es, data, twinOf(esSig), { canonical: false }), true);
+  // An EdDSA signature presented as ES256 for an Ed25519 key, and no key at all.
+  const jws: ParsedJws = {
+    compact: '',
+    header: { alg: 'ES256' },
+    payload: data,
+    claims: {},
+    signingInput: data,
+    signature: edSig,
+  };
+  await assert.rejects(
+    verifyParsedAsync(jws, () => ed),
+    { code: 'WARRANT_JWS_ALG_NOT_ALLOWED' },
+  );
+  await assert.rejects(
+    verifyParsedAsync(jws, () => undefined),
+    { code: 'WARRANT_KEY_UNKNOWN' },
+  );
+});
 
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed25519 = generateKeyPairSync('ed25519');

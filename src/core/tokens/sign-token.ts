@@ -1,5 +1,5 @@
 import type { SigningKey } from '../jose/jwk.ts';
-import { signCompact } from '../jose/jws.ts';
+import { signCompact, signCompactAsync } from '../jose/jws.ts';
 import { CLAIM_VALIDATORS, type ClaimsByKind } from './claims.ts';
 import { type TokenKind, TYP } from './token-types.ts';
 
@@ -10,4 +10,14 @@ import { type TokenKind, TYP } from './token-types.ts';
 export function signToken<K extends TokenKind>(kind: K, claims: ClaimsByKind[K], key: SigningKey): string {
   CLAIM_VALIDATORS[kind](claims as unknown as Record<string, unknown>);
   return signCompact({ typ: TYP[kind] }, claims as unknown as Record<string, unknown>, key);
+}
+
+/** {@link signToken} with the signature made on libuv's thread pool (same bytes, off the event loop). */
+export function signTokenAsync<K extends TokenKind>(
+  kind: K,
+  claims: ClaimsByKind[K],
+  key: SigningKey,
+): Promise<string> {
+  CLAIM_VALIDATORS[kind](claims as unknown as Record<string, unknown>);
+  return signCompactAsync({ typ: TYP[kind] }, claims as unknown as Record<string, unknown>, key);
 }
