@@ -187,6 +187,8 @@ export class GatewayCall {
   budgets: BudgetCharges | undefined;
   // record
   decisionId: string | undefined;
+  /** The allowed call's Txn-Token, signing since the record step (it overlaps the record's fdatasync). */
+  txnToken: Promise<string> | undefined;
   // forward
   /** Where the call goes instead of the route's upstream (an action's sandbox); absent: the route's. */
   upstream: string | undefined;

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 
 /** One decision of the gateway, as recorded before the call is forwarded (DESIGN §8). No token literals. */
@@ -144,6 +145,10 @@ export class MemoryDecisionLog implements DecisionLog {
  * An append-only JSON Lines file with group commit: appends that arrive while a write is in flight are
  * batched into the next write, and every batch is made durable with one `fdatasync` before any of its
  * appends resolve. Throughput grows with concurrency; each append waits at most one flush.
+ *
+ * The batch is written with a plain `write` on the event loop (a copy into the page cache, microseconds
+ * for a batch of records) and only the `fdatasync` goes to libuv's pool: one thread-pool round trip per
+ * batch instead of two (at c=1 each round trip is a thread wake-up on the request's path, issue 13).
  */
 export class FileDecisionLog implements DecisionLog {
   readonly #file: Promise<FileHandle>;
@@ -185,7 +190,7 @@ export class FileDecisionLog implements DecisionLog {
         const batch = this.#pending;
         this.#pending = [];
         try {
-          await file.write(batch.map((b) => b.line).join(''));
+          writeAll(file.fd, Buffer.from(batch.map((b) => b.line).join(''), 'utf8'));
           await file.datasync();
           this.batches++;
           this.records += batch.length;
@@ -208,4 +213,10 @@ export class FileDecisionLog implements DecisionLog {
     while (this.#flushing || this.#pending.length > 0) await new Promise((r) => setTimeout(r, 1));
     await (await this.#file).close();
   }
+}
+
+/** Writes all of `data` at the file's end (O_APPEND), looping over short writes. */
+function writeAll(fd: number, data: Buffer): void {
+  let offset = 0;
+  while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
 }

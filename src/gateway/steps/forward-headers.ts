@@ -8,6 +8,7 @@ import type { SigningKey } from '../../core/jose/jwk.ts';
 import type { Actor } from '../../core/tokens/claims.ts';
 import { issueTxnTokenAsync, TXN_TOKEN_HEADER } from '../../verify/txn-token.ts';
 import type { Presented } from '../../verify/verify-presented.ts';
+import { type GatewayCall, need } from '../context.ts';
 
 /**
  * Headers never forwarded (either way): the connection-specific fields of RFC 9110 §7.6.1 (and whatever a
@@ -78,6 +79,47 @@ export interface TxnTokenSigner {
 }
 
 /**
+ * Signs the call's Txn-Token on libuv's thread pool. The record step starts it before it waits for the
+ * decision record to be durable, so the signature and the fdatasync overlap instead of adding up.
+ */
+export function issueCallTxnToken(
+  presented: Presented,
+  audience: string,
+  decisionId: string,
+  grants: readonly Grant[],
+  signer: TxnTokenSigner,
+): Promise<string> {
+  const c = presented.leaf.claims;
+  return issueTxnTokenAsync(signer.key, {
+    issuer: signer.issuer,
+    gateway: signer.gateway,
+    audience,
+    txn: c.txn,
+    person: c.sub,
+    personIssuer: c.sub_iss,
+    actors: presented.chain?.actors ?? actorsOf(c.act),
+    grants,
+    warrantScope: c.scope,
+    warrant: presented.leaf.hash,
+    chain: presented.chain?.digest ?? presented.leaf.hash,
+    decision: decisionId,
+    now: signer.now,
+  });
+}
+
+/** {@link issueCallTxnToken} for an allowed call, with the gateway's own key, URL and id. */
+export function txnTokenFor(call: GatewayCall, decisionId: string): Promise<string> {
+  const { gw } = call;
+  return issueCallTxnToken(
+    need(call.presented, 'presented'),
+    need(call.route, 'route').audience,
+    decisionId,
+    need(call.verdict, 'verdict').grants,
+    { key: gw.txnTokenKey, issuer: gw.publicUrl, gateway: gw.id, now: gw.now() },
+  );
+}
+
+/**
  * The verified identity of an allowed call: the `Txn-Token` (signed by the gateway, verifiable by the
  * upstream: src/verify/txn-token.ts) and, for convenience and logs, the same facts as plain `warrant-*`
  * headers. The plain headers are informational only: anyone who can reach the upstream directly can send
@@ -89,25 +131,10 @@ export async function setIdentityHeaders(
   audience: string,
   decisionId: string,
   grants: readonly Grant[],
-  signer?: TxnTokenSigner,
+  txnToken?: Promise<string>,
 ): Promise<void> {
   const c = presented.leaf.claims;
-  if (signer !== undefined)
-    headers[TXN_TOKEN_HEADER] = await issueTxnTokenAsync(signer.key, {
-      issuer: signer.issuer,
-      gateway: signer.gateway,
-      audience,
-      txn: c.txn,
-      person: c.sub,
-      personIssuer: c.sub_iss,
-      actors: presented.chain?.actors ?? actorsOf(c.act),
-      grants,
-      warrantScope: c.scope,
-      warrant: presented.leaf.hash,
-      chain: presented.chain?.digest ?? presented.leaf.hash,
-      decision: decisionId,
-      now: signer.now,
-    });
+  if (txnToken !== undefined) headers[TXN_TOKEN_HEADER] = await txnToken;
   headers['warrant-person'] = c.sub;
   headers['warrant-person-issuer'] = c.sub_iss;
   headers['warrant-actor'] = c.act.sub;

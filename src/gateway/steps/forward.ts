@@ -21,7 +21,7 @@ import {
 import { GatewayError } from '../gateway-error.ts';
 import { compensationCopy } from './compensation-copy.ts';
 import { filterToolsList, listsTools } from './filter-tools-list.ts';
-import { forwardable, setIdentityHeaders } from './forward-headers.ts';
+import { forwardable, setIdentityHeaders, txnTokenFor } from './forward-headers.ts';
 import {
   listChangedWatcher,
   pinAgentCard,
@@ -62,7 +62,7 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
     route.audience,
     decisionId,
     need(call.verdict, 'verdict').grants,
-    { key: gw.txnTokenKey, issuer: gw.publicUrl, gateway: gw.id, now: gw.now() },
+    call.txnToken ?? txnTokenFor(call, decisionId),
   );
   if (body) headers['content-length'] = String(body.length);
   // W3C trace context: the upstream's parent is this request's span (same trace id, new parent id); the

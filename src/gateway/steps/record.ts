@@ -8,6 +8,7 @@ import type { BreakerView } from '../../guard/breakers/state.ts';
 import type { DecisionRecord } from '../../ledger/decision-log.ts';
 import { type GatewayCall, type GatewayStep, need } from '../context.ts';
 import { GatewayError, jsonRpcIdOf } from '../gateway-error.ts';
+import { txnTokenFor } from './forward-headers.ts';
 
 export const record: GatewayStep = {
   name: 'record',
@@ -15,6 +16,11 @@ export const record: GatewayStep = {
     const { decision } = need(call.verdict, 'verdict');
     const id = randomUUID();
     const entry = decisionRecord(call, id);
+    if (decision.decision === 'allow') {
+      // Signed while the record becomes durable (the forward step awaits it); dropped if the record fails.
+      call.txnToken = txnTokenFor(call, id);
+      call.txnToken.catch(() => {});
+    }
     try {
       await call.gw.decisions.append(entry);
     } catch (cause) {
