@@ -13,6 +13,7 @@
  * `fsync-probe` (latency of one small append + fdatasync in the decision log's directory: the floor any
  * durable-before-forward record puts under latency at c=1).
  */
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,9 +48,16 @@ function openDecisionLog(spec: DecisionLogSpec): DecisionLog {
   }
 }
 
-/** CPU microseconds (this thread's process, user + system) per node:crypto Ed25519 verification. */
-function ed25519VerifyMicros(ms: number, messageBytes = 512): { cpuMicros: number; wallMicros: number } {
-  const verifyOnce = ed25519Verification(Buffer.alloc(messageBytes, 'eyJhbGciOiJFZERTQSJ9'));
+/** CPU microseconds (this thread's process, user + system) per node:crypto Ed25519 verification (or signature). */
+function ed25519VerifyMicros(
+  ms: number,
+  messageBytes = 512,
+  op: 'verify' | 'sign' = 'verify',
+): { cpuMicros: number; wallMicros: number } {
+  const message = Buffer.alloc(messageBytes, 'eyJhbGciOiJFZERTQSJ9');
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const verifyOnce =
+    op === 'verify' ? ed25519Verification(message) : () => void sign(null, message, privateKey);
   for (let i = 0; i < 500; i++) verifyOnce();
   let n = 0;
   const cpu0 = process.cpuUsage();
@@ -137,6 +145,11 @@ serveCommands(
     handle(command) {
       if (command.type === 'ed25519')
         return Promise.resolve({ type: 'ed25519', ...ed25519VerifyMicros(Number(command['ms'] ?? 300)) });
+      if (command.type === 'ed25519-sign')
+        return Promise.resolve({
+          type: 'ed25519-sign',
+          ...ed25519VerifyMicros(Number(command['ms'] ?? 300), 1200, 'sign'),
+        });
       if (command.type === 'fsync-probe')
         return fsyncProbe(spec.dataDir, Number(command['n'] ?? 200)).then((ms) => ({ type: 'fsync', ms }));
       return undefined;
