@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { defaultConfig } from '../config/load-config.ts';
 import type { GuardConfig } from '../config/types.ts';
 import { ChainCache } from '../core/chain/index.ts';
+import { countRequest } from '../core/jose/algorithms.ts';
 import { generateSigningKey, type SigningKey } from '../core/jose/jwk.ts';
 import type { KeyResolver } from '../core/jose/jws.ts';
 import { KeySet } from '../core/jose/key-set.ts';
@@ -244,6 +245,7 @@ export class Gateway {
    * whatever happened, one access line, the request's metrics and the end of its span.
    */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    countRequest(res);
     const trace = this.#tracing.traceContextFor(req.headers, 'warrant.decision');
     const call = new GatewayCall(this.#services, req, res, {
       catalog: this.#catalog,

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WarrantError } from '../core/errors.ts';
+import { countRequest } from '../core/jose/algorithms.ts';
 import { tokenHash } from '../core/jose/hash.ts';
 import { singleHeader } from '../http/headers.ts';
 import { admin } from './admin.ts';
@@ -243,6 +244,7 @@ export function stsRequestHandler(
     return timingSafeEqual(createHash('sha256').update(header.slice(7)).digest(), adminDigest);
   };
   return async (req, res) => {
+    countRequest(res);
     const url = requestUrl(req.url);
     const path = url?.pathname ?? '';
     const seen = observe(options, req, path, routeOf(path, isRoute));

@@ -11,7 +11,7 @@ import {
 } from 'node:crypto';
 import { test } from 'node:test';
 import { isWarrantError } from '../errors.ts';
-import { ALGORITHMS } from './algorithms.ts';
+import { ALGORITHMS, countRequest, requestsInFlight } from './algorithms.ts';
 import { importPublicJwk, type VerificationKey } from './jwk.ts';
 import { type ParsedJws, type VerifyOptions, verifyParsed, verifyParsedAsync } from './jws.ts';
 
@@ -275,4 +275,43 @@ test('signAsync and verifyAsync (thread pool) agree with sign and verify, for bo
       );
     }
   }
+});
+
+test('the async forms compute inline with one request in flight and on the pool with more: same results, same refusals', async () => {
+  const { EventEmitter } = await import('node:events');
+  const data = Buffer.from('placement does not change the answer');
+  const before = requestsInFlight.count;
+  const responses = [new EventEmitter(), new EventEmitter()];
+  const outcomes: unknown[][] = [];
+  for (const inFlight of [1, 2]) {
+    while (requestsInFlight.count - before < inFlight)
+      countRequest(responses[requestsInFlight.count - before]!);
+    const edSig = await ALGORITHMS.EdDSA.signAsync(ed25519.privateKey, data);
+    const esSig = await ALGORITHMS.ES256.signAsync(p256.privateKey, data);
+    if (inFlight === 1) {
+      // Inline: settled before the event loop turns (a pool job cannot be).
+      let done = false;
+      void ALGORITHMS.EdDSA.verifyAsync(ed25519.publicKey, data, edSig).then(() => (done = true));
+      await Promise.resolve();
+      await Promise.resolve();
+      assert.equal(done, true, 'computed inline with one request in flight');
+    }
+    assert.equal(ALGORITHMS.ES256.canonical(esSig), true, 'the pool form normalises s too');
+    const tampered = Uint8Array.from(edSig, (b, i) => (i === 0 ? b ^ 1 : b));
+    outcomes.push([
+      Buffer.from(edSig).toString('hex'), // Ed25519 is deterministic: the same bytes either way
+      await ALGORITHMS.EdDSA.verifyAsync(ed25519.publicKey, data, edSig),
+      await ALGORITHMS.EdDSA.verifyAsync(ed25519.publicKey, data, tampered),
+      await ALGORITHMS.ES256.verifyAsync(p256.publicKey, data, esSig),
+      await ALGORITHMS.ES256.verifyAsync(p256.publicKey, data, twinOf(esSig)),
+      await ALGORITHMS.EdDSA.signAsync(ed25519.publicKey, data).then(
+        () => 'signed',
+        () => 'refused',
+      ),
+    ]);
+  }
+  assert.deepEqual(outcomes[0], outcomes[1]);
+  assert.deepEqual(outcomes[0]!.slice(1), [true, false, true, true, 'refused']);
+  for (const r of responses) r.emit('close');
+  assert.equal(requestsInFlight.count, before, 'a closed response is no longer counted');
 });
