@@ -145,8 +145,8 @@ ALTER TABLE issuers ADD COLUMN max_assertion_age_seconds ${d.int};
     // index, instead of WITHOUT ROWID on the random hash. Rows are ~1 KiB (grants, actors); in a B-tree
     // keyed by a random hash every insert dirtied a random leaf of full rows, so each token cost several
     // 4 KiB WAL frames and the table outgrew the page cache. SQLite advises against WITHOUT ROWID for rows
-    // over ~1/20 of a page. Measured (node:sqlite, 40,000 tokens in groups of 16, same run): 170–233 µs per
-    // token before, 75–85 after (issue 13). PostgreSQL stores every table as a heap: nothing changes there.
+    // over ~1/20 of a page. `npm run bench -- token-table` (40,000 tokens in groups of 16, same run): 243 µs
+    // per token before, 104 after (0.43 ×; issue 13). PostgreSQL stores every table as a heap: nothing changes.
     sql: (d) =>
       d.keyedTable === d.table
         ? 'SELECT 1'
