@@ -129,6 +129,8 @@ export async function run(): Promise<void> {
     await store.close();
   }
 
+  await budgetRows();
+
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(
     '\nguard step per request (breakers: agent, txn, agent→destination; throttle: one limited action)',
@@ -162,5 +164,64 @@ export async function run(): Promise<void> {
       baseline: `c=1 ${redisRows.c1.toFixed(1)} µs = ${(redisRows.c1 / redisRows.ping).toFixed(2)} × a PING round trip (${redisRows.ping.toFixed(1)} µs)`,
       met: breakerTrips <= 1,
     });
+  }
+}
+
+/**
+ * Budget reservations on the SQLite guard store (a durable write on the gateway's request path when an
+ * action has a budget), same run: commits fdatasynced on libuv's pool (WalSync, the default) vs SQLite's
+ * own fsync inside COMMIT on the event loop. c=1 latency, and µs per reservation with 16 in flight (each
+ * reservation its own transaction, as the gateway makes them; one fdatasync on the pool covers the commits
+ * of every reservation that finished its transaction meanwhile).
+ */
+async function budgetRows(): Promise<void> {
+  const { BudgetStore } = await import('../src/guard/budgets/budget-store.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { EventEmitter } = await import('node:events');
+  const { countRequest } = await import('../src/core/load.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'warrant-bench-guard-'));
+  const out: string[] = [];
+  try {
+    for (const commitSync of ['thread-pool', 'sqlite'] as const) {
+      const store = await openGuardStore(
+        { store: { kind: 'sqlite' }, dataDir: dir },
+        { path: join(dir, `guard-${commitSync}.db`), commitSync },
+      );
+      try {
+        const budgets = new BudgetStore(store.sql, store.changes);
+        const now = Math.floor(Date.now() / 1000);
+        const reserve = async (i: number) => {
+          const r = await budgets.reserve(
+            [{ budget: 'pay', key: `agent:a${i % 50}`, quantity: 1, limit: 1e12, mode: 'reserve' }],
+            now,
+          );
+          if (!r.ok) throw new Error('bench budget refused');
+        };
+        const ms = Math.max(500, BENCH_MS);
+        // As a gateway serving that many requests (src/core/load.ts decides inline vs thread pool by it).
+        const serving = async (n: number, work: () => Promise<number>) => {
+          const responses = Array.from({ length: n }, () => new EventEmitter());
+          for (const r of responses) countRequest(r);
+          try {
+            return await work();
+          } finally {
+            for (const r of responses) r.emit('close');
+          }
+        };
+        const c1 = await serving(1, () => measureAsync(reserve, 1, ms));
+        const c16 = await serving(16, () => measureAsync(reserve, 16, ms));
+        out.push(
+          `  ${(commitSync === 'thread-pool' ? 'WAL fdatasync off the COMMIT (default)' : "SQLite's fsync inside COMMIT").padEnd(40)} c=1 ${c1.toFixed(0).padStart(5)} µs   16 in flight ${c16.toFixed(0).padStart(5)} µs per reservation`,
+        );
+      } finally {
+        await store.close();
+      }
+    }
+    console.log('\nbudget reservation on the SQLite guard store (durable before it resolves), same run:');
+    for (const line of out) console.log(line);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,7 @@ function heldSync(name: string) {
     assert.equal(typeof fd, 'number');
     calls.push(callback);
   }) as typeof fdatasync;
-  return { sync: new WalSync(path, { fdatasync: fake }), calls };
+  return { sync: new WalSync(path, { fdatasync: fake, inline: () => false }), calls };
 }
 
 const settled = async (p: Promise<unknown>) => {
@@ -71,9 +71,41 @@ describe('WalSync', () => {
     await sync.close();
   });
 
-  test('a missing WAL is a refusal, not a silent success', async () => {
-    const sync = new WalSync(join(dir, 'none.db'));
+  test('a missing WAL is a refusal, not a silent success (on the pool and inline)', async () => {
+    await assert.rejects(new WalSync(join(dir, 'none.db'), { inline: () => false }).sync(), {
+      message: /fdatasync failed/,
+    });
+    await assert.rejects(new WalSync(join(dir, 'none.db'), { inline: () => true }).sync(), {
+      message: /fdatasync failed/,
+    });
+  });
+
+  test('serving one request at a time, the fdatasync runs inline; a failure there is final too', async () => {
+    const path = join(dir, 'e.db');
+    writeFileSync(`${path}-wal`, 'frames');
+    let inlineCalls = 0;
+    let poolCalls = 0;
+    let fail = false;
+    const sync = new WalSync(path, {
+      inline: () => true,
+      fdatasyncSync: () => {
+        inlineCalls++;
+        if (fail) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+      },
+      fdatasync: ((_fd: number, cb: (e: null) => void) => {
+        poolCalls++;
+        cb(null);
+      }) as typeof fdatasync,
+    });
+    await sync.sync();
+    await sync.sync();
+    assert.deepEqual([inlineCalls, poolCalls], [2, 0]);
+    fail = true;
     await assert.rejects(sync.sync(), { message: /fdatasync failed/ });
+    fail = false;
+    await assert.rejects(sync.sync(), { message: /fdatasync failed/ }, 'no retry after a failed fdatasync');
+    assert.equal(inlineCalls, 3);
+    await sync.close();
   });
 
   test('with the real fdatasync on a real database, writes through GroupCommit resolve after the sync', async () => {

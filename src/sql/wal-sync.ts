@@ -20,7 +20,8 @@
  * for data already dropped), so the first failure is final: that sync's waiters and every later one are
  * refused, and the store fails closed until it is reopened.
  */
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { servingOne } from '../core/load.ts';
 
 interface Waiter {
   resolve: () => void;
@@ -36,19 +37,47 @@ export class WalSync {
   #failed: Error | undefined;
   #idle: (() => void)[] = [];
   readonly #fdatasync: typeof fdatasync;
+  readonly #fdatasyncSync: typeof fdatasyncSync;
+  readonly #inline: () => boolean;
 
   /**
-   * `databasePath`: the SQLite file; its WAL is `<databasePath>-wal`. `options.fdatasync` replaces
-   * node:fs's in unit tests (to hold a sync in flight or make it fail).
+   * `databasePath`: the SQLite file; its WAL is `<databasePath>-wal`. The options replace node:fs's
+   * fdatasync forms and the load check in unit tests (to hold a sync in flight, make it fail, or force
+   * the inline or the pool path).
    */
-  constructor(databasePath: string, options: { fdatasync?: typeof fdatasync } = {}) {
+  constructor(
+    databasePath: string,
+    options: {
+      fdatasync?: typeof fdatasync;
+      fdatasyncSync?: typeof fdatasyncSync;
+      inline?: () => boolean;
+    } = {},
+  ) {
     this.#path = `${databasePath}-wal`;
     this.#fdatasync = options.fdatasync ?? fdatasync;
+    this.#fdatasyncSync = options.fdatasyncSync ?? fdatasyncSync;
+    this.#inline = options.inline ?? servingOne;
   }
 
-  /** Resolves once everything committed before this call is on stable storage. */
+  /**
+   * Resolves once everything committed before this call is on stable storage. With no sync in flight and
+   * this process serving one request at a time (src/core/load.ts), the fdatasync runs inline: nothing else
+   * waits for the event loop, and a pool round trip would only add latency.
+   */
   sync(): Promise<void> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (!this.#running && this.#inline()) {
+      try {
+        this.#fd ??= openSync(this.#path, 'r');
+        this.#fdatasyncSync(this.#fd);
+        return Promise.resolve();
+      } catch (error) {
+        this.#failed = new Error('the store could not make its log durable (fdatasync failed)', {
+          cause: error,
+        });
+        return Promise.reject(this.#failed);
+      }
+    }
     return new Promise<void>((resolve, reject) => {
       this.#next.push({ resolve, reject });
       if (!this.#running) this.#start();

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WarrantError } from '../core/errors.ts';
-import { countRequest } from '../core/jose/algorithms.ts';
 import { tokenHash } from '../core/jose/hash.ts';
+import { countRequest } from '../core/load.ts';
 import { singleHeader } from '../http/headers.ts';
 import { admin } from './admin.ts';
 import type { AdminExtension } from './admin-input.ts';

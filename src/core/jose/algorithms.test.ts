@@ -11,7 +11,8 @@ import {
 } from 'node:crypto';
 import { test } from 'node:test';
 import { isWarrantError } from '../errors.ts';
-import { ALGORITHMS, countRequest, requestsInFlight } from './algorithms.ts';
+import { countRequest, requestsInFlight } from '../load.ts';
+import { ALGORITHMS } from './algorithms.ts';
 import { importPublicJwk, type VerificationKey } from './jwk.ts';
 import { type ParsedJws, type VerifyOptions, verifyParsed, verifyParsedAsync } from './jws.ts';
 

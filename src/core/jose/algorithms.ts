@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { constants, type KeyObject, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { servingOne } from '../load.ts';
 
 /** The only signature algorithms Warrant signs or verifies. Anything else (`none`, HS*, RS*) is refused. */
 export type Alg = 'EdDSA' | 'ES256';
@@ -17,7 +18,7 @@ export interface AlgorithmDescriptor {
    * `sign` and `verify` on libuv's thread pool (node:crypto with a callback): the same result, off the
    * event loop. The gateway's per-request signatures (DPoP proof, Txn-Token) use these so its main thread
    * is free for other requests while a core of the pool computes (oidc-provider does the same through
-   * WebCrypto). With at most one request in flight they compute inline (see `requestsInFlight`). A
+   * WebCrypto). With at most one request in flight they compute inline (see src/core/load.ts). A
    * rejection is an error of the key or input, as a throw is for the sync forms.
    */
   signAsync(privateKey: KeyObject, data: Uint8Array): Promise<Uint8Array>;
@@ -30,29 +31,8 @@ export interface AlgorithmDescriptor {
   canonical(signature: Uint8Array): boolean;
 }
 
-/**
- * Requests the servers of this process are answering now (the STS's and the gateway's handlers count
- * them, see `countRequest`). The `…Async` signature forms use libuv's thread pool only when another
- * request is in flight: then the event loop serves it while a pool thread computes. With one request at a
- * time there is nothing to serve meanwhile, and the round trip only adds two thread wake-ups to the
- * request's latency — measured at c=1 on the 2-core machine: a 76 µs DPoP verification took 289 µs of
- * wall time through the pool (issue 13) — so the signature is computed inline instead.
- */
-export const requestsInFlight = { count: 0 };
-
-/**
- * Counts `res`'s request as in flight until the response closes (finished or aborted). A response that
- * emits no events (an in-process test double) is not counted.
- */
-export function countRequest(res: { once?(event: 'close', listener: () => void): unknown }): void {
-  if (typeof res.once !== 'function') return;
-  requestsInFlight.count++;
-  res.once('close', () => {
-    requestsInFlight.count--;
-  });
-}
-
-const inline = (): boolean => requestsInFlight.count <= 1;
+/** Inline when this process serves one request at a time (see src/core/load.ts). */
+const inline = servingOne;
 
 /** `compute` now, as a settled promise (a throw becomes a rejection, as the callback forms report it). */
 function settled<T>(compute: () => T): Promise<T> {

@@ -12,6 +12,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type pg from 'pg';
 import type { Row } from '../../sql/row.ts';
+import type { WalSync } from '../../sql/wal-sync.ts';
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
 
@@ -44,9 +45,16 @@ export class SqliteGuardSql implements GuardSql {
   readonly #statements = new Map<string, StatementSync>();
   /** The open transaction's end, when one is open: statements outside it wait for it. */
   #busy: Promise<void> | undefined;
+  /**
+   * When set, the connection commits with `synchronous=NORMAL` and a write resolves only once this has
+   * fdatasynced the WAL on libuv's pool: FULL's power-loss guarantee without an fsync on the event loop
+   * (src/sql/wal-sync.ts). A budget reservation is on the gateway's request path.
+   */
+  readonly #walSync: WalSync | undefined;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, walSync?: WalSync) {
     this.#db = db;
+    this.#walSync = walSync;
   }
 
   #statement(sql: string): StatementSync {
@@ -79,7 +87,9 @@ export class SqliteGuardSql implements GuardSql {
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     while (this.#busy !== undefined) await this.#busy;
-    return this.#run(sql, params);
+    const changed = this.#run(sql, params);
+    if (changed > 0) await this.#walSync?.sync();
+    return changed;
   }
 
   async transaction<T>(work: (tx: GuardSql) => Promise<T>): Promise<T> {
@@ -97,12 +107,12 @@ export class SqliteGuardSql implements GuardSql {
       ping: async () => {},
       close: () => Promise.reject(new TypeError('close the store, not a transaction')),
     };
+    let result: T;
     try {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work(tx);
+        result = await work(tx);
         this.#db.exec('COMMIT');
-        return result;
       } catch (error) {
         if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
         throw error;
@@ -111,6 +121,9 @@ export class SqliteGuardSql implements GuardSql {
       this.#busy = undefined;
       end();
     }
+    // Committed (the next statement may run); the caller hears of it once it is durable.
+    await this.#walSync?.sync();
+    return result;
   }
 
   async ping(): Promise<void> {
@@ -119,6 +132,7 @@ export class SqliteGuardSql implements GuardSql {
 
   async close(): Promise<void> {
     while (this.#busy !== undefined) await this.#busy;
+    await this.#walSync?.close();
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Opens the guard store of a configuration: `<dataDir>/guard.db` (SQLite, WAL, fsync per commit) or, with
+ * Opens the guard store of a configuration: `<dataDir>/guard.db` (SQLite, WAL, every commit fdatasynced before
+ * it resolves — on libuv's pool, see WalSync) or, with
  * `store.kind: postgres`, the `warrant_guard` schema of `store.url` — migrated before it resolves. The
  * control plane (operators' changes) and every gateway replica (checks and counters) open the same one.
  */
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import type { WarrantConfig } from '../../config/types.ts';
 import { checkSchemaName, createPostgresPool, migratePool } from '../../sql/postgres.ts';
 import { openSqliteFile } from '../../sql/sqlite-open.ts';
+import { WalSync } from '../../sql/wal-sync.ts';
 import { GuardChanges } from './changes.ts';
 import { type GuardSql, PostgresGuardSql, SqliteGuardSql } from './guard-sql.ts';
 import { POSTGRES_GUARD_MIGRATIONS, SQLITE_GUARD_MIGRATIONS } from './migrations.ts';
@@ -24,6 +26,12 @@ export interface OpenGuardStoreOptions {
   readonly path?: string;
   /** Epoch seconds, recorded with the migrations applied. */
   readonly now?: number;
+  /**
+   * How a SQLite commit becomes durable (A/B for bench/guard.bench.ts only): `thread-pool` (default) commits
+   * with `synchronous=NORMAL` and fdatasyncs the WAL on libuv's pool before a write resolves (WalSync);
+   * `sqlite` lets SQLite fsync inside COMMIT, on the event loop.
+   */
+  readonly commitSync?: 'thread-pool' | 'sqlite';
 }
 
 export async function openGuardStore(
@@ -52,13 +60,19 @@ export async function openGuardStore(
     }
     sql = new PostgresGuardSql(pool);
   } else {
-    const db = openSqliteFile(options.path ?? join(config.dataDir, 'guard.db'), {
-      synchronous: 'full',
+    const path = options.path ?? join(config.dataDir, 'guard.db');
+    const walSync =
+      path !== ':memory:' && (options.commitSync ?? 'thread-pool') === 'thread-pool'
+        ? new WalSync(path)
+        : undefined;
+    const db = openSqliteFile(path, {
+      // FULL's guarantee either way: with WalSync the WAL's fsync after each commit is done off the event loop.
+      synchronous: walSync === undefined ? 'full' : 'normal',
       busyTimeoutMs: 5000,
       migrations: SQLITE_GUARD_MIGRATIONS,
       now,
     });
-    sql = new SqliteGuardSql(db);
+    sql = new SqliteGuardSql(db, walSync);
   }
   return { sql, changes: new GuardChanges(sql), close: () => sql.close() };
 }
