@@ -28,6 +28,27 @@ export function storeContract(
     const conflict = { code: 'WARRANT_STORE_CONFLICT', name: 'StoreConflictError' };
     const notFound = { code: 'WARRANT_STORE_NOT_FOUND', name: 'StoreNotFoundError' };
 
+    test('exchangeReads, where a store has it, answers exactly what agents.get and tokens.isRevoked answer', async () => {
+      const reads = store.exchangeReads;
+      if (reads === undefined) {
+        assert.equal(store.kind, 'sqlite', 'PostgreSQL answers both reads in one round trip');
+        return;
+      }
+      await store.agents.create(agent('planner'));
+      await store.agents.create(agent('off'));
+      await store.agents.setStatus(agentId('off'), 'disabled');
+      await store.tokens.record(token('live'));
+      await store.tokens.record(token('gone'));
+      await store.tokens.revoke({ hash: 'gone' }, 'test', T0);
+      for (const id of [agentId('planner'), agentId('off'), agentId('nobody')])
+        for (const hash of ['live', 'gone', 'unknown']) {
+          const both = await reads(id, hash);
+          assert.deepEqual(both.agent, await store.agents.get(id), `${id}`);
+          assert.equal(both.revoked, await store.tokens.isRevoked(hash), hash);
+        }
+      await assert.rejects(reads('', 'live'), TypeError);
+    });
+
     // ─── agents ────────────────────────────────────────────────────────────────────────────────────
 
     test('an agent round-trips every field, with store-set times, status and no previous keys', async () => {

@@ -270,6 +270,15 @@ export interface Store {
   readonly keys: KeyStore;
   readonly replay: ReplayStore;
   readonly issuers: IssuerStore;
+  /**
+   * `agents.get(agentId)` and `tokens.isRevoked(tokenHash)` answered by one round trip, for stores where a
+   * round trip is the cost (PostgreSQL): a token exchange needs both, the calling agent and its subject
+   * warrant's state. Absent where two local reads cost less than one composite statement (SQLite).
+   */
+  readonly exchangeReads?: (
+    agentId: string,
+    tokenHash: string,
+  ) => Promise<{ agent: AgentRecord | null; revoked: boolean | null }>;
   /** Closes the database handle or pool. Idempotent. */
   close(): Promise<void>;
 }

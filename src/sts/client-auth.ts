@@ -47,7 +47,7 @@ export interface AssertionReplay {
 }
 
 export interface ClientAuthContext {
-  readonly agents: AgentStore;
+  readonly agents: Pick<AgentStore, 'get'>;
   readonly replay: AssertionReplay;
   /** Audiences a client assertion may name: the issuer and the endpoint URLs. */
   readonly audiences: readonly string[];

@@ -45,9 +45,13 @@ describe('signedStatusList', () => {
     assert.equal(claims['sub'], `${h.sts.issuer}/status/L`);
   });
 
-  test('an unchanged list is not signed again', async () => {
+  test('an unchanged list is not signed again within the second; a second later it is (a fresh iat)', async () => {
     await h.store.statusLists.allocate('C');
-    const once = await signedStatusList(h.sts, 'C');
-    assert.equal(await signedStatusList(h.sts, 'C'), once);
+    // The STS at a fixed clock: under load two calls could otherwise straddle a second boundary.
+    const at = (t: number) => Object.create(h.sts, { clock: { value: () => t } }) as typeof h.sts;
+    const t0 = h.sts.clock();
+    const once = await signedStatusList(at(t0), 'C');
+    assert.equal(await signedStatusList(at(t0), 'C'), once);
+    assert.notEqual(await signedStatusList(at(t0 + 1), 'C'), once);
   });
 });

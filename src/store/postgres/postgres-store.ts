@@ -5,6 +5,7 @@ import type { Clock, Store } from '../ports.ts';
 import { integer } from '../validate.ts';
 import { postgresAgents } from './agents.ts';
 import type { PostgresContext, Tx } from './context.ts';
+import { postgresExchangeReads } from './exchange-reads.ts';
 import { postgresIssuers } from './issuers.ts';
 import { postgresKeys } from './keys.ts';
 import { postgresReplay } from './replay.ts';
@@ -92,6 +93,7 @@ function postgresStore(pool: pg.Pool, allocationPool: pg.Pool, clock: Clock): St
     keys: postgresKeys(context),
     replay: postgresReplay(context),
     issuers: postgresIssuers(context),
+    exchangeReads: postgresExchangeReads(context),
     async close() {
       if (closed) return;
       closed = true;

@@ -21,6 +21,7 @@ import { mintHop, mintRoot } from './exchange/mint.ts';
 import { narrowGrants, rootGrants } from './exchange/narrow-grants.ts';
 import { checkSubjectType, parseRequest } from './exchange/parse-request.ts';
 import { readTask } from './exchange/read-task.ts';
+import { startReads } from './exchange/start-reads.ts';
 import { verifyDpop } from './exchange/verify-dpop.ts';
 import { checkChainLink, checkParentLive, verifyParent } from './exchange/verify-parent.ts';
 import {
@@ -34,6 +35,7 @@ import { type GrantHandler, TOKEN_TYPE } from './types.ts';
 
 /** Every exchange: who asks, for whom, with what. */
 const REQUEST: readonly Check[] = [
+  startReads,
   verifyDpop,
   authenticateCaller,
   parseRequest,

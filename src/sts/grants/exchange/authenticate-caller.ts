@@ -6,6 +6,7 @@ import { authenticateClient, type ClientAuthContext } from '../../client-auth.ts
 import { OAuthError } from '../../oauth-error.ts';
 import { TOKEN_TYPE } from '../types.ts';
 import type { ExchangeContext, ExchangeServices } from './context.ts';
+import { agentsWithReads, type StartedReads } from './start-reads.ts';
 
 type ClientServices = Pick<
   ExchangeServices,
@@ -16,9 +17,10 @@ type IdentityServices = Pick<ExchangeServices, 'keys' | 'issuer' | 'clock'>;
 /** What `private_key_jwt` authentication reads, now. */
 export function clientAuthContext(
   services: Pick<ExchangeServices, 'store' | 'assertionReplay' | 'assertionAudiences' | 'clock'>,
+  reads?: StartedReads,
 ): ClientAuthContext {
   return {
-    agents: services.store.agents,
+    agents: agentsWithReads(services.store.agents, reads),
     replay: services.assertionReplay,
     audiences: services.assertionAudiences,
     now: services.clock(),
@@ -30,13 +32,15 @@ async function clientWithKey(
   services: ClientServices,
   params: Map<string, string>,
   proof: VerifiedDpopProof,
+  reads?: StartedReads,
 ): Promise<AgentRecord> {
-  const agent = await authenticateClient(params, clientAuthContext(services));
+  const agent = await authenticateClient(params, clientAuthContext(services, reads));
   services.requireAgentKey(agent, proof);
   return agent;
 }
 
 type CallerContext = Pick<ExchangeContext, 'params' | 'proof' | 'caller'> & {
+  readonly reads?: StartedReads | undefined;
   readonly services: ClientServices & IdentityServices;
 };
 
@@ -52,7 +56,7 @@ export async function authenticateClientKey(ctx: CallerContext): Promise<void> {
 export async function authenticateCaller(ctx: CallerContext): Promise<void> {
   const { services, params, proof } = ctx;
   if (params.has('client_assertion') || !params.has('actor_token')) {
-    const agent = await clientWithKey(services, params, proof);
+    const agent = await clientWithKey(services, params, proof, ctx.reads);
     if (params.has('actor_token')) {
       const actor = verifyIdentity(services, params, proof);
       if (actor.claims.sub !== agent.id)

@@ -9,12 +9,13 @@ import type { CrossingWatch } from '../../../federation/crossing-watch.ts';
 import type { Peers } from '../../../federation/peers.ts';
 import type { Approval, ApprovalStore } from '../../../guard/approvals/store.ts';
 import type { DecisionCache, PolicySet } from '../../../policy/index.ts';
-import type { AgentRecord, AgentStore, IssuedToken, TokenStore } from '../../../store/ports.ts';
+import type { AgentRecord, AgentStore, IssuedToken, Store, TokenStore } from '../../../store/ports.ts';
 import type { AssertionReplay } from '../../client-auth.ts';
 import type { Person } from '../../person-assertion.ts';
 import type { TrustedIssuers } from '../../trusted-issuers.ts';
 import type { TokenRequest, TokenResponse } from '../types.ts';
 import type { Recipient } from './check-audience.ts';
+import type { StartedReads } from './start-reads.ts';
 
 /**
  * What the exchange uses of the STS, and nothing else. `Sts` is one; each check's type names the few members
@@ -44,6 +45,7 @@ export interface ExchangeServices {
   readonly store: {
     readonly agents: AgentStore;
     readonly tokens: Pick<TokenStore, 'isRevoked'>;
+    readonly exchangeReads?: Store['exchangeReads'];
   };
   /** Client-assertion `jti`s (and ID-JAG `jti`s) already seen. */
   readonly assertionReplay: AssertionReplay;
@@ -80,6 +82,8 @@ export interface ExchangeContext {
   readonly warrantChain: string | undefined;
   /** Crossing only, `verifyPeerChain`: the peer's verified chain (its leaf is `parent`). */
   peerChain: VerifiedChain | undefined;
+  /** `startReads`: the agent and subject-warrant reads started before verification (PostgreSQL). */
+  reads: StartedReads | undefined;
   /** `verifyDpop` */
   proof: VerifiedDpopProof;
   /** The exchange's time (epoch seconds): taken by `verifyParent` (hop) or `rootLifetime` (root). */
@@ -123,6 +127,7 @@ export function exchangeContext(services: ExchangeServices, request: TokenReques
     dpop: request.dpop,
     warrantChain: request.warrantChain,
     peerChain: undefined,
+    reads: undefined,
     proof: undefined,
     now: undefined,
     caller: undefined,

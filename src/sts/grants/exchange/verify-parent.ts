@@ -2,6 +2,7 @@ import { TokenError, WarrantError } from '../../../core/errors.ts';
 import { checkTimes, verifyToken } from '../../../core/tokens/index.ts';
 import { fromWarrantError, OAuthError } from '../../oauth-error.ts';
 import type { ExchangeContext, ExchangeServices } from './context.ts';
+import { isRevokedWithReads, type StartedReads } from './start-reads.ts';
 
 /**
  * Hop: the subject token is a warrant this STS signed, valid now. Takes the exchange's time.
@@ -62,9 +63,10 @@ export function checkChainLink(ctx: Pick<ExchangeContext, 'parent' | 'caller'>):
 export async function checkParentLive(
   ctx: Pick<ExchangeContext, 'parent'> & {
     readonly services: { readonly store: Pick<ExchangeServices['store'], 'tokens'> };
+    readonly reads?: StartedReads | undefined;
   },
 ): Promise<void> {
-  if ((await ctx.services.store.tokens.isRevoked(ctx.parent.hash)) !== false) {
+  if ((await isRevokedWithReads(ctx.services.store.tokens, ctx.reads, ctx.parent.hash)) !== false) {
     throw new OAuthError(
       'invalid_grant',
       'WARRANT_PARENT_REVOKED',
