@@ -30,6 +30,11 @@ function twinOf(signature: Uint8Array): Uint8Array {
   return Uint8Array.from(Buffer.concat([signature.subarray(0, 32), mirrored]));
 }
 
+/** A parsed JWS over raw `data` (its own signing input) with header `alg`. */
+function rawJws(alg: string, data: Uint8Array, signature: Uint8Array): ParsedJws {
+  return { compact: '', header: { alg }, payload: data, claims: {}, signingInput: data, signature };
+}
+
 /** What `verifyParsed` decides for a raw (message, signature) pair: `true`, or the error code. */
 function verdict(
   key: VerificationKey,
@@ -37,16 +42,8 @@ function verdict(
   signature: Uint8Array,
   options?: VerifyOptions,
 ): true | string {
-  const jws: ParsedJws = {
-    compact: '',
-    header: { alg: key.alg },
-    payload: data,
-    claims: {},
-    signingInput: data,
-    signature,
-  };
   try {
-    verifyParsed(jws, () => key, options);
+    verifyParsed(rawJws(key.alg, data, signature), () => key, options);
     return true;
   } catch (error) {
     if (!isWarrantError(error)) throw error;
@@ -61,17 +58,9 @@ async function bothVerdicts(
   signature: Uint8Array,
   options?: VerifyOptions,
 ): Promise<true | string> {
-  const jws: ParsedJws = {
-    compact: '',
-    header: { alg: key.alg },
-    payload: data,
-    claims: {},
-    signingInput: data,
-    signature,
-  };
   let asyncVerdict: true | string;
   try {
-    await verifyParsedAsync(jws, () => key, options);
+    await verifyParsedAsync(rawJws(key.alg, data, signature), () => key, options);
     asyncVerdict = true;
   } catch (error) {
     if (!isWarrantError(error)) throw error;
@@ -97,14 +86,7 @@ test('verifyParsedAsync decides exactly as verifyParsed: good, tampered, wrong l
   assert.equal(await bothVerdicts(es, data, twinOf(esSig)), 'WARRANT_JWS_SIGNATURE_INVALID');
   assert.equal(await bothVerdicts(es, data, twinOf(esSig), { canonical: false }), true);
   // An EdDSA signature presented as ES256 for an Ed25519 key, and no key at all.
-  const jws: ParsedJws = {
-    compact: '',
-    header: { alg: 'ES256' },
-    payload: data,
-    claims: {},
-    signingInput: data,
-    signature: edSig,
-  };
+  const jws = rawJws('ES256', data, edSig);
   await assert.rejects(
     verifyParsedAsync(jws, () => ed),
     { code: 'WARRANT_JWS_ALG_NOT_ALLOWED' },
