@@ -159,14 +159,22 @@ test('kill -9 a gateway, the integrator’s control plane, and Redis under load:
   log(`load stopped: ${acked.length} acknowledged; refused ${JSON.stringify(Object.fromEntries(refused))}`);
   assert.ok(acked.length >= 50, `steady load acknowledged ${acked.length} calls`);
 
-  // Everything pending is integrated by the surviving (or restarted) integrator.
+  // Everything pending is integrated by the surviving (or restarted) integrator, and checkpointed. The
+  // gateways' last outcome records ride a lazy timer, so the ledger is read once it has stayed settled (no
+  // pending entry, the latest checkpoint covering every record) over two polls in a row.
+  let settledPolls = 0;
   await until(
-    'all pending integrated',
+    'all pending integrated and checkpointed, twice in a row',
     async () => {
-      const { rows } = await db.query<{ n: string }>(
-        'SELECT count(*) AS n FROM warrant_ledger.ledger_pending',
+      const { rows } = await db.query<{ pending: string; records: string; checkpoint: string | null }>(
+        `SELECT (SELECT count(*) FROM warrant_ledger.ledger_pending) AS pending,
+                (SELECT count(*) FROM warrant_ledger.ledger_records) AS records,
+                (SELECT max(size) FROM warrant_ledger.ledger_checkpoints) AS checkpoint`,
       );
-      return Number(rows[0]!.n) === 0;
+      const r = rows[0]!;
+      const settled = Number(r.pending) === 0 && Number(r.checkpoint) === Number(r.records);
+      settledPolls = settled ? settledPolls + 1 : 0;
+      return settledPolls >= 2;
     },
     20_000,
   );
