@@ -17,9 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/run-cli.ts';
 import type { WarrantConfig } from '../../src/config/types.ts';
 import type { Grant } from '../../src/core/grants/index.ts';
 import { tokenHash } from '../../src/core/jose/hash.ts';
@@ -28,6 +26,7 @@ import { ActionCatalog, type CatalogAction } from '../../src/guard/catalog.ts';
 import { type AgentClient, StsRequestError, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
 import { createLogger } from '../../src/telemetry/index.ts';
 import { buildChain } from '../support/chains.ts';
+import { warrantInProcess } from '../support/cli.ts';
 import { listen } from '../support/gateway-harness.ts';
 import { type Harness, startHarness } from '../support/sts-harness.ts';
 
@@ -706,18 +705,4 @@ async function readLedger(_sts: Harness, name: string): Promise<{ records: Recor
   return { records };
 }
 
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (t) => {
-      stdout += t;
-    },
-    err: (t) => {
-      stderr += t;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: readonly string[]) => warrantInProcess(args);

@@ -13,9 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/run-cli.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { Grant } from '../../src/core/grants/index.ts';
 import type { AutonomyStatement } from '../../src/guard/autonomy/statement.ts';
@@ -26,6 +24,7 @@ import type { DecisionRecord } from '../../src/ledger/decision-log.ts';
 import { type DataPlane, startDataPlane } from '../../src/runtime/data-plane.ts';
 import { singleWriterOf } from '../../src/runtime/ledger-role.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
+import { warrantInProcess } from '../support/cli.ts';
 import { listen } from '../support/gateway-harness.ts';
 import { type Harness, startHarness } from '../support/sts-harness.ts';
 import { nowSeconds, sleep, Upstreams } from './rejections-support.ts';
@@ -296,18 +295,4 @@ describe('progressive trust, sandbox and autonomy statement (STS + gateway + led
   });
 });
 
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: readonly string[]) => warrantInProcess(args);

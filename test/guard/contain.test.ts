@@ -13,15 +13,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/run-cli.ts';
 import { tokenHash } from '../../src/core/jose/hash.ts';
 import { pendingLedgerRecords } from '../../src/guard/contain/ledger-inbox.ts';
 import type { ContainPlan } from '../../src/guard/contain/types.ts';
 import { type DataPlane, startDataPlane } from '../../src/runtime/data-plane.ts';
 import { singleWriterOf } from '../../src/runtime/ledger-role.ts';
 import { type AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
+import { warrantAt } from '../support/cli.ts';
 import { PAY, PAYMENT_GRANTS, PAYMENTS_CATALOG, PaymentsUpstream } from '../support/contain-fixture.ts';
 import { listen } from '../support/gateway-harness.ts';
 import { ADMIN_TOKEN, agentIdOf, type Harness, startHarness } from '../support/sts-harness.ts';
@@ -130,21 +129,7 @@ async function pay(gw: DataPlane, client: AgentClient, chain: string[], amount: 
   return ((await r.json()) as { id: string }).id;
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (t) => {
-      stdout += t;
-    },
-    err: (t) => {
-      stderr += t;
-    },
-    env: { WARRANT_URL: h.url, WARRANT_ADMIN_TOKEN: ADMIN_TOKEN },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => warrantAt(h.url, args, ADMIN_TOKEN);
 
 /** Everything a containment could change: tokens revoked, guard history, steps, runs, inbox, refunds. */
 async function snapshot(txn: string) {

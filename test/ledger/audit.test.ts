@@ -10,10 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../src/cli/run-cli.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { analyseExcessiveAgency } from '../../src/ledger/audit/excessive-agency.ts';
 import { exportOtel, traceIdOf } from '../../src/ledger/audit/export.ts';
@@ -38,6 +36,7 @@ import { loadOrCreateLedgerKey } from '../../src/ledger/open-ledger.ts';
 import type { LedgerStore } from '../../src/ledger/store/ports.ts';
 import { openSqliteLedgerStore } from '../../src/ledger/store/sqlite/sqlite-ledger-store.ts';
 import { type BulkLedger, writeBulkLedger } from '../support/bulk-ledger.ts';
+import { warrantInProcess } from '../support/cli.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warrant-audit-'));
@@ -271,21 +270,8 @@ function warrant(args: readonly string[]): Promise<Result> {
  * Runs `warrant …` in this process (the same `runCli` as the binary, with its output captured): most
  * tests use this, a few spawn the real command to show it behaves the same.
  */
-async function cli(args: readonly string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdin: Readable.from([]),
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    env,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: readonly string[]): Promise<Result> =>
+  warrantInProcess(args, env as Record<string, string>);
 
 /** A failure with a reason and no stack trace or "unexpected error". */
 function assertCleanFailure(r: Result, code = 1): void {
