@@ -11,15 +11,17 @@
  * the timed window: client cost is not gateway cost) and `Warrant-Chain: <root>, <hop>, <leaf>` — a 3-link
  * chain person → planner → executor → third → CRM tool, issued by the real STS over RFC 8693. The gateway
  * verifies the proof, the chain (its cache keeps verified chains), revocation status, the catalog action,
- * grants, risk and the shipped Cedar action policy, appends a durable decision record (FileDecisionLog:
- * fdatasync group commit) and forwards. Direct and proxy requests are plain GETs to the same upstream path.
+ * grants, risk and the shipped Cedar action policy, appends a durable decision record to the Merkle ledger
+ * (SQLite, synchronous=FULL, group commit on its writer thread: the sink `warrant dev` gives its gateway) and
+ * forwards. Direct and proxy requests are plain GETs to the same upstream path.
  *
  * Figures: latency at c=1 (p50/p99; the three targets interleaved in blocks so drifting machine load hits all
  * alike), throughput at c=32 keep-alive, and CPU per request of the proxy and the gateway processes
  * (process.cpuUsage() over the saturation window ÷ requests served), beside one node:crypto Ed25519
  * verification's CPU time measured in the gateway process in the same run.
  *   BENCH_MS=n            scales the windows (1000: 3,000 sequential requests per target, 5 s saturation)
- *   BENCH_GW_EXTRA=1      two more targets: the gateway with an in-memory decision log (no fsync) and the
+ *   BENCH_GW_EXTRA=1      three more targets: the gateway with an in-memory decision log (no fsync), the gateway
+ *                         with a JSON-lines file log (write + fdatasync group commit: the cheapest durable record), and the
  *                         plain proxy carrying the gateway's credential headers (their parsing/forwarding cost)
  *   BENCH_GW_PROFILE=1    after the figures, one more gateway saturation window under a V8 CPU profile
  *                         (sampled in the child), summarised, the .cpuprofile kept in a printed directory
@@ -151,10 +153,10 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       hopLifetime: 3600,
     } satisfies StsServerSpec),
   ]);
-  const gatewaySpec = (decisions: DecisionLogSpec): GatewayServerSpec => ({
+  const gatewaySpec = (decisions: DecisionLogSpec, dataDir = 'gw'): GatewayServerSpec => ({
     issuer: sts.ready.url,
     trustDomain: TRUST_DOMAIN,
-    dataDir: join(dir, 'gw'),
+    dataDir: join(dir, dataDir),
     upstream: upstream.ready.url,
     audience: TOOL,
     decisions,
@@ -165,14 +167,21 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     startChild(
       'gateway',
       lib('gateway-server.ts'),
-      gatewaySpec({ kind: 'file', path: decisionFile }),
+      gatewaySpec({ kind: 'ledger' }),
       CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
     ),
     ...(EXTRA
-      ? [startChild('gateway-memlog', lib('gateway-server.ts'), gatewaySpec({ kind: 'memory' }))]
+      ? [
+          startChild('gateway-memlog', lib('gateway-server.ts'), gatewaySpec({ kind: 'memory' }, 'gw-mem')),
+          startChild(
+            'gateway-filelog',
+            lib('gateway-server.ts'),
+            gatewaySpec({ kind: 'file', path: decisionFile }, 'gw-file'),
+          ),
+        ]
       : []),
   ];
-  const [proxy, gateway, gatewayMem] = await startAll(children, starting);
+  const [proxy, gateway, gatewayMem, gatewayFile] = await startAll(children, starting);
   const fsType = (() => {
     try {
       return `fs type 0x${statfsSync(dir).type.toString(16)}`;
@@ -180,7 +189,9 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       return 'fs type unknown';
     }
   })();
-  console.log(`decision log: FileDecisionLog (fdatasync group commit) at ${decisionFile} (${fsType})`);
+  console.log(
+    `decision sink: the Merkle ledger (SQLite WAL, synchronous=FULL, writer thread) in ${join(dir, 'gw')} (${fsType})${EXTRA ? `; JSON-lines log at ${decisionFile}` : ''}`,
+  );
 
   // The chain: alice → planner → executor → third → CRM tool, three warrants issued by the STS.
   const chain = await issueChain({ url: sts.ready.url, adminToken: ADMIN_TOKEN }, idp);
@@ -223,6 +234,11 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
         target: mk('gateway, memory log', gatewayMem.ready.url),
         server: gatewayMem,
         prepare: prepareFor(gatewayMem),
+      },
+      {
+        target: mk('gateway, JSON-lines log', gatewayFile!.ready.url),
+        server: gatewayFile,
+        prepare: prepareFor(gatewayFile!),
       },
       {
         target: mk('proxy + credential hdrs', proxy!.ready.url),
@@ -345,12 +361,12 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   const c1Log = fullRow.c1Extra;
   if (c1Log['logBatches'] !== undefined)
     console.log(
-      `gateway at c=1: ${c1Log['logRecords']} records (decisions + outcomes) in ${c1Log['logBatches']} fdatasync batches over ${fullRow.c1Served} requests (${((c1Log['logBatches'] ?? 0) / (fullRow.c1Served ?? 1)).toFixed(2)} fdatasyncs per request)`,
+      `gateway at c=1: ${c1Log['logRecords']} records (decisions + outcomes) in ${c1Log['logBatches']} durable batches over ${fullRow.c1Served} requests (${((c1Log['logBatches'] ?? 0) / (fullRow.c1Served ?? 1)).toFixed(2)} per request)`,
     );
   if (fullRow.extra) {
     const e = fullRow.extra;
     console.log(
-      `gateway window: presented-chain cache ${e['presentedHits']} hits / ${e['presentedMisses']} misses (chain cache behind it ${e['chainHits']} / ${e['chainMisses']}); call-decision cache ${e['callHits']} hits / ${e['callMisses']} misses (policy cache ${e['decisionHits']} / ${e['decisionMisses']}); ${e['logRecords']} records in ${e['logBatches']} fdatasync batches (${((e['logRecords'] ?? 0) / Math.max(1, e['logBatches'] ?? 0)).toFixed(1)} per batch)`,
+      `gateway window: presented-chain cache ${e['presentedHits']} hits / ${e['presentedMisses']} misses (chain cache behind it ${e['chainHits']} / ${e['chainMisses']}); call-decision cache ${e['callHits']} hits / ${e['callMisses']} misses (policy cache ${e['decisionHits']} / ${e['decisionMisses']}); ${e['logRecords']} records in ${e['logBatches']} durable batches (${((e['logRecords'] ?? 0) / Math.max(1, e['logBatches'] ?? 0)).toFixed(1)} per batch)`,
     );
   }
   console.log(
@@ -473,6 +489,21 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     console.log(
       `  ${busy(g).toFixed(1).padStart(8)} ${busy(p).toFixed(1).padStart(8)} ${(busy(g) - busy(p)).toFixed(1).padStart(8)}  total main-thread busy`,
     );
+    // And the gateway at c=1: where a lone request's time goes (the latency goal's path).
+    {
+      const file = join(profileDir, 'gateway-c1.cpuprofile');
+      const n = LATENCY_REQUESTS;
+      await full.server!.request({ type: 'profile-start', intervalMicros: 100 });
+      const t0 = performance.now();
+      const times = await sequential(full.target, sourceFor(full, n), { count: n });
+      const seconds = (performance.now() - t0) / 1000;
+      await full.server!.request({ type: 'profile-stop', file });
+      const summary = summarizeProfile(file, 30, n);
+      console.log(
+        `\n${full.target.name} CPU profile over ${n} sequential requests (c=1, p50 ${ms(quantile(times, 0.5))} ms under the profiler, ${seconds.toFixed(1)} s): ${file}`,
+      );
+      for (const line of summary.lines) console.log(`  ${line}`);
+    }
     if (full.target.errors.count + plain.target.errors.count > failures)
       console.log('!!! errors during the profiled windows');
   }

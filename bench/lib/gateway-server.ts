@@ -4,9 +4,10 @@
  * revocation status from the STS's status lists, catalog action, grants, risk and the shipped action policy
  * (Cedar), a durable decision record, then the forward to the upstream.
  *
- * The decision log is the one pluggable part: `openDecisionLog` builds it from the spec (`file`: the
- * `FileDecisionLog`, JSON Lines with fdatasync group commit; `memory`: no durability, for comparison), and
- * it reaches the gateway as one constructor argument. A new kind (e.g. a Merkle ledger) is one more case.
+ * The decision log is the one pluggable part: `openDecisionLog` builds it from the spec (`ledger`: the
+ * Merkle ledger on SQLite in the data dir, the sink `warrant dev` gives its gateway; `file`: a JSON Lines
+ * file with fdatasync group commit, the least a durable record can cost; `memory`: no durability, for
+ * comparison), and it reaches the gateway as one constructor argument.
  *
  * argv[2] is a JSON `GatewayServerSpec`. Answers `{ type: 'ready', url }` over IPC, then the commands of
  * child.ts plus `ed25519` (CPU µs of one node:crypto Ed25519 verification, measured here) and
@@ -17,15 +18,22 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { WarrantConfig } from '../../src/config/types.ts';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import { openLedger } from '../../src/ledger/open-ledger.ts';
 import { bufferedDestination, createLogger } from '../../src/telemetry/index.ts';
 import { CRM_CONTACTS_READ } from '../../test/support/catalog-actions.ts';
 import { childSpec, loopbackConfig, serveCommands } from './child.ts';
 import { ed25519Verification } from './measure.ts';
 
-export type DecisionLogSpec = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'memory' };
+export type DecisionLogSpec =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'memory' }
+  /** The Merkle ledger on SQLite in the gateway's data dir, opened as `warrant dev` opens it. */
+  | { readonly kind: 'ledger' };
 
 export interface GatewayServerSpec {
   /** The STS (its JWKS, status lists and revocation feed). */
@@ -39,12 +47,14 @@ export interface GatewayServerSpec {
   readonly decisions: DecisionLogSpec;
 }
 
-function openDecisionLog(spec: DecisionLogSpec): DecisionLog {
+async function openDecisionLog(spec: DecisionLogSpec, config: WarrantConfig): Promise<DecisionLog> {
   switch (spec.kind) {
     case 'file':
       return new FileDecisionLog(spec.path);
     case 'memory':
       return new MemoryDecisionLog();
+    case 'ledger':
+      return await openLedger(config);
   }
 }
 
@@ -105,7 +115,7 @@ const config = loopbackConfig(spec, 'gateway', {
     },
   ],
 });
-const decisions = openDecisionLog(spec.decisions);
+const decisions = await openDecisionLog(spec.decisions, config);
 const gw = await startGateway(config, {
   issuer: spec.issuer,
   decisions,
@@ -137,7 +147,7 @@ serveCommands(
         callMisses: g.callCache.misses,
         decisionHits: g.decisionCache.hits,
         decisionMisses: g.decisionCache.misses,
-        ...(decisions instanceof FileDecisionLog
+        ...(decisions instanceof FileDecisionLog || decisions instanceof Ledger
           ? { logBatches: decisions.batches, logRecords: decisions.records }
           : {}),
       };

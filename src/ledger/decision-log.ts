@@ -158,8 +158,17 @@ export class FileDecisionLog implements DecisionLog {
   batches = 0;
   records = 0;
 
+  /** The open file, once it is: then a flush writes and starts its fdatasync in the caller's turn. */
+  #handle: FileHandle | undefined;
+
   constructor(path: string) {
     this.#file = open(path, 'a', 0o600);
+    this.#file.then(
+      (handle) => {
+        this.#handle = handle;
+      },
+      () => {},
+    );
   }
 
   append(record: DecisionRecord): Promise<void> {
@@ -185,7 +194,7 @@ export class FileDecisionLog implements DecisionLog {
   async #flush(): Promise<void> {
     this.#flushing = true;
     try {
-      const file = await this.#file;
+      const file = this.#handle ?? (await this.#file);
       while (this.#pending.length > 0) {
         const batch = this.#pending;
         this.#pending = [];

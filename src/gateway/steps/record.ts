@@ -16,13 +16,16 @@ export const record: GatewayStep = {
     const { decision } = need(call.verdict, 'verdict');
     const id = randomUUID();
     const entry = decisionRecord(call, id);
+    // The write starts first (the ledger hands the batch to its writer thread; the file log writes and
+    // starts its fdatasync), then the Txn-Token is signed while the record becomes durable — inline at one
+    // request at a time, so the signature must not hold up the write. Dropped if the record fails.
+    const durable = startAppend(call, entry);
     if (decision.decision === 'allow') {
-      // Signed while the record becomes durable (the forward step awaits it); dropped if the record fails.
       call.txnToken = txnTokenFor(call, id);
       call.txnToken.catch(() => {});
     }
     try {
-      await call.gw.decisions.append(entry);
+      await durable;
     } catch (cause) {
       call.gw.appended(false);
       throw new GatewayError(
@@ -43,6 +46,15 @@ export const record: GatewayStep = {
       );
   },
 };
+
+/** The sink's append, started; a sink that throws instead of rejecting fails the same way. */
+function startAppend(call: GatewayCall, entry: DecisionRecord): Promise<unknown> {
+  try {
+    return call.gw.decisions.append(entry);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /**
  * The answer to a call that needs a person's approval: 403 `WARRANT_APPROVAL_REQUIRED` with the approval's
