@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { requestsInFlight } from '../../../core/load.ts';
 import { recordLeafHash } from '../../canonical-record.ts';
+import { LedgerConflictError } from '../../errors.ts';
 import { ledgerStoreContract } from '../contract.ts';
 import type { LedgerStore } from '../ports.ts';
 import { openSqliteLedgerStore } from './sqlite-ledger-store.ts';
@@ -21,8 +23,21 @@ async function open(path: string, synchronous: 'full' | 'normal' = 'full'): Prom
   return store;
 }
 
-for (const synchronous of ['full', 'normal'] as const) {
-  ledgerStoreContract(`sqlite (WAL, synchronous=${synchronous})`, {
+/** Runs `body` as if the process were answering `n` requests (the store then appends on its writer thread). */
+function underLoad(n: number, body: () => void): void {
+  describe(`with ${n} requests in flight`, () => {
+    before(() => {
+      requestsInFlight.count += n;
+    });
+    after(() => {
+      requestsInFlight.count -= n;
+    });
+    body();
+  });
+}
+
+const contract = (synchronous: 'full' | 'normal', where: string) =>
+  ledgerStoreContract(`sqlite (WAL, synchronous=${synchronous}, appends ${where})`, {
     open: () => open(freshPath(), synchronous),
     dispose: async (store) => {
       await store.close();
@@ -33,7 +48,13 @@ for (const synchronous of ['full', 'normal'] as const) {
       return open(pathOf.get(store)!, synchronous);
     },
   });
-}
+
+// One request at a time (the tests' own state): appends commit inline on the store's connection.
+for (const synchronous of ['full', 'normal'] as const) contract(synchronous, 'inline');
+// Under load: appends go to the writer thread.
+underLoad(2, () => {
+  for (const synchronous of ['full', 'normal'] as const) contract(synchronous, 'on the writer thread');
+});
 
 describe('SQLite ledger store', () => {
   test('the file is created 0600 in a 0700 directory, in WAL mode, with migration 1 recorded', async () => {
@@ -96,6 +117,46 @@ describe('SQLite ledger store', () => {
     assert.equal(await store.verifyLeaves!(0, 10), 4);
     assert.equal(await store.verifyLeaves!(5, 10), 7);
     assert.equal(await store.verifyLeaves!(8, 10), null);
+    await store.close();
+  });
+
+  test('appends committed inline and on the writer thread make one sequence; a stale batch is a conflict on either', async () => {
+    const path = freshPath();
+    const store = await open(path);
+    const entry = (i: number) => {
+      const canonical = `{"index":${i}}`;
+      return {
+        index: i,
+        leafHash: recordLeafHash(canonical),
+        canonical,
+        time: i,
+        txn: null,
+        person: 'alice',
+        caller: null,
+        action: null,
+        decision: 'allow',
+      };
+    };
+    const append = async (inline: boolean, from: number, n: number) => {
+      if (!inline) requestsInFlight.count += 2;
+      try {
+        await store.appendBatch(Array.from({ length: n }, (_, i) => entry(from + i)));
+      } finally {
+        if (!inline) requestsInFlight.count -= 2;
+      }
+    };
+    await append(true, 0, 3);
+    await append(false, 3, 4);
+    await append(true, 7, 1);
+    await append(false, 8, 2);
+    assert.equal(await store.count(), 10);
+    assert.equal(await store.verifyLeaves!(0, 10), null);
+    await assert.rejects(append(true, 5, 1), LedgerConflictError);
+    await assert.rejects(append(false, 5, 1), LedgerConflictError);
+    assert.deepEqual(
+      (await store.entries(0, 10)).map((e) => [e.index, e.person, e.decision]),
+      Array.from({ length: 10 }, (_, i) => [i, 'alice', 'allow']),
+    );
     await store.close();
   });
 

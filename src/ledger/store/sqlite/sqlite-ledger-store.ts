@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
+import { servingOne } from '../../../core/load.ts';
 import { openSqliteFile } from '../../../sql/sqlite-open.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
 import { SQLITE_LEDGER_MIGRATIONS } from '../migrations.ts';
@@ -13,6 +14,7 @@ import type {
 } from '../ports.ts';
 import { CHECKPOINTS, queryPage, querySql, RECORDS } from '../rows.ts';
 import { checkBatch, checkCheckpoint, checkLimit, checkQuery, index, range } from '../validate.ts';
+import { failure, LEDGER_JOURNAL_SIZE_LIMIT, writerOps } from './writer-ops.ts';
 import {
   NULL_START,
   type PackedBatch,
@@ -60,6 +62,7 @@ export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): 
     busyTimeoutMs,
     migrations: SQLITE_LEDGER_MIGRATIONS,
     now: Math.floor(Date.now() / 1000),
+    journalSizeLimit: LEDGER_JOURNAL_SIZE_LIMIT,
   });
   // Built JavaScript (dist/, as installed from the package) runs the writer's built file; the repository its source.
   const writer = import.meta.url.endsWith('.js') ? './sqlite-writer.js' : './sqlite-writer.ts';
@@ -120,12 +123,7 @@ class SqliteLedgerStore implements LedgerStore {
       this.#waiting.delete(res.id);
       if (this.#waiting.size === 0) worker.unref();
       if (res.ok) waiter.resolve(res.value);
-      else {
-        const { message, conflict, code, errcode } = res.error;
-        waiter.reject(
-          conflict ? new LedgerConflictError(message) : Object.assign(new Error(message), { code, errcode }),
-        );
-      }
+      else waiter.reject(errorOf(res.error));
     });
     const fail = (error: Error) => {
       this.#failed = error;
@@ -135,6 +133,17 @@ class SqliteLedgerStore implements LedgerStore {
     worker.on('error', (error) => fail(error));
     worker.on('exit', () => fail(new LedgerClosedError('the ledger writer thread has exited')));
   }
+
+  /** The writer's operations on this thread's connection (prepared on first use). */
+  #inline(req: WriterRequest): WriterResponse {
+    this.#ops ??= writerOps(this.#db);
+    try {
+      return this.#ops(req);
+    } catch (error) {
+      return failure(req.id, error);
+    }
+  }
+  #ops: ((req: WriterRequest) => WriterResponse) | undefined;
 
   #open(): void {
     if (this.#closing) throw new LedgerClosedError('the ledger store is closed');
@@ -153,6 +162,14 @@ class SqliteLedgerStore implements LedgerStore {
     this.#open();
     const first = checkBatch(entries);
     const batch = pack(first, entries);
+    if (servingOne() && this.#waiting.size === 0 && !this.#failed) {
+      // One request at a time: the batch is committed here, on this thread's connection. Nothing else is
+      // waiting for the event loop, and the writer thread's round trip (two thread wake-ups) would only add
+      // to this request's latency. Same statements, same transaction, same durability (the COMMIT fsyncs).
+      const res = this.#inline({ id: this.#nextId++, op: 'append', ...batch });
+      if (!res.ok) throw errorOf(res.error);
+      return;
+    }
     await this.#send({ id: this.#nextId++, op: 'append', ...batch }, [
       batch.hashes.buffer as ArrayBuffer,
       batch.times.buffer as ArrayBuffer,
@@ -257,6 +274,12 @@ class SqliteLedgerStore implements LedgerStore {
     })();
     return this.#closing;
   }
+}
+
+/** The error a failed writer request rejects with (a conflict is a `LedgerConflictError`). */
+function errorOf(error: { message: string; conflict: boolean; code?: string; errcode?: number }): Error {
+  const { message, conflict, code, errcode } = error;
+  return conflict ? new LedgerConflictError(message) : Object.assign(new Error(message), { code, errcode });
 }
 
 const encoder = new TextEncoder();
