@@ -9,6 +9,7 @@ describe('STS store migrations', () => {
       '1 001_initial',
       '2 002_agent_client_ids',
       '3 003_tokens_rowid',
+      '4 004_tokens_fillfactor',
     ]);
     assert.deepEqual(names(POSTGRES_MIGRATIONS), names(SQLITE_MIGRATIONS));
     const sqlite = SQLITE_MIGRATIONS.map((m) => m.sql).join('');

@@ -40,7 +40,15 @@ describe('PostgreSQL store', () => {
       { version: 1, name: '001_initial', applied_at: 1000 },
       { version: 2, name: '002_agent_client_ids', applied_at: 1000 },
       { version: 3, name: '003_tokens_rowid', applied_at: 1000 },
+      { version: 4, name: '004_tokens_fillfactor', applied_at: 1000 },
     ]);
+    // Revoking a token is a HOT update: half of each page is left free for it.
+    const options = await admin.query(
+      `SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname = 'tokens'`,
+      [schema],
+    );
+    assert.deepEqual(options.rows[0].reloptions, ['fillfactor=50']);
     const client = await admin.connect();
     try {
       assert.deepEqual(await migratePostgres(client, schema, POSTGRES_MIGRATIONS, 3000), []);

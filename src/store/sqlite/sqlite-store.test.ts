@@ -66,6 +66,7 @@ describe('SQLite store', () => {
         { version: 1, name: '001_initial', applied_at: 1000 },
         { version: 2, name: '002_agent_client_ids', applied_at: 1000 },
         { version: 3, name: '003_tokens_rowid', applied_at: 1000 },
+        { version: 4, name: '004_tokens_fillfactor', applied_at: 1000 },
       ],
     );
     assert.deepEqual(migrateSqlite(db, SQLITE_MIGRATIONS, 3000), []);
