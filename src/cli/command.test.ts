@@ -31,6 +31,27 @@ test('an option name after a string option is still an option, so the value is m
   assert.throws(() => parseCommandArgs(contain, ['--warrant']), UsageError);
 });
 
+test('a positional token hash may start with a dash; other dash arguments stay options', () => {
+  const revoke: Command = {
+    ...contain,
+    name: 'revoke',
+    positional: { name: '<hash>', description: 'a hash', required: true },
+  };
+  const hash = '-Nk3vZ8ylHjP0dXcN2eTqB5wYtR9uA7sKmF1gL4oI6n';
+  for (const args of [[hash], [hash, '--json'], ['--json', hash], ['--', hash], ['--json', '--', hash]]) {
+    const parsed = parseCommandArgs(revoke, args);
+    assert.deepEqual(parsed.positionals, [hash], args.join(' '));
+  }
+  assert.equal(parseCommandArgs(revoke, [hash, '--json']).values['json'], true);
+  // Not hash-shaped (42 characters): an unknown option, as before.
+  assert.throws(() => parseCommandArgs(revoke, [hash.slice(0, -1)]), UsageError);
+  assert.throws(() => parseCommandArgs(revoke, ['-x']), UsageError);
+  // A command without a positional takes no hash as one.
+  assert.throws(() => parseCommandArgs(contain, [hash]), UsageError);
+  // Two positionals where one is allowed: refused.
+  assert.throws(() => parseCommandArgs(revoke, [hash, hash]), UsageError);
+});
+
 test('unknown options are still refused', () => {
   assert.throws(() => parseCommandArgs(contain, ['--nope', 'x']), UsageError);
   assert.throws(() => parseCommandArgs(contain, ['--json', '-x']), UsageError);

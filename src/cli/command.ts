@@ -102,6 +102,9 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
  * node:util parseArgs, an ambiguous option, refused. When the next argument is not one of this command's
  * options (nor `--`), it is the string option's value: passed on as `--warrant=-Qk3…`. An option name
  * after a string option stays an option (`--warrant --json` is still refused as missing its value).
+ * The same goes for a command's positional argument (`warrant revoke -Qk3…`): an argument shaped like a
+ * token hash (43 characters of base64url) that is not one of the command's options is passed on after
+ * `--`, as a positional. Any other unknown dash argument is still refused.
  */
 function joinDashValues(command: Command, args: readonly string[]): string[] {
   const shorts = new Map<string, string>();
@@ -112,11 +115,16 @@ function joinDashValues(command: Command, args: readonly string[]): string[] {
     return [...arg.slice(1)].every((c) => shorts.has(c));
   };
   const out: string[] = [];
+  const dashPositionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--') {
       out.push(...args.slice(i));
       break;
+    }
+    if (command.positional !== undefined && TOKEN_HASH.test(arg) && !isOption(arg)) {
+      dashPositionals.push(arg);
+      continue;
     }
     const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? shorts.get(arg[1]!) : undefined;
     const next = args[i + 1];
@@ -135,8 +143,16 @@ function joinDashValues(command: Command, args: readonly string[]): string[] {
     }
     out.push(arg);
   }
+  if (dashPositionals.length > 0) {
+    const end = out.indexOf('--');
+    if (end < 0) out.push('--', ...dashPositionals);
+    else out.splice(end + 1, 0, ...dashPositionals);
+  }
   return out;
 }
+
+/** A token hash that starts with a dash: SHA-256 in base64url, 43 characters. */
+const TOKEN_HASH = /^-[A-Za-z0-9_-]{42}$/;
 
 function describeParseError(error: unknown): string {
   const code = (error as { code?: string }).code;
