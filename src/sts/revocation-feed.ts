@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { streaming } from '../core/load.ts';
 import type { RevocationEvent, Sts } from './sts.ts';
 
 /** Heartbeat interval bounds (ms): a client asks for one with `?heartbeat_ms=`; the default is the slowest. */
@@ -44,6 +45,8 @@ export function revocationFeed(sts: Sts, req: IncomingMessage, res: ServerRespon
     'x-accel-buffering': 'no',
   });
   res.write(`retry: 2000\n: warrant revocation feed\n\n`);
+  // Open as long as the gateway is: it waits for revocations, it does not keep this process busy.
+  streaming(res);
   let id = 0;
   const onRevoked = (event: RevocationEvent) => {
     const data = JSON.stringify({

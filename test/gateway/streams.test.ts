@@ -16,6 +16,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { requestsInFlight } from '../../src/core/load.ts';
 import type { AgentClient } from '../../src/sdk/agent-client.ts';
 import { type GatewayHarness, startGatewayHarness } from '../support/gateway-harness.ts';
 import { agentIdOf } from '../support/sts-harness.ts';
@@ -132,6 +133,7 @@ describe('long streams through the gateway', () => {
 
   test('an event stream silent past upstreamTimeoutMs lives on, then ends cleanly at streamIdleMs', async () => {
     const started = Date.now();
+    const base = requestsInFlight.count;
     const r = await h.call(executor, leaf[EVENTS]!, '/events/feed');
     assert.equal(r.status, 200);
     assert.match(String(r.headers.get('content-type')), /^text\/event-stream/);
@@ -141,6 +143,8 @@ describe('long streams through the gateway', () => {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      // While the stream waits for its next event it is not a request in flight (src/core/load.ts).
+      if (text === '') assert.equal(requestsInFlight.count, base, 'an open event stream does not count');
       text += value;
     }
     const elapsed = Date.now() - started;

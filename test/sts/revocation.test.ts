@@ -18,6 +18,7 @@ import { tokenHash } from '../../src/core/jose/hash.ts';
 import { generateSigningKey } from '../../src/core/jose/jwk.ts';
 import { signCompact } from '../../src/core/jose/jws.ts';
 import { KeySet } from '../../src/core/jose/key-set.ts';
+import { requestsInFlight } from '../../src/core/load.ts';
 import { signToken, verifyToken, type WarrantClaims } from '../../src/core/tokens/index.ts';
 import { type ControlPlane, startControlPlane } from '../../src/runtime/control-plane.ts';
 import { AgentClient, TOKEN_TYPES } from '../../src/sdk/agent-client.ts';
@@ -634,6 +635,23 @@ describe('revocation cascade on one replica (SQLite)', () => {
         await other.close();
       }
     }
+  });
+
+  test('an open feed is not a request in flight: a connected gateway does not make the STS look busy', async () => {
+    const base = requestsInFlight.count;
+    const feed = await openFeed(h.url, '?heartbeat_ms=250');
+    try {
+      for (let i = 0; i < 200 && !feed.events.some((e) => e.event === 'heartbeat'); i++) await sleep(5);
+      assert.ok(
+        feed.events.some((e) => e.event === 'heartbeat'),
+        'the feed is open',
+      );
+      assert.equal(requestsInFlight.count, base);
+    } finally {
+      await feed.close();
+    }
+    await sleep(20);
+    assert.equal(requestsInFlight.count, base, 'closing it does not uncount it again');
   });
 
   test('POST /txn/complete: the first agent revokes every warrant of the txn; anyone else is refused', async () => {

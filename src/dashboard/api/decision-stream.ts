@@ -5,6 +5,7 @@
  * browser reconnecting sends `Last-Event-ID` (the last record index it got): what was recorded since comes
  * first, so a dropped connection loses nothing (up to the 2000 latest records).
  */
+import { streaming } from '../../core/load.ts';
 import type { AuditRecord } from '../../ledger/audit/source.ts';
 import { maySee } from '../scope.ts';
 import type { ApiOperation } from './types.ts';
@@ -22,6 +23,7 @@ export const decisionStream: ApiOperation = async ({ req, res, url, parts, sessi
     'x-content-type-options': 'nosniff',
     connection: 'keep-alive',
   });
+  streaming(res);
   const send = (records: readonly AuditRecord[]) => {
     for (const r of records) {
       if (!maySee(session, r.record)) continue;

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { finished } from 'node:stream/promises';
 import type { Pool } from 'undici';
+import { streaming } from '../../core/load.ts';
 import { limitedBody, sendContinue } from '../../http/body.ts';
 import type { DecisionRecord } from '../../ledger/decision-log.ts';
 import {
@@ -165,6 +166,8 @@ async function forwardUpstream(call: GatewayCall, decisionId: string): Promise<F
   // An event stream may stay silent as long as both ends keep it (server notifications, a slow tool), up to
   // its own idle limit, and is then ended cleanly; any other answer that stalls is cut as before.
   const stream = isEventStream(response.headers['content-type']);
+  // An event stream waits for the upstream's events: it no longer keeps this process busy.
+  if (stream) streaming(res);
   const idle = idleTimer(
     stream ? (gw.limits.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS) : gw.limits.upstreamTimeoutMs,
     () => response.body.destroy(new StreamIdle(stream)),
