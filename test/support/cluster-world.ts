@@ -55,10 +55,21 @@ export interface ClusterWorld {
   close(): Promise<void>;
 }
 
+/** The DPoP and client-assertion clock tolerance (5 s), and a second more. */
+const REPLAY_TOLERANCE_MS = 6000;
+
 export async function startClusterWorld(options: ClusterWorldOptions = {}): Promise<ClusterWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'warrant-cluster-'));
-  const pg = await OwnPostgres.start();
+  // Redis first: a fresh Redis has no memory before its start, so the replay store refuses (as after a
+  // restart: WARRANT_REPLAY_STATE_LOST) every DPoP proof or client assertion that may have been usable
+  // before then — up to the 5 s clock tolerance before its `iat`. The world is handed out once that window
+  // has passed (PostgreSQL's start takes most of it).
+  const redisStarted = Date.now();
   const redis = await OwnRedis.start();
+  const pg = await OwnPostgres.start().catch(async (error: unknown) => {
+    await redis.kill();
+    throw error;
+  });
   const hits = { n: 0 };
   const upstream: Server = createServer((req, res) => {
     hits.n++;
@@ -140,6 +151,8 @@ export async function startClusterWorld(options: ClusterWorldOptions = {}): Prom
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+  const fresh = redisStarted + REPLAY_TOLERANCE_MS - Date.now();
+  if (fresh > 0) await new Promise((resolve) => setTimeout(resolve, fresh));
   return {
     cluster,
     pg,
