@@ -3,6 +3,14 @@ import { OAuthError } from '../oauth-error.ts';
 export const MAX_FORM_BYTES = 64 * 1024;
 export const MAX_PARAMETER_BYTES = 16 * 1024;
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** One decoder for every request: `decode` without `stream` keeps no state between calls. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A form name or value: `+` is a space, `%XX` a byte of UTF-8 (most values, tokens, have neither). */
+function formDecode(raw: string): string {
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  return decodeURIComponent(raw.replaceAll('+', ' '));
+}
 
 /**
  * Strict `application/x-www-form-urlencoded` parsing for OAuth endpoints: valid UTF-8 and percent-encoding,
@@ -27,7 +35,7 @@ export function parseForm(body: Buffer, contentType: string | undefined): Map<st
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    text = UTF8.decode(body);
   } catch {
     throw new OAuthError('invalid_request', 'WARRANT_REQUEST_MALFORMED', 'the body is not valid UTF-8');
   }
@@ -43,8 +51,8 @@ export function parseForm(body: Buffer, contentType: string | undefined): Map<st
     let name: string;
     let value: string;
     try {
-      name = decodeURIComponent(rawName.replaceAll('+', ' '));
-      value = decodeURIComponent(rawValue.replaceAll('+', ' '));
+      name = formDecode(rawName);
+      value = formDecode(rawValue);
     } catch {
       throw new OAuthError(
         'invalid_request',
