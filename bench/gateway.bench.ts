@@ -23,6 +23,8 @@
  *   BENCH_GW_EXTRA=1      three more targets: the gateway with an in-memory decision log (no fsync), the gateway
  *                         with a JSON-lines file log (write + fdatasync group commit: the cheapest durable record), and the
  *                         plain proxy carrying the gateway's credential headers (their parsing/forwarding cost)
+ *   BENCH_GW_STEPS=1      the gateways time each of their steps on the requests they serve one at a time
+ *                         (the c=1 blocks) and the p50 per step is printed: where a lone request's time goes
  *   BENCH_GW_PROFILE=1    after the figures, one more gateway saturation window under a V8 CPU profile
  *                         (sampled in the child), summarised, the .cpuprofile kept in a printed directory
  *   BENCH_GW_CPU_PROF=dir the gateway child runs under `node --cpu-prof`, profile written to dir at exit: its
@@ -72,6 +74,7 @@ const WARMUP_MS = Math.max(500, 1000 * SCALE);
 const THROUGHPUT_MS = Math.min(40_000, Math.max(1000, 5000 * SCALE));
 const EXTRA = process.env['BENCH_GW_EXTRA'] === '1';
 const PROFILE = process.env['BENCH_GW_PROFILE'] === '1';
+const STEPS = process.env['BENCH_GW_STEPS'] === '1';
 const CPU_PROF_DIR = process.env['BENCH_GW_CPU_PROF'];
 
 const ADMIN_TOKEN = newAdminToken();
@@ -160,6 +163,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     upstream: upstream.ready.url,
     audience: TOOL,
     decisions,
+    ...(STEPS ? { steps: true } : {}),
   });
   const decisionFile = join(dir, 'decisions.jsonl');
   const starting = [
@@ -290,6 +294,19 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
         row.c1Extra[k] = (row.c1Extra[k] ?? 0) + v - (before.extra?.[k] ?? 0);
     }
   }
+
+  // The gateways' steps at c=1 (BENCH_GW_STEPS=1): read now, before the saturation windows.
+  const stepRows = STEPS
+    ? await Promise.all(
+        specs
+          .filter((s) => s.prepare !== undefined)
+          .map(async (s) => ({
+            name: s.target.name,
+            steps: (await s.server!.request<{ steps: Record<string, number[]> }>({ type: 'steps-get' }))
+              .steps,
+          })),
+      )
+    : [];
 
   // (b) + (c) saturation: throughput and CPU per request.
   for (const s of specs) {
@@ -455,6 +472,38 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     console.log(`!!! ${failures} failed requests in total: the figures above are not valid`);
     process.exitCode = 1;
   } else console.log('all requests answered 200 with the expected body');
+
+  if (stepRows.length > 0) {
+    // Steps that take under a microsecond at p50 everywhere are summed into one line.
+    const names = Object.keys(stepRows[0]!.steps);
+    const p50 = (row: (typeof stepRows)[0], step: string) => quantile(row.steps[step] ?? [], 0.5);
+    const w = Math.max(...stepRows.map((r) => r.name.length), 10);
+    console.log(
+      `\ngateway steps at c=1, wall time p50 (µs, waits included; ${LATENCY_REQUESTS.toLocaleString('en-US')}+ requests each):`,
+    );
+    console.log(`  ${'step'.padEnd(16)}${stepRows.map((r) => r.name.padStart(w + 2)).join('')}`);
+    const small = names.filter((n) => stepRows.every((r) => p50(r, n) < 3));
+    for (const n of names.filter((x) => !small.includes(x)))
+      console.log(
+        `  ${n.padEnd(16)}${stepRows
+          .map((r) =>
+            p50(r, n)
+              .toFixed(1)
+              .padStart(w + 2),
+          )
+          .join('')}`,
+      );
+    console.log(
+      `  ${`${small.length} others`.padEnd(16)}${stepRows
+        .map((r) =>
+          small
+            .reduce((t, n) => t + p50(r, n), 0)
+            .toFixed(1)
+            .padStart(w + 2),
+        )
+        .join('')}`,
+    );
+  }
 
   if (PROFILE) {
     // The gateway, then the plain proxy, each over one more saturation window under a V8 CPU profile.

@@ -19,6 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WarrantConfig } from '../../src/config/types.ts';
+import { requestsInFlight } from '../../src/core/load.ts';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
 import { ActionCatalog } from '../../src/guard/catalog.ts';
 import { type DecisionLog, FileDecisionLog, MemoryDecisionLog } from '../../src/ledger/decision-log.ts';
@@ -45,6 +46,8 @@ export interface GatewayServerSpec {
   /** The route's audience: the tool the chain's leaf is addressed to. */
   readonly audience: string;
   readonly decisions: DecisionLogSpec;
+  /** Time each gateway step of the requests served one at a time (answers `steps-get`, `steps-reset`). */
+  readonly steps?: boolean;
 }
 
 async function openDecisionLog(spec: DecisionLogSpec, config: WarrantConfig): Promise<DecisionLog> {
@@ -116,11 +119,22 @@ const config = loopbackConfig(spec, 'gateway', {
   ],
 });
 const decisions = await openDecisionLog(spec.decisions, config);
+// Step wall times (µs) of requests served one at a time: the c=1 path, not a saturation window's queueing.
+const stepTimes = new Map<string, number[]>();
+const stepTimer = spec.steps
+  ? (step: string, micros: number) => {
+      if (requestsInFlight.count > 1) return;
+      const times = stepTimes.get(step);
+      if (times === undefined) stepTimes.set(step, [micros]);
+      else times.push(micros);
+    }
+  : undefined;
 const gw = await startGateway(config, {
   issuer: spec.issuer,
   decisions,
   // The one action the benchmark calls.
   catalog: new ActionCatalog([CRM_CONTACTS_READ]),
+  ...(stepTimer ? { stepTimer } : {}),
   // The gateway logs an access line per request, as in production (info, JSON, written asynchronously);
   // to /dev/null rather than the terminal the bench prints its figures on.
   logger: createLogger({
@@ -160,6 +174,12 @@ serveCommands(
           type: 'ed25519-sign',
           ...ed25519VerifyMicros(Number(command['ms'] ?? 300), 1200, 'sign'),
         });
+      if (command.type === 'steps-reset') {
+        stepTimes.clear();
+        return Promise.resolve({ type: 'ok' });
+      }
+      if (command.type === 'steps-get')
+        return Promise.resolve({ type: 'steps', steps: Object.fromEntries(stepTimes) });
       if (command.type === 'fsync-probe')
         return fsyncProbe(spec.dataDir, Number(command['n'] ?? 200)).then((ms) => ({ type: 'fsync', ms }));
       return undefined;

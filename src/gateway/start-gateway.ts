@@ -63,6 +63,8 @@ export interface GatewayStartOptions {
   readonly metrics?: Metrics;
   /** Default `createTracing({service: 'gateway'})`: off unless the `OTEL_*` environment turns it on. */
   readonly tracing?: Tracing;
+  /** See `GatewayOptions.stepTimer` (benchmarks); default none. */
+  readonly stepTimer?: (step: string, micros: number) => void;
 }
 
 /** The per-call action policy: the configured file, or the shipped defaults. */
@@ -140,6 +142,7 @@ export async function startGateway(
     listenHost: config.gateway.listen.host,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.guard ? { guard: options.guard } : {}),
+    ...(options.stepTimer ? { stepTimer: options.stepTimer } : {}),
     guardConfig: config.guard,
     logger,
     metrics,

@@ -58,6 +58,8 @@ export async function startGatewayHarness(options: {
   openGuard?: (config: WarrantConfig) => Promise<GuardRuntime>;
   /** Give the gateway the control plane's guard runtime (one process, as `warrant dev` does). */
   sharedGuard?: boolean;
+  /** Told each step's wall time (see `GatewayOptions.stepTimer`); default none. */
+  stepTimer?: (step: string, micros: number) => void;
 }): Promise<GatewayHarness> {
   const sts = await startHarness(options.sts);
   const servers: Server[] = [];
@@ -92,6 +94,7 @@ export async function startGatewayHarness(options: {
     }),
     ...(options.tracing ? { tracing: options.tracing } : {}),
     ...(options.sharedGuard ? { guard: sts.plane.guard } : {}),
+    ...(options.stepTimer ? { stepTimer: options.stepTimer } : {}),
   });
   return {
     sts,
