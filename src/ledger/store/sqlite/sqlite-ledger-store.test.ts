@@ -8,7 +8,7 @@ import { requestsInFlight } from '../../../core/load.ts';
 import { recordLeafHash } from '../../canonical-record.ts';
 import { LedgerConflictError } from '../../errors.ts';
 import { ledgerStoreContract } from '../contract.ts';
-import type { LedgerStore } from '../ports.ts';
+import type { LedgerEntry, LedgerStore } from '../ports.ts';
 import { openSqliteLedgerStore } from './sqlite-ledger-store.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'warrant-ledger-store-'));
@@ -56,6 +56,22 @@ underLoad(2, () => {
   for (const synchronous of ['full', 'normal'] as const) contract(synchronous, 'on the writer thread');
 });
 
+/** A stored entry whose text is `{"index":i}` (its leaf hash computed), no query columns. */
+function entry(i: number): LedgerEntry {
+  const canonical = `{"index":${i}}`;
+  return {
+    index: i,
+    leafHash: recordLeafHash(canonical),
+    canonical,
+    time: i,
+    txn: null,
+    person: null,
+    caller: null,
+    action: null,
+    decision: null,
+  };
+}
+
 describe('SQLite ledger store', () => {
   test('the file is created 0600 in a 0700 directory, in WAL mode, with migration 1 recorded', async () => {
     const path = freshPath();
@@ -92,20 +108,6 @@ describe('SQLite ledger store', () => {
   test('verifyLeaves names the first record whose text does not hash to its leaf hash, or that is missing', async () => {
     const path = freshPath();
     let store = await open(path);
-    const entry = (i: number) => {
-      const canonical = `{"index":${i}}`;
-      return {
-        index: i,
-        leafHash: recordLeafHash(canonical),
-        canonical,
-        time: i,
-        txn: null,
-        person: null,
-        caller: null,
-        action: null,
-        decision: null,
-      };
-    };
     await store.appendBatch(Array.from({ length: 10 }, (_, i) => entry(i)));
     assert.equal(await store.verifyLeaves!(0, 10), null);
     await store.close();
@@ -123,24 +125,12 @@ describe('SQLite ledger store', () => {
   test('appends committed inline and on the writer thread make one sequence; a stale batch is a conflict on either', async () => {
     const path = freshPath();
     const store = await open(path);
-    const entry = (i: number) => {
-      const canonical = `{"index":${i}}`;
-      return {
-        index: i,
-        leafHash: recordLeafHash(canonical),
-        canonical,
-        time: i,
-        txn: null,
-        person: 'alice',
-        caller: null,
-        action: null,
-        decision: 'allow',
-      };
-    };
     const append = async (inline: boolean, from: number, n: number) => {
       if (!inline) requestsInFlight.count += 2;
       try {
-        await store.appendBatch(Array.from({ length: n }, (_, i) => entry(from + i)));
+        await store.appendBatch(
+          Array.from({ length: n }, (_, i) => ({ ...entry(from + i), person: 'alice', decision: 'allow' })),
+        );
       } finally {
         if (!inline) requestsInFlight.count -= 2;
       }
