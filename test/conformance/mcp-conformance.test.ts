@@ -78,6 +78,32 @@ function runSuite(url: string): Promise<Summary> {
   });
 }
 
+/** Whether the suite's scenario `name` passes against `url`, run alone. */
+function passesAlone(url: string, name: string): Promise<boolean> {
+  const cwd = mkdtempSync(join(tmpdir(), 'warrant-conformance-'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [SUITE, 'server', '--url', url, '--scenario', name], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c) => {
+      output += c;
+    });
+    child.stderr.on('data', (c) => {
+      output += c;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      rmSync(cwd, { recursive: true, force: true });
+      const m = /^Passed: (\d+)\/(\d+), (\d+) failed/m.exec(output);
+      resolve(m !== null && m[1] === m[2] && m[3] === '0' && Number(m[2]) > 0);
+    });
+  });
+}
+
 function passing(s: Summary): string[] {
   return [...s.scenarios].filter(([, r]) => r.failed === 0 && r.passed > 0).map(([name]) => name);
 }
@@ -178,6 +204,18 @@ describe('MCP conformance: the reference server directly, and behind the gateway
       console.log(`failing through the gateway on the first run, run again: ${lost}`);
       const again = new Set(passing(await runSuite(`${viaGateway}/mcp`)));
       lost = lost.filter((name) => !again.has(name));
+    }
+    // Still lost: the scenario alone, up to three times (the reference server fails tools-call-sampling and
+    // the elicitation scenarios directly too, now and then, and its state carries over within a suite
+    // run). A scenario the gateway breaks fails every time.
+    for (const name of [...lost]) {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        if (await passesAlone(`${viaGateway}/mcp`, name)) {
+          console.log(`${name} passes through the gateway alone (attempt ${attempt})`);
+          lost = lost.filter((n) => n !== name);
+          break;
+        }
+      }
     }
     assert.deepEqual(
       lost,
