@@ -48,11 +48,11 @@ interface Summary {
   readonly output: string;
 }
 
-/** Runs the suite's server scenarios against `url` (in a scratch directory: it writes `results/`). */
-function runSuite(url: string): Promise<Summary> {
+/** The suite's output (stdout and stderr) for `args`, run in a scratch directory (it writes `results/`). */
+function runConformance(args: readonly string[], timeoutMs: number): Promise<string> {
   const cwd = mkdtempSync(join(tmpdir(), 'warrant-conformance-'));
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [SUITE, 'server', '--url', url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [SUITE, 'server', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c) => {
       output += c;
@@ -60,48 +60,33 @@ function runSuite(url: string): Promise<Summary> {
     child.stderr.on('data', (c) => {
       output += c;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', () => {
       clearTimeout(timer);
       rmSync(cwd, { recursive: true, force: true });
-      const scenarios = new Map<string, { passed: number; failed: number }>();
-      for (const m of output.matchAll(/^[✓✗] ([\w-]+): (\d+) passed, (\d+) failed$/gmu))
-        scenarios.set(m[1]!, { passed: Number(m[2]), failed: Number(m[3]) });
-      const total = /^Total: (\d+) passed, (\d+) failed$/m.exec(output);
-      if (!total || scenarios.size === 0) {
-        reject(new Error(`the conformance suite printed no summary:\n${output.slice(-3000)}`));
-        return;
-      }
-      resolve({ scenarios, total: { passed: Number(total[1]), failed: Number(total[2]) }, output });
+      resolve(output);
     });
   });
 }
 
+/** Runs the suite's server scenarios against `url`. */
+async function runSuite(url: string): Promise<Summary> {
+  const output = await runConformance(['--url', url], 300_000);
+  const scenarios = new Map<string, { passed: number; failed: number }>();
+  for (const m of output.matchAll(/^[✓✗] ([\w-]+): (\d+) passed, (\d+) failed$/gmu))
+    scenarios.set(m[1]!, { passed: Number(m[2]), failed: Number(m[3]) });
+  const total = /^Total: (\d+) passed, (\d+) failed$/m.exec(output);
+  if (!total || scenarios.size === 0)
+    throw new Error(`the conformance suite printed no summary:\n${output.slice(-3000)}`);
+  return { scenarios, total: { passed: Number(total[1]), failed: Number(total[2]) }, output };
+}
+
 /** Whether the suite's scenario `name` passes against `url`, run alone. */
-function passesAlone(url: string, name: string): Promise<boolean> {
-  const cwd = mkdtempSync(join(tmpdir(), 'warrant-conformance-'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [SUITE, 'server', '--url', url, '--scenario', name], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c) => {
-      output += c;
-    });
-    child.stderr.on('data', (c) => {
-      output += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(timer);
-      rmSync(cwd, { recursive: true, force: true });
-      const m = /^Passed: (\d+)\/(\d+), (\d+) failed/m.exec(output);
-      resolve(m !== null && m[1] === m[2] && m[3] === '0' && Number(m[2]) > 0);
-    });
-  });
+async function passesAlone(url: string, name: string): Promise<boolean> {
+  const output = await runConformance(['--url', url, '--scenario', name], 120_000);
+  const m = /^Passed: (\d+)\/(\d+), (\d+) failed/m.exec(output);
+  return m !== null && m[1] === m[2] && m[3] === '0' && Number(m[2]) > 0;
 }
 
 function passing(s: Summary): string[] {
