@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '../src/core/jose/jwk.ts';
+import { requestsInFlight } from '../src/core/load.ts';
 import { canonicalRecord, recordLeafHash } from '../src/ledger/canonical-record.ts';
 import { type DecisionLog, type DecisionRecord, FileDecisionLog } from '../src/ledger/decision-log.ts';
 import { canonicalJson } from '../src/ledger/jcs.ts';
@@ -93,9 +94,16 @@ async function load(
 ): Promise<{ perSecond: number; n: number; cpuMicros: number }> {
   let n = 0;
   let stop = false;
+  // Each append in flight stands for the gateway request it records (src/core/load.ts counts those): at
+  // c=64 the process is serving 64 requests, at c=1 one, and the ledger's store chooses its path by that.
   const loop = async () => {
     while (!stop) {
-      await log.append(record(n));
+      requestsInFlight.count++;
+      try {
+        await log.append(record(n));
+      } finally {
+        requestsInFlight.count--;
+      }
       n++;
     }
   };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { requestsInFlight } from '../core/load.ts';
 import { type BetweenBatches, GroupCommit } from './append.ts';
 import type { DecisionRecord } from './decision-log.ts';
 import { MerkleTree } from './merkle.ts';
@@ -51,6 +52,37 @@ class GatedStore extends MemoryLedgerStore {
   }
 }
 
+/** A memory store that holds each batch until `step()` lets the oldest held one through. */
+class SteppedStore extends MemoryLedgerStore {
+  readonly sizes: number[] = [];
+  readonly #held: (() => void)[] = [];
+  fail = false;
+
+  override async appendBatch(entries: readonly LedgerEntry[]): Promise<void> {
+    this.sizes.push(entries.length);
+    await new Promise<void>((resolve) => this.#held.push(resolve));
+    if (this.fail) throw new Error('disk full');
+    await super.appendBatch(entries);
+  }
+
+  /** Lets the oldest held batch through; resolves once it has been handled. */
+  async step(): Promise<void> {
+    while (this.#held.length === 0) await new Promise((r) => setImmediate(r));
+    this.#held.shift()!();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Runs `fn` as a process serving `n` requests (the ledger's store and group commit choose by it). */
+async function underLoad<T>(n: number, fn: () => Promise<T>): Promise<T> {
+  requestsInFlight.count += n;
+  try {
+    return await fn();
+  } finally {
+    requestsInFlight.count -= n;
+  }
+}
+
 /** A memory store whose `appendBatch` throws while `fail` is set. */
 class FlakyStore extends MemoryLedgerStore {
   fail = true;
@@ -85,6 +117,83 @@ describe('GroupCommit', () => {
     store.release();
     await Promise.all(all);
     assert.deepEqual(store.sizes, [1, 3, 3, 1]);
+  });
+
+  test('under load a burst goes as two halves in turn, the next sent before the callers are answered', async () => {
+    await underLoad(8, async () => {
+      const store = new SteppedStore();
+      const writer = new GroupCommit(store, new MerkleTree(), 4096, hook());
+      const sentWhenAnswered: number[] = [];
+      const burst = Array.from({ length: 40 }, (_, n) =>
+        writer.append(record(n)).then((index) => {
+          sentWhenAnswered.push(store.sizes.length);
+          return index;
+        }),
+      );
+      // The first append started a batch of its own; the 39 behind it are cut to half of all 40.
+      await store.step();
+      assert.deepEqual(store.sizes, [1, 20]);
+      assert.deepEqual(sentWhenAnswered, [2], 'the next batch went to the store before the caller ran on');
+      await store.step();
+      assert.deepEqual(store.sizes, [1, 20, 19]);
+      assert.equal(sentWhenAnswered.length, 21);
+      assert.ok(sentWhenAnswered.every((n, i) => n === (i === 0 ? 2 : 3)));
+      // Records appended meanwhile form the next batch, sent when the one in flight is durable.
+      const later = Array.from({ length: 5 }, (_, n) => writer.append(record(40 + n)));
+      await store.step();
+      assert.deepEqual(store.sizes, [1, 20, 19, 5]);
+      await store.step();
+      assert.deepEqual(
+        await Promise.all([...burst, ...later]),
+        Array.from({ length: 45 }, (_, n) => n),
+      );
+      assert.equal(await store.count(), 45);
+    });
+  });
+
+  test('one request at a time, or a small burst, is not split', async () => {
+    const store = new SteppedStore();
+    const writer = new GroupCommit(store, new MerkleTree(), 4096, hook());
+    const burst = Array.from({ length: 40 }, (_, n) => writer.append(record(n)));
+    await store.step();
+    await store.step();
+    assert.deepEqual(store.sizes, [1, 39]);
+    await Promise.all(burst);
+    await underLoad(8, async () => {
+      const small = Array.from({ length: 17 }, (_, n) => writer.append(record(40 + n)));
+      await store.step();
+      await store.step();
+      assert.deepEqual(store.sizes, [1, 39, 1, 16]);
+      await Promise.all(small);
+    });
+  });
+
+  test('a failed batch is refused alone; the records behind it are written after the resync', async () => {
+    await underLoad(8, async () => {
+      const store = new SteppedStore();
+      const writer = new GroupCommit(store, new MerkleTree(), 4096, hook());
+      const burst = Array.from({ length: 40 }, (_, n) =>
+        writer.append(record(n)).then(
+          (index) => index,
+          (error: { code?: string }) => error.code,
+        ),
+      );
+      await store.step();
+      assert.deepEqual(store.sizes, [1, 20]);
+      store.fail = true;
+      await store.step();
+      store.fail = false;
+      assert.deepEqual(store.sizes, [1, 20, 19], 'the rest goes once the store has been read again');
+      await store.step();
+      const results = await Promise.all(burst);
+      assert.equal(results[0], 0);
+      assert.deepEqual(results.slice(1, 21), Array(20).fill('WARRANT_LEDGER_WRITE_FAILED'));
+      assert.deepEqual(
+        results.slice(21),
+        Array.from({ length: 19 }, (_, n) => n + 1),
+      );
+      assert.equal(writer.needsResync, false);
+    });
   });
 
   test('work the hook says is due runs before the next batch, on the writer loop', async () => {
@@ -131,6 +240,28 @@ describe('GroupCommit', () => {
       results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.name)),
       [0, 'TypeError', 1],
     );
+  });
+
+  test('a record is read when it is appended: its text is made then, and a later change is not logged', async () => {
+    const store = new GatedStore();
+    const writer = new GroupCommit(store, new MerkleTree(), 4096, hook());
+    const first = writer.append(record(0));
+    // The first batch is held at the store; this record waits for the next one.
+    const mutable = { ...record(1), reasons: ['as appended'] };
+    const second = writer.append(mutable);
+    mutable.reasons.push('changed after append');
+    (mutable as { decision: string }).decision = 'deny';
+    // Refused in the caller's turn, before any batch is written.
+    await assert.rejects(writer.append({ ...record(2), when: new Map() } as never), {
+      name: 'TypeError',
+      message: 'record is not representable as canonical JSON',
+    });
+    assert.deepEqual(store.sizes, [1]);
+    store.release();
+    assert.deepEqual(await Promise.all([first, second]), [0, 1]);
+    const [stored] = await store.entries(1, 2);
+    assert.equal(stored!.canonical, toEntry(1, { ...record(1), reasons: ['as appended'] }, 0).canonical);
+    assert.equal(stored!.decision, 'allow');
   });
 
   test('a noted record rides with the next append; after close, appends are refused and notes dropped', async () => {

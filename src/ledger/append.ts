@@ -7,11 +7,12 @@
  * checkpoint), so store writes never overlap. After a failed write it reads what the store holds beyond
  * the tree (`catchUp`) before the next batch: another writer's records, or a batch whose reply was lost.
  */
+import { servingOne } from '../core/load.ts';
 import type { DecisionRecord } from './decision-log.ts';
 import { LedgerClosedError, LedgerConflictError, LedgerWriteError } from './errors.ts';
 import type { MerkleTree } from './merkle.ts';
 import { catchUp } from './open-verify.ts';
-import { toEntry } from './records.ts';
+import { entryAt, type PreparedRecord, prepareRecord } from './records.ts';
 import type { LedgerEntry, LedgerStore } from './store/ports.ts';
 
 /** What the writer loop runs between batches, and tells after each durable batch. */
@@ -25,13 +26,23 @@ export interface BetweenBatches {
 }
 
 interface Pending {
-  readonly record: DecisionRecord;
-  readonly time: number;
+  /** The record's canonical text around its index, made when it was appended. */
+  readonly prepared: PreparedRecord;
   readonly resolve: (index: number) => void;
   readonly reject: (error: unknown) => void;
 }
 
+/** A batch being written: its records, their entries, and its outcome (the store's error, or undefined). */
+interface Flight {
+  readonly batch: Pending[];
+  readonly entries: LedgerEntry[];
+  readonly attempt: number;
+  readonly done: Promise<unknown>;
+}
+
 const CONFLICT_RETRIES = 3;
+/** Bursts of fewer than twice this many records are never split (see `#take`). */
+const SPLIT_MIN = 16;
 /** How long a noted record waits for a durable append to ride with before it is written alone. */
 const NOTE_DELAY_MS = 50;
 
@@ -67,8 +78,15 @@ export class GroupCommit {
     const time = typeof record.time === 'string' ? Date.parse(record.time) : Number.NaN;
     if (!Number.isFinite(time))
       return Promise.reject(new TypeError('record time must be an ISO 8601 date-time'));
+    let prepared: PreparedRecord;
+    try {
+      // Now, in the caller's turn (often while an earlier batch is being written), not in the batch's.
+      prepared = prepareRecord(record, time);
+    } catch (error) {
+      return Promise.reject(new TypeError('record is not representable as canonical JSON', { cause: error }));
+    }
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ record, time, resolve, reject });
+      this.#pending.push({ prepared, resolve, reject });
       this.kick();
     });
   }
@@ -78,7 +96,13 @@ export class GroupCommit {
     if (this.#closed) return;
     const time = typeof record.time === 'string' ? Date.parse(record.time) : Number.NaN;
     if (!Number.isFinite(time) || Object.hasOwn(record, 'index')) return;
-    this.#pending.push({ record, time, resolve: () => {}, reject: () => {} });
+    let prepared: PreparedRecord;
+    try {
+      prepared = prepareRecord(record, time);
+    } catch {
+      return;
+    }
+    this.#pending.push({ prepared, resolve: () => {}, reject: () => {} });
     this.#lazy ??= setTimeout(() => {
       this.#lazy = undefined;
       if (this.#pending.length > 0) this.kick();
@@ -105,66 +129,100 @@ export class GroupCommit {
 
   async #pump(): Promise<void> {
     try {
+      let flight: Flight | null = null;
       for (;;) {
-        if (this.#between.due) await this.#between.run();
-        if (this.#pending.length === 0) break;
-        const batch =
-          this.#pending.length <= this.#maxBatch ? this.#pending : this.#pending.slice(0, this.#maxBatch);
-        this.#pending = batch === this.#pending ? [] : this.#pending.slice(this.#maxBatch);
-        await this.#commit(batch);
+        if (flight === null) {
+          if (this.#between.due) await this.#between.run();
+          if (this.#pending.length === 0) break;
+          const batch = this.#take(0);
+          if (!(await this.#resynced(batch))) continue;
+          flight = this.#send(batch, 0);
+        }
+        const error = await flight.done;
+        if (error === undefined) flight = this.#committed(flight);
+        else flight = await this.#failed(flight, error);
       }
     } finally {
       this.#writing = null;
     }
   }
 
-  /** Writes one batch: canonical form and leaf hash per record, one store transaction, then the tree. */
-  async #commit(batch: Pending[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.needsResync) {
-        try {
-          await catchUp(this.#store, this.#tree);
-          this.needsResync = false;
-        } catch (error) {
-          for (const p of batch)
-            p.reject(new LedgerWriteError('the ledger store is unavailable', { cause: error }));
-          return;
-        }
-      }
-      const base = this.#tree.size;
-      const entries: LedgerEntry[] = [];
-      const accepted: Pending[] = [];
-      for (const p of batch) {
-        let entry: LedgerEntry;
-        try {
-          entry = toEntry(base + entries.length, p.record, p.time);
-        } catch (error) {
-          p.reject(new TypeError('record is not representable as canonical JSON', { cause: error }));
-          continue;
-        }
-        entries.push(entry);
-        accepted.push(p);
-      }
-      if (entries.length === 0) return;
-      try {
-        await this.#store.appendBatch(entries);
-      } catch (error) {
-        this.needsResync = true;
-        if (error instanceof LedgerConflictError && attempt < CONFLICT_RETRIES) {
-          batch = accepted;
-          continue;
-        }
-        const failure =
-          error instanceof LedgerClosedError ? error : new LedgerWriteError(undefined, { cause: error });
-        for (const p of accepted) p.reject(failure);
-        return;
-      }
-      for (const e of entries) this.#tree.append(e.leafHash);
-      this.batches++;
-      this.records += entries.length;
-      for (let i = 0; i < accepted.length; i++) accepted[i]!.resolve(entries[i]!.index);
-      this.#between.committed();
-      return;
+  /**
+   * The next batch: the records pending, up to `maxBatch` — but when the store writes on another thread
+   * (the process serves several requests, src/core/load.ts) and `2 × SPLIT_MIN` or more are pending, no
+   * more than half of those pending plus those just written. A burst (many appends in one turn, as a closed loop of appenders
+   * makes them when their batch is answered) then settles into two batches of about equal size in turn:
+   * one is written while the callers of the other make their next records, as the JSON-lines log's write
+   * and fdatasync overlap. A steady stream takes everything pending, as before. Each batch still goes to
+   * the store only once the one before it is durable.
+   */
+  #take(justWritten: number): Pending[] {
+    let n = Math.min(this.#pending.length, this.#maxBatch);
+    if (n >= 2 * SPLIT_MIN && !servingOne()) n = Math.min(n, Math.ceil((n + justWritten) / 2));
+    const batch = n === this.#pending.length ? this.#pending : this.#pending.slice(0, n);
+    this.#pending = batch === this.#pending ? [] : this.#pending.slice(n);
+    return batch;
+  }
+
+  /** Reads what the store holds beyond the tree after a failed write; rejects the batch when it cannot. */
+  async #resynced(batch: Pending[]): Promise<boolean> {
+    if (!this.needsResync) return true;
+    try {
+      await catchUp(this.#store, this.#tree);
+      this.needsResync = false;
+      return true;
+    } catch (error) {
+      for (const p of batch)
+        p.reject(new LedgerWriteError('the ledger store is unavailable', { cause: error }));
+      return false;
     }
+  }
+
+  /** Starts one store transaction: each record's text at its index, its leaf hash. */
+  #send(batch: Pending[], attempt: number): Flight {
+    const base = this.#tree.size;
+    const entries: LedgerEntry[] = batch.map((p, k) => entryAt(base + k, p.prepared));
+    let done: Promise<unknown>;
+    try {
+      done = this.#store.appendBatch(entries).then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('the store failed'),
+      );
+    } catch (error) {
+      done = Promise.resolve(error ?? new Error('the store failed'));
+    }
+    return { batch, entries, attempt, done };
+  }
+
+  /**
+   * A durable batch: into the tree; then the next batch goes to the store (its indices follow this one's)
+   * before this batch's callers are answered, so the store writes while they carry on.
+   */
+  #committed(flight: Flight): Flight | null {
+    const { batch, entries } = flight;
+    for (const e of entries) this.#tree.append(e.leafHash);
+    this.batches++;
+    this.records += entries.length;
+    this.#between.committed();
+    const next =
+      !this.#between.due && this.#pending.length > 0 ? this.#send(this.#take(batch.length), 0) : null;
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(entries[i]!.index);
+    return next;
+  }
+
+  /**
+   * A failed write: the store may hold records the tree does not. A conflict (another writer appended
+   * first) is retried after reading them; any other failure rejects the batch.
+   */
+  async #failed(flight: Flight, error: unknown): Promise<Flight | null> {
+    this.needsResync = true;
+    if (error instanceof LedgerConflictError && flight.attempt < CONFLICT_RETRIES) {
+      if (!(await this.#resynced(flight.batch))) return null;
+      return this.#send(flight.batch, flight.attempt + 1);
+    }
+    const failure =
+      error instanceof LedgerClosedError ? error : new LedgerWriteError(undefined, { cause: error });
+    for (const p of flight.batch) p.reject(failure);
+    return null;
   }
 }

@@ -136,8 +136,8 @@ export class Ledger implements DecisionLog {
    * plus an `index` member, in RFC 8785 canonical form. Rejects with `TypeError` for a record that is not
    * a JSON object with a parseable `time` (or that carries an `index`), `LedgerWriteError` when the store
    * failed (the record is then not acknowledged, though a store that committed but lost the reply may
-   * still hold it), and `LedgerClosedError` after `close()`. The record is read again when its batch is
-   * written: do not change it before the append settles.
+   * still hold it), and `LedgerClosedError` after `close()`. The record is read once, when it is appended
+   * (its canonical text is made then): changing it afterwards changes nothing in the log.
    */
   append(record: DecisionRecord): Promise<number> {
     return this.#writer.append(record);

@@ -2,7 +2,7 @@
  * A decision record as the ledger stores it (a `LedgerEntry`: canonical text, leaf hash, the columns it is
  * found by) and as it reads it back (a `LedgerRecord`, checked against the verified tree).
  */
-import { canonicalRecord, recordLeafHash } from './canonical-record.ts';
+import { type CanonicalParts, canonicalParts, recordLeafHash, withIndex } from './canonical-record.ts';
 import type { DecisionRecord } from './decision-log.ts';
 import { LedgerCorruptError } from './errors.ts';
 import type { MerkleTree } from './merkle.ts';
@@ -18,15 +18,24 @@ export interface LedgerRecord {
 }
 
 /**
- * The entry storing `record` at `index`: RFC 8785 text (with the `index` member), leaf hash, and the
- * query columns. Throws when the record is not representable as canonical JSON.
+ * A record made ready for the log before it has a place in it: its canonical text in the parts around its
+ * index, its time and its query columns. Throws when the record is not representable as canonical JSON.
  */
-export function toEntry(index: number, record: DecisionRecord, time: number): LedgerEntry {
-  const canonical = canonicalRecord(record, index);
+export interface PreparedRecord {
+  readonly parts: CanonicalParts;
+  /** The record's `time`, epoch milliseconds. */
+  readonly time: number;
+  readonly txn: string | null;
+  readonly person: string | null;
+  readonly caller: string | null;
+  readonly action: string | null;
+  readonly decision: string | null;
+}
+
+/** `record` read once, for the entry it becomes at whatever index (see `entryAt`). */
+export function prepareRecord(record: DecisionRecord, time: number): PreparedRecord {
   return {
-    index,
-    leafHash: recordLeafHash(canonical),
-    canonical,
+    parts: canonicalParts(record),
     time,
     txn: text(record.txn),
     person: text(record.person?.sub),
@@ -34,6 +43,30 @@ export function toEntry(index: number, record: DecisionRecord, time: number): Le
     action: text(record.action),
     decision: text(record.decision),
   };
+}
+
+/** The entry storing a prepared record at `index`: its RFC 8785 text with the `index` member, leaf hash. */
+export function entryAt(index: number, prepared: PreparedRecord): LedgerEntry {
+  const canonical = withIndex(prepared.parts, index);
+  return {
+    index,
+    leafHash: recordLeafHash(canonical),
+    canonical,
+    time: prepared.time,
+    txn: prepared.txn,
+    person: prepared.person,
+    caller: prepared.caller,
+    action: prepared.action,
+    decision: prepared.decision,
+  };
+}
+
+/**
+ * The entry storing `record` at `index`: RFC 8785 text (with the `index` member), leaf hash, and the
+ * query columns. Throws when the record is not representable as canonical JSON.
+ */
+export function toEntry(index: number, record: DecisionRecord, time: number): LedgerEntry {
+  return entryAt(index, prepareRecord(record, time));
 }
 
 /**
