@@ -150,42 +150,11 @@ describe('SQLite ledger store', () => {
     await store.close();
   });
 
-  test('appends never checkpoint the WAL, inline or on the writer thread; the checkpointer thread does, and at close', async () => {
-    const path = freshPath();
-    // A checkpointer that would wait a minute: during the test only appends could copy the WAL.
-    const store = await openSqliteLedgerStore({ path, walCheckpointMs: 60_000 });
-    const text = 'x'.repeat(3000);
-    const fat = (i: number): LedgerEntry => {
-      const canonical = `{"index":${i},"pad":"${text}"}`;
-      return { ...entry(i), canonical, leafHash: recordLeafHash(canonical) };
-    };
-    const dbSize = statSync(path).size;
-    // 2,400 records of ~3 KiB: ~2,000 WAL pages, twice what SQLite's automatic checkpoint lets the WAL hold.
-    for (let b = 0; b < 24; b++) {
-      const inline = b % 2 === 0;
-      if (!inline) requestsInFlight.count += 2;
-      try {
-        await store.appendBatch(Array.from({ length: 100 }, (_, i) => fat(b * 100 + i)));
-      } finally {
-        if (!inline) requestsInFlight.count -= 2;
-      }
-    }
-    assert.ok(statSync(`${path}-wal`).size > 1500 * 4096, 'the WAL grew past the automatic checkpoint');
-    assert.equal(statSync(path).size, dbSize, 'nothing was copied into the database file by an append');
-    await store.close();
-    // At close the WAL is copied into the database file.
-    assert.ok(statSync(path).size > 2000 * 4096);
-    const db = new DatabaseSync(path, { readOnly: true });
-    assert.equal(db.prepare('SELECT count(*) AS n FROM ledger_records').get()!['n'], 2400);
-    db.close();
-  });
-
   test('options are checked before anything is opened', async () => {
     await assert.rejects(openSqliteLedgerStore({ path: ':memory:' }), TypeError);
     await assert.rejects(
       openSqliteLedgerStore({ path: freshPath(), synchronous: 'off' as never }),
       TypeError,
     );
-    await assert.rejects(openSqliteLedgerStore({ path: freshPath(), walCheckpointMs: 0 }), TypeError);
   });
 });

@@ -11,13 +11,7 @@ import type { WriterData, WriterRequest, WriterResponse } from './writer-protoco
 
 const { path, synchronous, busyTimeoutMs } = workerData as WriterData;
 
-// No automatic checkpoints: the store's checkpointer thread runs them (see openSqliteLedgerStore).
-const db = connectSqlite(path, {
-  synchronous,
-  busyTimeoutMs,
-  journalSizeLimit: LEDGER_JOURNAL_SIZE_LIMIT,
-  autoCheckpoint: false,
-});
+const db = connectSqlite(path, { synchronous, busyTimeoutMs, journalSizeLimit: LEDGER_JOURNAL_SIZE_LIMIT });
 const handle = writerOps(db);
 
 parentPort!.on('message', (req: WriterRequest) => {
