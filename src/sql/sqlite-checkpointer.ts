@@ -2,9 +2,15 @@
  * WAL checkpoints off the request path. SQLite's automatic checkpoint runs inside whichever COMMIT pushes
  * the WAL past 1,000 pages: on a server's single thread that COMMIT — and every request queued behind it —
  * waits for pages to be copied into the database file and fsynced (the STS's 5–13 ms p99 stalls, issue 13).
- * A store that uses this turns the automatic checkpoint off (`wal_autocheckpoint = 0`, see connectSqlite)
- * and a worker thread with its own connection runs `PRAGMA wal_checkpoint(PASSIVE)` on a timer: PASSIVE
+ * Here a worker thread with its own connection runs `PRAGMA wal_checkpoint(PASSIVE)` on a timer: PASSIVE
  * never waits for a lock and never blocks a writer, and the worker's fsyncs are not the event loop's.
+ *
+ * That alone does not bound the WAL. SQLite starts the WAL over only when a write begins after a checkpoint
+ * that copied every frame; under writes that never pause, each PASSIVE checkpoint ends behind the frames
+ * written while it ran, the WAL never starts over, and it grows without limit (1.3 GB after 6 s of
+ * token writes at c=16, measured). So the store's own connection keeps an automatic checkpoint at
+ * `WAL_BOUND_PAGES` (see connectSqlite's `autoCheckpointPages`): a COMMIT that finds the WAL that long
+ * copies what the worker has not copied yet (little, when the worker keeps up) and the WAL starts over.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -12,6 +18,12 @@ export interface Checkpointer {
   /** Stops the timer and the worker (after a last checkpoint). */
   close(): Promise<void>;
 }
+
+/**
+ * The most pages the WAL holds before the writing connection's COMMIT checkpoints it itself: 64 MiB of
+ * 4 KiB pages (what `journal_size_limit` truncates the file back to, where a store sets it).
+ */
+export const WAL_BOUND_PAGES = 16_384;
 
 /** The worker: one connection, a PASSIVE checkpoint every `intervalMs`, a last one when told to stop. */
 const WORKER_SOURCE = `

@@ -20,10 +20,10 @@ export interface SqliteConnectionOptions {
   /** Truncate the WAL to this many bytes after a checkpoint (SQLite's default: no limit). */
   readonly journalSizeLimit?: number;
   /**
-   * `false`: no automatic checkpoint inside a COMMIT (`wal_autocheckpoint = 0`); the caller checkpoints
-   * off the request path (see startCheckpointer). Default: SQLite's automatic checkpoint.
+   * The WAL size, in pages, at which a COMMIT checkpoints it (`wal_autocheckpoint`; SQLite's default 1000).
+   * A store whose WAL a checkpointer thread copies (see startCheckpointer) sets its bound here.
    */
-  readonly autoCheckpoint?: boolean;
+  readonly autoCheckpointPages?: number;
 }
 
 export interface SqliteFileOptions extends SqliteConnectionOptions {
@@ -70,7 +70,9 @@ export function connectSqlite(path: string, options: SqliteConnectionOptions): D
         (options.journalSizeLimit === undefined
           ? ''
           : ` PRAGMA journal_size_limit = ${Math.trunc(options.journalSizeLimit)};`) +
-        (options.autoCheckpoint === false ? ' PRAGMA wal_autocheckpoint = 0;' : ''),
+        (options.autoCheckpointPages === undefined
+          ? ''
+          : ` PRAGMA wal_autocheckpoint = ${Math.trunc(options.autoCheckpointPages)};`),
     );
     return db;
   } catch (error) {

@@ -28,6 +28,47 @@ storeContract(
 );
 
 describe('SQLite store', () => {
+  test('writes that never pause keep the WAL within its bound (the checkpointer thread alone never catches up)', async () => {
+    const path = freshPath();
+    const { openSqliteStore } = await import('./sqlite-store.ts');
+    const store = await openSqliteStore({ path, walBoundPages: 1024 });
+    const grants = JSON.stringify([{ action: 'read', resource: `https://tool.example/${'x'.repeat(400)}` }]);
+    let n = 0;
+    const writer = async () => {
+      while (n < 2400) {
+        const i = n++;
+        await store.tokens.record({
+          hash: `h-${i}-${'y'.repeat(40)}`,
+          jti: `jti-${i}`,
+          kind: 'warrant',
+          parentHash: `p-${i % 97}`,
+          rootHash: null,
+          txn: `txn-${i % 89}`,
+          sub: `person-${i % 83}@example.org`,
+          actors: ['spiffe://example.org/agent/a', `spiffe://example.org/agent/b${i % 7}`],
+          audience: 'spiffe://example.org/tool',
+          grantsJson: grants,
+          policyVersion: 'v1',
+          statusList: null,
+          statusIdx: null,
+          iat: 1_750_000_000 + i,
+          exp: 1_750_000_300 + i,
+          revokedAt: null,
+          revokeReason: null,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, writer));
+    // ~2,400 tokens of ~1 KiB with six indexes and actor rows: tens of MiB of WAL without a bound.
+    const frame = 4096 + 24;
+    assert.ok(
+      statSync(`${path}-wal`).size <= 1536 * frame,
+      `WAL of ${statSync(`${path}-wal`).size} bytes is past its bound of 1,024 pages (plus one group's)`,
+    );
+    assert.equal((await store.tokens.listByTxn('txn-0')).length, Math.ceil(2400 / 89));
+    await store.close();
+  });
+
   test('the file is created 0600 in a 0700 directory, in WAL mode', async () => {
     const path = freshPath();
     const store = await openStore({ kind: 'sqlite', path });

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { type Checkpointer, startCheckpointer } from '../../sql/sqlite-checkpointer.ts';
+import { type Checkpointer, startCheckpointer, WAL_BOUND_PAGES } from '../../sql/sqlite-checkpointer.ts';
 import { openSqliteFile } from '../../sql/sqlite-open.ts';
 import { WalSync } from '../../sql/wal-sync.ts';
 import { SQLITE_MIGRATIONS } from '../migrations.ts';
@@ -30,6 +30,11 @@ export interface SqliteStoreOptions {
    * write once the WAL is fdatasynced on libuv's pool (WalSync); `sqlite` lets SQLite fsync inside COMMIT.
    */
   commitSync?: 'thread-pool' | 'sqlite';
+  /**
+   * The WAL's bound in pages with worker checkpoints: a COMMIT that finds the WAL this long checkpoints it
+   * (default `WAL_BOUND_PAGES`, 64 MiB; see src/sql/sqlite-checkpointer.ts). Tests set a small one.
+   */
+  walBoundPages?: number;
   /** Epoch seconds (default: the system clock). */
   clock?: Clock;
 }
@@ -56,6 +61,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   if (synchronous !== 'full' && synchronous !== 'normal')
     throw new TypeError('synchronous must be full or normal');
   const workerCheckpoints = path !== ':memory:' && (options.checkpoints ?? 'worker') === 'worker';
+  const walBoundPages = integer(options.walBoundPages ?? WAL_BOUND_PAGES, 'walBoundPages');
+  if (walBoundPages < 1) throw new TypeError('walBoundPages must be a positive integer');
   const commitSync = options.commitSync ?? 'thread-pool';
   if (commitSync !== 'thread-pool' && commitSync !== 'sqlite')
     throw new TypeError('commitSync must be thread-pool or sqlite');
@@ -67,13 +74,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       : undefined;
   const db = openSqliteFile(path, {
     synchronous: walSync === undefined ? synchronous : 'normal',
-    autoCheckpoint: !workerCheckpoints,
+    ...(workerCheckpoints ? { autoCheckpointPages: walBoundPages } : {}),
     busyTimeoutMs,
     migrations: SQLITE_MIGRATIONS,
     now: Math.floor(clock()),
   });
   try {
-    const checkpointer = workerCheckpoints ? startCheckpointer(path, 1000, busyTimeoutMs) : undefined;
+    const checkpointer = workerCheckpoints ? startCheckpointer(path, 250, busyTimeoutMs) : undefined;
     return sqliteStore(db, clock, checkpointer, walSync);
   } catch (error) {
     db.close();
