@@ -150,11 +150,72 @@ describe('SQLite ledger store', () => {
     await store.close();
   });
 
+  test('below its bound appends leave the WAL to the checkpointer thread, inline or on the writer thread', async () => {
+    const path = freshPath();
+    // A checkpointer that would wait a minute: during the test only appends could copy the WAL.
+    const store = await openSqliteLedgerStore({ path, walCheckpointMs: 60_000 });
+    const text = 'x'.repeat(3000);
+    const fat = (i: number): LedgerEntry => {
+      const canonical = `{"index":${i},"pad":"${text}"}`;
+      return { ...entry(i), canonical, leafHash: recordLeafHash(canonical) };
+    };
+    const dbSize = statSync(path).size;
+    // 2,400 records of ~3 KiB: ~2,000 WAL pages, twice what SQLite's automatic checkpoint lets the WAL hold.
+    for (let b = 0; b < 24; b++) {
+      const inline = b % 2 === 0;
+      if (!inline) requestsInFlight.count += 2;
+      try {
+        await store.appendBatch(Array.from({ length: 100 }, (_, i) => fat(b * 100 + i)));
+      } finally {
+        if (!inline) requestsInFlight.count -= 2;
+      }
+    }
+    assert.ok(statSync(`${path}-wal`).size > 1500 * 4096, 'the WAL grew past the automatic checkpoint');
+    assert.equal(statSync(path).size, dbSize, 'nothing was copied into the database file by an append');
+    await store.close();
+    // At close the WAL is copied into the database file.
+    assert.ok(statSync(path).size > 2000 * 4096);
+    const db = new DatabaseSync(path, { readOnly: true });
+    assert.equal(db.prepare('SELECT count(*) AS n FROM ledger_records').get()!['n'], 2400);
+    db.close();
+  });
+
+  test('appends that never pause keep the WAL within its bound, inline and on the writer thread', async () => {
+    for (const inline of [true, false]) {
+      const path = freshPath();
+      const store = await openSqliteLedgerStore({ path, walBoundPages: 256 });
+      const text = 'x'.repeat(3000);
+      if (!inline) requestsInFlight.count += 2;
+      try {
+        for (let b = 0; b < 40; b++) {
+          await store.appendBatch(
+            Array.from({ length: 50 }, (_, i) => {
+              const canonical = `{"index":${b * 50 + i},"pad":"${text}"}`;
+              return { ...entry(b * 50 + i), canonical, leafHash: recordLeafHash(canonical) };
+            }),
+          );
+        }
+      } finally {
+        if (!inline) requestsInFlight.count -= 2;
+      }
+      // 2,000 records of ~3 KiB: ~1,700 pages of WAL without a bound; one batch is ~40 pages.
+      const size = statSync(`${path}-wal`).size;
+      assert.ok(
+        size <= 384 * (4096 + 24),
+        `WAL of ${size} bytes is past its bound of 256 pages (inline: ${inline})`,
+      );
+      assert.equal(await store.count(), 2000);
+      await store.close();
+    }
+  });
+
   test('options are checked before anything is opened', async () => {
     await assert.rejects(openSqliteLedgerStore({ path: ':memory:' }), TypeError);
     await assert.rejects(
       openSqliteLedgerStore({ path: freshPath(), synchronous: 'off' as never }),
       TypeError,
     );
+    await assert.rejects(openSqliteLedgerStore({ path: freshPath(), walCheckpointMs: 0 }), TypeError);
+    await assert.rejects(openSqliteLedgerStore({ path: freshPath(), walBoundPages: 0 }), TypeError);
   });
 });

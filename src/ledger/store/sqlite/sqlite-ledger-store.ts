@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import { servingOne } from '../../../core/load.ts';
+import { type Checkpointer, startCheckpointer, WAL_BOUND_PAGES } from '../../../sql/sqlite-checkpointer.ts';
 import { openSqliteFile } from '../../../sql/sqlite-open.ts';
 import { LedgerClosedError, LedgerConflictError } from '../../errors.ts';
 import { SQLITE_LEDGER_MIGRATIONS } from '../migrations.ts';
@@ -14,7 +15,7 @@ import type {
 } from '../ports.ts';
 import { CHECKPOINTS, queryPage, querySql, RECORDS } from '../rows.ts';
 import { checkBatch, checkCheckpoint, checkLimit, checkQuery, index, range } from '../validate.ts';
-import { failure, LEDGER_JOURNAL_SIZE_LIMIT, writerOps } from './writer-ops.ts';
+import { failure, LEDGER_JOURNAL_SIZE_LIMIT, LEDGER_WAL_CHECKPOINT_MS, writerOps } from './writer-ops.ts';
 import {
   NULL_START,
   type PackedBatch,
@@ -35,6 +36,13 @@ export interface SqliteLedgerStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a writer waits for another process's lock (default 5000 ms). */
   busyTimeoutMs?: number;
+  /** How often the checkpointer thread copies the WAL into the database file (default 250 ms). */
+  walCheckpointMs?: number;
+  /**
+   * The WAL's bound in pages: an append's COMMIT that finds the WAL this long checkpoints it itself (default
+   * `WAL_BOUND_PAGES`, 64 MiB; see src/sql/sqlite-checkpointer.ts). Tests set a small one.
+   */
+  walBoundPages?: number;
 }
 
 /**
@@ -44,6 +52,12 @@ export interface SqliteLedgerStoreOptions {
  * Durability: `appendBatch` and `putCheckpoint` resolve only after their COMMIT returned on the writer
  * connection; with `synchronous: 'full'` that COMMIT has fsynced the WAL, so the batch survives a process
  * kill, an OS crash and a power loss (on storage that honours fsync).
+ *
+ * WAL checkpoints (copying the WAL into the database file, with its fsync) run on a thread of their own
+ * (src/sql/sqlite-checkpointer.ts), not inside whichever append's COMMIT pushed the WAL past 1,000 pages:
+ * that COMMIT ran on the main thread at one request at a time, and held up the writer thread's batches
+ * otherwise. An append checkpoints only when the WAL reaches its bound (`walBoundPages`): under appends
+ * that never pause the thread's checkpoints never catch up, and only a complete one lets the WAL start over.
  */
 export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): Promise<LedgerStore> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -56,6 +70,12 @@ export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): 
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0)
     throw new TypeError('busyTimeoutMs must be a non-negative integer');
+  const walCheckpointMs = options.walCheckpointMs ?? LEDGER_WAL_CHECKPOINT_MS;
+  if (!Number.isSafeInteger(walCheckpointMs) || walCheckpointMs < 1)
+    throw new TypeError('walCheckpointMs must be a positive integer');
+  const walBoundPages = options.walBoundPages ?? WAL_BOUND_PAGES;
+  if (!Number.isSafeInteger(walBoundPages) || walBoundPages < 1)
+    throw new TypeError('walBoundPages must be a positive integer');
 
   const db = openSqliteFile(path, {
     synchronous,
@@ -63,13 +83,14 @@ export async function openSqliteLedgerStore(options: SqliteLedgerStoreOptions): 
     migrations: SQLITE_LEDGER_MIGRATIONS,
     now: Math.floor(Date.now() / 1000),
     journalSizeLimit: LEDGER_JOURNAL_SIZE_LIMIT,
+    autoCheckpointPages: walBoundPages,
   });
   // Built JavaScript (dist/, as installed from the package) runs the writer's built file; the repository its source.
   const writer = import.meta.url.endsWith('.js') ? './sqlite-writer.js' : './sqlite-writer.ts';
   const worker = new Worker(new URL(writer, import.meta.url), {
-    workerData: { path, synchronous, busyTimeoutMs } satisfies WriterData,
+    workerData: { path, synchronous, busyTimeoutMs, walBoundPages } satisfies WriterData,
   });
-  const store = new SqliteLedgerStore(db, worker);
+  const store = new SqliteLedgerStore(db, worker, startCheckpointer(path, walCheckpointMs, busyTimeoutMs));
   try {
     await store.ready;
   } catch (error) {
@@ -96,9 +117,12 @@ class SqliteLedgerStore implements LedgerStore {
   #closing: Promise<void> | null = null;
   #failed: Error | null = null;
 
-  constructor(db: DatabaseSync, worker: Worker) {
+  readonly #checkpointer: Checkpointer;
+
+  constructor(db: DatabaseSync, worker: Worker, checkpointer: Checkpointer) {
     this.#db = db;
     this.#worker = worker;
+    this.#checkpointer = checkpointer;
     const s = (sql: string) => db.prepare(sql);
     this.#s = {
       leafHashes: s('SELECT leaf_hash FROM ledger_records WHERE idx >= ? AND idx < ? ORDER BY idx'),
@@ -269,6 +293,8 @@ class SqliteLedgerStore implements LedgerStore {
         if (!this.#failed) await this.#send({ id: this.#nextId++, op: 'close' });
       } finally {
         await this.#worker.terminate();
+        // After the writer: its last commits are in the WAL the checkpointer copies once more.
+        await this.#checkpointer.close();
         if (this.#db.isOpen) this.#db.close();
       }
     })();

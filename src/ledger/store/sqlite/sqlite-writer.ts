@@ -9,9 +9,15 @@ import { connectSqlite } from '../../../sql/sqlite-open.ts';
 import { failure, LEDGER_JOURNAL_SIZE_LIMIT, writerOps } from './writer-ops.ts';
 import type { WriterData, WriterRequest, WriterResponse } from './writer-protocol.ts';
 
-const { path, synchronous, busyTimeoutMs } = workerData as WriterData;
+const { path, synchronous, busyTimeoutMs, walBoundPages } = workerData as WriterData;
 
-const db = connectSqlite(path, { synchronous, busyTimeoutMs, journalSizeLimit: LEDGER_JOURNAL_SIZE_LIMIT });
+// Checkpoints are the store's checkpointer thread's, but at the WAL's bound (see openSqliteLedgerStore).
+const db = connectSqlite(path, {
+  synchronous,
+  busyTimeoutMs,
+  journalSizeLimit: LEDGER_JOURNAL_SIZE_LIMIT,
+  autoCheckpointPages: walBoundPages,
+});
 const handle = writerOps(db);
 
 parentPort!.on('message', (req: WriterRequest) => {

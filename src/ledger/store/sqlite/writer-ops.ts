@@ -12,6 +12,8 @@ import { NULL_START, TEXT_COLUMNS, type WriterRequest, type WriterResponse } fro
 
 /** The WAL is truncated to 64 MiB after a checkpoint. */
 export const LEDGER_JOURNAL_SIZE_LIMIT = 64 << 20;
+/** How often the checkpointer thread copies the WAL into the database file. */
+export const LEDGER_WAL_CHECKPOINT_MS = 250;
 
 /** Prepares the statements on `db` and answers one request at a time (a throw is the request's failure). */
 export function writerOps(db: DatabaseSync): (req: WriterRequest) => WriterResponse {

@@ -9,6 +9,8 @@ export interface WriterData {
   readonly path: string;
   readonly synchronous: 'full' | 'normal';
   readonly busyTimeoutMs: number;
+  /** The WAL's bound in pages (`wal_autocheckpoint` on the writer's connection). */
+  readonly walBoundPages: number;
 }
 
 /** Text columns per record, in this order, in `PackedBatch.bounds`. */
