@@ -21,15 +21,8 @@ export interface LedgerRecord {
  * A record made ready for the log before it has a place in it: its canonical text in the parts around its
  * index, its time and its query columns. Throws when the record is not representable as canonical JSON.
  */
-export interface PreparedRecord {
+export interface PreparedRecord extends Omit<LedgerEntry, 'index' | 'leafHash' | 'canonical'> {
   readonly parts: CanonicalParts;
-  /** The record's `time`, epoch milliseconds. */
-  readonly time: number;
-  readonly txn: string | null;
-  readonly person: string | null;
-  readonly caller: string | null;
-  readonly action: string | null;
-  readonly decision: string | null;
 }
 
 /** `record` read once, for the entry it becomes at whatever index (see `entryAt`). */
@@ -47,17 +40,18 @@ export function prepareRecord(record: DecisionRecord, time: number): PreparedRec
 
 /** The entry storing a prepared record at `index`: its RFC 8785 text with the `index` member, leaf hash. */
 export function entryAt(index: number, prepared: PreparedRecord): LedgerEntry {
-  const canonical = withIndex(prepared.parts, index);
+  const { parts, time, txn, person, caller, action, decision } = prepared;
+  const canonical = withIndex(parts, index);
   return {
     index,
     leafHash: recordLeafHash(canonical),
     canonical,
-    time: prepared.time,
-    txn: prepared.txn,
-    person: prepared.person,
-    caller: prepared.caller,
-    action: prepared.action,
-    decision: prepared.decision,
+    time,
+    txn,
+    person,
+    caller,
+    action,
+    decision,
   };
 }
 
