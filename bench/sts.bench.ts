@@ -21,7 +21,7 @@
  *                         synchronous=NORMAL with inline checkpoints (the store before issue 13); not goals
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyChain } from '../src/core/chain/index.ts';
@@ -95,6 +95,8 @@ interface Result {
   readonly requests: number;
   readonly errors: ErrorLog;
   readonly phases?: PhaseTotals;
+  /** SQLite: the WAL file's size at the end of the saturation window. */
+  readonly walBytes?: number;
 }
 
 /** CPU at saturation: server µs per request, and cores busy (server, load generator, PostgreSQL, the rest). */
@@ -410,10 +412,16 @@ async function benchWarrant(
     hooks.beforeThroughput = start;
     hooks.afterThroughput = stop(`c${CONCURRENCY}`);
   }
+  // The SQLite WAL at the end of the saturation window: what sustained exchanges leave on disk (bounded).
+  let walBytes: number | undefined;
+  if (store.kind === 'sqlite')
+    hooks.afterThroughput = chain(hooks.afterThroughput, async () => {
+      walBytes = statSync(`${store.path}-wal`, { throwIfNoEntry: false })?.size;
+    });
   try {
     const workload = await warrantWorkload({ url: child.ready.url, adminToken: ADMIN_TOKEN }, idp);
     const result = await measureServer(name, kind, workload, child.pid, hooks);
-    return { ...result, ...(phases ? { phases } : {}) };
+    return { ...result, ...(phases ? { phases } : {}), ...(walBytes === undefined ? {} : { walBytes }) };
   } finally {
     await child.stop();
   }
@@ -599,6 +607,11 @@ function report(results: readonly Result[]): void {
     `(p50/p99 at c=1; req/s, p99@c16 and CPU during the c=${CONCURRENCY} windows. ${os.cpus().length} cores; ` +
       '"other" is CPU used by processes outside this benchmark — when it is high the figures are contended.)',
   );
+  for (const r of results)
+    if (r.walBytes !== undefined)
+      console.log(
+        `${r.name}: WAL ${(r.walBytes / 2 ** 20).toFixed(1)} MiB after the c=${CONCURRENCY} window (the store bounds it at 64 MiB)`,
+      );
   const contended = results.filter((r) => (r.cpu?.other ?? 0) > 0.25);
   if (contended.length > 0)
     console.log(
