@@ -154,8 +154,14 @@ describe('GroupCommit', () => {
   test('one request at a time, or a small burst, is not split', async () => {
     const store = new SteppedStore();
     const writer = new GroupCommit(store, new MerkleTree(), 4096, hook());
-    const burst = Array.from({ length: 40 }, (_, n) => writer.append(record(n)));
+    const sentWhenAnswered: number[] = [];
+    const burst = Array.from({ length: 40 }, (_, n) =>
+      writer.append(record(n)).then(() => sentWhenAnswered.push(store.sizes.length)),
+    );
     await store.step();
+    // One request at a time, the callers are answered before the next batch goes (a store may commit it
+    // in that turn, as the SQLite ledger does).
+    assert.deepEqual(sentWhenAnswered, [1]);
     await store.step();
     assert.deepEqual(store.sizes, [1, 39]);
     await Promise.all(burst);

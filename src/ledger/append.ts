@@ -195,8 +195,10 @@ export class GroupCommit {
   }
 
   /**
-   * A durable batch: into the tree; then the next batch goes to the store (its indices follow this one's)
-   * before this batch's callers are answered, so the store writes while they carry on.
+   * A durable batch: into the tree; then, under load, the next batch goes to the store (its indices follow
+   * this one's) before this batch's callers are answered, so the store writes while they carry on. At one
+   * request at a time a store may commit in the caller's turn (the SQLite ledger does): the callers are
+   * answered first, and the loop sends the next batch after them.
    */
   #committed(flight: Flight): Flight | null {
     const { batch, entries } = flight;
@@ -205,7 +207,9 @@ export class GroupCommit {
     this.records += entries.length;
     this.#between.committed();
     const next =
-      !this.#between.due && this.#pending.length > 0 ? this.#send(this.#take(batch.length), 0) : null;
+      !this.#between.due && this.#pending.length > 0 && !servingOne()
+        ? this.#send(this.#take(batch.length), 0)
+        : null;
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(entries[i]!.index);
     return next;
   }
