@@ -31,10 +31,14 @@
  *                         whole lifetime, so also start-up (Cedar WASM compile) and the Ed25519 loops;
  *                         BENCH_GW_PROFILE is the one that covers just a saturation window
  *   BENCH_GW_DIR=path     where the decision log (and temp files) go; default the OS temp dir
+ *   BENCH_GW_AGAINST=path one more target, same run: the gateway of another checkout of this repository (with
+ *                         its node_modules), e.g. `git worktree add /tmp/before <commit>`, on the same Merkle
+ *                         ledger sink: a change measured against the build before it, in one run
  */
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createDpopProof } from '../src/core/dpop/index.ts';
 import { type AgentClient, TOKEN_TYPES } from '../src/sdk/agent-client.ts';
 import { type Child, type CpuSnapshot, startChild } from './lib/child.ts';
@@ -76,6 +80,7 @@ const EXTRA = process.env['BENCH_GW_EXTRA'] === '1';
 const PROFILE = process.env['BENCH_GW_PROFILE'] === '1';
 const STEPS = process.env['BENCH_GW_STEPS'] === '1';
 const CPU_PROF_DIR = process.env['BENCH_GW_CPU_PROF'];
+const AGAINST = process.env['BENCH_GW_AGAINST'];
 
 const ADMIN_TOKEN = newAdminToken();
 const PATH = '/crm/contacts/42';
@@ -184,8 +189,19 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
           ),
         ]
       : []),
+    ...(AGAINST
+      ? [
+          startChild(
+            'gateway-against',
+            pathToFileURL(join(AGAINST, 'bench', 'lib', 'gateway-server.ts')),
+            gatewaySpec({ kind: 'ledger' }, 'gw-against'),
+          ),
+        ]
+      : []),
   ];
-  const [proxy, gateway, gatewayMem, gatewayFile] = await startAll(children, starting);
+  const [proxy, gateway, ...more] = await startAll(children, starting);
+  const [gatewayMem, gatewayFile] = EXTRA ? more : [];
+  const gatewayAgainst = AGAINST ? more.at(-1) : undefined;
   const fsType = (() => {
     try {
       return `fs type 0x${statfsSync(dir).type.toString(16)}`;
@@ -251,6 +267,12 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
         fixed: prepareFor(gateway!)(1)[0]!,
       },
     );
+  if (gatewayAgainst)
+    specs.push({
+      target: mk(`gateway, build at ${AGAINST}`, gatewayAgainst.ready.url),
+      server: gatewayAgainst,
+      prepare: prepareFor(gatewayAgainst),
+    });
   const [direct, plain, full] = specs as [TargetSpec, TargetSpec, TargetSpec];
 
   // Sanity: one request through each; nothing is measured if the full path does not answer 200.

@@ -12,11 +12,14 @@
  * The CPU column is process CPU (both threads) per record: what the ledger costs whatever the disk.
  *   BENCH_MS=3000                  longer windows
  *   BENCH_LEDGER_OPEN=1000000      also time `Ledger.open` (rebuild + verify) of a SQLite file of that many records
+ *   BENCH_LEDGER_AGAINST=path      rows for the ledger of another checkout of this repository (with its node_modules),
+ *                                  e.g. `git worktree add /tmp/before <commit>`: a change against the build before it
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../src/core/jose/jwk.ts';
 import { requestsInFlight } from '../src/core/load.ts';
 import { canonicalRecord, recordLeafHash } from '../src/ledger/canonical-record.ts';
@@ -33,6 +36,28 @@ import { POSTGRES_URL } from '../test/support/services.ts';
 import { BENCH_MS, goal as recordGoal } from './lib/measure.ts';
 
 const WINDOW_MS = Math.max(1000, 2 * BENCH_MS);
+/** Another checkout of this repository (with its node_modules) whose ledger gets rows of its own, same run. */
+const AGAINST = process.env['BENCH_LEDGER_AGAINST'];
+interface AgainstBuild {
+  readonly requestsInFlight: { count: number };
+  readonly Ledger: typeof Ledger;
+  readonly openSqliteLedgerStore: typeof openSqliteLedgerStore;
+}
+const against: AgainstBuild | undefined = AGAINST
+  ? {
+      ...((await import(pathToFileURL(join(AGAINST, 'src/core/load.ts')).href)) as {
+        requestsInFlight: { count: number };
+      }),
+      ...((await import(pathToFileURL(join(AGAINST, 'src/ledger/ledger.ts')).href)) as {
+        Ledger: typeof Ledger;
+      }),
+      ...((await import(
+        pathToFileURL(join(AGAINST, 'src/ledger/store/sqlite/sqlite-ledger-store.ts')).href
+      )) as {
+        openSqliteLedgerStore: typeof openSqliteLedgerStore;
+      }),
+    }
+  : undefined;
 const GOAL = 20_000;
 const signer = { name: 'bench.warrant.test/ledger', key: generateSigningKey('EdDSA') };
 
@@ -97,13 +122,16 @@ async function load(
   let stop = false;
   // Each append in flight stands for the gateway request it records (src/core/load.ts counts those): at
   // c=64 the process is serving 64 requests, at c=1 one, and the ledger's store chooses its path by that.
+  // (Another build's ledger, BENCH_LEDGER_AGAINST, reads its own copy of the counter.)
   const loop = async () => {
     while (!stop) {
       requestsInFlight.count++;
+      if (against) against.requestsInFlight.count++;
       try {
         await log.append(record(n));
       } finally {
         requestsInFlight.count--;
+        if (against) against.requestsInFlight.count--;
       }
       n++;
     }
@@ -169,6 +197,17 @@ export async function run(): Promise<void> {
       baselines.set(c, base);
       rows.push(base);
       rows.push(await measureLog('Ledger, SQLite WAL synchronous=FULL', c, sqlite('full')));
+      if (against)
+        rows.push(
+          await measureLog(`Ledger, SQLite FULL, build at ${AGAINST}`, c, async () => {
+            const store = await against.openSqliteLedgerStore({
+              path: join(dir, `l${++files}`, 'ledger.db'),
+              synchronous: 'full',
+            });
+            const log = await against.Ledger.open(store, signer);
+            return { log, done: () => log.close() };
+          }),
+        );
       rows.push(await measureLog('Ledger, SQLite WAL synchronous=NORMAL (no fsync)', c, sqlite('normal')));
       let pgRow: Row | undefined;
       try {
