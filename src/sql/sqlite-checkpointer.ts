@@ -7,8 +7,8 @@
  *
  * That alone does not bound the WAL. SQLite starts the WAL over only when a write begins after a checkpoint
  * that copied every frame; under writes that never pause, each PASSIVE checkpoint ends behind the frames
- * written while it ran, the WAL never starts over, and it grows without limit (1.3 GB after 6 s of
- * token writes at c=16, measured). So the store's own connection keeps an automatic checkpoint at
+ * written while it ran, the WAL never starts over, and it grows without limit (sqlite-store.test.ts writes
+ * without pause and checks the bound). So the store's own connection keeps an automatic checkpoint at
  * `WAL_BOUND_PAGES` (see connectSqlite's `autoCheckpointPages`): a COMMIT that finds the WAL that long
  * copies what the worker has not copied yet (little, when the worker keeps up) and the WAL starts over.
  */

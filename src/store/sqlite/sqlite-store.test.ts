@@ -69,6 +69,12 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  test('a WAL bound that is not a positive integer is refused before anything is opened', async () => {
+    const { openSqliteStore } = await import('./sqlite-store.ts');
+    for (const walBoundPages of [0, -1, 1.5])
+      await assert.rejects(openSqliteStore({ path: freshPath(), walBoundPages }), TypeError);
+  });
+
   test('the file is created 0600 in a 0700 directory, in WAL mode', async () => {
     const path = freshPath();
     const store = await openStore({ kind: 'sqlite', path });
