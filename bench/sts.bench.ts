@@ -19,11 +19,16 @@
  *   BENCH_STS_AB=1        three more SQLite rows, same run: synchronous=FULL with SQLite's own fsync inside each
  *                         COMMIT (the main thread waits for it), the same with inline checkpoints too, and
  *                         synchronous=NORMAL with inline checkpoints (the store before issue 13); not goals
+ *   BENCH_STS_AGAINST=path one more SQLite row, same run: the STS of another checkout of this repository (with its
+ *                         node_modules), e.g. `git worktree add /tmp/before <commit>`: a change measured against
+ *                         the build before it, in one run; not a goal
+ *   BENCH_STS_STORES=list  which Warrant stores to measure, of `sqlite,postgres` (default both)
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { verifyChain } from '../src/core/chain/index.ts';
 import { createDpopProof } from '../src/core/dpop/index.ts';
 import { exportPrivateJwk, generateSigningKey } from '../src/core/jose/jwk.ts';
@@ -77,6 +82,8 @@ const ADMIN_TOKEN = newAdminToken();
 const PROFILE = process.env['BENCH_STS_PROFILE'] === '1';
 /** Same-run A/B of the SQLite store's durability and checkpoint levers (issue 13). */
 const AB = process.env['BENCH_STS_AB'] === '1';
+const AGAINST = process.env['BENCH_STS_AGAINST'];
+const STORES = new Set((process.env['BENCH_STS_STORES'] ?? 'sqlite,postgres').split(','));
 const FORM = 'application/x-www-form-urlencoded';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -373,14 +380,17 @@ async function warrantWorkload(sts: StsAdmin, idp: PersonIdp): Promise<Workload>
   };
 }
 
+let servers = 0;
+
 async function benchWarrant(
   name: string,
   store: StsServerSpec['store'],
   dir: string,
   idp: PersonIdp,
   kind: 'warrant' | 'ab' = 'warrant',
+  server: URL = new URL('./lib/sts-server.ts', import.meta.url),
 ): Promise<Result> {
-  const dataDir = join(dir, `data-${store.kind}-${kind}`);
+  const dataDir = join(dir, `data-${store.kind}-${kind}-${++servers}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const spec: StsServerSpec = {
     store,
@@ -390,7 +400,7 @@ async function benchWarrant(
     personIssuer: idp.trusted,
     phases: process.env['BENCH_STS_PHASES'] === '1',
   };
-  const child = await startChild('sts', new URL('./lib/sts-server.ts', import.meta.url), spec);
+  const child = await startChild('sts', server, spec);
   const hooks: Hooks = {};
   let phases: PhaseTotals | undefined;
   if (spec.phases) {
@@ -542,14 +552,26 @@ export async function run(): Promise<void> {
   try {
     results.push(await benchFloor());
     results.push(await benchOidcProvider());
-    results.push(
-      await benchWarrant(
-        'Warrant STS, SQLite file (WAL)',
-        { kind: 'sqlite', path: join(dir, 'warrant.db') },
-        dir,
-        idp,
-      ),
-    );
+    if (STORES.has('sqlite'))
+      results.push(
+        await benchWarrant(
+          'Warrant STS, SQLite file (WAL)',
+          { kind: 'sqlite', path: join(dir, 'warrant.db') },
+          dir,
+          idp,
+        ),
+      );
+    if (AGAINST)
+      results.push(
+        await benchWarrant(
+          `SQLite, build at ${AGAINST} (A/B)`,
+          { kind: 'sqlite', path: join(dir, 'warrant-against.db') },
+          dir,
+          idp,
+          'ab',
+          pathToFileURL(join(AGAINST, 'bench', 'lib', 'sts-server.ts')),
+        ),
+      );
     if (AB)
       for (const [name, options] of [
         ['SQLite FULL, fsync in COMMIT (A/B)', { commitSync: 'sqlite' }],
@@ -565,14 +587,15 @@ export async function run(): Promise<void> {
             'ab',
           ),
         );
-    results.push(
-      await benchWarrant(
-        'Warrant STS, PostgreSQL',
-        { kind: 'postgres', url: POSTGRES_URL, schema: schemas.fresh() },
-        dir,
-        idp,
-      ),
-    );
+    if (STORES.has('postgres'))
+      results.push(
+        await benchWarrant(
+          'Warrant STS, PostgreSQL',
+          { kind: 'postgres', url: POSTGRES_URL, schema: schemas.fresh() },
+          dir,
+          idp,
+        ),
+      );
   } finally {
     await schemas
       .dropAll()
