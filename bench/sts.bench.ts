@@ -685,7 +685,7 @@ function report(results: readonly Result[]): void {
     console.log(`\n${r.name}: wall time per call inside the STS at c=1 (phase timers add a little)`);
     for (const [label, p] of Object.entries(r.phases).sort((x, y) => y[1].totalMs - x[1].totalMs)) {
       console.log(
-        `  ${label.padEnd(56)} ${((p.totalMs / p.count) * 1000).toFixed(0).padStart(6)} µs mean  ` +
+        `  ${label.padEnd(56)} ${(p.p50Ms * 1000).toFixed(0).padStart(6)} µs p50  ${((p.totalMs / p.count) * 1000).toFixed(0).padStart(6)} µs mean  ` +
           `${p.maxMs.toFixed(1).padStart(6)} ms max  ${String(p.over5ms).padStart(4)} over 5 ms  (× ${p.count})`,
       );
     }

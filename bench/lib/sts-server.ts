@@ -36,7 +36,7 @@ export interface StsServerSpec {
 }
 
 export interface PhaseTotals {
-  readonly [label: string]: { count: number; totalMs: number; maxMs: number; over5ms: number };
+  readonly [label: string]: { count: number; totalMs: number; p50Ms: number; maxMs: number; over5ms: number };
 }
 
 const spec = childSpec<StsServerSpec>();
@@ -55,6 +55,8 @@ const plane = await startControlPlane(config, {
 });
 
 const phases: Record<string, { count: number; totalMs: number; maxMs: number; over5ms: number }> = {};
+/** Every call's time, for the median. */
+const samples: Record<string, number[]> = {};
 function add(label: string, ms: number): void {
   let p = phases[label];
   if (p === undefined) {
@@ -63,6 +65,8 @@ function add(label: string, ms: number): void {
   }
   p.count++;
   p.totalMs += ms;
+  samples[label] ??= [];
+  samples[label].push(ms);
   if (ms > p.maxMs) p.maxMs = ms;
   if (ms > 5) p.over5ms++;
 }
@@ -105,9 +109,18 @@ serveCommands(
     handle(command) {
       if (command.type === 'phases-reset') {
         for (const key of Object.keys(phases)) delete phases[key];
+        for (const key of Object.keys(samples)) delete samples[key];
         return Promise.resolve({ type: 'ok' });
       }
-      if (command.type === 'phases-get') return Promise.resolve({ type: 'phases', phases });
+      if (command.type === 'phases-get') {
+        const totals: PhaseTotals = Object.fromEntries(
+          Object.entries(phases).map(([label, p]) => {
+            const sorted = samples[label]!.sort((a, b) => a - b);
+            return [label, { ...p, p50Ms: sorted[Math.floor(sorted.length / 2)]! }];
+          }),
+        );
+        return Promise.resolve({ type: 'phases', phases: totals });
+      }
       return undefined;
     },
     async stop() {
