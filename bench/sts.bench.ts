@@ -16,9 +16,11 @@
  *                         printed directory (summarise with bench/lib/cpuprofile-summary.ts)
  *   BENCH_STS_PHASES=1    the STS children time store calls and the DPoP check in the c=1 window (printed)
  *   BENCH_WAIT_QUIET_S=n  before each server, wait up to n s for other processes to leave the cores idle
- *   BENCH_STS_AB=1        three more SQLite rows, same run: synchronous=FULL with SQLite's own fsync inside each
- *                         COMMIT (the main thread waits for it), the same with inline checkpoints too, and
- *                         synchronous=NORMAL with inline checkpoints (the store before issue 13); not goals
+ *   BENCH_STS_AB=1        four more SQLite rows, same run: synchronous=FULL with SQLite's own fsync inside each
+ *                         COMMIT (the main thread waits for it), the same with inline checkpoints too,
+ *                         synchronous=NORMAL with inline checkpoints (the store before issue 13), and the STS
+ *                         not recording the tokens it issues (what the durable record costs; a bench-only
+ *                         switch of the child, never a product mode); not goals
  *   BENCH_STS_AGAINST=path one more SQLite row, same run: the STS of another checkout of this repository (with its
  *                         node_modules), e.g. `git worktree add /tmp/before <commit>`: a change measured against
  *                         the build before it, in one run; not a goal
@@ -389,6 +391,7 @@ async function benchWarrant(
   idp: PersonIdp,
   kind: 'warrant' | 'ab' = 'warrant',
   server: URL = new URL('./lib/sts-server.ts', import.meta.url),
+  recordsOff = false,
 ): Promise<Result> {
   const dataDir = join(dir, `data-${store.kind}-${kind}-${++servers}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -430,6 +433,7 @@ async function benchWarrant(
     });
   try {
     const workload = await warrantWorkload({ url: child.ready.url, adminToken: ADMIN_TOKEN }, idp);
+    if (recordsOff) await child.request({ type: 'records-off' });
     const result = await measureServer(name, kind, workload, child.pid, hooks);
     return { ...result, ...(phases ? { phases } : {}), ...(walBytes === undefined ? {} : { walBytes }) };
   } finally {
@@ -577,6 +581,7 @@ export async function run(): Promise<void> {
         ['SQLite FULL, fsync in COMMIT (A/B)', { commitSync: 'sqlite' }],
         ['SQLite FULL, inline checkpoints (A/B)', { commitSync: 'sqlite', checkpoints: 'inline' }],
         ['SQLite NORMAL, inline ckpt (pre-13, A/B)', { synchronous: 'normal', checkpoints: 'inline' }],
+        ['SQLite, no token record (A/B, not a mode)', {}],
       ] as const)
         results.push(
           await benchWarrant(
@@ -585,6 +590,8 @@ export async function run(): Promise<void> {
             dir,
             idp,
             'ab',
+            undefined,
+            name.includes('no token record'),
           ),
         );
     if (STORES.has('postgres'))

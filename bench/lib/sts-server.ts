@@ -7,7 +7,8 @@
  * argv[2] is a JSON `StsServerSpec`. The child answers `{ type: 'ready', url }` over IPC, then the commands
  * of child.ts, plus `phases-reset` and `phases-get`: with `phases: true` it wraps the STS's store calls
  * and DPoP check with wall-clock timers, a coarse breakdown of where one request's time goes (meaningful
- * at concurrency 1).
+ * at concurrency 1); and `records-off` (an A/B row of bench/sts.bench.ts: tokens issued from then on are
+ * not recorded).
  */
 import { startControlPlane } from '../../src/runtime/control-plane.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -110,6 +111,12 @@ serveCommands(
       if (command.type === 'phases-reset') {
         for (const key of Object.keys(phases)) delete phases[key];
         for (const key of Object.keys(samples)) delete samples[key];
+        return Promise.resolve({ type: 'ok' });
+      }
+      if (command.type === 'records-off') {
+        // A/B only, never a product mode: from now on an issued token is not written to the store (the
+        // exchange's other reads and writes stay), to show in the same run what the durable record costs.
+        store.tokens.record = async (token) => ({ ...token, actors: [...token.actors] });
         return Promise.resolve({ type: 'ok' });
       }
       if (command.type === 'phases-get') {
