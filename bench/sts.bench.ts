@@ -10,8 +10,9 @@
  * indicator, answered with an `at+jwt` access token (EdDSA, like Warrant's).
  * A floor row runs the same load generator against a plain `node:http` server that does no token work.
  *
- * Per server: latency at concurrency 1 (p50/p99 over 2,000 sequential requests after warm-up) and
- * throughput at concurrency 16 (keep-alive) over a 5 s window; BENCH_MS=1000 is the unit both scale with.
+ * Per server: latency at concurrency 1 (p50/p99 over 2,000 sequential requests), right after warm-up
+ * ("fresh") and again after the throughput window at concurrency 16 (keep-alive, 5 s; see `latencyWindow`:
+ * the second is the steady state the goal is judged by); BENCH_MS=1000 is the unit they scale with.
  *   BENCH_STS_PROFILE=1   V8 CPU profiles of the STS children over the c=1 and the c=16 windows, kept in a
  *                         printed directory (summarise with bench/lib/cpuprofile-summary.ts)
  *   BENCH_STS_PHASES=1    the STS children time store calls and the DPoP check in the c=1 window (printed)
@@ -93,8 +94,12 @@ interface Result {
   readonly name: string;
   /** `ab`: a Warrant variant measured for a same-run A/B, not held to the goals. */
   readonly kind: 'warrant' | 'ab' | 'baseline' | 'floor';
+  /** c=1 after the c=16 window (steady state). */
   readonly p50: number;
   readonly p99: number;
+  /** c=1 right after the warm-up (a fresh store). */
+  readonly freshP50: number;
+  readonly freshP99: number;
   /** Sequential requests behind p50/p99. */
   readonly samples: number;
   readonly rps: number;
@@ -163,7 +168,10 @@ async function waitForQuiet(): Promise<void> {
   }
 }
 
-/** Warm-up, latency at c=1, then throughput at c=16 in as many prepared batches as the window needs. */
+/**
+ * Warm-up, latency at c=1 (fresh), throughput at c=16 in as many prepared batches as the window needs, then
+ * latency at c=1 again (steady state).
+ */
 async function measureServer(
   name: string,
   kind: Result['kind'],
@@ -193,20 +201,8 @@ async function measureServer(
   }
   errors.duringWarmup = errors.count;
 
-  // Latency at concurrency 1.
-  const latencies: number[] = [];
-  await hooks.beforeLatency?.();
-  {
-    const client = new LoadClient(workload.endpoint, 1, workload.check, errors);
-    // A slow server gets fewer samples rather than a run of minutes.
-    const deadline = deadlineAfter(LATENCY_MAX_MS);
-    while (latencies.length < LATENCY_REQUESTS && process.hrtime.bigint() < deadline) {
-      const batch = await workload.prepare(Math.min(LATENCY_REQUESTS - latencies.length, LATENCY_CHUNK));
-      latencies.push(...(await sequential(client, freshSource(batch), { deadline })));
-    }
-    client.close();
-  }
-  await hooks.afterLatency?.();
+  // Latency at concurrency 1 on the fresh server (see `latencyWindow`; the goal is judged after the c=16 window).
+  const fresh = await latencyWindow(workload, errors);
 
   // Throughput at concurrency 16: only the time spent sending counts; preparing the next batch does not.
   let completed = 0;
@@ -229,18 +225,45 @@ async function measureServer(
     if (segment.completed === 0) break;
   }
   await hooks.afterThroughput?.();
+
+  // Latency at concurrency 1 again, on the server that has been under load: the figure the goal is judged by.
+  await hooks.beforeLatency?.();
+  const latencies = await latencyWindow(workload, errors);
+  await hooks.afterLatency?.();
   return {
     name,
     kind,
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
+    freshP50: quantile(fresh, 0.5),
+    freshP99: quantile(fresh, 0.99),
     samples: latencies.length,
     rps: completed / seconds,
     p99Saturated: quantile(saturated, 0.99),
     cpu: cpu.result(completed),
-    requests: latencies.length + completed,
+    requests: fresh.length + latencies.length + completed,
     errors,
   };
+}
+
+/**
+ * Sequential requests (c=1): up to `LATENCY_REQUESTS`, fewer for a slow server (rather than a run of
+ * minutes). Measured twice per server: right after its warm-up, and after the c=16 window. They differ on
+ * SQLite: a fresh store's WAL grows, and an fdatasync of a commit appended past the file's end also commits
+ * the file's new size (one more journal write); once the WAL has reached its bound and started over (the
+ * c=16 window takes it there; a running server is there after its first ~64 MiB of commits), commits
+ * overwrite blocks the file has. The second is the server's steady state, and the goal's figure.
+ */
+async function latencyWindow(workload: Workload, errors: ErrorLog): Promise<number[]> {
+  const latencies: number[] = [];
+  const client = new LoadClient(workload.endpoint, 1, workload.check, errors);
+  const deadline = deadlineAfter(LATENCY_MAX_MS);
+  while (latencies.length < LATENCY_REQUESTS && process.hrtime.bigint() < deadline) {
+    const batch = await workload.prepare(Math.min(LATENCY_REQUESTS - latencies.length, LATENCY_CHUNK));
+    latencies.push(...(await sequential(client, freshSource(batch), { deadline })));
+  }
+  client.close();
+  return latencies;
 }
 
 /**
@@ -550,7 +573,7 @@ export async function run(): Promise<void> {
   const idp = personIdp(dir);
   const results: Result[] = [];
   console.log(
-    `\ntoken exchange over HTTP on loopback: ${LATENCY_REQUESTS} sequential requests (c=1) for latency, ` +
+    `\ntoken exchange over HTTP on loopback: ${LATENCY_REQUESTS} sequential requests (c=1) for latency before and after the throughput window, ` +
       `${(THROUGHPUT_MS / 1000).toFixed(1)} s at c=${CONCURRENCY} (keep-alive) for throughput; each server in its own process`,
   );
   try {
@@ -620,7 +643,7 @@ function report(results: readonly Result[]): void {
   console.log(
     `\n${'server'.padEnd(w)}  ${'n c=1'.padStart(5)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'req/s'.padStart(6)}  ` +
       `${'× oidc-provider'.padStart(15)}  ${'p99 ms@c16'.padStart(10)}  ${'srv CPU µs/req'.padStart(14)}  ` +
-      'cores: server/loadgen/postgres/other',
+      `${'fresh p50/p99 ms'.padStart(16)}  cores: server/loadgen/postgres/other`,
   );
   for (const r of results) {
     const c = r.cpu;
@@ -628,13 +651,14 @@ function report(results: readonly Result[]): void {
       `${r.name.padEnd(w)}  ${r.samples.toString().padStart(5)}  ${ms(r.p50).padStart(6)}  ${ms(r.p99).padStart(6)}  ${Math.round(r.rps).toString().padStart(6)}  ` +
         `${(r === baseline ? 'baseline' : r.kind === 'floor' ? '' : (r.rps / baseline.rps).toFixed(2)).padStart(15)}  ${ms(r.p99Saturated).padStart(10)}  ` +
         `${(c === undefined ? '—' : Math.round(c.serverMicrosPerRequest).toString()).padStart(14)}  ` +
+        `${`${ms(r.freshP50)} / ${ms(r.freshP99)}`.padStart(16)}  ` +
         (c === undefined
           ? '—'
           : `${cores(c.server)} / ${cores(c.loadgen)} / ${cores(c.postgres)} / ${cores(c.other)}`),
     );
   }
   console.log(
-    `(p50/p99 at c=1; req/s, p99@c16 and CPU during the c=${CONCURRENCY} windows. ${os.cpus().length} cores; ` +
+    `(p50/p99 at c=1 after the c=${CONCURRENCY} window, "fresh" at c=1 before it; req/s, p99@c16 and CPU during the c=${CONCURRENCY} windows. ${os.cpus().length} cores; ` +
       '"other" is CPU used by processes outside this benchmark — when it is high the figures are contended.)',
   );
   for (const r of results)
