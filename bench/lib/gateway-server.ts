@@ -15,9 +15,6 @@
  * durable-before-forward record puts under latency at c=1).
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { WarrantConfig } from '../../src/config/types.ts';
 import { requestsInFlight } from '../../src/core/load.ts';
 import { startGateway } from '../../src/gateway/start-gateway.ts';
@@ -28,6 +25,7 @@ import { openLedger } from '../../src/ledger/open-ledger.ts';
 import { bufferedDestination, createLogger } from '../../src/telemetry/index.ts';
 import { CRM_CONTACTS_READ } from '../../test/support/catalog-actions.ts';
 import { childSpec, loopbackConfig, serveCommands } from './child.ts';
+import { fsyncProbe } from './fsync-probe.ts';
 import { ed25519Verification } from './measure.ts';
 
 export type DecisionLogSpec =
@@ -83,27 +81,6 @@ function ed25519VerifyMicros(
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return { cpuMicros: (cpu.user + cpu.system) / n, wallMicros: (wall * 1000) / n };
-}
-
-/** The durability floor: `n` sequential 1 KiB appends, each followed by fdatasync (ms each, sorted). */
-async function fsyncProbe(dir: string, n: number): Promise<number[]> {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `fsync-probe-${process.pid}.jsonl`);
-  const file = await open(path, 'a', 0o600);
-  const line = `${JSON.stringify({ pad: 'x'.repeat(1013) })}\n`;
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await file.write(line);
-      await file.datasync();
-      times.push(performance.now() - t0);
-    }
-  } finally {
-    await file.close();
-    await rm(path, { force: true });
-  }
-  return times.sort((a, b) => a - b);
 }
 
 const spec = childSpec<GatewayServerSpec>();

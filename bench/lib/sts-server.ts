@@ -37,7 +37,14 @@ export interface StsServerSpec {
 }
 
 export interface PhaseTotals {
-  readonly [label: string]: { count: number; totalMs: number; p50Ms: number; maxMs: number; over5ms: number };
+  readonly [label: string]: {
+    count: number;
+    totalMs: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    over5ms: number;
+  };
 }
 
 const spec = childSpec<StsServerSpec>();
@@ -123,7 +130,8 @@ serveCommands(
         const totals: PhaseTotals = Object.fromEntries(
           Object.entries(phases).map(([label, p]) => {
             const sorted = samples[label]!.sort((a, b) => a - b);
-            return [label, { ...p, p50Ms: sorted[Math.floor(sorted.length / 2)]! }];
+            const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
+            return [label, { ...p, p50Ms: at(0.5), p99Ms: at(0.99) }];
           }),
         );
         return Promise.resolve({ type: 'phases', phases: totals });
