@@ -17,7 +17,8 @@
  * each synced): every exchange on SQLite waits for one, so its p99 is part of the exchange's.
  *   BENCH_STS_PROFILE=1   V8 CPU profiles of the STS children over the c=1 and the c=16 windows, kept in a
  *                         printed directory (summarise with bench/lib/cpuprofile-summary.ts)
- *   BENCH_STS_PHASES=1    the STS children time store calls and the DPoP check in the c=1 window (printed)
+ *   BENCH_STS_PHASES=1    the STS children time store calls, the DPoP check and GC pauses in the steady c=1 window
+ *                         (median, p99, mean; printed)
  *   BENCH_WAIT_QUIET_S=n  before each server, wait up to n s for other processes to leave the cores idle
  *   BENCH_STS_AB=1        four more SQLite rows, same run: synchronous=FULL with SQLite's own fsync inside each
  *                         COMMIT (the main thread waits for it), the same with inline checkpoints too,

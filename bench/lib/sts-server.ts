@@ -10,6 +10,7 @@
  * at concurrency 1); and `records-off` (an A/B row of bench/sts.bench.ts: tokens issued from then on are
  * not recorded).
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { startControlPlane } from '../../src/runtime/control-plane.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/ports.ts';
@@ -91,6 +92,20 @@ function timeAsync(target: object, name: string, label: string): void {
   };
 }
 if (spec.phases) {
+  // Garbage collections in the window, by kind (incremental marking is spread over many slices, not one
+  // pause): a pause between requests delays the next one's parsing, which no step timer sees.
+  const GC_KINDS: Record<number, string> = {
+    1: 'scavenge',
+    2: 'mark-compact',
+    4: 'incremental',
+    8: 'weak callbacks',
+  };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      add(`GC pause: ${GC_KINDS[kind] ?? `kind ${kind}`}`, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
   timeAsync(plane.sts, 'dpop', 'DPoP proof verify (+ memory jti cache)');
   timeAsync(store.agents, 'get', 'store: agents.get');
   timeAsync(store.replay, 'consume', 'store: replay.consume (client assertion jti)');
