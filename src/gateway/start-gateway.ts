@@ -240,10 +240,15 @@ async function scrape(metrics: Metrics, res: ServerResponse): Promise<void> {
   }
 }
 
+/** How long readiness waits for the guard store to answer before calling it down. */
+const GUARD_STORE_PROBE_MS = 2000;
+
 /**
  * `/readyz`: ready while the revocation feed delivers heartbeats that vouch for it (so the revocation status
  * stays within its bound), the hot state answers — the replay cache and the guard's counters (Redis, when
- * configured) — and the decision log took the last durable append (no call is forwarded without its record).
+ * configured) — the guard's store answers and can still make writes durable (budgets, approvals and trust
+ * live there; a gateway without a guard has none to ask), and the decision log took the last durable append
+ * (no call is forwarded without its record).
  */
 async function readiness(
   gateway: Gateway,
@@ -253,6 +258,7 @@ async function readiness(
   res: ServerResponse,
 ): Promise<void> {
   let hotState = true;
+  const guardStore = guard === undefined ? Promise.resolve(true) : answers(guard.store.sql.ping());
   try {
     await Promise.all([replay.ping?.(), guard?.counters.ping()]);
   } catch {
@@ -260,11 +266,27 @@ async function readiness(
   }
   const revocationFeed = revocation.feedConnected;
   const ledger = gateway.ledgerWritable;
-  const ready = revocationFeed && hotState && ledger;
-  const body = JSON.stringify({ ready, revocationFeed, hotState, ledger });
+  const store = await guardStore;
+  const ready = revocationFeed && hotState && ledger && store;
+  const body = JSON.stringify({ ready, revocationFeed, hotState, ledger, guardStore: store });
   res
     .writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
     .end(body);
+}
+
+/** Whether `probe` resolves within GUARD_STORE_PROBE_MS (a store that hangs is as down as one that refuses). */
+async function answers(probe: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), GUARD_STORE_PROBE_MS);
+  });
+  try {
+    return await Promise.race([probe.then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

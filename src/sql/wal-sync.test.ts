@@ -56,6 +56,7 @@ describe('WalSync', () => {
 
   test('a failed fdatasync refuses its waiters, the queued ones and every later call (fails closed)', async () => {
     const { sync, calls } = heldSync('b.db');
+    assert.equal(sync.failed, false);
     const waiting = sync.sync();
     const queued = sync.sync().catch((e: Error) => e);
     queued.catch(() => {});
@@ -68,6 +69,7 @@ describe('WalSync', () => {
     assert.match(String(await queued), /fdatasync failed/);
     await assert.rejects(sync.sync(), { message: /fdatasync failed/ });
     assert.equal(calls.length, 1, 'nothing is retried after a failed sync');
+    assert.equal(sync.failed, true);
     await sync.close();
   });
 

@@ -84,6 +84,11 @@ export class WalSync {
     });
   }
 
+  /** Whether an fdatasync has failed: every sync is refused from then on (see the class comment). */
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
   /** Waits for syncs in flight, then closes the descriptor. */
   async close(): Promise<void> {
     if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));

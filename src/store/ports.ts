@@ -279,6 +279,12 @@ export interface Store {
     agentId: string,
     tokenHash: string,
   ) => Promise<{ agent: AgentRecord | null; revoked: boolean | null }>;
+  /**
+   * False once the store can no longer make a write durable and refuses every write until it is reopened
+   * (SQLite: an fdatasync of its WAL failed). Readiness reports it: reads still answer, exchanges do not.
+   * Absent where a failure is per request (PostgreSQL: the server reports each commit).
+   */
+  readonly writable?: () => boolean;
   /** Closes the database handle or pool. Idempotent. */
   close(): Promise<void>;
 }

@@ -134,10 +134,12 @@ const routes: Record<string, Route> = {
     res.end(body);
   },
   '/readyz': async (sts, _req, res, _url, _note, options) => {
-    const [store, replay] = await Promise.all([
+    const [readable, replay] = await Promise.all([
       probe(() => sts.store.agents.get(READINESS_PROBE_AGENT)),
       probe(async () => sts.dpopReplay.ping?.()),
     ]);
+    // A store that answers reads but refuses every write (its WAL could not be synced) issues nothing.
+    const store = readable && (sts.store.writable?.() ?? true);
     // The relay of the other replicas' revocations is hot state too (Redis pub/sub).
     const hotState = replay && sts.feedCompleteSince() !== null;
     const ready = store && hotState;

@@ -70,7 +70,13 @@ test('/healthz answers 200; /readyz answers 200 once the revocation feed is conn
   assert.deepEqual(await health.json(), { status: 'ok' });
   assert.equal(await until(`${h.gw.url}/readyz`, 200, 3000), 200);
   const ready = await fetch(`${h.gw.url}/readyz`);
-  assert.deepEqual(await ready.json(), { ready: true, revocationFeed: true, hotState: true, ledger: true });
+  assert.deepEqual(await ready.json(), {
+    ready: true,
+    revocationFeed: true,
+    hotState: true,
+    ledger: true,
+    guardStore: true,
+  });
 });
 
 test('/metrics: decisions by outcome, a consistent latency histogram, cache hits rising on repeats', async () => {
@@ -131,6 +137,12 @@ test('/readyz answers 503 once the STS (and its revocation feed) is gone; /healt
   await h.sts.plane.close();
   assert.equal(await until(`${h.gw.url}/readyz`, 503, 5000), 503);
   const r = await fetch(`${h.gw.url}/readyz`);
-  assert.deepEqual(await r.json(), { ready: false, revocationFeed: false, hotState: true, ledger: true });
+  assert.deepEqual(await r.json(), {
+    ready: false,
+    revocationFeed: false,
+    hotState: true,
+    ledger: true,
+    guardStore: true,
+  });
   assert.equal((await fetch(`${h.gw.url}/healthz`)).status, 200);
 });

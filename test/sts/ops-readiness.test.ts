@@ -57,3 +57,42 @@ test('/readyz: 200 while the PostgreSQL store answers; 503 with store false once
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('/readyz: 503 with store false while the store refuses writes (its WAL could not be synced), though reads answer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warrant-ready-'));
+  const lines: string[] = [];
+  let store: Store | undefined;
+  let plane: ControlPlane | undefined;
+  // What the SQLite store reports after a failed fdatasync (src/store/sqlite/sqlite-store.test.ts shows it
+  // there): every write refused until it is reopened, reads still answered.
+  let writable = true;
+  try {
+    store = await openStore({ kind: 'sqlite', path: join(dir, 'sts.sqlite') });
+    plane = await startControlPlane(
+      loadConfig(undefined, {
+        trustDomain: TRUST_DOMAIN,
+        dataDir: join(dir, 'data'),
+        sts: { listen: { host: '127.0.0.1', port: 0 } },
+      }),
+      {
+        store: { ...store, writable: () => writable },
+        logger: createLogger({ service: 'sts', destination: { write: (l: string) => void lines.push(l) } }),
+      },
+    );
+    const ready = await fetch(`${plane.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true, store: true, hotState: true });
+
+    writable = false;
+    const down = await fetch(`${plane.url}/readyz`);
+    assert.equal(down.status, 503);
+    assert.deepEqual(await down.json(), { ready: false, store: false, hotState: true });
+    assert.equal((await fetch(`${plane.url}/healthz`)).status, 200);
+    const warned = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'not ready');
+    assert.equal(warned?.store, false);
+  } finally {
+    await plane?.close();
+    await store?.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -29,7 +29,7 @@ export interface GuardSql {
    * the transaction go through the `tx` it is given, never through this object.
    */
   transaction<T>(work: (tx: GuardSql) => Promise<T>): Promise<T>;
-  /** Resolves when the database answers a trivial query (readiness). */
+  /** Resolves when the database answers a trivial query and can still make writes durable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -127,6 +127,9 @@ export class SqliteGuardSql implements GuardSql {
   }
 
   async ping(): Promise<void> {
+    // A WAL that could not be synced refuses every write from then on: the store answers reads, but is
+    // not usable (a budget reservation would be refused).
+    if (this.#walSync?.failed) throw new Error('the guard store could not make its log durable');
     await this.all('SELECT 1');
   }
 

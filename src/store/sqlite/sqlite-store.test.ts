@@ -245,6 +245,43 @@ describe('SQLite store', () => {
     assert.ok(seen.every((line) => !line.includes(secret)));
   });
 
+  test('a WAL that can no longer be synced: every write is refused, reads still answer, the store says it is not writable', async () => {
+    const path = freshPath();
+    const store = await openStore({ kind: 'sqlite', path });
+    const token = (n: number) => ({
+      hash: `h${n}`,
+      jti: `j${n}`,
+      kind: 'warrant' as const,
+      parentHash: null,
+      rootHash: null,
+      txn: 'tx',
+      sub: 'alice',
+      actors: ['a'],
+      audience: 'aud',
+      grantsJson: null,
+      policyVersion: null,
+      statusList: null,
+      statusIdx: null,
+      iat: 10,
+      exp: 99,
+      revokedAt: null,
+      revokeReason: null,
+    });
+    try {
+      assert.equal(store.writable?.(), true);
+      // The WAL vanishes under the store (an operator's mistake, a failing disk): its next sync fails.
+      rmSync(`${path}-wal`);
+      await assert.rejects(store.tokens.record(token(1)), {
+        message: 'the store could not make its log durable (fdatasync failed)',
+      });
+      assert.equal(store.writable?.(), false);
+      await assert.rejects(store.tokens.record(token(2)), { message: /fdatasync failed/ }, 'no retry');
+      assert.equal(await store.agents.get('nobody'), null, 'reads still answer');
+    } finally {
+      await store.close();
+    }
+  });
+
   test('close is idempotent', async () => {
     const store = await openStore({ kind: 'sqlite', path: ':memory:' });
     await store.close();

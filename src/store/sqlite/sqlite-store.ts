@@ -111,6 +111,7 @@ function sqliteStore(
     keys: sqliteKeys(context),
     replay: sqliteReplay(context),
     issuers: sqliteIssuers(context),
+    writable: () => walSync?.failed !== true,
     async close() {
       if (!db.isOpen || closing) return;
       closing = true;
