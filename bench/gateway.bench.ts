@@ -16,7 +16,8 @@
  * forwards. Direct and proxy requests are plain GETs to the same upstream path.
  *
  * Figures: latency at c=1 (p50/p99; the three targets interleaved in blocks so drifting machine load hits all
- * alike), throughput at c=32 keep-alive, and CPU per request of the proxy and the gateway processes
+ * alike; measured before the saturation windows and again after them, the goal judged by the second, the
+ * steady state), throughput at c=32 keep-alive, and CPU per request of the proxy and the gateway processes
  * (process.cpuUsage() over the saturation window ÷ requests served), beside one node:crypto Ed25519
  * verification's CPU time measured in the gateway process in the same run.
  *   BENCH_MS=n            scales the windows (1000: 3,000 sequential requests per target, 5 s saturation)
@@ -101,7 +102,10 @@ interface TargetSpec {
 
 interface Row {
   name: string;
+  /** c=1 latencies before the saturation windows (fresh: a new ledger, a cold JIT). */
   c1: number[];
+  /** c=1 latencies after them (the steady state the goal is judged by). */
+  c1Steady: number[];
   /** Server CPU and requests over the c=1 blocks (between the blocks' IPC snapshots). */
   c1CpuMicros?: number;
   c1Served?: number;
@@ -297,8 +301,10 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
 
   const fsync = (await gateway!.request<{ ms: number[] }>({ type: 'fsync-probe', n: 200 })).ms;
 
-  // (a) c=1 latency, interleaved in blocks.
-  const rows = new Map<TargetSpec, Row>(specs.map((s) => [s, { name: s.target.name, c1: [], c1Extra: {} }]));
+  // (a) c=1 latency, interleaved in blocks, on fresh targets (again in (d), after the saturation windows).
+  const rows = new Map<TargetSpec, Row>(
+    specs.map((s) => [s, { name: s.target.name, c1: [], c1Steady: [], c1Extra: {} }]),
+  );
   for (const s of specs)
     await sequential(s.target, sourceFor(s, WARMUP_REQUESTS), { count: WARMUP_REQUESTS });
   for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
@@ -377,24 +383,34 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   await measureVerify();
   const verifyMicros = quantile(verifies, 0.5);
 
+  // (d) c=1 latency again, interleaved in blocks, on targets that have run under load: the steady state.
+  // A fresh ledger's WAL grows, and an fdatasync of an appending commit also commits the file's size; once
+  // the WAL has reached its bound and started over (the saturation windows take it there; a running gateway
+  // is there after its first ~64 MiB of records), commits overwrite blocks the file has.
+  for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
+    const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
+    for (const s of specs)
+      rows.get(s)!.c1Steady.push(...(await sequential(s.target, sourceFor(s, n), { count: n })));
+  }
+
   // Report.
   console.log(
-    `\n${'target'.padEnd(24)}  ${'c=1 p50 ms'.padStart(10)}  ${'c=1 p99 ms'.padStart(10)}  ${`c=${CONCURRENCY} req/s`.padStart(11)}  ${'sat p50 ms'.padStart(10)}  ${'sat p99 ms'.padStart(10)}  ${'server µs CPU/req'.padStart(17)}  ${'(at c=1)'.padStart(8)}  cores: server / upstream / loadgen`,
+    `\n${'target'.padEnd(24)}  ${'c=1 p50 ms'.padStart(10)}  ${'c=1 p99 ms'.padStart(10)}  ${`c=${CONCURRENCY} req/s`.padStart(11)}  ${'sat p50 ms'.padStart(10)}  ${'sat p99 ms'.padStart(10)}  ${'server µs CPU/req'.padStart(17)}  ${'(at c=1)'.padStart(8)}  ${'fresh c=1 p50/p99'.padStart(17)}  cores: server / upstream / loadgen`,
   );
   for (const row of rows.values()) {
     const sat = row.sat!;
     console.log(
-      `${row.name.padEnd(24)}  ${ms(quantile(row.c1, 0.5)).padStart(10)}  ${ms(quantile(row.c1, 0.99)).padStart(10)}  ${Math.round(
+      `${row.name.padEnd(24)}  ${ms(quantile(row.c1Steady, 0.5)).padStart(10)}  ${ms(quantile(row.c1Steady, 0.99)).padStart(10)}  ${Math.round(
         sat.completed / sat.seconds,
       )
         .toLocaleString('en-US')
         .padStart(
           11,
-        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${((row.c1CpuMicros ?? 0) / (row.c1Served ?? 1)).toFixed(1).padStart(8)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
+        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${((row.c1CpuMicros ?? 0) / (row.c1Served ?? 1)).toFixed(1).padStart(8)}  ${`${ms(quantile(row.c1, 0.5))} / ${ms(quantile(row.c1, 0.99))}`.padStart(17)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
     );
   }
   console.log(
-    `(direct's "server" is the upstream; c=1 over ${LATENCY_REQUESTS.toLocaleString('en-US')} sequential requests each, interleaved; saturation ${(THROUGHPUT_MS / 1000).toFixed(1)} s each)`,
+    `(direct's "server" is the upstream; c=1 over ${LATENCY_REQUESTS.toLocaleString('en-US')} sequential requests each, interleaved, after the saturation windows ("fresh": before them; "at c=1": CPU then); saturation ${(THROUGHPUT_MS / 1000).toFixed(1)} s each)`,
   );
   const fullRow = rows.get(full)!;
   const c1Log = fullRow.c1Extra;
@@ -428,8 +444,8 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   const inVerifies = cpuDiff / verifyMicros;
   const rps = (r: Row) => r.sat!.completed / r.sat!.seconds;
   const tputRatio = rps(fullRow) / rps(plainRow);
-  const addedP50 = quantile(fullRow.c1, 0.5) - quantile(plainRow.c1, 0.5);
-  const addedP99 = quantile(fullRow.c1, 0.99) - quantile(plainRow.c1, 0.99);
+  const addedP50 = quantile(fullRow.c1Steady, 0.5) - quantile(plainRow.c1Steady, 0.5);
+  const addedP99 = quantile(fullRow.c1Steady, 0.99) - quantile(plainRow.c1Steady, 0.99);
   console.log('\nDESIGN §9                                   measured             goal     ');
   console.log(
     `1 gateway CPU/req − proxy CPU/req           ${`${cpuDiff.toFixed(1)} µs = ${inVerifies.toFixed(2)} × Ed25519`.padEnd(20)} ≤ ${GOALS.cpuInVerifies} ×   ${verdict(inVerifies <= GOALS.cpuInVerifies)}`,
@@ -467,19 +483,19 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     figure: 'gateway added latency at c=1, p50',
     goal: `≤ floor + ${GOALS.overFloorP50Ms} ms = ${ms(p50Goal)} ms`,
     measured: `${ms(addedP50)} ms`,
-    baseline: `${floorText} p50 ${ms(quantile(plainRow.c1, 0.5))} ms`,
+    baseline: `${floorText} p50 ${ms(quantile(plainRow.c1Steady, 0.5))} ms`,
     met: addedP50 <= p50Goal,
   });
   goal({
     figure: 'gateway added latency at c=1, p99',
     goal: `≤ floor + ${GOALS.overFloorP99Ms} ms = ${ms(p99Goal)} ms`,
     measured: `${ms(addedP99)} ms`,
-    baseline: `${floorText} p99 ${ms(quantile(plainRow.c1, 0.99))} ms`,
+    baseline: `${floorText} p99 ${ms(quantile(plainRow.c1Steady, 0.99))} ms`,
     met: addedP99 <= p99Goal,
   });
   const directRow = rows.get(direct)!;
   console.log(
-    `  (context: proxy / direct throughput ${(rps(plainRow) / rps(directRow)).toFixed(3)}; proxy adds ${ms(quantile(plainRow.c1, 0.5) - quantile(directRow.c1, 0.5))} ms p50 over direct)`,
+    `  (context: proxy / direct throughput ${(rps(plainRow) / rps(directRow)).toFixed(3)}; proxy adds ${ms(quantile(plainRow.c1Steady, 0.5) - quantile(directRow.c1Steady, 0.5))} ms p50 over direct)`,
   );
 
   let failures = 0;
