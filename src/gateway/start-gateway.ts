@@ -9,6 +9,7 @@ import { Peers } from '../federation/peers.ts';
 import { ActionCatalog } from '../guard/catalog.ts';
 import type { GuardRuntime } from '../guard/runtime.ts';
 import { listen, reloadableTls } from '../http/listen.ts';
+import { answersWithin } from '../http/probe.ts';
 import type { DecisionLog } from '../ledger/decision-log.ts';
 import { openLedger } from '../ledger/open-ledger.ts';
 import {
@@ -258,7 +259,10 @@ async function readiness(
   res: ServerResponse,
 ): Promise<void> {
   let hotState = true;
-  const guardStore = guard === undefined ? Promise.resolve(true) : answers(guard.store.sql.ping());
+  const guardStore =
+    guard === undefined
+      ? Promise.resolve(true)
+      : answersWithin(() => guard.store.sql.ping(), GUARD_STORE_PROBE_MS);
   try {
     await Promise.all([replay.ping?.(), guard?.counters.ping()]);
   } catch {
@@ -272,21 +276,6 @@ async function readiness(
   res
     .writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
     .end(body);
-}
-
-/** Whether `probe` resolves within GUARD_STORE_PROBE_MS (a store that hangs is as down as one that refuses). */
-async function answers(probe: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), GUARD_STORE_PROBE_MS);
-  });
-  try {
-    return await Promise.race([probe.then(() => true), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { WarrantError } from '../core/errors.ts';
 import { tokenHash } from '../core/jose/hash.ts';
 import { countRequest } from '../core/load.ts';
 import { singleHeader } from '../http/headers.ts';
+import { answersWithin } from '../http/probe.ts';
 import { admin } from './admin.ts';
 import type { AdminExtension } from './admin-input.ts';
 import { authenticateClient } from './client-auth.ts';
@@ -103,21 +104,7 @@ const READINESS_PROBE_AGENT = 'spiffe://readiness.invalid/agent/probe';
 const PROBE_TIMEOUT_MS = 1000;
 
 /** Whether `check` settles successfully within the probe timeout. */
-async function probe(check: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      check().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
-      }),
-    ]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const probe = (check: () => Promise<unknown>): Promise<boolean> => answersWithin(check, PROBE_TIMEOUT_MS);
 
 const routes: Record<string, Route> = {
   '/.well-known/oauth-authorization-server': (sts, _req, res) =>
