@@ -78,7 +78,18 @@ export class SqliteGuardSql implements GuardSql {
   // `await` between the check and the statement would let a transaction begin in between.
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
     while (this.#busy !== undefined) await this.#busy;
-    return this.#all(sql, params);
+    if (this.#walSync === undefined) return this.#all(sql, params);
+    // A statement that writes and returns rows (`INSERT … RETURNING`: a budget's usage added, a guard
+    // change recorded) is durable before it resolves, as one through `run` is; a read syncs nothing.
+    const before = this.#totalChanges();
+    const rows = this.#all(sql, params);
+    if (this.#totalChanges() !== before) await this.#walSync.sync();
+    return rows;
+  }
+
+  /** Rows this connection has inserted, updated or deleted since it opened (SQLite's `total_changes()`). */
+  #totalChanges(): number {
+    return Number(this.#statement('SELECT total_changes() AS n').get()!['n']);
   }
 
   async one(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {

@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
+import {
+  closeSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import { guardStoreContract } from './contract.ts';
+import { openGuardStore } from './open-guard-store.ts';
 
 guardStoreContract('guard store', {
   'records changes with ids in order and reads them back by subject and since an id': async (store) => {
@@ -85,4 +98,50 @@ guardStoreContract('guard store', {
         ['out'],
       );
     },
+});
+
+/**
+ * The descriptor the store's WalSync holds on `wal` (read-only; SQLite's own is read-write), from
+ * /proc/self: closing it makes the next fdatasync fail as an I/O error would (EBADF).
+ */
+function walSyncDescriptor(wal: string): number {
+  for (const name of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${name}`);
+    } catch {
+      continue;
+    }
+    if (target !== wal) continue;
+    const flags = /^flags:\s+(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${name}`, 'utf8'))?.[1];
+    if (flags !== undefined && (Number.parseInt(flags, 8) & 3) === 0) return Number(name);
+  }
+  throw new Error(`no read-only descriptor on ${wal}`);
+}
+
+test('a SQLite guard store syncs a write that returns rows; once a sync fails it refuses every write, and its readiness ping fails', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warrant-guard-wal-'));
+  const path = join(dir, 'guard.db');
+  const store = await openGuardStore({ store: { kind: 'sqlite' }, dataDir: dir }, { path });
+  const change = (reason: string) => ({
+    time: 1,
+    kind: 'budget',
+    subject: 'b',
+    actor: 'admin',
+    reason,
+    detail: {},
+  });
+  try {
+    // A change recorded outside a transaction (`INSERT … RETURNING`) is synced before it resolves: the
+    // WAL's sync descriptor exists only once a sync has run.
+    await store.changes.record(change('synced'));
+    await store.sql.ping();
+    closeSync(walSyncDescriptor(realpathSync(`${path}-wal`)));
+    await assert.rejects(store.changes.record(change('lost')), /fdatasync failed/);
+    await assert.rejects(store.changes.record(change('later')), /fdatasync failed/, 'no retry');
+    await assert.rejects(store.sql.ping(), /could not make its log durable/);
+  } finally {
+    await store.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
