@@ -78,9 +78,10 @@ export class SqliteGuardSql implements GuardSql {
   // `await` between the check and the statement would let a transaction begin in between.
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
     while (this.#busy !== undefined) await this.#busy;
-    if (this.#walSync === undefined) return this.#all(sql, params);
     // A statement that writes and returns rows (`INSERT … RETURNING`: a budget's usage added, a guard
-    // change recorded) is durable before it resolves, as one through `run` is; a read syncs nothing.
+    // change recorded) is durable before it resolves, as one through `run` is. A SELECT cannot write: it
+    // runs alone (the pins and trust reads are on the gateway's request path).
+    if (this.#walSync === undefined || /^\s*SELECT\b/i.test(sql)) return this.#all(sql, params);
     const before = this.#totalChanges();
     const rows = this.#all(sql, params);
     if (this.#totalChanges() !== before) await this.#walSync.sync();
