@@ -108,11 +108,18 @@ interface Row {
   c1Steady: number[];
   /** Server CPU and requests over the c=1 blocks (between the blocks' IPC snapshots). */
   c1CpuMicros?: number;
+  c1MainMicros?: number;
   c1Served?: number;
+  /** The same over the steady c=1 pass (after the saturation windows). */
+  c1SteadyCpuMicros?: number;
+  c1SteadyMainMicros?: number;
+  c1SteadyServed?: number;
   c1Extra: Record<string, number>;
   sat?: Saturation;
   /** Server CPU µs per request at saturation, and cores used by each process over the window. */
   serverMicrosPerRequest?: number;
+  /** The part of it on the main thread (the event loop every request passes through). */
+  mainThreadMicrosPerRequest?: number;
   cores?: { server: number; upstream: number; loadgen: number };
   extra?: Record<string, number>;
 }
@@ -123,8 +130,18 @@ function sourceFor(spec: TargetSpec, n: number): Source<Headers> {
   return spec.prepare ? batchSource(spec.prepare(n)) : constantSource(spec.fixed ?? {});
 }
 
-function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): { micros: number; served: number } {
-  return { micros: b.cpuMicros - a.cpuMicros, served: b.served - a.served };
+/** One gateway's step wall times (µs) over a c=1 pass. */
+interface StepRow {
+  readonly name: string;
+  readonly steps: Record<string, number[]>;
+}
+
+function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): { micros: number; main: number; served: number } {
+  return {
+    micros: b.cpuMicros - a.cpuMicros,
+    main: b.mainThreadMicros - a.mainThreadMicros,
+    served: b.served - a.served,
+  };
 }
 
 export async function run(): Promise<void> {
@@ -317,24 +334,30 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       row.c1.push(...(await sequential(s.target, source, { count: n })));
       const after = await server.cpu();
       row.c1CpuMicros = (row.c1CpuMicros ?? 0) + after.cpuMicros - before.cpuMicros;
+      row.c1MainMicros = (row.c1MainMicros ?? 0) + after.mainThreadMicros - before.mainThreadMicros;
       row.c1Served = (row.c1Served ?? 0) + after.served - before.served;
       for (const [k, v] of Object.entries(after.extra ?? {}))
         row.c1Extra[k] = (row.c1Extra[k] ?? 0) + v - (before.extra?.[k] ?? 0);
     }
   }
 
-  // The gateways' steps at c=1 (BENCH_GW_STEPS=1): read now, before the saturation windows.
-  const stepRows = STEPS
-    ? await Promise.all(
-        specs
-          .filter((s) => s.prepare !== undefined)
-          .map(async (s) => ({
-            name: s.target.name,
-            steps: (await s.server!.request<{ steps: Record<string, number[]> }>({ type: 'steps-get' }))
-              .steps,
-          })),
-      )
-    : [];
+  // The gateways' steps at c=1 (BENCH_GW_STEPS=1): read now, before the saturation windows, and again after
+  // the steady pass (d).
+  const readSteps = async (): Promise<StepRow[]> =>
+    STEPS
+      ? await Promise.all(
+          specs
+            .filter((s) => s.prepare !== undefined)
+            .map(async (s) => {
+              const { steps } = await s.server!.request<{ steps: Record<string, number[]> }>({
+                type: 'steps-get',
+              });
+              await s.server!.request({ type: 'steps-reset' });
+              return { name: s.target.name, steps };
+            }),
+        )
+      : [];
+  const freshSteps = await readSteps();
 
   // (b) + (c) saturation: throughput and CPU per request.
   for (const s of specs) {
@@ -356,6 +379,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     if (s.server) {
       const sv = cpuDelta(before[0]!, after[0]!);
       row.serverMicrosPerRequest = sv.micros / sv.served;
+      row.mainThreadMicrosPerRequest = sv.main / sv.served;
       row.cores = {
         server: sv.micros / 1e6 / sat.seconds,
         upstream: up.micros / 1e6 / sat.seconds,
@@ -368,6 +392,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
       }
     } else {
       row.serverMicrosPerRequest = up.micros / up.served;
+      row.mainThreadMicrosPerRequest = up.main / up.served;
       row.cores = {
         server: up.micros / 1e6 / sat.seconds,
         upstream: up.micros / 1e6 / sat.seconds,
@@ -389,13 +414,25 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   // is there after its first ~64 MiB of records), commits overwrite blocks the file has.
   for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
     const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
-    for (const s of specs)
-      rows.get(s)!.c1Steady.push(...(await sequential(s.target, sourceFor(s, n), { count: n })));
+    for (const s of specs) {
+      const source = sourceFor(s, n);
+      const server = s.server ?? upstream;
+      const before = await server.cpu();
+      const row = rows.get(s)!;
+      row.c1Steady.push(...(await sequential(s.target, source, { count: n })));
+      const after = await server.cpu();
+      row.c1SteadyCpuMicros = (row.c1SteadyCpuMicros ?? 0) + after.cpuMicros - before.cpuMicros;
+      row.c1SteadyMainMicros =
+        (row.c1SteadyMainMicros ?? 0) + after.mainThreadMicros - before.mainThreadMicros;
+      row.c1SteadyServed = (row.c1SteadyServed ?? 0) + after.served - before.served;
+    }
   }
+
+  const steadySteps = await readSteps();
 
   // Report.
   console.log(
-    `\n${'target'.padEnd(24)}  ${'c=1 p50 ms'.padStart(10)}  ${'c=1 p99 ms'.padStart(10)}  ${`c=${CONCURRENCY} req/s`.padStart(11)}  ${'sat p50 ms'.padStart(10)}  ${'sat p99 ms'.padStart(10)}  ${'server µs CPU/req'.padStart(17)}  ${'(at c=1)'.padStart(8)}  ${'fresh c=1 p50/p99'.padStart(17)}  cores: server / upstream / loadgen`,
+    `\n${'target'.padEnd(24)}  ${'c=1 p50 ms'.padStart(10)}  ${'c=1 p99 ms'.padStart(10)}  ${`c=${CONCURRENCY} req/s`.padStart(11)}  ${'sat p50 ms'.padStart(10)}  ${'sat p99 ms'.padStart(10)}  ${'server µs CPU/req'.padStart(17)}  ${'main thread'.padStart(11)}  ${'(at c=1)'.padStart(8)}  ${'fresh c=1 p50/p99'.padStart(17)}  cores: server / upstream / loadgen`,
   );
   for (const row of rows.values()) {
     const sat = row.sat!;
@@ -406,13 +443,20 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
         .toLocaleString('en-US')
         .padStart(
           11,
-        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${((row.c1CpuMicros ?? 0) / (row.c1Served ?? 1)).toFixed(1).padStart(8)}  ${`${ms(quantile(row.c1, 0.5))} / ${ms(quantile(row.c1, 0.99))}`.padStart(17)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
+        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${(row.mainThreadMicrosPerRequest ?? 0).toFixed(1).padStart(11)}  ${((row.c1CpuMicros ?? 0) / (row.c1Served ?? 1)).toFixed(1).padStart(8)}  ${`${ms(quantile(row.c1, 0.5))} / ${ms(quantile(row.c1, 0.99))}`.padStart(17)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
     );
   }
   console.log(
-    `(direct's "server" is the upstream; c=1 over ${LATENCY_REQUESTS.toLocaleString('en-US')} sequential requests each, interleaved, after the saturation windows ("fresh": before them; "at c=1": CPU then); saturation ${(THROUGHPUT_MS / 1000).toFixed(1)} s each)`,
+    `(direct's "server" is the upstream; "main thread": the part of the server's CPU/req on its event loop, the rest on libuv's pool and worker threads; c=1 over ${LATENCY_REQUESTS.toLocaleString('en-US')} sequential requests each, interleaved, after the saturation windows ("fresh": before them; "at c=1": CPU then); saturation ${(THROUGHPUT_MS / 1000).toFixed(1)} s each)`,
   );
   const fullRow = rows.get(full)!;
+  for (const row of rows.values()) {
+    if (row.c1Served === undefined || row.c1SteadyServed === undefined) continue;
+    const per = (micros: number | undefined, served: number) => ((micros ?? 0) / served).toFixed(1);
+    console.log(
+      `${row.name} CPU µs/req at c=1 (all threads / main thread): fresh ${per(row.c1CpuMicros, row.c1Served)} / ${per(row.c1MainMicros, row.c1Served)}, steady ${per(row.c1SteadyCpuMicros, row.c1SteadyServed)} / ${per(row.c1SteadyMainMicros, row.c1SteadyServed)}`,
+    );
+  }
   const c1Log = fullRow.c1Extra;
   if (c1Log['logBatches'] !== undefined)
     console.log(
@@ -511,36 +555,33 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     process.exitCode = 1;
   } else console.log('all requests answered 200 with the expected body');
 
-  if (stepRows.length > 0) {
-    // Steps that take under a microsecond at p50 everywhere are summed into one line.
-    const names = Object.keys(stepRows[0]!.steps);
-    const p50 = (row: (typeof stepRows)[0], step: string) => quantile(row.steps[step] ?? [], 0.5);
-    const w = Math.max(...stepRows.map((r) => r.name.length), 10);
+  if (freshSteps.length > 0) {
+    // Two columns per gateway: the fresh pass (before the saturation windows) and the steady one (after).
+    // Steps that take under 3 µs at p50 everywhere are summed into one line.
+    const cols = freshSteps.flatMap((row, i) => [
+      { name: `${row.name} fresh`, steps: row.steps },
+      { name: `${row.name} steady`, steps: steadySteps[i]?.steps ?? {} },
+    ]);
+    const names = Object.keys(freshSteps[0]!.steps);
+    const p50 = (col: (typeof cols)[0], step: string) => quantile(col.steps[step] ?? [], 0.5);
+    const w = Math.max(...cols.map((r) => r.name.length), 10);
     console.log(
-      `\ngateway steps at c=1, wall time p50 (µs, waits included; ${LATENCY_REQUESTS.toLocaleString('en-US')}+ requests each):`,
+      `\ngateway steps at c=1, wall time p50 (µs, waits included; ${LATENCY_REQUESTS.toLocaleString('en-US')}+ requests each; fresh: before the saturation windows, steady: after them):`,
     );
-    console.log(`  ${'step'.padEnd(16)}${stepRows.map((r) => r.name.padStart(w + 2)).join('')}`);
-    const small = names.filter((n) => stepRows.every((r) => p50(r, n) < 3));
-    for (const n of names.filter((x) => !small.includes(x)))
+    console.log(`  ${'step'.padEnd(16)}${cols.map((r) => r.name.padStart(w + 2)).join('')}`);
+    const small = names.filter((n) => cols.every((r) => p50(r, n) < 3));
+    const line = (label: string, value: (col: (typeof cols)[0]) => number) =>
       console.log(
-        `  ${n.padEnd(16)}${stepRows
+        `  ${label.padEnd(16)}${cols
           .map((r) =>
-            p50(r, n)
+            value(r)
               .toFixed(1)
               .padStart(w + 2),
           )
           .join('')}`,
       );
-    console.log(
-      `  ${`${small.length} others`.padEnd(16)}${stepRows
-        .map((r) =>
-          small
-            .reduce((t, n) => t + p50(r, n), 0)
-            .toFixed(1)
-            .padStart(w + 2),
-        )
-        .join('')}`,
-    );
+    for (const n of names.filter((x) => !small.includes(x))) line(n, (r) => p50(r, n));
+    line(`${small.length} others`, (r) => small.reduce((t, n) => t + p50(r, n), 0));
   }
 
   if (PROFILE) {

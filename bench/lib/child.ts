@@ -25,6 +25,8 @@ export interface Command {
 export interface CpuSnapshot {
   readonly type: 'cpu';
   readonly cpuMicros: number;
+  /** CPU microseconds of the main thread alone (the event loop; process.threadCpuUsage). */
+  readonly mainThreadMicros: number;
   readonly served: number;
   readonly extra?: Record<string, number>;
 }
@@ -51,9 +53,11 @@ export function serveCommands(ready: Record<string, unknown>, options: ServeOpti
     switch (command.type) {
       case 'cpu': {
         const { user, system } = process.cpuUsage();
+        const main = process.threadCpuUsage();
         return {
           type: 'cpu',
           cpuMicros: user + system,
+          mainThreadMicros: main.user + main.system,
           served,
           ...(options.stats ? { extra: options.stats() } : {}),
         } satisfies CpuSnapshot;
