@@ -6,15 +6,27 @@
  * written the idiomatic way, so it is not handicapped by the gateway's own choices (e.g. the gateway's
  * `flushHeaders()`, an extra socket write per response, is gateway cost here).
  *
- * argv[2] is a JSON `{ upstream }`. Answers `{ type: 'ready', url }` over IPC, then the commands of
+ * With `floor` it is the floor of the gateway's full path instead: the same proxy doing, on every request, the
+ * work DESIGN makes every forwarded call pay and nothing else, the way the gateway does it (see `floorWork`).
+ * Its figures against the plain proxy's are what no gateway implementation of DESIGN §7 can beat on this
+ * machine in this run; the gateway's figures against it are the gateway's own overhead.
+ *
+ * argv[2] is a JSON `{ upstream, floor? }`. Answers `{ type: 'ready', url }` over IPC, then the commands of
  * child.ts.
  */
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
+import { ALGORITHMS } from '../../src/core/jose/algorithms.ts';
+import { encode } from '../../src/core/jose/base64url.ts';
+import { countRequest } from '../../src/core/load.ts';
+import { type DecisionRecord, FileDecisionLog } from '../../src/ledger/decision-log.ts';
 import { childSpec, closeServer, listenLoopback, serveCommands } from './child.ts';
 
 export interface ProxySpec {
   readonly upstream: string;
+  /** Be the floor of the gateway's full path, with its decision log at `logPath`. */
+  readonly floor?: { readonly logPath: string };
 }
 
 const spec = childSpec<ProxySpec>();
@@ -31,21 +43,98 @@ const HOP_BY_HOP = new Set([
   'host',
   'content-length',
 ]);
+const CREDENTIALS = new Set(['authorization', 'dpop', 'warrant-chain']);
 const pool = new Pool(new URL(spec.upstream).origin, {
   connections: 128,
   headersTimeout: 30_000,
   bodyTimeout: 30_000,
 });
 
+/** The floor's fixed inputs: sizes as the gateway's (a DPoP proof's signing input, a Txn-Token's claims). */
+const EdDSA = ALGORITHMS.EdDSA;
+const keys = generateKeyPairSync('ed25519');
+const proofInput = Buffer.from(encode(Buffer.alloc(480, 'dpop proof header and claims ')), 'latin1');
+const proofSignature = new Uint8Array(sign(null, proofInput, keys.privateKey));
+const txnInput = encode(Buffer.alloc(900, 'txn-token header and claims '));
+// The cheapest durable record (DESIGN §9's latency floor is one append with fdatasync): a JSON-lines file,
+// written and fdatasynced once per batch, the records of a batch acknowledged together.
+const ledger = spec.floor ? new FileDecisionLog(spec.floor.logPath) : undefined;
+const hash = () => encode(Buffer.from(randomUUID().replaceAll('-', ''), 'hex')).padEnd(43, 'A');
+const chain = [hash(), hash(), hash()].map((h, i) => ({
+  hash: h,
+  actor: `spiffe://bench.warrant.test/agent/${['planner', 'executor', 'third'][i]}`,
+}));
+
+/** A decision record shaped as the gateway's for the bench's call (3-link chain, one grant, risk, digest). */
+function decisionRecord(id: string): DecisionRecord {
+  return {
+    id,
+    kind: 'decision',
+    time: new Date().toISOString(),
+    gateway: 'gw-floor',
+    decision: 'allow',
+    reasons: ['granted by grant 0', 'policy allow'],
+    person: { sub: 'alice@example.com', iss: 'https://idp.bench.warrant.test' },
+    caller: chain[2]!.actor,
+    recipient: 'https://tools.bench.warrant.test/crm',
+    action: 'crm.contacts.read',
+    resource: 'https://tools.bench.warrant.test/crm',
+    granted: [{ action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' }],
+    used: [{ action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' }],
+    chain,
+    txn: randomUUID(),
+    policyVersion: 'sha256:0123456789abcdef0123456789abcdef',
+    risk: { score: 10, level: 'low', factors: [] },
+    trustLevel: 1,
+    requestDigest: hash(),
+    traceId: randomUUID().replaceAll('-', ''),
+  } as unknown as DecisionRecord;
+}
+
+/**
+ * What every call through the gateway needs at the least, in the gateway's order and on the same threads:
+ * the DPoP proof's Ed25519 verification; then the decision record made durable in the cheapest durable log
+ * (not the Merkle ledger: its indexes and tree are the gateway's choice, not the floor) while the Txn-Token
+ * is signed, on libuv's pool while other requests are in flight and inline at one request at a time
+ * (src/core/load.ts), as the gateway signs. Returns the Txn-Token.
+ */
+async function floorWork(id: string): Promise<string> {
+  if (!(await EdDSA.verifyAsync(keys.publicKey, proofInput, proofSignature)))
+    throw new Error('the floor proxy failed its own verification');
+  const durable = ledger!.append(decisionRecord(id));
+  const signature = EdDSA.signAsync(keys.privateKey, Buffer.from(txnInput, 'latin1'));
+  await durable;
+  return `${txnInput}.${encode(await signature)}`;
+}
+
 async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const decisionId = ledger ? randomUUID() : undefined;
+  if (ledger) {
+    countRequest(res);
+    res.once('finish', () =>
+      ledger.note({
+        id: randomUUID(),
+        kind: 'outcome',
+        time: new Date().toISOString(),
+        gateway: 'gw-floor',
+        decisionId,
+        outcome: 'forwarded',
+        status: res.statusCode,
+      } as unknown as DecisionRecord),
+    );
+  }
+  const txnToken = ledger ? await floorWork(decisionId!) : undefined;
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    // The gateway never forwards the caller's credentials (DESIGN §7).
+    if (txnToken !== undefined && CREDENTIALS.has(name)) continue;
     headers[name] = value;
   }
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   if (hasBody && req.headers['content-length'] !== undefined)
     headers['content-length'] = req.headers['content-length'];
+  if (txnToken !== undefined) headers['txn-token'] = txnToken;
   const abort = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
@@ -93,9 +182,11 @@ serveCommands(
   { url },
   {
     server,
+    stats: ledger ? () => ({ logBatches: ledger.batches, logRecords: ledger.records }) : undefined,
     async stop() {
       await closeServer(server);
       await pool.close();
+      await ledger?.close();
     },
   },
 );
