@@ -2,16 +2,65 @@
  * Child process for bench/sts.bench.ts: `oidc-provider` issuing client-credentials JWT access tokens to a
  * `private_key_jwt` client (test/support/oidc-provider-cc.ts). argv[2] is the JSON options; the child
  * answers `{ type: 'ready', url, tokenEndpoint }` over IPC, then the commands of child.ts.
+ *
+ * With `mandated`, each token request first does the work DESIGN makes the STS do on top of what
+ * oidc-provider does: one more Ed25519 verification (the DPoP proof, of a proof-sized input; on libuv's pool
+ * under load and inline at one request at a time, as the STS does) and one durable record of the issued token
+ * (the cheapest one: a JSON-lines append, fdatasynced per batch). A provider doing DESIGN's extra work and
+ * nothing else of Warrant's.
  */
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ALGORITHMS } from '../../src/core/jose/algorithms.ts';
+import { encode } from '../../src/core/jose/base64url.ts';
+import { countRequest } from '../../src/core/load.ts';
+import { type DecisionRecord, FileDecisionLog } from '../../src/ledger/decision-log.ts';
 import {
   type ClientCredentialsProviderOptions,
   startClientCredentialsProvider,
 } from '../../test/support/oidc-provider-cc.ts';
 import { childSpec, serveCommands } from './child.ts';
 
-const options = childSpec<ClientCredentialsProviderOptions>();
-const provider = await startClientCredentialsProvider(options);
+export interface OidcServerSpec extends ClientCredentialsProviderOptions {
+  /** Do DESIGN's extra work per token request, the record at `logPath`. */
+  readonly mandated?: { readonly logPath: string };
+}
+
+const options = childSpec<OidcServerSpec>();
+const log = options.mandated ? new FileDecisionLog(options.mandated.logPath) : undefined;
+const keys = generateKeyPairSync('ed25519');
+const proofInput = Buffer.from(encode(Buffer.alloc(480, 'dpop proof header and claims ')), 'latin1');
+const proofSignature = new Uint8Array(sign(null, proofInput, keys.privateKey));
+
+async function mandated(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'POST') return;
+  countRequest(res);
+  if (!(await ALGORITHMS.EdDSA.verifyAsync(keys.publicKey, proofInput, proofSignature)))
+    throw new Error('the mandated-work verification failed');
+  // A token row's worth of facts (the STS records hash, jti, parent, txn, subject, actors, grants, times).
+  await log!.append({
+    id: randomUUID(),
+    kind: 'token',
+    time: new Date().toISOString(),
+    hash: encode(Buffer.from(randomUUID().replaceAll('-', ''), 'hex')),
+    jti: randomUUID(),
+    parent: encode(Buffer.from(randomUUID().replaceAll('-', ''), 'hex')),
+    txn: randomUUID(),
+    sub: 'alice@example.com',
+    actors: ['spiffe://bench.warrant.test/agent/planner', 'spiffe://bench.warrant.test/agent/executor'],
+    audience: 'spiffe://bench.warrant.test/agent/third',
+    grants: [{ action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' }],
+    exp: Math.floor(Date.now() / 1000) + 300,
+  } as unknown as DecisionRecord);
+}
+
+const provider = await startClientCredentialsProvider(options, log ? { before: mandated } : {});
 serveCommands(
   { url: provider.issuer, tokenEndpoint: provider.tokenEndpoint },
-  { stop: () => provider.close() },
+  {
+    async stop() {
+      await provider.close();
+      await log?.close();
+    },
+  },
 );

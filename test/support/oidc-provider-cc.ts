@@ -3,7 +3,7 @@
  * `client_credentials` grant, `private_key_jwt` client authentication, and JWT (`at+jwt`) access tokens for
  * one resource server (RFC 8707 `resource` indicator). The baseline the STS benchmark compares against.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PrivateJwk, PublicJwk } from '../../src/core/jose/jwk.ts';
 
@@ -37,8 +37,10 @@ interface ProviderInstance {
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
 
+/** `before`: work done on each request before the provider sees it (the benchmark's mandated-work row). */
 export async function startClientCredentialsProvider(
   options: ClientCredentialsProviderOptions,
+  hooks: { before?(req: IncomingMessage, res: ServerResponse): Promise<void> } = {},
 ): Promise<ClientCredentialsProvider> {
   // oidc-provider ships no type declarations; a computed specifier keeps it `any` for the compiler.
   const specifier: string = 'oidc-provider';
@@ -91,7 +93,18 @@ export async function startClientCredentialsProvider(
     },
   });
   provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error', error));
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  const before = hooks.before;
+  server.on(
+    'request',
+    before === undefined
+      ? callback
+      : (req: IncomingMessage, res: ServerResponse) =>
+          void before(req, res).then(
+            () => callback(req, res),
+            () => res.writeHead(500).end(),
+          ),
+  );
   return {
     issuer,
     tokenEndpoint: `${issuer}/token`,
