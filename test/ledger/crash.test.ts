@@ -29,7 +29,11 @@ const key = generateSigningKey('EdDSA');
 const signer = { name: 'warrant.local/ledger', key };
 const LOAD_MS = 1000;
 
-/** Runs the writer, SIGKILLs it `LOAD_MS` after it is ready, and resolves what it printed as acknowledged. */
+/**
+ * Runs the writer, SIGKILLs it `LOAD_MS` after its first acknowledged append (the load is running then: on a
+ * loaded machine the writer thread's start alone can take most of a second), and resolves what it printed as
+ * acknowledged.
+ */
 async function runAndKill(args: string[]): Promise<Map<number, number>> {
   const child = spawn(process.execPath, [new URL('./crash-writer.ts', import.meta.url).pathname, ...args], {
     env: { ...process.env, LEDGER_KEY: JSON.stringify(exportPrivateJwk(key)) },
@@ -45,7 +49,9 @@ async function runAndKill(args: string[]): Promise<Map<number, number>> {
   let timer: NodeJS.Timeout | undefined;
   child.stdout.on('data', (d: string) => {
     out += d;
-    if (!timer && out.startsWith('ready\n')) timer = setTimeout(() => child.kill('SIGKILL'), LOAD_MS);
+    // 'ready\n' and then at least one whole acknowledgment line.
+    if (!timer && out.startsWith('ready\n') && out.indexOf('\n', 6) > 0)
+      timer = setTimeout(() => child.kill('SIGKILL'), LOAD_MS);
   });
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
     child.on('exit', (c, s) => resolve([c, s])),
