@@ -123,7 +123,14 @@ async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
       } as unknown as DecisionRecord),
     );
   }
-  const txnToken = ledger ? await floorWork(decisionId!) : undefined;
+  let txnToken: string | undefined;
+  try {
+    txnToken = ledger ? await floorWork(decisionId!) : undefined;
+  } catch {
+    // As the gateway: a record that cannot be made durable is a 503 and nothing is forwarded.
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"not_recorded"}');
+    return;
+  }
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
