@@ -15,6 +15,7 @@
  *   --full           the offline-verification goal on a real 1,000,000-record export (else 200,000 records,
  *                    the time projected linearly — verification is one pass), ledger scaling at 10⁶ too
  */
+import crypto from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -53,6 +54,28 @@ if (suites.length === 0) {
 }
 const machine = `node ${process.version} on ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}; BENCH_MS=${process.env['BENCH_MS'] ?? 1000}`;
 console.log(machine);
+/**
+ * This machine's speed now: CPU µs per Ed25519 verification, in a tight loop, in this process. The ratio
+ * goals carry their own same-run baselines; the absolute ones (ms, records/s, s) do not, and the same VM has
+ * been measured 3× slower from one hour to the next. Printed at the start and the end of a check.
+ */
+function cpuSpeed(): number {
+  const { generateKeyPairSync, sign, verify } = crypto;
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const message = Buffer.alloc(512, 1);
+  const signature = sign(null, message, privateKey);
+  const times: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < 300; i++) verify(null, message, publicKey, signature);
+    const t = process.cpuUsage(t0);
+    times.push((t.user + t.system) / 300);
+  }
+  return times.sort((a, b) => a - b)[2]!;
+}
+const speedAtStart = check ? cpuSpeed() : undefined;
+if (speedAtStart !== undefined)
+  console.log(`CPU speed: ${speedAtStart.toFixed(1)} µs CPU per Ed25519 verification (median of 5 × 300)`);
 const started = performance.now();
 const failed: { suite: string; error: string }[] = [];
 for (const name of suites) {
@@ -70,7 +93,9 @@ if (check) {
   const { results } = await import('./lib/measure.ts');
   const seconds = (performance.now() - started) / 1000;
   const load = os.loadavg().map((l) => l.toFixed(2));
-  console.log(`\nDESIGN §9 check (${seconds.toFixed(0)} s; load ${load.join(' ')}; ${machine})`);
+  const speedAtEnd = cpuSpeed();
+  const speed = `Ed25519 verify ${speedAtStart!.toFixed(1)} µs CPU at the start, ${speedAtEnd.toFixed(1)} at the end`;
+  console.log(`\nDESIGN §9 check (${seconds.toFixed(0)} s; load ${load.join(' ')}; ${speed}; ${machine})`);
   const fw = Math.max(6, ...results.goals.map((g) => g.figure.length));
   const mw = Math.max(8, ...results.goals.map((g) => g.measured.length));
   const gw = Math.max(4, ...results.goals.map((g) => g.goal.length));
@@ -99,6 +124,7 @@ if (check) {
         at: new Date().toISOString(),
         machine,
         loadavg: os.loadavg(),
+        ed25519VerifyMicros: { start: speedAtStart, end: speedAtEnd },
         seconds,
         goals: results.goals,
         scaling: results.scaling,
