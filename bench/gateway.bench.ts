@@ -101,21 +101,21 @@ interface TargetSpec {
   readonly fixed?: Headers;
 }
 
+/** One c=1 pass of a target: its latencies, and its server's CPU and counters between the blocks' snapshots. */
+interface C1Pass {
+  readonly times: number[];
+  cpuMicros: number;
+  mainMicros: number;
+  served: number;
+  readonly extra: Record<string, number>;
+}
+
 interface Row {
   name: string;
-  /** c=1 latencies before the saturation windows (fresh: a new ledger, a cold JIT). */
-  c1: number[];
-  /** c=1 latencies after them (the steady state the goal is judged by). */
-  c1Steady: number[];
-  /** Server CPU and requests over the c=1 blocks (between the blocks' IPC snapshots). */
-  c1CpuMicros?: number;
-  c1MainMicros?: number;
-  c1Served?: number;
-  /** The same over the steady c=1 pass (after the saturation windows). */
-  c1SteadyCpuMicros?: number;
-  c1SteadyMainMicros?: number;
-  c1SteadyServed?: number;
-  c1Extra: Record<string, number>;
+  /** c=1 before the saturation windows (fresh: a new ledger, a cold JIT). */
+  c1: C1Pass;
+  /** c=1 after them (the steady state the goal is judged by). */
+  c1Steady: C1Pass;
   sat?: Saturation;
   /** Server CPU µs per request at saturation, and cores used by each process over the window. */
   serverMicrosPerRequest?: number;
@@ -135,6 +135,10 @@ function sourceFor(spec: TargetSpec, n: number): Source<Headers> {
 interface StepRow {
   readonly name: string;
   readonly steps: Record<string, number[]>;
+}
+
+function newPass(): C1Pass {
+  return { times: [], cpuMicros: 0, mainMicros: 0, served: 0, extra: {} };
 }
 
 function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): { micros: number; main: number; served: number } {
@@ -333,26 +337,30 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
 
   // (a) c=1 latency, interleaved in blocks, on fresh targets (again in (d), after the saturation windows).
   const rows = new Map<TargetSpec, Row>(
-    specs.map((s) => [s, { name: s.target.name, c1: [], c1Steady: [], c1Extra: {} }]),
+    specs.map((s) => [s, { name: s.target.name, c1: newPass(), c1Steady: newPass() }]),
   );
+  /** c=1 latency, interleaved in blocks across the targets so drifting machine load hits all alike. */
+  const c1Pass = async (pass: 'c1' | 'c1Steady'): Promise<void> => {
+    for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
+      const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
+      for (const s of specs) {
+        const source = sourceFor(s, n); // proofs signed just before their block (untimed)
+        const server = s.server ?? upstream;
+        const before = await server.cpu();
+        const into = rows.get(s)![pass];
+        into.times.push(...(await sequential(s.target, source, { count: n })));
+        const after = await server.cpu();
+        into.cpuMicros += after.cpuMicros - before.cpuMicros;
+        into.mainMicros += after.mainThreadMicros - before.mainThreadMicros;
+        into.served += after.served - before.served;
+        for (const [k, v] of Object.entries(after.extra ?? {}))
+          into.extra[k] = (into.extra[k] ?? 0) + v - (before.extra?.[k] ?? 0);
+      }
+    }
+  };
   for (const s of specs)
     await sequential(s.target, sourceFor(s, WARMUP_REQUESTS), { count: WARMUP_REQUESTS });
-  for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
-    const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
-    for (const s of specs) {
-      const source = sourceFor(s, n); // proofs signed just before their block (untimed)
-      const server = s.server ?? upstream;
-      const before = await server.cpu();
-      const row = rows.get(s)!;
-      row.c1.push(...(await sequential(s.target, source, { count: n })));
-      const after = await server.cpu();
-      row.c1CpuMicros = (row.c1CpuMicros ?? 0) + after.cpuMicros - before.cpuMicros;
-      row.c1MainMicros = (row.c1MainMicros ?? 0) + after.mainThreadMicros - before.mainThreadMicros;
-      row.c1Served = (row.c1Served ?? 0) + after.served - before.served;
-      for (const [k, v] of Object.entries(after.extra ?? {}))
-        row.c1Extra[k] = (row.c1Extra[k] ?? 0) + v - (before.extra?.[k] ?? 0);
-    }
-  }
+  await c1Pass('c1');
 
   // The gateways' steps at c=1 (BENCH_GW_STEPS=1): read now, before the saturation windows, and again after
   // the steady pass (d).
@@ -425,21 +433,7 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   // A fresh ledger's WAL grows, and an fdatasync of an appending commit also commits the file's size; once
   // the WAL has reached its bound and started over (the saturation windows take it there; a running gateway
   // is there after its first ~64 MiB of records), commits overwrite blocks the file has.
-  for (let done = 0; done < LATENCY_REQUESTS; done += LATENCY_BLOCK) {
-    const n = Math.min(LATENCY_BLOCK, LATENCY_REQUESTS - done);
-    for (const s of specs) {
-      const source = sourceFor(s, n);
-      const server = s.server ?? upstream;
-      const before = await server.cpu();
-      const row = rows.get(s)!;
-      row.c1Steady.push(...(await sequential(s.target, source, { count: n })));
-      const after = await server.cpu();
-      row.c1SteadyCpuMicros = (row.c1SteadyCpuMicros ?? 0) + after.cpuMicros - before.cpuMicros;
-      row.c1SteadyMainMicros =
-        (row.c1SteadyMainMicros ?? 0) + after.mainThreadMicros - before.mainThreadMicros;
-      row.c1SteadyServed = (row.c1SteadyServed ?? 0) + after.served - before.served;
-    }
-  }
+  await c1Pass('c1Steady');
 
   const steadySteps = await readSteps();
 
@@ -450,13 +444,13 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   for (const row of rows.values()) {
     const sat = row.sat!;
     console.log(
-      `${row.name.padEnd(24)}  ${ms(quantile(row.c1Steady, 0.5)).padStart(10)}  ${ms(quantile(row.c1Steady, 0.99)).padStart(10)}  ${Math.round(
+      `${row.name.padEnd(24)}  ${ms(quantile(row.c1Steady.times, 0.5)).padStart(10)}  ${ms(quantile(row.c1Steady.times, 0.99)).padStart(10)}  ${Math.round(
         sat.completed / sat.seconds,
       )
         .toLocaleString('en-US')
         .padStart(
           11,
-        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${(row.mainThreadMicrosPerRequest ?? 0).toFixed(1).padStart(11)}  ${((row.c1CpuMicros ?? 0) / (row.c1Served ?? 1)).toFixed(1).padStart(8)}  ${`${ms(quantile(row.c1, 0.5))} / ${ms(quantile(row.c1, 0.99))}`.padStart(17)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
+        )}  ${ms(quantile(sat.latencies, 0.5)).padStart(10)}  ${ms(quantile(sat.latencies, 0.99)).padStart(10)}  ${(row.serverMicrosPerRequest ?? 0).toFixed(1).padStart(17)}  ${(row.mainThreadMicrosPerRequest ?? 0).toFixed(1).padStart(11)}  ${(row.c1.cpuMicros / row.c1.served).toFixed(1).padStart(8)}  ${`${ms(quantile(row.c1.times, 0.5))} / ${ms(quantile(row.c1.times, 0.99))}`.padStart(17)}  ${row.cores!.server.toFixed(2)} / ${row.cores!.upstream.toFixed(2)} / ${row.cores!.loadgen.toFixed(2)}`,
     );
   }
   console.log(
@@ -464,16 +458,16 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   );
   const fullRow = rows.get(full)!;
   for (const row of rows.values()) {
-    if (row.c1Served === undefined || row.c1SteadyServed === undefined) continue;
-    const per = (micros: number | undefined, served: number) => ((micros ?? 0) / served).toFixed(1);
+    if (row.c1.served === 0 || row.c1Steady.served === 0) continue;
+    const per = (micros: number, served: number) => (micros / served).toFixed(1);
     console.log(
-      `${row.name} CPU µs/req at c=1 (all threads / main thread): fresh ${per(row.c1CpuMicros, row.c1Served)} / ${per(row.c1MainMicros, row.c1Served)}, steady ${per(row.c1SteadyCpuMicros, row.c1SteadyServed)} / ${per(row.c1SteadyMainMicros, row.c1SteadyServed)}`,
+      `${row.name} CPU µs/req at c=1 (all threads / main thread): fresh ${per(row.c1.cpuMicros, row.c1.served)} / ${per(row.c1.mainMicros, row.c1.served)}, steady ${per(row.c1Steady.cpuMicros, row.c1Steady.served)} / ${per(row.c1Steady.mainMicros, row.c1Steady.served)}`,
     );
   }
-  const c1Log = fullRow.c1Extra;
+  const c1Log = fullRow.c1.extra;
   if (c1Log['logBatches'] !== undefined)
     console.log(
-      `gateway at c=1: ${c1Log['logRecords']} records (decisions + outcomes) in ${c1Log['logBatches']} durable batches over ${fullRow.c1Served} requests (${((c1Log['logBatches'] ?? 0) / (fullRow.c1Served ?? 1)).toFixed(2)} per request)`,
+      `gateway at c=1: ${c1Log['logRecords']} records (decisions + outcomes) in ${c1Log['logBatches']} durable batches over ${fullRow.c1.served} requests (${((c1Log['logBatches'] ?? 0) / fullRow.c1.served).toFixed(2)} per request)`,
     );
   if (fullRow.extra) {
     const e = fullRow.extra;
@@ -501,8 +495,8 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   const inVerifies = cpuDiff / verifyMicros;
   const rps = (r: Row) => r.sat!.completed / r.sat!.seconds;
   const tputRatio = rps(fullRow) / rps(plainRow);
-  const addedP50 = quantile(fullRow.c1Steady, 0.5) - quantile(plainRow.c1Steady, 0.5);
-  const addedP99 = quantile(fullRow.c1Steady, 0.99) - quantile(plainRow.c1Steady, 0.99);
+  const addedP50 = quantile(fullRow.c1Steady.times, 0.5) - quantile(plainRow.c1Steady.times, 0.5);
+  const addedP99 = quantile(fullRow.c1Steady.times, 0.99) - quantile(plainRow.c1Steady.times, 0.99);
   console.log('\nDESIGN §9                                   measured             goal     ');
   console.log(
     `1 gateway CPU/req − proxy CPU/req           ${`${cpuDiff.toFixed(1)} µs = ${inVerifies.toFixed(2)} × Ed25519`.padEnd(20)} ≤ ${GOALS.cpuInVerifies} ×   ${verdict(inVerifies <= GOALS.cpuInVerifies)}`,
@@ -525,13 +519,13 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
   const floorRow = rows.get(floorSpec)!;
   const floorCpu = floorRow.serverMicrosPerRequest! - plainRow.serverMicrosPerRequest!;
   const floorTput = rps(floorRow) / rps(plainRow);
-  const floorP50 = quantile(floorRow.c1Steady, 0.5) - quantile(plainRow.c1Steady, 0.5);
-  const floorP99 = quantile(floorRow.c1Steady, 0.99) - quantile(plainRow.c1Steady, 0.99);
+  const floorP50 = quantile(floorRow.c1Steady.times, 0.5) - quantile(plainRow.c1Steady.times, 0.5);
+  const floorP99 = quantile(floorRow.c1Steady.times, 0.99) - quantile(plainRow.c1Steady.times, 0.99);
   console.log(
     `floor of the full path (the proxy + DPoP verify + a durable JSON-lines record + Txn-Token signature): CPU/req over proxy ${floorCpu.toFixed(1)} µs = ${(floorCpu / verifyMicros).toFixed(2)} × Ed25519, throughput / proxy ${floorTput.toFixed(3)}, added c=1 latency p50 ${ms(floorP50)} ms, p99 ${ms(floorP99)} ms`,
   );
   console.log(
-    `gateway over that floor: CPU/req +${(fullRow.serverMicrosPerRequest! - floorRow.serverMicrosPerRequest!).toFixed(1)} µs (main thread +${(fullRow.mainThreadMicrosPerRequest! - floorRow.mainThreadMicrosPerRequest!).toFixed(1)} µs), throughput ${(rps(fullRow) / rps(floorRow)).toFixed(3)} × the floor's, c=1 latency p50 +${ms(quantile(fullRow.c1Steady, 0.5) - quantile(floorRow.c1Steady, 0.5))} ms`,
+    `gateway over that floor: CPU/req +${(fullRow.serverMicrosPerRequest! - floorRow.serverMicrosPerRequest!).toFixed(1)} µs (main thread +${(fullRow.mainThreadMicrosPerRequest! - floorRow.mainThreadMicrosPerRequest!).toFixed(1)} µs), throughput ${(rps(fullRow) / rps(floorRow)).toFixed(3)} × the floor's, c=1 latency p50 +${ms(quantile(fullRow.c1Steady.times, 0.5) - quantile(floorRow.c1Steady.times, 0.5))} ms`,
   );
   const reach = (floorMet: boolean, floorText: string) =>
     floorMet ? `floor ${floorText}` : `floor ${floorText}: out of reach in this run`;
@@ -555,19 +549,19 @@ async function bench(dir: string, children: Child[], targets: Target[]): Promise
     figure: 'gateway added latency at c=1, p50',
     goal: `≤ floor + ${GOALS.overFloorP50Ms} ms = ${ms(p50Goal)} ms`,
     measured: `${ms(addedP50)} ms`,
-    baseline: `${floorText} p50 ${ms(quantile(plainRow.c1Steady, 0.5))} ms; full-path ${reach(floorP50 <= p50Goal, `${ms(floorP50)} ms`)}`,
+    baseline: `${floorText} p50 ${ms(quantile(plainRow.c1Steady.times, 0.5))} ms; full-path ${reach(floorP50 <= p50Goal, `${ms(floorP50)} ms`)}`,
     met: addedP50 <= p50Goal,
   });
   goal({
     figure: 'gateway added latency at c=1, p99',
     goal: `≤ floor + ${GOALS.overFloorP99Ms} ms = ${ms(p99Goal)} ms`,
     measured: `${ms(addedP99)} ms`,
-    baseline: `${floorText} p99 ${ms(quantile(plainRow.c1Steady, 0.99))} ms; full-path ${reach(floorP99 <= p99Goal, `${ms(floorP99)} ms`)}`,
+    baseline: `${floorText} p99 ${ms(quantile(plainRow.c1Steady.times, 0.99))} ms; full-path ${reach(floorP99 <= p99Goal, `${ms(floorP99)} ms`)}`,
     met: addedP99 <= p99Goal,
   });
   const directRow = rows.get(direct)!;
   console.log(
-    `  (context: proxy / direct throughput ${(rps(plainRow) / rps(directRow)).toFixed(3)}; proxy adds ${ms(quantile(plainRow.c1Steady, 0.5) - quantile(directRow.c1Steady, 0.5))} ms p50 over direct)`,
+    `  (context: proxy / direct throughput ${(rps(plainRow) / rps(directRow)).toFixed(3)}; proxy adds ${ms(quantile(plainRow.c1Steady.times, 0.5) - quantile(directRow.c1Steady.times, 0.5))} ms p50 over direct)`,
   );
 
   let failures = 0;
