@@ -14,14 +14,13 @@
  * argv[2] is a JSON `{ upstream, floor? }`. Answers `{ type: 'ready', url }` over IPC, then the commands of
  * child.ts.
  */
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
-import { ALGORITHMS } from '../../src/core/jose/algorithms.ts';
-import { encode } from '../../src/core/jose/base64url.ts';
 import { countRequest } from '../../src/core/load.ts';
 import { type DecisionRecord, FileDecisionLog } from '../../src/ledger/decision-log.ts';
 import { childSpec, closeServer, listenLoopback, serveCommands } from './child.ts';
+import { mandatedSignatures, randomHash } from './mandated-work.ts';
 
 export interface ProxySpec {
   readonly upstream: string;
@@ -50,17 +49,11 @@ const pool = new Pool(new URL(spec.upstream).origin, {
   bodyTimeout: 30_000,
 });
 
-/** The floor's fixed inputs: sizes as the gateway's (a DPoP proof's signing input, a Txn-Token's claims). */
-const EdDSA = ALGORITHMS.EdDSA;
-const keys = generateKeyPairSync('ed25519');
-const proofInput = Buffer.from(encode(Buffer.alloc(480, 'dpop proof header and claims ')), 'latin1');
-const proofSignature = new Uint8Array(sign(null, proofInput, keys.privateKey));
-const txnInput = encode(Buffer.alloc(900, 'txn-token header and claims '));
+const signatures = mandatedSignatures();
 // The cheapest durable record (DESIGN §9's latency floor is one append with fdatasync): a JSON-lines file,
 // written and fdatasynced once per batch, the records of a batch acknowledged together.
 const ledger = spec.floor ? new FileDecisionLog(spec.floor.logPath) : undefined;
-const hash = () => encode(Buffer.from(randomUUID().replaceAll('-', ''), 'hex')).padEnd(43, 'A');
-const chain = [hash(), hash(), hash()].map((h, i) => ({
+const chain = [randomHash(), randomHash(), randomHash()].map((h, i) => ({
   hash: h,
   actor: `spiffe://bench.warrant.test/agent/${['planner', 'executor', 'third'][i]}`,
 }));
@@ -86,7 +79,7 @@ function decisionRecord(id: string): DecisionRecord {
     policyVersion: 'sha256:0123456789abcdef0123456789abcdef',
     risk: { score: 10, level: 'low', factors: [] },
     trustLevel: 1,
-    requestDigest: hash(),
+    requestDigest: randomHash(),
     traceId: randomUUID().replaceAll('-', ''),
   } as unknown as DecisionRecord;
 }
@@ -99,12 +92,11 @@ function decisionRecord(id: string): DecisionRecord {
  * (src/core/load.ts), as the gateway signs. Returns the Txn-Token.
  */
 async function floorWork(id: string): Promise<string> {
-  if (!(await EdDSA.verifyAsync(keys.publicKey, proofInput, proofSignature)))
-    throw new Error('the floor proxy failed its own verification');
+  await signatures.verifyProof();
   const durable = ledger!.append(decisionRecord(id));
-  const signature = EdDSA.signAsync(keys.privateKey, Buffer.from(txnInput, 'latin1'));
+  const txnToken = signatures.signTxnToken();
   await durable;
-  return `${txnInput}.${encode(await signature)}`;
+  return await txnToken;
 }
 
 async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -9,10 +9,8 @@
  * (the cheapest one: a JSON-lines append, fdatasynced per batch). A provider doing DESIGN's extra work and
  * nothing else of Warrant's.
  */
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ALGORITHMS } from '../../src/core/jose/algorithms.ts';
-import { encode } from '../../src/core/jose/base64url.ts';
 import { countRequest } from '../../src/core/load.ts';
 import { type DecisionRecord, FileDecisionLog } from '../../src/ledger/decision-log.ts';
 import {
@@ -20,6 +18,7 @@ import {
   startClientCredentialsProvider,
 } from '../../test/support/oidc-provider-cc.ts';
 import { childSpec, serveCommands } from './child.ts';
+import { mandatedSignatures, randomHash } from './mandated-work.ts';
 
 export interface OidcServerSpec extends ClientCredentialsProviderOptions {
   /** Do DESIGN's extra work per token request, the record at `logPath`. */
@@ -28,23 +27,20 @@ export interface OidcServerSpec extends ClientCredentialsProviderOptions {
 
 const options = childSpec<OidcServerSpec>();
 const log = options.mandated ? new FileDecisionLog(options.mandated.logPath) : undefined;
-const keys = generateKeyPairSync('ed25519');
-const proofInput = Buffer.from(encode(Buffer.alloc(480, 'dpop proof header and claims ')), 'latin1');
-const proofSignature = new Uint8Array(sign(null, proofInput, keys.privateKey));
+const signatures = mandatedSignatures();
 
 async function mandated(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST') return;
   countRequest(res);
-  if (!(await ALGORITHMS.EdDSA.verifyAsync(keys.publicKey, proofInput, proofSignature)))
-    throw new Error('the mandated-work verification failed');
+  await signatures.verifyProof();
   // A token row's worth of facts (the STS records hash, jti, parent, txn, subject, actors, grants, times).
   await log!.append({
     id: randomUUID(),
     kind: 'token',
     time: new Date().toISOString(),
-    hash: encode(Buffer.from(randomUUID().replaceAll('-', ''), 'hex')),
+    hash: randomHash(),
     jti: randomUUID(),
-    parent: encode(Buffer.from(randomUUID().replaceAll('-', ''), 'hex')),
+    parent: randomHash(),
     txn: randomUUID(),
     sub: 'alice@example.com',
     actors: ['spiffe://bench.warrant.test/agent/planner', 'spiffe://bench.warrant.test/agent/executor'],
