@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../src/core/jose/jwk.ts';
 import { requestsInFlight } from '../src/core/load.ts';
 import { canonicalRecord, recordLeafHash } from '../src/ledger/canonical-record.ts';
-import { type DecisionLog, type DecisionRecord, FileDecisionLog } from '../src/ledger/decision-log.ts';
+import { type DecisionLog, FileDecisionLog } from '../src/ledger/decision-log.ts';
 import { canonicalJson } from '../src/ledger/jcs.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
 import { leafHash, MerkleTree } from '../src/ledger/merkle.ts';
@@ -33,6 +33,7 @@ import { openPostgresLedgerStore } from '../src/ledger/store/postgres/postgres-l
 import { openSqliteLedgerStore } from '../src/ledger/store/sqlite/sqlite-ledger-store.ts';
 import { postgresSchemas } from '../test/support/postgres-schemas.ts';
 import { POSTGRES_URL } from '../test/support/services.ts';
+import { benchDecisionRecord } from './lib/decision-record.ts';
 import { BENCH_MS, goal as recordGoal } from './lib/measure.ts';
 
 const WINDOW_MS = Math.max(1000, 2 * BENCH_MS);
@@ -61,47 +62,6 @@ const against: AgainstBuild | undefined = AGAINST
 const GOAL = 20_000;
 const signer = { name: 'bench.warrant.test/ledger', key: generateSigningKey('EdDSA') };
 
-/** A decision record shaped like the gateway's (3-hop chain, grants, risk), about 1 KB canonical. */
-function record(n: number): DecisionRecord {
-  return {
-    id: `0b7f3c1e-${n.toString(16).padStart(4, '0')}-4c5d-9e8f-${(n * 7919).toString(16).padStart(12, '0')}`,
-    kind: 'decision',
-    time: new Date().toISOString(),
-    gateway: 'gw-bench',
-    decision: 'allow',
-    reasons: ['policy:allow-crm-read', 'risk:low'],
-    person: { sub: 'alice@example.com', iss: 'https://idp.bench.warrant.test' },
-    caller: 'spiffe://bench.warrant.test/agent/researcher',
-    recipient: 'https://tools.bench.warrant.test/crm',
-    action: 'crm.read',
-    resource: 'https://tools.bench.warrant.test/crm',
-    granted: [
-      { action: 'crm.read', resource: 'https://tools.bench.warrant.test/crm', constraints: { max: 10 } },
-    ],
-    used: { action: 'crm.read' },
-    chain: [
-      {
-        hash: 'qL6W1r2cJmH4P0o8gU3xkK1b7Vn2Yt5s9Dz0aEwQf4I',
-        actor: 'spiffe://bench.warrant.test/agent/planner',
-      },
-      {
-        hash: 'Zr8pQ3nV0wT5yK2bX7mC1dF6gH9jL4sA0eR3uI8oP2E',
-        actor: 'spiffe://bench.warrant.test/agent/broker',
-      },
-      {
-        hash: 'Mw4tY7uI1oP9aS3dF6gH0jK2lZ5xC8vB1nM4qW7eR0T',
-        actor: 'spiffe://bench.warrant.test/agent/researcher',
-      },
-    ],
-    txn: `txn-${n % 1000}`,
-    task: 'quarterly-report',
-    policyVersion: 'sha256:3f1c9a',
-    risk: { score: 12, factors: [{ name: 'new-recipient', points: 12 }] },
-    trustLevel: 2,
-    requestDigest: 'u9Ql0Zr4c1kX7bT2mN5vP8sW3yH6jD0fG1aE4iO7qL2',
-  };
-}
-
 interface Row {
   readonly name: string;
   readonly concurrency: number;
@@ -128,7 +88,7 @@ async function load(
       requestsInFlight.count++;
       if (against) against.requestsInFlight.count++;
       try {
-        await log.append(record(n));
+        await log.append(benchDecisionRecord(n));
       } finally {
         requestsInFlight.count--;
         if (against) against.requestsInFlight.count--;
@@ -280,7 +240,7 @@ function cpuPer(n: number, fn: (i: number) => unknown): number {
  */
 async function decompose(dir: string, jsonl: Row, full: Row): Promise<void> {
   const N = 20_000;
-  const records = Array.from({ length: 1000 }, (_, i) => record(i));
+  const records = Array.from({ length: 1000 }, (_, i) => benchDecisionRecord(i));
   const line = cpuPer(N, (i) => `${JSON.stringify(records[i % 1000])}\n`);
   const canonical = cpuPer(N, (i) => recordLeafHash(canonicalRecord(records[i % 1000]!, i)));
   const tree = new MerkleTree();
@@ -350,7 +310,7 @@ async function timeOpen(path: string, n: number): Promise<void> {
   for (let from = 0; from < n; from += BATCH) {
     const entries: LedgerEntry[] = [];
     for (let i = from; i < Math.min(n, from + BATCH); i++) {
-      const canonical = canonicalJson({ ...record(i), index: i });
+      const canonical = canonicalJson({ ...benchDecisionRecord(i), index: i });
       const lh = leafHash(new TextEncoder().encode(canonical));
       tree.append(lh);
       entries.push({

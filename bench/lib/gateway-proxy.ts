@@ -18,9 +18,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { countRequest } from '../../src/core/load.ts';
-import { type DecisionRecord, FileDecisionLog } from '../../src/ledger/decision-log.ts';
+import { FileDecisionLog } from '../../src/ledger/decision-log.ts';
 import { childSpec, closeServer, listenLoopback, serveCommands } from './child.ts';
-import { mandatedSignatures, randomHash } from './mandated-work.ts';
+import { benchDecisionRecord } from './decision-record.ts';
+import { mandatedSignatures } from './mandated-work.ts';
 
 export interface ProxySpec {
   readonly upstream: string;
@@ -49,40 +50,12 @@ const pool = new Pool(new URL(spec.upstream).origin, {
   bodyTimeout: 30_000,
 });
 
-const signatures = mandatedSignatures();
 // The cheapest durable record (DESIGN §9's latency floor is one append with fdatasync): a JSON-lines file,
 // written and fdatasynced once per batch, the records of a batch acknowledged together.
-const ledger = spec.floor ? new FileDecisionLog(spec.floor.logPath) : undefined;
-const chain = [randomHash(), randomHash(), randomHash()].map((h, i) => ({
-  hash: h,
-  actor: `spiffe://bench.warrant.test/agent/${['planner', 'executor', 'third'][i]}`,
-}));
-
-/** A decision record shaped as the gateway's for the bench's call (3-link chain, one grant, risk, digest). */
-function decisionRecord(id: string): DecisionRecord {
-  return {
-    id,
-    kind: 'decision',
-    time: new Date().toISOString(),
-    gateway: 'gw-floor',
-    decision: 'allow',
-    reasons: ['granted by grant 0', 'policy allow'],
-    person: { sub: 'alice@example.com', iss: 'https://idp.bench.warrant.test' },
-    caller: chain[2]!.actor,
-    recipient: 'https://tools.bench.warrant.test/crm',
-    action: 'crm.contacts.read',
-    resource: 'https://tools.bench.warrant.test/crm',
-    granted: [{ action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' }],
-    used: [{ action: 'crm:*', resource: 'https://tools.bench.warrant.test/*' }],
-    chain,
-    txn: randomUUID(),
-    policyVersion: 'sha256:0123456789abcdef0123456789abcdef',
-    risk: { score: 10, level: 'low', factors: [] },
-    trustLevel: 1,
-    requestDigest: randomHash(),
-    traceId: randomUUID().replaceAll('-', ''),
-  } as unknown as DecisionRecord;
-}
+const log = spec.floor ? new FileDecisionLog(spec.floor.logPath) : undefined;
+const signatures = spec.floor ? mandatedSignatures() : undefined;
+/** Records written: the next decision record's number (its id and txn vary with it). */
+let written = 0;
 
 /**
  * What every call through the gateway needs at the least, in the gateway's order and on the same threads:
@@ -92,19 +65,19 @@ function decisionRecord(id: string): DecisionRecord {
  * (src/core/load.ts), as the gateway signs. Returns the Txn-Token.
  */
 async function floorWork(id: string): Promise<string> {
-  await signatures.verifyProof();
-  const durable = ledger!.append(decisionRecord(id));
-  const txnToken = signatures.signTxnToken();
+  await signatures!.verifyProof();
+  const durable = log!.append({ ...benchDecisionRecord(written++, 'gw-floor'), id });
+  const txnToken = signatures!.signTxnToken();
   await durable;
   return await txnToken;
 }
 
 async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const decisionId = ledger ? randomUUID() : undefined;
-  if (ledger) {
+  const decisionId = log ? randomUUID() : undefined;
+  if (log) {
     countRequest(res);
     res.once('finish', () =>
-      ledger.note({
+      log.note({
         id: randomUUID(),
         kind: 'outcome',
         time: new Date().toISOString(),
@@ -112,12 +85,12 @@ async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
         decisionId,
         outcome: 'forwarded',
         status: res.statusCode,
-      } as unknown as DecisionRecord),
+      }),
     );
   }
   let txnToken: string | undefined;
   try {
-    txnToken = ledger ? await floorWork(decisionId!) : undefined;
+    txnToken = log ? await floorWork(decisionId!) : undefined;
   } catch {
     // As the gateway: a record that cannot be made durable is a 503 and nothing is forwarded.
     res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"not_recorded"}');
@@ -181,11 +154,11 @@ serveCommands(
   { url },
   {
     server,
-    stats: ledger ? () => ({ logBatches: ledger.batches, logRecords: ledger.records }) : undefined,
+    stats: log ? () => ({ logBatches: log.batches, logRecords: log.records }) : undefined,
     async stop() {
       await closeServer(server);
       await pool.close();
-      await ledger?.close();
+      await log?.close();
     },
   },
 );
