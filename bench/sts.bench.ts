@@ -25,9 +25,9 @@
  *                         synchronous=NORMAL with inline checkpoints (the store before issue 13), and the STS
  *                         not recording the tokens it issues (what the durable record costs; a bench-only
  *                         switch of the child, never a product mode); not goals
- *   BENCH_STS_AGAINST=path one more SQLite row, same run: the STS of another checkout of this repository (with its
- *                         node_modules), e.g. `git worktree add /tmp/before <commit>`: a change measured against
- *                         the build before it, in one run; not a goal
+ *   BENCH_STS_AGAINST=path one more row per store of BENCH_STS_STORES, same run: the STS of another checkout of
+ *                         this repository (with its node_modules), e.g. `git worktree add /tmp/before <commit>`: a
+ *                         change measured against the build before it, in one run; not a goal
  *   BENCH_STS_STORES=list  which Warrant stores to measure, of `sqlite,postgres` (default both)
  */
 import { randomUUID } from 'node:crypto';
@@ -602,7 +602,7 @@ export async function run(): Promise<void> {
           idp,
         ),
       );
-    if (AGAINST)
+    if (AGAINST && STORES.has('sqlite'))
       results.push(
         await benchWarrant(
           `SQLite, build at ${AGAINST} (A/B)`,
@@ -638,6 +638,17 @@ export async function run(): Promise<void> {
           { kind: 'postgres', url: POSTGRES_URL, schema: schemas.fresh() },
           dir,
           idp,
+        ),
+      );
+    if (AGAINST && STORES.has('postgres'))
+      results.push(
+        await benchWarrant(
+          `PostgreSQL, build at ${AGAINST} (A/B)`,
+          { kind: 'postgres', url: POSTGRES_URL, schema: schemas.fresh() },
+          dir,
+          idp,
+          'ab',
+          pathToFileURL(join(AGAINST, 'bench', 'lib', 'sts-server.ts')),
         ),
       );
   } finally {

@@ -47,6 +47,12 @@ export function storeContract(
           assert.equal(both.revoked, await store.tokens.isRevoked(hash), hash);
         }
       await assert.rejects(reads('', 'live'), TypeError);
+      // Asked together (one turn: PostgreSQL reads them in one statement), each answers its own pair.
+      const pairs = [agentId('planner'), agentId('off'), agentId('nobody')].flatMap((id) =>
+        ['live', 'gone', 'unknown', 'live'].map((hash) => [id, hash] as const),
+      );
+      const together = await Promise.all(pairs.map(([id, hash]) => reads(id, hash)));
+      for (const [i, [id, hash]] of pairs.entries()) assert.deepEqual(together[i], await reads(id, hash));
     });
 
     // ─── agents ────────────────────────────────────────────────────────────────────────────────────
@@ -420,6 +426,53 @@ export function storeContract(
       assert.deepEqual(stored, { ...child, revokedAt: T0 + 5, revokeReason: 'gone' });
       assert.deepEqual(await store.tokens.get('c'), stored);
       assert.deepEqual([...(await store.statusLists.get('L'))!.bits], [0b1]);
+    });
+
+    test('tokens recorded together are each stored as if alone: inherited revocations, conflicts, actors', async () => {
+      await store.tokens.record(token('tp'));
+      await store.tokens.revoke({ hash: 'tp' }, 'parent gone', T0 + 7);
+      await store.tokens.record(token('tq'));
+      await store.tokens.record(token('taken'));
+      const revokedList = await store.statusLists.allocate('LT');
+      const inputs = [
+        token('t-under-revoked', {
+          parentHash: 'tp',
+          rootHash: 'tp',
+          statusList: 'LT',
+          statusIdx: revokedList,
+        }),
+        token('t-under-live', { parentHash: 'tq', rootHash: 'tq' }),
+        token('taken'),
+        token('t-own-jti', { jti: 'jti-taken' }),
+        token('t-actors', { actors: [agentId('b'), agentId('a'), agentId('b')] }),
+        token('t-unknown-parent', { parentHash: 'nowhere', rootHash: 'nowhere' }),
+        token('t-self-revoked', { revokedAt: T0 + 3, revokeReason: 'at birth' }),
+      ];
+      // One turn: PostgreSQL sends them as one statement, and any member failing makes it fall back.
+      const results = await Promise.allSettled(inputs.map((t) => store.tokens.record(t)));
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+      );
+      for (const i of [2, 3]) assert.equal((results[i] as PromiseRejectedResult).reason.code, conflict.code);
+      const stored = results.map((r) => (r.status === 'fulfilled' ? r.value : null));
+      assert.deepEqual(stored[0], { ...inputs[0], revokedAt: T0 + 7, revokeReason: 'parent gone' });
+      for (const i of [1, 4, 5, 6]) assert.deepEqual(stored[i], inputs[i]);
+      for (const i of [0, 1, 4, 5, 6]) assert.deepEqual(await store.tokens.get(inputs[i]!.hash), stored[i]);
+      assert.equal(await store.tokens.get('t-own-jti'), null);
+      assert.deepEqual([...(await store.statusLists.get('LT'))!.bits], [0b1]);
+      // Actor rows: revocation by agent finds the token through any position, once.
+      const byActor = await store.tokens.revoke({ agentId: agentId('a') }, 'actor', T0 + 9);
+      assert.deepEqual(
+        byActor.map((t) => t.hash),
+        ['t-actors'],
+      );
+      // A batch of clean records (no member failing) stores every one as given.
+      const clean = Array.from({ length: 12 }, (_, i) =>
+        token(`t-clean-${i}`, { parentHash: 'tq', rootHash: 'tq' }),
+      );
+      assert.deepEqual(await Promise.all(clean.map((t) => store.tokens.record(t))), clean);
+      assert.equal((await store.tokens.children('tq')).length, 13);
     });
 
     test('a revocation racing with children being recorded leaves no live descendant', async () => {

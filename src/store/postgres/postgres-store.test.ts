@@ -111,6 +111,63 @@ describe('PostgreSQL store', () => {
     await assert.rejects(openStore({ kind: 'other' } as never), TypeError);
   });
 
+  test('tokens recorded in one turn go in one statement (one transaction), revoked parents included', async () => {
+    const schema = freshSchema();
+    const store = await openStore({ kind: 'postgres', url: URL, schema, clock: () => 1000 });
+    try {
+      const base = {
+        kind: 'warrant' as const,
+        rootHash: null,
+        txn: 'txn-1',
+        sub: 'alice@example.org',
+        audience: 'spiffe://example.org/tool',
+        grantsJson: '[]',
+        policyVersion: null,
+        iat: 1000,
+        exp: 2000,
+        revokedAt: null,
+        revokeReason: null,
+      };
+      const root = (hash: string) => ({
+        ...base,
+        hash,
+        jti: `jti-${hash}`,
+        parentHash: null,
+        actors: ['spiffe://example.org/agent/a'],
+        statusList: null,
+        statusIdx: null,
+      });
+      await store.tokens.record(root('p-live'));
+      await store.tokens.record(root('p-gone'));
+      await store.tokens.revoke({ hash: 'p-gone' }, 'gone', 1500);
+      const slot = await store.statusLists.allocate('L');
+      const children = Array.from({ length: 10 }, (_, i) => ({
+        ...base,
+        hash: `c-${i}`,
+        jti: `jti-c-${i}`,
+        parentHash: i === 0 ? 'p-gone' : 'p-live',
+        actors: ['spiffe://example.org/agent/b', 'spiffe://example.org/agent/a'],
+        statusList: i === 0 ? 'L' : null,
+        statusIdx: i === 0 ? slot : null,
+      }));
+      const stored = await Promise.all(children.map((c) => store.tokens.record(c)));
+      assert.deepEqual(stored[0], { ...children[0], revokedAt: 1500, revokeReason: 'gone' });
+      assert.deepEqual(stored.slice(1), children.slice(1));
+      const { rows } = await admin.query(
+        `SELECT count(DISTINCT xmin::text)::int AS transactions, count(*)::int AS n
+         FROM "${schema}".tokens WHERE hash LIKE 'c-%'`,
+      );
+      assert.deepEqual(rows[0], { transactions: 1, n: 10 });
+      const actors = await admin.query(
+        `SELECT count(*)::int AS n FROM "${schema}".token_actors WHERE hash LIKE 'c-%'`,
+      );
+      assert.equal(actors.rows[0].n, 20);
+      assert.deepEqual([...(await store.statusLists.get('L'))!.bits], [0b1]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('close is idempotent', async () => {
     const schema = freshSchema();
     const store = await openStore({ kind: 'postgres', url: URL, schema });

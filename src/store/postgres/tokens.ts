@@ -1,4 +1,5 @@
 import { all, one, pgCode } from '../../sql/postgres.ts';
+import { turnBatch } from '../../sql/turn-batch.ts';
 import type { IssuedToken, TokenStore } from '../ports.ts';
 import { mapOrNull, type Row, revokedFromRow, TOKENS } from '../rows.ts';
 import { descendantsQuery, revokeMatch } from '../sql.ts';
@@ -40,6 +41,70 @@ const TOKEN_RECORD = statement(
        version = l.version + 1
    )
    SELECT revoked_at, revoke_reason FROM t`,
+);
+/**
+ * {@link TOKEN_RECORD} for several tokens in one statement (one round trip, one commit): the columns as
+ * parallel arrays, the actor rows as (agent, hash) pairs. Each row inherits its parent's revocation as the
+ * single form does. Two tokens stored revoked in the same status list would update that list's row twice,
+ * which PostgreSQL refuses: the batch then fails whole and `turnBatch` records each token on its own.
+ */
+const TOKEN_COLUMN_TYPES: Readonly<Record<string, string>> = {
+  hash: 'text',
+  jti: 'text',
+  kind: 'text',
+  parent_hash: 'text',
+  root_hash: 'text',
+  txn: 'text',
+  sub: 'text',
+  actors: 'text',
+  audience: 'text',
+  grants_json: 'text',
+  policy_version: 'text',
+  status_list: 'text',
+  status_idx: 'int',
+  iat: 'bigint',
+  exp: 'bigint',
+  revoked_at: 'bigint',
+  revoke_reason: 'text',
+};
+const TOKEN_COLUMNS = TOKENS.columns.split(', ');
+if (TOKEN_COLUMNS.join() !== Object.keys(TOKEN_COLUMN_TYPES).join())
+  throw new Error('TOKEN_COLUMN_TYPES does not list the tokens columns in table order');
+/** The batch's own revocation columns are combined with the parent's; every other one is copied. */
+const INHERITED = new Set(['revoked_at', 'revoke_reason']);
+const TOKEN_RECORD_BATCH = statement(
+  'token_record_batch',
+  `WITH x AS (
+     SELECT * FROM unnest(${TOKEN_COLUMNS.map((c, i) => `$${i + 1}::${TOKEN_COLUMN_TYPES[c]}[]`).join(', ')})
+       AS x(${TOKENS.columns})
+   ), p AS (
+     SELECT hash, revoked_at, revoke_reason FROM tokens WHERE hash IN (SELECT parent_hash FROM x) FOR SHARE
+   ), t AS (
+     INSERT INTO tokens (${TOKENS.columns})
+     SELECT ${TOKEN_COLUMNS.filter((c) => !INHERITED.has(c))
+       .map((c) => `x.${c}`)
+       .join(', ')},
+       COALESCE(x.revoked_at, p.revoked_at),
+       CASE WHEN x.revoked_at IS NULL THEN p.revoke_reason ELSE x.revoke_reason END
+     FROM x LEFT JOIN p ON p.hash = x.parent_hash
+     RETURNING hash, revoked_at, revoke_reason, status_list, status_idx
+   ), a AS (
+     INSERT INTO token_actors (agent_id, hash)
+     SELECT u.agent_id, u.hash FROM unnest($${TOKEN_COLUMNS.length + 1}::text[], $${TOKEN_COLUMNS.length + 2}::text[]) AS u(agent_id, hash)
+     ON CONFLICT DO NOTHING
+   ), s AS (
+     INSERT INTO status_lists AS l (list_id, next_idx, version, bits)
+     SELECT status_list, status_idx + 1, 1, set_bit(decode(repeat('00', status_idx / 8 + 1), 'hex'), status_idx, 1)
+     FROM t WHERE revoked_at IS NOT NULL AND status_list IS NOT NULL
+     ON CONFLICT (list_id) DO UPDATE SET
+       bits = set_bit(
+         CASE WHEN length(l.bits) > (EXCLUDED.next_idx - 1) / 8 THEN l.bits
+           ELSE l.bits || decode(repeat('00', ((EXCLUDED.next_idx - 1) / 8 + 1 - length(l.bits))::int), 'hex') END,
+         EXCLUDED.next_idx - 1, 1),
+       next_idx = GREATEST(l.next_idx, EXCLUDED.next_idx),
+       version = l.version + 1
+   )
+   SELECT hash, revoked_at, revoke_reason FROM t`,
 );
 const TOKEN_GET = statement('token_get', `SELECT ${TOKENS.columns} FROM tokens WHERE hash = $1`);
 const TOKEN_GET_BY_JTI = statement('token_get_by_jti', `SELECT ${TOKENS.columns} FROM tokens WHERE jti = $1`);
@@ -85,22 +150,51 @@ const REVOKE: Readonly<Record<SelectorKind, ReturnType<typeof statement>>> = {
 /** The live children of the tokens the previous level revoked. */
 const REVOKE_BELOW = statement('revoke_below', revokeLevel('parent_hash = ANY($1::text[])'));
 
+/** The token as stored: the input with the revocation the statement read back (inherited or its own). */
+function storedAs(token: IssuedToken, row: Row): IssuedToken {
+  return {
+    ...token,
+    actors: [...token.actors],
+    revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
+    revokeReason: row['revoke_reason'] as string | null,
+  };
+}
+
 export function postgresTokens({ pool, tx }: PostgresContext): TokenStore {
+  const recordOne = async (token: IssuedToken): Promise<IssuedToken> => {
+    const values = [...TOKENS.values(token), [...new Set(token.actors)]];
+    try {
+      return storedAs(token, (await one(pool, TOKEN_RECORD(values)))!);
+    } catch (error) {
+      throw asConflict(error, `token ${token.hash} (or its jti) already recorded`);
+    }
+  };
+  const recordMany = async (tokens: readonly IssuedToken[]): Promise<IssuedToken[]> => {
+    const columns = TOKEN_COLUMNS.map(() => [] as unknown[]);
+    const actorIds: string[] = [];
+    const actorHashes: string[] = [];
+    for (const token of tokens) {
+      const values = TOKENS.values(token);
+      for (let i = 0; i < values.length; i++) columns[i]!.push(values[i]);
+      for (const actor of new Set(token.actors)) {
+        actorIds.push(actor);
+        actorHashes.push(token.hash);
+      }
+    }
+    const rows = await all(pool, TOKEN_RECORD_BATCH([...columns, actorIds, actorHashes]));
+    const byHash = new Map(rows.map((row) => [row['hash'] as string, row]));
+    return tokens.map((token) => {
+      const row = byHash.get(token.hash);
+      if (row === undefined) throw new Error(`the batch did not record token ${token.hash}`);
+      return storedAs(token, row);
+    });
+  };
+  // Under load, the tokens of one event-loop turn go in one statement (see turnBatch).
+  const record = turnBatch(recordOne, recordMany);
   return {
     async record(token) {
       checkToken(token);
-      const values = [...TOKENS.values(token), [...new Set(token.actors)]];
-      const stored = (row: Row): IssuedToken => ({
-        ...token,
-        actors: [...token.actors],
-        revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
-        revokeReason: row['revoke_reason'] as string | null,
-      });
-      try {
-        return stored((await one(pool, TOKEN_RECORD(values)))!);
-      } catch (error) {
-        throw asConflict(error, `token ${token.hash} (or its jti) already recorded`);
-      }
+      return record(token);
     },
 
     async get(hash) {
