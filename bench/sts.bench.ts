@@ -58,6 +58,7 @@ import {
   commandCpuSeconds,
   LoadClient,
   machineCpu,
+  mainThreadCpuSeconds,
   type PreparedRequest,
   processCpuSeconds,
 } from './lib/http-load.ts';
@@ -120,10 +121,15 @@ interface Result {
   readonly walBytes?: number;
 }
 
-/** CPU at saturation: server µs per request, and cores busy (server, load generator, PostgreSQL, the rest). */
+/**
+ * CPU at saturation: server µs per request (whole process, and its main thread: the event loop), and cores
+ * busy (server, its main thread, load generator, PostgreSQL, the rest).
+ */
 interface CpuShares {
   readonly serverMicrosPerRequest: number;
+  readonly mainMicrosPerRequest: number;
   readonly server: number;
+  readonly main: number;
   readonly loadgen: number;
   readonly postgres: number;
   readonly other: number;
@@ -281,12 +287,20 @@ class CpuAccount {
   readonly #pid: number;
   #known = true;
   #server = 0;
+  #main = 0;
   #loadgen = 0;
   #postgres = 0;
   #busy = 0;
   #wall = 0;
   #start:
-    | { server?: number; loadgen: NodeJS.CpuUsage; postgres?: number; machine?: { busy: number }; at: number }
+    | {
+        server?: number;
+        main?: number;
+        loadgen: NodeJS.CpuUsage;
+        postgres?: number;
+        machine?: { busy: number };
+        at: number;
+      }
     | undefined;
 
   constructor(pid: number) {
@@ -298,6 +312,7 @@ class CpuAccount {
       loadgen: process.cpuUsage(),
       at: performance.now(),
       ...optional('server', processCpuSeconds(this.#pid)),
+      ...optional('main', mainThreadCpuSeconds(this.#pid)),
       ...optional('postgres', commandCpuSeconds('postgres')),
       ...optional('machine', machineCpu()),
     };
@@ -306,12 +321,15 @@ class CpuAccount {
   end(): void {
     const s = this.#start!;
     const server = processCpuSeconds(this.#pid);
+    const main = mainThreadCpuSeconds(this.#pid);
     const postgres = commandCpuSeconds('postgres');
     const machine = machineCpu();
     const loadgen = process.cpuUsage(s.loadgen);
     if (
       s.server === undefined ||
       server === undefined ||
+      s.main === undefined ||
+      main === undefined ||
       s.postgres === undefined ||
       postgres === undefined ||
       s.machine === undefined ||
@@ -321,6 +339,7 @@ class CpuAccount {
       return;
     }
     this.#server += server - s.server;
+    this.#main += main - s.main;
     this.#postgres += postgres - s.postgres;
     this.#loadgen += (loadgen.user + loadgen.system) / 1e6;
     this.#busy += (machine.busy - s.machine.busy) / 100;
@@ -332,7 +351,9 @@ class CpuAccount {
     const cores = (v: number) => v / this.#wall;
     return {
       serverMicrosPerRequest: (this.#server * 1e6) / requests,
+      mainMicrosPerRequest: (this.#main * 1e6) / requests,
       server: cores(this.#server),
+      main: cores(this.#main),
       loadgen: cores(this.#loadgen),
       postgres: cores(this.#postgres),
       other: Math.max(0, cores(this.#busy - this.#server - this.#loadgen - this.#postgres)),
@@ -667,8 +688,8 @@ function report(results: readonly Result[], fsync: number[] | undefined): void {
   const cores = (v: number) => v.toFixed(2);
   console.log(
     `\n${'server'.padEnd(w)}  ${'n c=1'.padStart(5)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'req/s'.padStart(6)}  ` +
-      `${'× oidc-provider'.padStart(15)}  ${'p99 ms@c16'.padStart(10)}  ${'srv CPU µs/req'.padStart(14)}  ` +
-      `${'fresh p50/p99 ms'.padStart(16)}  cores: server/loadgen/postgres/other`,
+      `${'× oidc-provider'.padStart(15)}  ${'p99 ms@c16'.padStart(10)}  ${'srv CPU µs/req'.padStart(14)}  ${'main thread'.padStart(11)}  ` +
+      `${'fresh p50/p99 ms'.padStart(16)}  cores: server (main thread)/loadgen/postgres/other`,
   );
   for (const r of results) {
     const c = r.cpu;
@@ -676,10 +697,11 @@ function report(results: readonly Result[], fsync: number[] | undefined): void {
       `${r.name.padEnd(w)}  ${r.samples.toString().padStart(5)}  ${ms(r.p50).padStart(6)}  ${ms(r.p99).padStart(6)}  ${Math.round(r.rps).toString().padStart(6)}  ` +
         `${(r === baseline ? 'baseline' : r.kind === 'floor' ? '' : (r.rps / baseline.rps).toFixed(2)).padStart(15)}  ${ms(r.p99Saturated).padStart(10)}  ` +
         `${(c === undefined ? '—' : Math.round(c.serverMicrosPerRequest).toString()).padStart(14)}  ` +
+        `${(c === undefined ? '—' : Math.round(c.mainMicrosPerRequest).toString()).padStart(11)}  ` +
         `${`${ms(r.freshP50)} / ${ms(r.freshP99)}`.padStart(16)}  ` +
         (c === undefined
           ? '—'
-          : `${cores(c.server)} / ${cores(c.loadgen)} / ${cores(c.postgres)} / ${cores(c.other)}`),
+          : `${cores(c.server)} (${cores(c.main)}) / ${cores(c.loadgen)} / ${cores(c.postgres)} / ${cores(c.other)}`),
     );
   }
   console.log(

@@ -79,6 +79,18 @@ export function processCpuSeconds(pid: number | string): number | undefined {
   }
 }
 
+/**
+ * CPU seconds used so far by the main thread of process `pid` (its thread id is the pid), from /proc: the
+ * event loop's share of `processCpuSeconds`, the rest being libuv's pool and worker threads.
+ */
+export function mainThreadCpuSeconds(pid: number | string): number | undefined {
+  try {
+    return cpuOfStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 function cpuOfStat(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the comm: state is [0]; utime (field 14) is [11], stime [12]; in clock ticks (100 Hz).
