@@ -29,6 +29,8 @@
  *                         this repository (with its node_modules), e.g. `git worktree add /tmp/before <commit>`: a
  *                         change measured against the build before it, in one run; not a goal
  *   BENCH_STS_STORES=list  which Warrant stores to measure, of `sqlite,postgres` (default both)
+ *   BENCH_STS_CONCURRENCY=n requests in flight in the throughput window (default 16, what the goals are judged at):
+ *                         whether a server is bound by its latency (more in flight, more exchanges/s) or not
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -75,7 +77,16 @@ import { goal, SCALE, verdict } from './lib/measure.ts';
 import type { OidcServerSpec } from './lib/oidc-server.ts';
 import type { PhaseTotals, StsServerSpec } from './lib/sts-server.ts';
 
-const CONCURRENCY = 16;
+/** Requests in flight in the throughput window (BENCH_STS_CONCURRENCY; the goals are judged at 16). */
+const CONCURRENCY = concurrencyOf(process.env['BENCH_STS_CONCURRENCY']);
+
+function concurrencyOf(value: string | undefined): number {
+  if (value === undefined) return 16;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1024)
+    throw new Error('BENCH_STS_CONCURRENCY must be an integer from 1 to 1024');
+  return n;
+}
 const LATENCY_REQUESTS = Math.max(200, Math.round(2000 * SCALE));
 const WARMUP_REQUESTS = 300;
 const PROBE_MS = Math.max(300, 500 * SCALE);
@@ -688,7 +699,7 @@ function report(results: readonly Result[], fsync: number[] | undefined): void {
   const cores = (v: number) => v.toFixed(2);
   console.log(
     `\n${'server'.padEnd(w)}  ${'n c=1'.padStart(5)}  ${'p50 ms'.padStart(6)}  ${'p99 ms'.padStart(6)}  ${'req/s'.padStart(6)}  ` +
-      `${'× oidc-provider'.padStart(15)}  ${'p99 ms@c16'.padStart(10)}  ${'srv CPU µs/req'.padStart(14)}  ${'main thread'.padStart(11)}  ` +
+      `${'× oidc-provider'.padStart(15)}  ${`p99 ms@c${CONCURRENCY}`.padStart(10)}  ${'srv CPU µs/req'.padStart(14)}  ${'main thread'.padStart(11)}  ` +
       `${'fresh p50/p99 ms'.padStart(16)}  cores: server (main thread)/loadgen/postgres/other`,
   );
   for (const r of results) {
@@ -705,7 +716,7 @@ function report(results: readonly Result[], fsync: number[] | undefined): void {
     );
   }
   console.log(
-    `(p50/p99 at c=1 after the c=${CONCURRENCY} window, "fresh" at c=1 before it; req/s, p99@c16 and CPU during the c=${CONCURRENCY} windows. ${os.cpus().length} cores; ` +
+    `(p50/p99 at c=1 after the c=${CONCURRENCY} window, "fresh" at c=1 before it; req/s, p99@c${CONCURRENCY} and CPU during the c=${CONCURRENCY} windows. ${os.cpus().length} cores; ` +
       '"other" is CPU used by processes outside this benchmark — when it is high the figures are contended.)',
   );
   for (const r of results)
