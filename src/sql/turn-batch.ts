@@ -3,9 +3,9 @@
  * statement costs a round trip: the driver's serialising and writev on the server's only thread, a wake-up
  * of the backend, and for a write its own commit and WAL flush. Under load several requests reach the same
  * statement in one turn (their signatures finish together on the thread pool); one statement for all of
- * them pays those costs once. Measured with the STS's token record at 16 concurrent writers (scratch, same
- * run): 3,004–3,752 records/s and 88–111 µs of main-thread CPU per record one statement each, 11,372–11,468
- * records/s and 15–16 µs per record sixteen to a statement.
+ * them pays those costs once. The STS on PostgreSQL at c=16, against the build before it in the same run
+ * (`BENCH_STS_STORES=postgres BENCH_STS_AGAINST=… npm run bench -- sts`, three runs): 1,033–1,205 vs 766–927
+ * exchanges/s, 829–958 vs 1,041–1,217 µs of STS CPU per exchange, PostgreSQL 0.36–0.38 vs 0.46–0.51 cores.
  *
  * A lone call runs as it always did (`one`): at low load nothing waits for company and nothing changes.
  * A batch that fails as a whole (one member's conflict, a deadlock, a constraint only a single row can

@@ -11,6 +11,23 @@ const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadloc
 const REVOKE_ATTEMPTS = 5;
 
 /**
+ * The `s` step of the record statements: sets the status bit of every token of `t` stored revoked (an
+ * inherited revocation), creating or widening its list's bitmap.
+ */
+const SET_STATUS_BITS = `s AS (
+     INSERT INTO status_lists AS l (list_id, next_idx, version, bits)
+     SELECT status_list, status_idx + 1, 1, set_bit(decode(repeat('00', status_idx / 8 + 1), 'hex'), status_idx, 1)
+     FROM t WHERE revoked_at IS NOT NULL AND status_list IS NOT NULL
+     ON CONFLICT (list_id) DO UPDATE SET
+       bits = set_bit(
+         CASE WHEN length(l.bits) > (EXCLUDED.next_idx - 1) / 8 THEN l.bits
+           ELSE l.bits || decode(repeat('00', ((EXCLUDED.next_idx - 1) / 8 + 1 - length(l.bits))::int), 'hex') END,
+         EXCLUDED.next_idx - 1, 1),
+       next_idx = GREATEST(l.next_idx, EXCLUDED.next_idx),
+       version = l.version + 1
+   )`;
+
+/**
  * Records a token in one autocommit statement. A child share-locks its parent row, so a concurrent
  * revocation either has committed (and the child inherits it here) or waits for this insert (and its
  * next round finds the child). A token stored revoked gets its status bit set by the same statement
@@ -28,18 +45,7 @@ const TOKEN_RECORD = statement(
    ), a AS (
      INSERT INTO token_actors (agent_id, hash) SELECT x, t.hash FROM t, unnest($18::text[]) AS x
      ON CONFLICT DO NOTHING
-   ), s AS (
-     INSERT INTO status_lists AS l (list_id, next_idx, version, bits)
-     SELECT status_list, status_idx + 1, 1, set_bit(decode(repeat('00', status_idx / 8 + 1), 'hex'), status_idx, 1)
-     FROM t WHERE revoked_at IS NOT NULL AND status_list IS NOT NULL
-     ON CONFLICT (list_id) DO UPDATE SET
-       bits = set_bit(
-         CASE WHEN length(l.bits) > (EXCLUDED.next_idx - 1) / 8 THEN l.bits
-           ELSE l.bits || decode(repeat('00', ((EXCLUDED.next_idx - 1) / 8 + 1 - length(l.bits))::int), 'hex') END,
-         EXCLUDED.next_idx - 1, 1),
-       next_idx = GREATEST(l.next_idx, EXCLUDED.next_idx),
-       version = l.version + 1
-   )
+   ), ${SET_STATUS_BITS}
    SELECT revoked_at, revoke_reason FROM t`,
 );
 /**
@@ -92,18 +98,7 @@ const TOKEN_RECORD_BATCH = statement(
      INSERT INTO token_actors (agent_id, hash)
      SELECT u.agent_id, u.hash FROM unnest($${TOKEN_COLUMNS.length + 1}::text[], $${TOKEN_COLUMNS.length + 2}::text[]) AS u(agent_id, hash)
      ON CONFLICT DO NOTHING
-   ), s AS (
-     INSERT INTO status_lists AS l (list_id, next_idx, version, bits)
-     SELECT status_list, status_idx + 1, 1, set_bit(decode(repeat('00', status_idx / 8 + 1), 'hex'), status_idx, 1)
-     FROM t WHERE revoked_at IS NOT NULL AND status_list IS NOT NULL
-     ON CONFLICT (list_id) DO UPDATE SET
-       bits = set_bit(
-         CASE WHEN length(l.bits) > (EXCLUDED.next_idx - 1) / 8 THEN l.bits
-           ELSE l.bits || decode(repeat('00', ((EXCLUDED.next_idx - 1) / 8 + 1 - length(l.bits))::int), 'hex') END,
-         EXCLUDED.next_idx - 1, 1),
-       next_idx = GREATEST(l.next_idx, EXCLUDED.next_idx),
-       version = l.version + 1
-   )
+   ), ${SET_STATUS_BITS}
    SELECT hash, revoked_at, revoke_reason FROM t`,
 );
 const TOKEN_GET = statement('token_get', `SELECT ${TOKENS.columns} FROM tokens WHERE hash = $1`);
