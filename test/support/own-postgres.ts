@@ -46,6 +46,12 @@ export class OwnPostgres {
     this.#pgCtl(['-m', 'immediate', 'stop'], true);
   }
 
+  /** Starts the stopped server again on the same port and data (resolves once it accepts connections). */
+  restart(): void {
+    if (this.#running) return;
+    this.#pgCtl(['start'], true);
+  }
+
   /** Stops the server and removes its directory. */
   destroy(): void {
     this.stop();
