@@ -53,6 +53,10 @@ const TOKEN_RECORD = statement(
  * parallel arrays, the actor rows as (agent, hash) pairs. Each row inherits its parent's revocation as the
  * single form does. Two tokens stored revoked in the same status list would update that list's row twice,
  * which PostgreSQL refuses: the batch then fails whole and `turnBatch` records each token on its own.
+ * The batch share-locks the parents of all its tokens, where the single form locks one: a revocation
+ * descending through several of them at that moment can deadlock with it. PostgreSQL breaks the cycle after
+ * `deadlock_timeout` (1 s by default) by failing one side: the batch is then recorded one token at a time,
+ * the revocation retried (REVOKE_ATTEMPTS). Correct either way; the cost is that second, in that race only.
  */
 const TOKEN_COLUMN_TYPES: Readonly<Record<string, string>> = {
   hash: 'text',
