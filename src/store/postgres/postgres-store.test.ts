@@ -168,6 +168,58 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  test('a batch never waits for a parent locked by a revocation: the other tokens record, the children wait alone', async () => {
+    const schema = freshSchema();
+    const store = await openStore({ kind: 'postgres', url: URL, schema, clock: () => 1000 });
+    const locker = await admin.connect();
+    try {
+      const t = (hash: string, parentHash: string | null) => ({
+        hash,
+        jti: `jti-${hash}`,
+        kind: 'warrant' as const,
+        parentHash,
+        rootHash: parentHash,
+        txn: 'txn-1',
+        sub: 'alice@example.org',
+        actors: ['spiffe://example.org/agent/a'],
+        audience: 'spiffe://example.org/tool',
+        grantsJson: '[]',
+        policyVersion: null,
+        statusList: null,
+        statusIdx: null,
+        iat: 1000,
+        exp: 2000,
+        revokedAt: null,
+        revokeReason: null,
+      });
+      await store.tokens.record(t('busy', null));
+      await store.tokens.record(t('calm', null));
+      // A revocation in progress: the parent row is locked until its transaction ends.
+      await locker.query('BEGIN');
+      await locker.query(
+        `UPDATE "${schema}".tokens SET revoked_at = 1500, revoke_reason = 'gone' WHERE hash = 'busy'`,
+      );
+      const children = [t('busy-1', 'busy'), t('busy-2', 'busy')].map((c) => store.tokens.record(c));
+      const others = [t('calm-1', 'calm'), t('calm-2', 'calm')].map((c) => store.tokens.record(c));
+      // One turn, one batch: it must not wait for the lock, so the calm tokens record while it is held.
+      const held = await Promise.race([
+        Promise.all(others).then(() => 'recorded'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref()),
+      ]);
+      assert.equal(held, 'recorded');
+      await locker.query('COMMIT');
+      // The children waited for their parent's revocation alone, and inherit it.
+      for (const child of await Promise.all(children)) {
+        assert.equal(child.revokedAt, 1500);
+        assert.equal(child.revokeReason, 'gone');
+      }
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      locker.release();
+      await store.close();
+    }
+  });
+
   test('close is idempotent', async () => {
     const schema = freshSchema();
     const store = await openStore({ kind: 'postgres', url: URL, schema });

@@ -53,10 +53,11 @@ const TOKEN_RECORD = statement(
  * parallel arrays, the actor rows as (agent, hash) pairs. Each row inherits its parent's revocation as the
  * single form does. Two tokens stored revoked in the same status list would update that list's row twice,
  * which PostgreSQL refuses: the batch then fails whole and `turnBatch` records each token on its own.
- * The batch share-locks the parents of all its tokens, where the single form locks one: a revocation
- * descending through several of them at that moment can deadlock with it. PostgreSQL breaks the cycle after
- * `deadlock_timeout` (1 s by default) by failing one side: the batch is then recorded one token at a time,
- * the revocation retried (REVOKE_ATTEMPTS). Correct either way; the cost is that second, in that race only.
+ * The batch share-locks the parents of all its tokens, where the single form locks one. Waiting for those
+ * locks could deadlock with a revocation descending through several of them (the cycle broken only after
+ * `deadlock_timeout`, a second by default, delaying the revocation), so the batch never waits (`NOWAIT`): a
+ * parent locked by a revocation in progress fails the batch at once, and its tokens are recorded one at a
+ * time, each waiting for its own parent as before. Share locks of other batches do not conflict.
  */
 const TOKEN_COLUMN_TYPES: Readonly<Record<string, string>> = {
   hash: 'text',
@@ -88,7 +89,7 @@ const TOKEN_RECORD_BATCH = statement(
      SELECT * FROM unnest(${TOKEN_COLUMNS.map((c, i) => `$${i + 1}::${TOKEN_COLUMN_TYPES[c]}[]`).join(', ')})
        AS x(${TOKENS.columns})
    ), p AS (
-     SELECT hash, revoked_at, revoke_reason FROM tokens WHERE hash IN (SELECT parent_hash FROM x) FOR SHARE
+     SELECT hash, revoked_at, revoke_reason FROM tokens WHERE hash IN (SELECT parent_hash FROM x) FOR SHARE NOWAIT
    ), t AS (
      INSERT INTO tokens (${TOKENS.columns})
      SELECT ${TOKEN_COLUMNS.filter((c) => !INHERITED.has(c))
