@@ -8,30 +8,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStore } from '../../src/store/open-store.ts';
 import type { IssuedToken, Store } from '../../src/store/ports.ts';
+import { issuedToken } from '../support/issued-token.ts';
 import { OwnPostgres } from '../support/own-postgres.ts';
 
 const AGENT = 'spiffe://example.org/agent/a';
 
 function token(hash: string, parentHash: string | null = null): IssuedToken {
-  return {
-    hash,
-    jti: `jti-${hash}`,
-    kind: 'warrant',
+  return issuedToken(hash, {
     parentHash,
     rootHash: parentHash,
-    txn: 'txn-1',
-    sub: 'alice@example.org',
     actors: [AGENT],
     audience: 'https://tool.example',
-    grantsJson: '[]',
-    policyVersion: null,
-    statusList: null,
-    statusIdx: null,
-    iat: 1000,
-    exp: 2000,
-    revokedAt: null,
-    revokeReason: null,
-  };
+  });
 }
 
 test('PostgreSQL down: every batched record and read of the turn fails, nothing is half-written, and it serves again', async () => {

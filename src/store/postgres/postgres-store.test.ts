@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { issuedToken } from '../../../test/support/issued-token.ts';
 import { postgresSchemas } from '../../../test/support/postgres-schemas.ts';
 import { requirePostgres, POSTGRES_URL as URL } from '../../../test/support/services.ts';
 import { migratePostgres } from '../../sql/migrate-postgres.ts';
@@ -115,41 +116,18 @@ describe('PostgreSQL store', () => {
     const schema = freshSchema();
     const store = await openStore({ kind: 'postgres', url: URL, schema, clock: () => 1000 });
     try {
-      const base = {
-        kind: 'warrant' as const,
-        rootHash: null,
-        txn: 'txn-1',
-        sub: 'alice@example.org',
-        audience: 'spiffe://example.org/tool',
-        grantsJson: '[]',
-        policyVersion: null,
-        iat: 1000,
-        exp: 2000,
-        revokedAt: null,
-        revokeReason: null,
-      };
-      const root = (hash: string) => ({
-        ...base,
-        hash,
-        jti: `jti-${hash}`,
-        parentHash: null,
-        actors: ['spiffe://example.org/agent/a'],
-        statusList: null,
-        statusIdx: null,
-      });
-      await store.tokens.record(root('p-live'));
-      await store.tokens.record(root('p-gone'));
+      await store.tokens.record(issuedToken('p-live'));
+      await store.tokens.record(issuedToken('p-gone'));
       await store.tokens.revoke({ hash: 'p-gone' }, 'gone', 1500);
       const slot = await store.statusLists.allocate('L');
-      const children = Array.from({ length: 10 }, (_, i) => ({
-        ...base,
-        hash: `c-${i}`,
-        jti: `jti-c-${i}`,
-        parentHash: i === 0 ? 'p-gone' : 'p-live',
-        actors: ['spiffe://example.org/agent/b', 'spiffe://example.org/agent/a'],
-        statusList: i === 0 ? 'L' : null,
-        statusIdx: i === 0 ? slot : null,
-      }));
+      const children = Array.from({ length: 10 }, (_, i) =>
+        issuedToken(`c-${i}`, {
+          parentHash: i === 0 ? 'p-gone' : 'p-live',
+          actors: ['spiffe://example.org/agent/b', 'spiffe://example.org/agent/a'],
+          statusList: i === 0 ? 'L' : null,
+          statusIdx: i === 0 ? slot : null,
+        }),
+      );
       const stored = await Promise.all(children.map((c) => store.tokens.record(c)));
       assert.deepEqual(stored[0], { ...children[0], revokedAt: 1500, revokeReason: 'gone' });
       assert.deepEqual(stored.slice(1), children.slice(1));
@@ -173,25 +151,8 @@ describe('PostgreSQL store', () => {
     const store = await openStore({ kind: 'postgres', url: URL, schema, clock: () => 1000 });
     const locker = await admin.connect();
     try {
-      const t = (hash: string, parentHash: string | null) => ({
-        hash,
-        jti: `jti-${hash}`,
-        kind: 'warrant' as const,
-        parentHash,
-        rootHash: parentHash,
-        txn: 'txn-1',
-        sub: 'alice@example.org',
-        actors: ['spiffe://example.org/agent/a'],
-        audience: 'spiffe://example.org/tool',
-        grantsJson: '[]',
-        policyVersion: null,
-        statusList: null,
-        statusIdx: null,
-        iat: 1000,
-        exp: 2000,
-        revokedAt: null,
-        revokeReason: null,
-      });
+      const t = (hash: string, parentHash: string | null) =>
+        issuedToken(hash, { parentHash, rootHash: parentHash });
       await store.tokens.record(t('busy', null));
       await store.tokens.record(t('calm', null));
       // A revocation in progress: the parent row is locked until its transaction ends.
