@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { issuedToken } from '../../test/support/issued-token.ts';
 import type { Clock, IssuedToken, IssuerRecord, NewAgent, Store, StoredSigningKey } from './ports.ts';
 
 /**
@@ -693,26 +694,16 @@ let iat = 1_750_000_000;
 
 function token(hash: string, overrides: Partial<IssuedToken> = {}): IssuedToken {
   iat += 1;
-  return {
-    hash,
-    jti: `jti-${hash}`,
-    kind: 'warrant',
-    parentHash: null,
-    rootHash: null,
+  return issuedToken(hash, {
     txn: 'txn-default',
-    sub: 'alice@example.org',
     actors: [agentId('planner')],
     audience: agentId('tool'),
     grantsJson: '[{"action":"read","resource":"*"}]',
     policyVersion: 'v1',
-    statusList: null,
-    statusIdx: null,
     iat,
     exp: iat + 300,
-    revokedAt: null,
-    revokeReason: null,
     ...overrides,
-  };
+  });
 }
 
 /** root → a, b; a → a1, a2; b → b1; a1 → a1x (hashes prefixed for a second tree). */
